@@ -1,0 +1,20 @@
+//! gan-harness: reproducible, fast GAN loss ablations on Burn.
+//!
+//! Data flows one way: grid file ([`grid`]) -> expanded plan -> run ([`run`], [`train`],
+//! [`measure`]) -> result folder ([`store`]) -> report ([`report`]).
+
+pub mod browse;
+pub mod checkpoint;
+pub mod config;
+pub mod data;
+pub mod grid;
+pub mod hash;
+pub mod loss;
+pub mod measure;
+pub mod model;
+pub mod optim;
+pub mod run;
+pub mod runlog;
+pub mod store;
+pub mod sweep;
+pub mod train;

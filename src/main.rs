@@ -1,0 +1,312 @@
+//! `harness`: the command-line front of the gan-harness library. Thin: parse, call, print.
+
+use anyhow::{Result, anyhow};
+use clap::{Parser, Subcommand};
+use gan_harness::config::{Backend, RunConfig};
+use gan_harness::data::{download, mnist};
+use gan_harness::grid::{self, GridError};
+use gan_harness::run::{RunOptions, RunResult, execute};
+use gan_harness::store::Store;
+use gan_harness::sweep::{SweepOptions, plan_table, run_sweep};
+use gan_harness::{browse, hash};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "harness", version, about = "Reproducible GAN loss ablations (GAN, WGAN-clip, WGAN-GP) on Burn")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run every configuration of a grid file that is not done yet.
+    Sweep {
+        file: PathBuf,
+        #[arg(long, default_value = "results")]
+        results: PathBuf,
+        /// Configurations to run at once in this process.
+        #[arg(long, default_value_t = 1)]
+        jobs: usize,
+        /// Run only slice K of N (1-based), e.g. 2/4.
+        #[arg(long)]
+        shard: Option<String>,
+        /// Print the expanded plan and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Allow grids larger than --max-runs.
+        #[arg(long)]
+        yes: bool,
+        #[arg(long, default_value_t = grid::DEFAULT_MAX_RUNS)]
+        max_runs: usize,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Override the configs' backend (not hashed).
+        #[arg(long)]
+        backend: Option<String>,
+        #[arg(long)]
+        no_progress: bool,
+    },
+    /// Run exactly one configuration (the unit a cluster scheduler launches).
+    Run {
+        /// A resolved config, e.g. results/<hash>/config.toml.
+        #[arg(long, conflicts_with_all = ["grid", "index"])]
+        config: Option<PathBuf>,
+        /// A grid file, with --index.
+        #[arg(long, requires = "index")]
+        grid: Option<PathBuf>,
+        /// 0-based index into the grid's expanded plan.
+        #[arg(long)]
+        index: Option<usize>,
+        #[arg(long, default_value = "results")]
+        results: PathBuf,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        #[arg(long)]
+        backend: Option<String>,
+    },
+    /// List the runs under a results directory.
+    Ls {
+        #[arg(default_value = "results")]
+        dir: PathBuf,
+    },
+    /// Show one run (by hash prefix).
+    Show {
+        hash: String,
+        #[arg(long, default_value = "results")]
+        results: PathBuf,
+    },
+    /// Datasets.
+    Data {
+        #[command(subcommand)]
+        what: DataCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DataCommand {
+    /// Download MNIST (checksums verified) into --data-dir (default: data/mnist).
+    Mnist {
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Mirror base URLs to try in order (default: the usual public mirrors).
+        #[arg(long = "mirror")]
+        mirrors: Vec<String>,
+    },
+}
+
+/// An error in what the user gave us (exit code 2), as opposed to a failure while running.
+#[derive(Debug)]
+struct BadInput(String);
+
+impl std::fmt::Display for BadInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BadInput {}
+
+fn bad(msg: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(BadInput(msg.into()))
+}
+
+fn parse_backend(s: Option<&str>) -> Result<Option<Backend>> {
+    s.map(|s| {
+        Backend::NAMES
+            .iter()
+            .position(|n| *n == s)
+            .map(|_| toml::Value::String(s.into()).try_into::<Backend>().expect("known name"))
+            .ok_or_else(|| bad(format!("--backend: unknown backend `{s}`; valid: {}", Backend::NAMES.join(", "))))
+    })
+    .transpose()
+}
+
+fn parse_shard(s: &str) -> Result<(usize, usize)> {
+    let err = || bad(format!("--shard: expected K/N with 1 <= K <= N, got `{s}`"));
+    let (k, n) = s.split_once('/').ok_or_else(err)?;
+    let (k, n): (usize, usize) = (k.parse().map_err(|_| err())?, n.parse().map_err(|_| err())?);
+    if k == 0 || n == 0 || k > n {
+        return Err(err());
+    }
+    Ok((k, n))
+}
+
+fn open_store(path: &Path) -> Result<Store> {
+    Store::new(path).map_err(|e| bad(e.to_string()))
+}
+
+fn load_plan(file: &Path, limit: Option<usize>) -> Result<grid::Plan> {
+    grid::load_plan(file, limit).map_err(|e| anyhow::Error::new(e))
+}
+
+fn sweep(
+    file: &Path,
+    results: &Path,
+    jobs: usize,
+    shard: Option<&str>,
+    dry_run: bool,
+    limit: Option<usize>,
+    data_dir: Option<PathBuf>,
+    backend: Option<Backend>,
+    progress: bool,
+) -> Result<ExitCode> {
+    let plan = load_plan(file, limit)?;
+    let store = open_store(results)?;
+    let shard = shard.map(parse_shard).transpose()?;
+    for (h, n) in &plan.duplicates {
+        eprintln!("note: {n} grid points expand to the same configuration {h}; it runs once");
+    }
+    if dry_run {
+        let mut rows = vec![vec!["#".to_string(), "hash".into(), "settings".into(), "status".into()]];
+        let selected: Vec<String> = match shard {
+            Some((k, n)) => plan.shard(k, n).iter().map(|e| e.hash.clone()).collect(),
+            None => plan.entries.iter().map(|e| e.hash.clone()).collect(),
+        };
+        for (i, (h, settings, status)) in plan_table(&plan, &store).into_iter().enumerate() {
+            if selected.contains(&h) {
+                rows.push(vec![i.to_string(), h, settings, status.as_str().into()]);
+            }
+        }
+        println!("{}: {} configurations (dry run: nothing written)", plan.name, rows.len() - 1);
+        print!("{}", browse::render_table(&rows));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let opts = SweepOptions {
+        jobs,
+        shard,
+        run: RunOptions { backend, data_dir, ..Default::default() },
+        progress,
+    };
+    let report = run_sweep(&plan, &store, &opts).map_err(|e| {
+        if e.downcast_ref::<mnist::DataError>().is_some() || e.to_string().contains("harness data mnist") {
+            bad(format!("{e:#}"))
+        } else {
+            e
+        }
+    })?;
+    if report.trained.is_empty() && report.failed.is_empty() && report.diverged.is_empty() && report.busy.is_empty() {
+        println!(
+            "{}: nothing to train: all {} configurations are already done ({})",
+            plan.name,
+            report.total,
+            store.root.display()
+        );
+    } else {
+        println!(
+            "{}: {} trained ({} resumed), {} already done, {} diverged, {} failed, {} running elsewhere",
+            plan.name,
+            report.trained.len(),
+            report.resumed.len(),
+            report.already_done.len(),
+            report.diverged.len(),
+            report.failed.len(),
+            report.busy.len()
+        );
+    }
+    for (h, step) in &report.diverged {
+        println!("  diverged: {h} at step {step}");
+    }
+    for (h, e) in &report.failed {
+        eprintln!("  FAILED: {h}: {e}");
+    }
+    Ok(if report.success() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn run_one(
+    config: Option<PathBuf>,
+    grid_file: Option<PathBuf>,
+    index: Option<usize>,
+    results: &Path,
+    data_dir: Option<PathBuf>,
+    backend: Option<Backend>,
+) -> Result<ExitCode> {
+    let store = open_store(results)?;
+    let (cfg, sweep): (RunConfig, Option<String>) = match (config, grid_file, index) {
+        (Some(path), _, _) => {
+            let text = std::fs::read_to_string(&path).map_err(|e| bad(format!("{}: {e}", path.display())))?;
+            (RunConfig::from_flat_str(&text).map_err(|e| bad(format!("{}: {e}", path.display())))?, None)
+        }
+        (None, Some(file), Some(i)) => {
+            let plan = load_plan(&file, None)?;
+            let n = plan.entries.len();
+            let e = plan
+                .entries
+                .get(i)
+                .ok_or_else(|| bad(format!("--index {i}: the grid has {n} configurations (0..{})", n.saturating_sub(1))))?;
+            (e.config.clone(), Some(plan.name.clone()))
+        }
+        _ => return Err(bad("give --config FILE, or --grid FILE --index K")),
+    };
+    let h = hash::short_hash(&cfg);
+    let opts = RunOptions { backend, data_dir, sweep, ..Default::default() };
+    let result = execute(&store, &cfg, &opts, |_, _| {})?;
+    println!("{h}: {result:?}");
+    Ok(match result {
+        RunResult::Failed { .. } => ExitCode::from(1),
+        _ => ExitCode::SUCCESS,
+    })
+}
+
+fn real_main() -> Result<ExitCode> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Sweep { file, results, jobs, shard, dry_run, yes, max_runs, data_dir, backend, no_progress } => {
+            let backend = parse_backend(backend.as_deref())?;
+            sweep(
+                &file,
+                &results,
+                jobs,
+                shard.as_deref(),
+                dry_run,
+                (!yes).then_some(max_runs),
+                data_dir,
+                backend,
+                !no_progress,
+            )
+        }
+        Command::Run { config, grid, index, results, data_dir, backend } => {
+            let backend = parse_backend(backend.as_deref())?;
+            run_one(config, grid, index, &results, data_dir, backend)
+        }
+        Command::Ls { dir } => {
+            print!("{}", browse::ls(&open_store(&dir)?)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Show { hash, results } => {
+            print!("{}", browse::show(&open_store(&results)?, &hash).map_err(|e| bad(e.to_string()))?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Data { what: DataCommand::Mnist { data_dir, mirrors } } => {
+            let dir = mnist::resolve_dir(data_dir.as_deref());
+            let mut opts = download::DownloadOptions::default();
+            if !mirrors.is_empty() {
+                opts.mirrors = mirrors;
+            }
+            let rep = download::download_mnist(&dir, &opts).map_err(|e| anyhow!("{e}"))?;
+            for f in &rep.already_present {
+                println!("{f}: already present and verified");
+            }
+            for f in &rep.fetched {
+                println!("{f}: downloaded and verified");
+            }
+            println!("MNIST is ready in {}", dir.display());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    match real_main() {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            if e.downcast_ref::<BadInput>().is_some() || e.downcast_ref::<GridError>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::from(1)
+            }
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! RMSprop and Adam with PyTorch semantics, written out so every constant is explicit.
+//!
+//! Burn ships both, but its RmsProp defaults (momentum 0.9, eps 1e-5) and update form differ
+//! from what the papers' code ran; writing the update here also lets weight clipping be fused
+//! into it and keeps the state a plain module that `burn-store` checkpoints.
+//!
+//! - RMSprop (PyTorch `torch.optim.RMSprop`, centered = False):
+//!   `v = alpha v + (1 - alpha) g^2`; `u = g / (sqrt(v) + eps)`; with momentum `b = mu b + u`,
+//!   `p -= lr b`, else `p -= lr u`. (TensorFlow 1's RMSProp puts eps inside the square root and
+//!   starts `v` at 1; the WGAN and WGAN-GP papers' PyTorch/TF code differ there, we follow
+//!   PyTorch, which the official WGAN code used.)
+//! - Adam (PyTorch `torch.optim.Adam`): `m = b1 m + (1 - b1) g`, `v = b2 v + (1 - b2) g^2`,
+//!   `p -= lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)`.
+
+use crate::config::{OptimConfig, OptimKind};
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
+use burn::prelude::*;
+use burn::tensor::Gradients;
+
+/// Per-parameter optimiser state, in module visiting order. A module so it can be stored.
+#[derive(Module, Debug)]
+pub struct OptimState {
+    /// RMSprop: square average; Adam: first moment.
+    pub first: Vec<Param<Tensor<1>>>,
+    /// RMSprop: momentum buffer (if momentum > 0); Adam: second moment.
+    pub second: Vec<Param<Tensor<1>>>,
+}
+
+/// One network's optimiser.
+#[derive(Debug)]
+pub struct Optim {
+    pub cfg: OptimConfig,
+    /// Number of updates applied so far (Adam's bias correction uses it).
+    pub t: u64,
+    pub state: OptimState,
+}
+
+struct Sizes(Vec<usize>);
+
+impl ModuleVisitor for Sizes {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        self.0.push(param.shape().num_elements());
+    }
+}
+
+impl Optim {
+    /// Zero state shaped like `module`'s parameters (created eagerly so a checkpoint can be
+    /// loaded into it).
+    pub fn new<M: Module>(cfg: OptimConfig, module: &M, device: &Device) -> Self {
+        let mut sizes = Sizes(Vec::new());
+        module.visit(&mut sizes);
+        let zeros = |n: usize| Param::from_tensor(Tensor::<1>::zeros([n], &device.clone().inner()));
+        Self {
+            cfg,
+            t: 0,
+            state: OptimState {
+                first: sizes.0.iter().map(|&n| zeros(n)).collect(),
+                second: sizes.0.iter().map(|&n| zeros(n)).collect(),
+            },
+        }
+    }
+
+    /// Apply one update from `grads`; with `clamp = Some(c)` every parameter is clamped to
+    /// `[-c, c]` in the same pass (WGAN weight clipping after the step).
+    pub fn step<M: Module>(&mut self, module: M, grads: &Gradients, clamp: Option<f64>) -> M {
+        self.t += 1;
+        let mut mapper = StepMapper {
+            grads,
+            cfg: &self.cfg,
+            t: self.t,
+            state: &mut self.state,
+            index: 0,
+            clamp,
+        };
+        module.map(&mut mapper)
+    }
+}
+
+struct StepMapper<'a> {
+    grads: &'a Gradients,
+    cfg: &'a OptimConfig,
+    t: u64,
+    state: &'a mut OptimState,
+    index: usize,
+    clamp: Option<f64>,
+}
+
+impl ModuleMapper for StepMapper<'_> {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let i = self.index;
+        self.index += 1;
+        let (id, tensor, mapper) = param.consume();
+        let Some(grad) = tensor.grad(self.grads) else {
+            return Param::from_mapped_value(id, tensor, mapper);
+        };
+        let dims = tensor.dims();
+        let n = tensor.shape().num_elements();
+        let p = tensor.inner().reshape([n]);
+        let g = grad.reshape([n]);
+        let c = self.cfg;
+        let lr = c.lr;
+        let first = self.state.first[i].val();
+        let update = match c.kind {
+            OptimKind::Rmsprop => {
+                let alpha = c.alpha.unwrap_or(0.99);
+                let v = first.mul_scalar(alpha) + g.clone().square().mul_scalar(1.0 - alpha);
+                let u = g / v.clone().sqrt().add_scalar(c.eps);
+                self.state.first[i] = Param::from_tensor(v);
+                match c.momentum.unwrap_or(0.0) {
+                    m if m > 0.0 => {
+                        let b = self.state.second[i].val().mul_scalar(m) + u;
+                        self.state.second[i] = Param::from_tensor(b.clone());
+                        b.mul_scalar(lr)
+                    }
+                    _ => u.mul_scalar(lr),
+                }
+            }
+            OptimKind::Adam => {
+                let b1 = c.beta1.unwrap_or(0.9);
+                let b2 = c.beta2.unwrap_or(0.999);
+                let m = first.mul_scalar(b1) + g.clone().mul_scalar(1.0 - b1);
+                let v = self.state.second[i].val().mul_scalar(b2) + g.square().mul_scalar(1.0 - b2);
+                let bc1 = 1.0 - b1.powi(self.t as i32);
+                let bc2 = 1.0 - b2.powi(self.t as i32);
+                let u = m.clone().mul_scalar(lr / bc1) / v.clone().div_scalar(bc2).sqrt().add_scalar(c.eps);
+                self.state.first[i] = Param::from_tensor(m);
+                self.state.second[i] = Param::from_tensor(v);
+                u
+            }
+        };
+        let mut new = p - update;
+        if let Some(clip) = self.clamp {
+            new = new.clamp(-clip, clip);
+        }
+        let new = Tensor::from_inner(new.reshape(dims)).require_grad();
+        Param::from_mapped_value(id, new, mapper)
+    }
+}
+
+/// Clamp every parameter of `module` to `[-c, c]` (WGAN clipping outside an update).
+pub fn clamp_params<M: Module>(module: M, c: f64) -> M {
+    struct Clamp(f64);
+    impl ModuleMapper for Clamp {
+        fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+            let (id, tensor, mapper) = param.consume();
+            // Clamping is not part of the graph: detach, then track again.
+            let t = tensor.detach().clamp(-self.0, self.0).require_grad();
+            Param::from_mapped_value(id, t, mapper)
+        }
+    }
+    module.map(&mut Clamp(c))
+}

@@ -1,0 +1,220 @@
+//! The lifecycle of one configuration: lock, resume or start, train, record the outcome.
+//!
+//! This is the unit a scheduler launches (`harness run --config results/<hash>/config.toml`): it
+//! needs nothing but the config and the results directory.
+
+use crate::checkpoint;
+use crate::config::{Backend, RunConfig};
+use crate::data::mnist::{self, Mnist};
+use crate::hash::short_hash;
+use crate::runlog::MetricsRow;
+use crate::store::{self, RunLock, RunRecord, Status, Store};
+use crate::train::{Engine, Outcome};
+use anyhow::{Context, Result, anyhow, bail};
+use burn::prelude::Device;
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// How a run should be executed (none of this is hashed).
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// Overrides the config's backend.
+    pub backend: Option<Backend>,
+    pub data_dir: Option<PathBuf>,
+    /// Name of the sweep this run belongs to (recorded in `run.json`).
+    pub sweep: Option<String>,
+    /// Stop after this many generator iterations (simulated interruption, for tests).
+    pub stop_at: Option<u32>,
+}
+
+/// What happened when a run was asked to execute.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RunResult {
+    Done { resumed_from: Option<u32>, steps_per_s: f64 },
+    Diverged { step: u32 },
+    Failed { error: String },
+    /// Already done before we got to it.
+    AlreadyDone,
+    /// Another live worker holds its lock.
+    Busy,
+    Stopped { step: u32 },
+}
+
+/// The compute device for a backend; GPU backends must have been compiled in.
+pub fn device_for(backend: Backend) -> Result<Device> {
+    match backend {
+        Backend::Flex => Ok(Device::flex()),
+        #[allow(deprecated)]
+        Backend::Ndarray => Ok(Device::ndarray()),
+        #[cfg(feature = "vulkan")]
+        Backend::Vulkan => Ok(Device::vulkan(Default::default())),
+        #[cfg(feature = "cuda")]
+        Backend::Cuda => Ok(Device::cuda(0)),
+        #[allow(unreachable_patterns)]
+        other => bail!(
+            "backend \"{other}\" is not compiled into this binary; rebuild with `cargo build --release --features {other}` (see README: GPU backends)"
+        ),
+    }
+}
+
+/// Load MNIST for configs that need it, with the actionable error of the loader.
+pub fn load_data(cfg: &RunConfig, data_dir: Option<&Path>) -> Result<Option<Arc<Mnist>>> {
+    if cfg.is_toy() {
+        return Ok(None);
+    }
+    let dir = mnist::resolve_dir(data_dir);
+    Ok(Some(mnist::load_cached(&dir).map_err(|e| anyhow!("{e}"))?))
+}
+
+/// Execute one configuration in `store`. Errors are for problems with the store itself; a
+/// training failure is a `RunResult::Failed` recorded in `run.json`.
+pub fn execute(store: &Store, cfg: &RunConfig, opts: &RunOptions, mut progress: impl FnMut(u32, Option<&MetricsRow>)) -> Result<RunResult> {
+    let hash = short_hash(cfg);
+    let dir = store.run_dir(&hash);
+    let Some(lock) = RunLock::try_acquire(&dir)? else {
+        return Ok(RunResult::Busy);
+    };
+    let previous = store::read_record(&dir);
+    if previous.as_ref().is_some_and(|r| matches!(r.status, Status::Done | Status::Diverged)) {
+        return Ok(RunResult::AlreadyDone);
+    }
+    if let Some(owner) = &lock.took_over_from {
+        eprintln!("{hash}: taking over a stale lock left by {owner}");
+    }
+    store::write_config(&dir, cfg)?;
+    let backend = opts.backend.unwrap_or(cfg.backend);
+    let mut record = RunRecord {
+        status: Status::Running,
+        started: previous.as_ref().map(|r| r.started.clone()).unwrap_or_else(store::now_rfc3339),
+        finished: None,
+        harness_version: env!("CARGO_PKG_VERSION").into(),
+        git_commit: store::git_commit(),
+        backend: backend.to_string(),
+        device: String::new(),
+        host: store::host_name(),
+        wall_s: previous.as_ref().map_or(0.0, |r| r.wall_s),
+        error: None,
+        diverged_at: None,
+        step: previous.as_ref().map_or(0, |r| r.step),
+        sweep: opts.sweep.clone().or_else(|| previous.as_ref().and_then(|r| r.sweep.clone())),
+        attempts: previous.as_ref().map_or(0, |r| r.attempts) + 1,
+    };
+    store::write_record(&dir, &record)?;
+
+    let started = Instant::now();
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> Result<(Outcome, Option<u32>, u32, f64, String)> {
+        let device = device_for(backend)?;
+        let data = load_data(cfg, opts.data_dir.as_deref())?;
+        let mut engine = Engine::new(cfg, &device, data);
+        let resumed = checkpoint::restore(&mut engine, &dir).context("resuming from the checkpoint")?;
+        let first = engine.step;
+        let outcome = engine.train(&dir, opts.stop_at, &mut progress)?;
+        if outcome == Outcome::Done {
+            checkpoint::export(&engine, &dir)?;
+        }
+        write_summary(&engine, &dir, &outcome, first, started.elapsed().as_secs_f64())?;
+        Ok((outcome, resumed, engine.step, engine.wall_offset + started.elapsed().as_secs_f64(), format!("{device:?}")))
+    }));
+    let elapsed = started.elapsed().as_secs_f64();
+    let result = match outcome {
+        Ok(Ok((outcome, resumed, step, wall, device))) => {
+            record.step = step;
+            record.wall_s = wall;
+            record.device = device;
+            match outcome {
+                Outcome::Done => {
+                    record.status = Status::Done;
+                    let done = step - resumed.unwrap_or(0);
+                    RunResult::Done { resumed_from: resumed, steps_per_s: done as f64 / elapsed.max(1e-9) }
+                }
+                Outcome::Diverged { step } => {
+                    record.status = Status::Diverged;
+                    record.diverged_at = Some(step);
+                    RunResult::Diverged { step }
+                }
+                Outcome::Stopped { step } => {
+                    // Left as `running` with a checkpoint: the next sweep resumes it.
+                    drop(lock);
+                    return Ok(RunResult::Stopped { step });
+                }
+            }
+        }
+        Ok(Err(e)) => {
+            record.status = Status::Failed;
+            record.error = Some(format!("{e:#}"));
+            RunResult::Failed { error: format!("{e:#}") }
+        }
+        Err(panic) => {
+            let msg = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "panic".into());
+            record.status = Status::Failed;
+            record.error = Some(format!("panicked: {msg}"));
+            RunResult::Failed { error: format!("panicked: {msg}") }
+        }
+    };
+    record.finished = Some(store::now_rfc3339());
+    store::write_record(&dir, &record)?;
+    drop(lock);
+    Ok(result)
+}
+
+/// Scores where a smaller value is better (everything else: larger is better).
+pub fn lower_is_better(metric: &str) -> bool {
+    matches!(metric, "sliced_wasserstein" | "mode_kl" | "mode_js" | "class_kl" | "fld")
+}
+
+/// `summary.json`: final and best value of each score (with step and wall time), divergence,
+/// and throughput.
+fn write_summary(e: &Engine, dir: &Path, outcome: &Outcome, first_step: u32, elapsed: f64) -> Result<()> {
+    let mut finals: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+    let mut best: BTreeMap<String, (f64, u32, f64)> = BTreeMap::new();
+    for r in &e.logs.eval {
+        finals.insert(r.metric.clone(), json!({"value": r.value, "step": r.step, "wall_s": r.wall_s}));
+        let better = |old: f64| if lower_is_better(&r.metric) { r.value < old } else { r.value > old };
+        match best.get(&r.metric) {
+            Some(&(v, _, _)) if !better(v) => {}
+            _ => {
+                best.insert(r.metric.clone(), (r.value, r.step, r.wall_s));
+            }
+        }
+    }
+    if let Some(last) = e.logs.metrics.last() {
+        for (k, v) in [
+            ("critic_loss", Some(last.critic_loss)),
+            ("gen_loss", last.gen_loss),
+            ("estimate", Some(last.estimate)),
+            ("penalty", last.penalty),
+            ("grad_norm", last.grad_norm),
+        ] {
+            if let Some(v) = v {
+                finals.insert(k.into(), json!({"value": v, "step": last.step, "wall_s": last.wall_s}));
+            }
+        }
+        if let Some(v) = e.logs.metrics.iter().rev().find_map(|r| r.val_critic_loss) {
+            finals.insert("val_critic_loss".into(), json!({"value": v}));
+        }
+    }
+    let steps = e.step - first_step;
+    let critic_steps = e.c_opt.t as f64 * steps as f64 / e.step.max(1) as f64;
+    let summary = json!({
+        "step": e.step,
+        "gen_iters": e.cfg.gen_iters,
+        "diverged": matches!(outcome, Outcome::Diverged { .. }),
+        "diverged_at": match outcome { Outcome::Diverged { step } => Some(*step), _ => None },
+        "final": finals,
+        "best": best.into_iter().map(|(k, (v, s, w))| (k, json!({"value": v, "step": s, "wall_s": w}))).collect::<BTreeMap<_, _>>(),
+        "throughput": {
+            "gen_iters_per_s": steps as f64 / elapsed.max(1e-9),
+            "critic_steps_per_s": critic_steps / elapsed.max(1e-9),
+            "measured_over_steps": steps,
+        },
+        "evaluator": serde_json::Value::Null,
+    });
+    store::write_atomic(&dir.join("summary.json"), serde_json::to_string_pretty(&summary)?.as_bytes())
+}

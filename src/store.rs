@@ -1,0 +1,289 @@
+//! The results store: one folder per configuration hash, written atomically, guarded by a lock.
+//!
+//! Layout (see `docs/results-layout.md`): `config.toml`, `run.json`, `metrics.csv`, `eval.csv`,
+//! `layers.csv`, `weights_hist.csv`, `samples/`, `checkpoints/`, `summary.json`, `lock`.
+
+use crate::config::RunConfig;
+use anyhow::{Context, Result, bail};
+use fs4::fs_std::FileExt;
+use serde::{Deserialize, Serialize};
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Seek, Write};
+use std::path::{Path, PathBuf};
+
+/// Write `bytes` to `path` via a temporary file in the same folder and a rename, so a reader
+/// (or a crash) never sees a half-written file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .tempfile_in(dir)
+        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path)
+        .with_context(|| format!("renaming into {}", path.display()))?;
+    Ok(())
+}
+
+/// Lifecycle state of a run folder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Running,
+    Done,
+    Failed,
+    Diverged,
+}
+
+/// `run.json`: what happened to a run, for humans and for `ls`/`report`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub status: Status,
+    pub started: String,
+    pub finished: Option<String>,
+    pub harness_version: String,
+    pub git_commit: Option<String>,
+    pub backend: String,
+    pub device: String,
+    pub host: String,
+    pub wall_s: f64,
+    pub error: Option<String>,
+    pub diverged_at: Option<u32>,
+    /// Generator iterations completed.
+    pub step: u32,
+    pub sweep: Option<String>,
+    /// How many times this run was started (1 + resumes).
+    #[serde(default)]
+    pub attempts: u32,
+}
+
+/// Status as seen by a planner: a folder may not exist yet, or hold a checkpoint to resume from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlanStatus {
+    New,
+    Done,
+    /// Started but not finished (crashed, killed, or running elsewhere).
+    Partial,
+    Failed,
+    Diverged,
+    /// Another live worker holds the lock right now.
+    Running,
+}
+
+impl PlanStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlanStatus::New => "new",
+            PlanStatus::Done => "done",
+            PlanStatus::Partial => "partial",
+            PlanStatus::Failed => "failed",
+            PlanStatus::Diverged => "diverged",
+            PlanStatus::Running => "running",
+        }
+    }
+}
+
+/// Root of a results tree.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pub root: PathBuf,
+}
+
+impl Store {
+    /// Open (without creating) a results directory; a path that is a file is an error.
+    pub fn new(root: impl Into<PathBuf>) -> Result<Self> {
+        let root = root.into();
+        if root.exists() && !root.is_dir() {
+            bail!(
+                "results path {} is a file, not a directory; pass --results DIR with a directory",
+                root.display()
+            );
+        }
+        Ok(Self { root })
+    }
+
+    pub fn run_dir(&self, hash: &str) -> PathBuf {
+        self.root.join(hash)
+    }
+
+    pub fn record(&self, hash: &str) -> Option<RunRecord> {
+        read_record(&self.run_dir(hash))
+    }
+
+    /// Status for planning: done/failed/diverged from `run.json`; `running` if the lock is held
+    /// live; `partial` for a started run nobody holds.
+    pub fn plan_status(&self, hash: &str) -> PlanStatus {
+        let dir = self.run_dir(hash);
+        let Some(rec) = read_record(&dir) else {
+            return if dir.join("config.toml").exists() {
+                PlanStatus::Partial
+            } else {
+                PlanStatus::New
+            };
+        };
+        match rec.status {
+            Status::Done => PlanStatus::Done,
+            Status::Failed => PlanStatus::Failed,
+            Status::Diverged => PlanStatus::Diverged,
+            Status::Running => {
+                if RunLock::is_held(&dir) {
+                    PlanStatus::Running
+                } else {
+                    PlanStatus::Partial
+                }
+            }
+        }
+    }
+
+    /// Every run folder under the root (folders holding a `config.toml`), sorted by name.
+    pub fn runs(&self) -> Vec<PathBuf> {
+        let mut out: Vec<PathBuf> = walkdir::WalkDir::new(&self.root)
+            .min_depth(1)
+            .max_depth(2)
+            .into_iter()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_type().is_dir() && e.path().join("config.toml").exists())
+            .map(|e| e.into_path())
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Find a run by hash prefix; ambiguous or unknown prefixes are errors.
+    pub fn find(&self, prefix: &str) -> Result<PathBuf> {
+        let hits: Vec<PathBuf> = self
+            .runs()
+            .into_iter()
+            .filter(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with(prefix))
+            })
+            .collect();
+        match hits.len() {
+            0 => bail!(
+                "no run whose hash starts with `{prefix}` under {}; `harness ls {}` lists them",
+                self.root.display(),
+                self.root.display()
+            ),
+            1 => Ok(hits.into_iter().next().unwrap()),
+            n => bail!("`{prefix}` matches {n} runs; give more characters of the hash"),
+        }
+    }
+}
+
+pub fn read_record(dir: &Path) -> Option<RunRecord> {
+    let text = fs::read_to_string(dir.join("run.json")).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+pub fn write_record(dir: &Path, rec: &RunRecord) -> Result<()> {
+    write_atomic(
+        &dir.join("run.json"),
+        serde_json::to_string_pretty(rec)?.as_bytes(),
+    )
+}
+
+/// Write the resolved config as canonical TOML (keys sorted).
+pub fn write_config(dir: &Path, cfg: &RunConfig) -> Result<()> {
+    let flat: std::collections::BTreeMap<_, _> = cfg.to_flat().into_iter().collect();
+    let text = toml::to_string(&flat)?;
+    write_atomic(&dir.join("config.toml"), text.as_bytes())
+}
+
+pub fn read_config(dir: &Path) -> Result<RunConfig> {
+    let path = dir.join("config.toml");
+    let text =
+        fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    RunConfig::from_flat_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+/// An exclusive advisory lock on `<run>/lock`, held for the life of the value.
+///
+/// The kernel drops an flock when its process dies, so a lock left by a killed worker is not
+/// held by anyone: the next worker takes it over and reports the stale owner it replaced.
+pub struct RunLock {
+    file: File,
+    /// `pid@host` of a previous owner that died without cleaning up, if any.
+    pub took_over_from: Option<String>,
+}
+
+impl RunLock {
+    /// Try to take the lock; `Ok(None)` when another live process holds it.
+    pub fn try_acquire(dir: &Path) -> Result<Option<RunLock>> {
+        fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let path = dir.join("lock");
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .with_context(|| format!("opening {}", path.display()))?;
+        match FileExt::try_lock_exclusive(&file) {
+            Ok(true) => {}
+            Ok(false) => return Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(None),
+            Err(e) => return Err(e).with_context(|| format!("locking {}", path.display())),
+        }
+        let mut previous = String::new();
+        file.read_to_string(&mut previous)?;
+        let previous = previous.trim().to_string();
+        let me = owner_tag();
+        file.set_len(0)?;
+        file.rewind()?;
+        file.write_all(me.as_bytes())?;
+        file.sync_all()?;
+        Ok(Some(RunLock {
+            file,
+            took_over_from: (!previous.is_empty() && previous != me).then_some(previous),
+        }))
+    }
+
+    /// Whether some live process holds the lock of `dir`.
+    pub fn is_held(dir: &Path) -> bool {
+        let Ok(file) = OpenOptions::new().read(true).write(true).open(dir.join("lock")) else {
+            return false;
+        };
+        match FileExt::try_lock_exclusive(&file) {
+            Ok(true) => {
+                let _ = FileExt::unlock(&file);
+                false
+            }
+            _ => true,
+        }
+    }
+}
+
+impl Drop for RunLock {
+    fn drop(&mut self) {
+        // Clear the owner so the next taker does not report a takeover, then unlock.
+        let _ = self.file.set_len(0);
+        let _ = FileExt::unlock(&self.file);
+    }
+}
+
+fn owner_tag() -> String {
+    format!("{}@{}", std::process::id(), host_name())
+}
+
+pub fn host_name() -> String {
+    hostname::get()
+        .map(|h| h.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// The git commit the binary was built from, when built inside a checkout.
+pub fn git_commit() -> Option<String> {
+    option_env!("HARNESS_GIT_COMMIT")
+        .map(str::to_string)
+        .filter(|s| !s.is_empty())
+}
+
+pub fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}

@@ -1,0 +1,329 @@
+//! The training engine: one loop for every objective, network and dataset.
+//!
+//! One *step* is one generator iteration: `n_critic` critic updates (each on a fresh real batch),
+//! and one generator update, in the order the config asks for. Every difference between the
+//! papers' procedures (clamp before/after the update, warm-up, generator-first, the seed script's
+//! batch-index schedule) is a setting read here, never a second copy of the loop.
+//!
+//! The hot path is [`Engine::critic_step`] and [`Engine::generator_step`]; nothing there reads a
+//! value back from the device: losses are kept as tensors and read only on logging steps.
+
+use crate::checkpoint;
+use crate::config::{ClipWhen, Loss, Order, RunConfig, Schedule};
+use crate::data::{Sampler, rng_for, streams};
+use crate::loss;
+use crate::measure;
+use crate::model::{self, Critic, Generator};
+use crate::optim::{Optim, clamp_params};
+use crate::runlog::{MetricsRow, RunLogs};
+use anyhow::Result;
+use burn::module::Module;
+use burn::prelude::*;
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
+use std::path::Path;
+use std::time::Instant;
+
+/// Losses of the latest critic step, still on the device.
+#[derive(Clone)]
+struct CriticStats {
+    loss: Tensor<1>,
+    penalty: Option<Tensor<1>>,
+    grad_norm: Option<Tensor<1>>,
+}
+
+/// What a finished call to [`Engine::train`] ended with.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    Done,
+    /// A loss or parameter became NaN/inf at this step.
+    Diverged { step: u32 },
+    /// Stopped early on request (tests simulate an interruption with it).
+    Stopped { step: u32 },
+}
+
+/// The state of one run: networks, optimisers, data and random streams, logs.
+pub struct Engine {
+    pub cfg: RunConfig,
+    pub device: Device,
+    pub g: Generator,
+    pub c: Critic,
+    pub g_opt: Optim,
+    pub c_opt: Optim,
+    pub sampler: Sampler,
+    /// Noise for z and for the penalty's interpolation coefficients.
+    pub noise_rng: ChaCha8Rng,
+    /// Generator iterations completed.
+    pub step: u32,
+    pub logs: RunLogs,
+    /// Training wall time accumulated before this process (resumed runs).
+    pub wall_offset: f64,
+    last_critic: Option<CriticStats>,
+    last_gen: Option<Tensor<1>>,
+    dim: usize,
+}
+
+impl Engine {
+    /// A fresh run. `mnist` is required for MNIST configs.
+    pub fn new(cfg: &RunConfig, device: &Device, mnist: Option<std::sync::Arc<crate::data::mnist::Mnist>>) -> Self {
+        let device = device.clone().autodiff();
+        let mut init_rng = rng_for(cfg.seed, streams::INIT);
+        let (g, c) = model::build(cfg, &mut init_rng, &device);
+        let g_opt = Optim::new(cfg.g_optim.clone(), &g, &device);
+        let c_opt = Optim::new(cfg.c_optim.clone(), &c, &device);
+        Self {
+            dim: model::data_dim(cfg),
+            cfg: cfg.clone(),
+            device,
+            g,
+            c,
+            g_opt,
+            c_opt,
+            sampler: Sampler::new(cfg, mnist),
+            noise_rng: rng_for(cfg.seed, streams::NOISE),
+            step: 0,
+            logs: RunLogs::default(),
+            wall_offset: 0.0,
+            last_critic: None,
+            last_gen: None,
+        }
+    }
+
+    fn tensor2(&self, data: Vec<f32>, cols: usize) -> Tensor<2> {
+        let rows = data.len() / cols;
+        Tensor::<1>::from_floats(data.as_slice(), &self.device).reshape([rows, cols])
+    }
+
+    fn noise(&mut self, n: usize) -> Tensor<2> {
+        let z = self.cfg.z_dim as usize;
+        let v: Vec<f32> = (0..n * z)
+            .map(|_| StandardNormal.sample(&mut self.noise_rng))
+            .collect();
+        self.tensor2(v, z)
+    }
+
+    /// One critic update. `z` lets the seed schedule reuse the generator step's noise.
+    fn critic_step(&mut self, z: Tensor<2>) {
+        let cfg = &self.cfg;
+        let b = cfg.batch_size as usize;
+        if cfg.clip_when == Some(ClipWhen::BeforeStep) {
+            self.c = clamp_params(self.c.clone(), cfg.clip.unwrap_or_default());
+        }
+        let real = self.sampler.next_batch(b);
+        let real = self.tensor2(real, self.dim);
+        // The generator's weights are constants here: no graph is recorded for them.
+        let fake = self.g.clone().no_grad().forward(z).detach();
+        let c_real = self.c.forward(real.clone());
+        let c_fake = self.c.forward(fake.clone());
+        let base = loss::critic_loss(cfg.loss, c_real, c_fake);
+        let (total, penalty, grad_norm) = match (cfg.loss.has_penalty(), cfg.gp_lambda) {
+            (true, Some(lambda)) => {
+                let eps: Vec<f32> = (0..b).map(|_| self.noise_rng.random::<f32>()).collect();
+                let eps = self.tensor2(eps, 1);
+                let x_hat = real.clone() * eps.clone() + fake * eps.neg().add_scalar(1.0);
+                let grad = self.c.input_grad(x_hat);
+                let (pen, norms) = loss::penalty(cfg.loss, lambda, grad);
+                (base.clone() + pen.clone(), Some(pen.detach()), Some(norms.detach().mean()))
+            }
+            _ => (base.clone(), None, None),
+        };
+        let grads = total.backward();
+        let clamp = match cfg.clip_when {
+            Some(ClipWhen::AfterStep) => cfg.clip,
+            _ => None,
+        };
+        self.c = self.c_opt.step(self.c.clone(), &grads, clamp);
+        self.last_critic = Some(CriticStats {
+            loss: base.detach(),
+            penalty,
+            grad_norm,
+        });
+    }
+
+    fn generator_step(&mut self, z: Tensor<2>) {
+        let fake = self.g.forward(z);
+        let scores = self.c.clone().no_grad().forward(fake);
+        let l = loss::generator_loss(self.cfg.loss, scores);
+        let grads = l.backward();
+        self.g = self.g_opt.step(self.g.clone(), &grads, None);
+        self.last_gen = Some(l.detach());
+    }
+
+    /// Critic updates in this generator iteration (the official WGAN code's warm-up gives the
+    /// critic 100 steps for the first 25 generator iterations and every 500th).
+    fn critic_iters(&self) -> u32 {
+        if self.cfg.warmup && (self.step < 25 || self.step % 500 == 0) {
+            100
+        } else {
+            self.cfg.n_critic
+        }
+    }
+
+    /// One generator iteration.
+    pub fn train_step(&mut self) {
+        let b = self.cfg.batch_size as usize;
+        match self.cfg.schedule {
+            Schedule::SeedBatchIndex => {
+                // The seed script: a critic step on every batch; on batches i % n_critic == 0
+                // the generator steps too, on that batch's noise.
+                let z = self.noise(b);
+                self.critic_step(z.clone());
+                self.generator_step(z);
+                for _ in 1..self.critic_iters() {
+                    let z = self.noise(b);
+                    self.critic_step(z);
+                }
+            }
+            Schedule::Fresh => {
+                let gen_first = self.cfg.order == Order::GeneratorFirst;
+                if gen_first && self.step > 0 {
+                    let z = self.noise(b);
+                    self.generator_step(z);
+                }
+                for _ in 0..self.critic_iters() {
+                    let z = self.noise(b);
+                    self.critic_step(z);
+                }
+                if !gen_first {
+                    let z = self.noise(b);
+                    self.generator_step(z);
+                }
+            }
+        }
+        self.step += 1;
+    }
+
+    fn lr_pair(&self) -> (f64, f64) {
+        (self.cfg.g_optim.lr, self.cfg.c_optim.lr)
+    }
+
+    /// Read the latest losses (one device sync) into a metrics row.
+    fn log_row(&self, wall_s: f64) -> Option<MetricsRow> {
+        let st = self.last_critic.as_ref()?;
+        let scalar = |t: &Tensor<1>| t.clone().into_scalar::<f32>() as f64;
+        let critic_loss = scalar(&st.loss);
+        let (lr_g, lr_c) = self.lr_pair();
+        Some(MetricsRow {
+            step: self.step,
+            wall_s,
+            critic_loss,
+            gen_loss: self.last_gen.as_ref().map(scalar),
+            estimate: loss::estimate(self.cfg.loss, critic_loss),
+            estimate_kind: loss::estimate_kind(self.cfg.loss).into(),
+            penalty: st.penalty.as_ref().map(scalar),
+            grad_norm: st.grad_norm.as_ref().map(scalar),
+            val_critic_loss: None,
+            lr_g,
+            lr_c,
+        })
+    }
+
+    /// Train until `cfg.gen_iters` (or `stop_at`), logging, evaluating and checkpointing into
+    /// `dir` at the configured cadences. `on_step` sees (step, latest row) for progress display.
+    pub fn train(&mut self, dir: &Path, stop_at: Option<u32>, mut on_step: impl FnMut(u32, Option<&MetricsRow>)) -> Result<Outcome> {
+        let start = Instant::now();
+        let end = self.cfg.gen_iters;
+        let wall = |s: &Self| s.wall_offset + start.elapsed().as_secs_f64();
+        while self.step < end {
+            if stop_at.is_some_and(|s| self.step >= s) {
+                return Ok(Outcome::Stopped { step: self.step });
+            }
+            self.train_step();
+            let step = self.step;
+            let is_last = step == end;
+            let log_now = step % self.cfg.log_every == 0 || is_last;
+            let eval_now = step % self.cfg.eval_every == 0 || is_last;
+            if log_now || eval_now {
+                let mut row = self.log_row(wall(self));
+                let finite = row.as_ref().is_none_or(|r| {
+                    r.critic_loss.is_finite()
+                        && r.gen_loss.is_none_or(f64::is_finite)
+                        && r.penalty.is_none_or(f64::is_finite)
+                });
+                if eval_now && finite {
+                    let val = measure::evaluate(self, dir, wall(self))?;
+                    if let Some(r) = row.as_mut() {
+                        r.val_critic_loss = Some(val);
+                    }
+                }
+                if let Some(r) = row.clone() {
+                    self.logs.metrics.push(r);
+                }
+                on_step(step, row.as_ref());
+                if !finite || (eval_now && !measure::params_finite(&self.c, &self.g)) {
+                    self.logs.write(dir)?;
+                    return Ok(Outcome::Diverged { step });
+                }
+            } else {
+                on_step(step, None);
+            }
+            if step % self.cfg.checkpoint_every == 0 || is_last {
+                self.logs.write(dir)?;
+                checkpoint::save(self, dir, wall(self))?;
+            }
+        }
+        Ok(Outcome::Done)
+    }
+
+    /// Generate samples from `z` without recording a graph, as host floats.
+    pub fn generate(&self, z: Tensor<2>) -> Vec<f32> {
+        self.g.clone().no_grad().forward(z).into_data().try_into_vec::<f32>().unwrap_or_default()
+    }
+
+    /// `n` noise vectors from the fixed evaluation stream (the same every evaluation).
+    pub fn eval_noise(&self, n: usize) -> Tensor<2> {
+        let mut r = rng_for(self.cfg.seed, streams::EVAL);
+        let z = self.cfg.z_dim as usize;
+        let v: Vec<f32> = (0..n * z).map(|_| StandardNormal.sample(&mut r)).collect();
+        self.tensor2(v, z)
+    }
+
+    pub fn data_dim(&self) -> usize {
+        self.dim
+    }
+
+    /// Host floats to a `[n, cols]` tensor on the engine's device.
+    pub fn to_tensor(&self, data: Vec<f32>, cols: usize) -> Tensor<2> {
+        self.tensor2(data, cols)
+    }
+
+    /// The critic loss (no penalty) on given real data and fakes from `z`; with autodiff on the
+    /// critic's weights so per-layer gradients can be read.
+    pub fn critic_loss_on(&self, real: Tensor<2>, z: Tensor<2>) -> Tensor<1> {
+        let fake = self.g.clone().no_grad().forward(z).detach();
+        loss::critic_loss(self.cfg.loss, self.c.forward(real), self.c.forward(fake))
+    }
+
+    pub fn loss(&self) -> Loss {
+        self.cfg.loss
+    }
+
+    /// Reset transient state after a checkpoint load.
+    pub(crate) fn clear_last(&mut self) {
+        self.last_critic = None;
+        self.last_gen = None;
+    }
+
+    /// Make every parameter a tracked leaf again (after loading weights).
+    pub(crate) fn retrack(&mut self) {
+        self.g = self.g.clone().no_grad().train_mode();
+        self.c = self.c.clone().no_grad().train_mode();
+    }
+}
+
+/// Helpers for modules after loading.
+trait TrainMode: Module + Sized {
+    fn train_mode(self) -> Self {
+        struct Track;
+        impl burn::module::ModuleMapper for Track {
+            fn map_float<const D: usize>(&mut self, p: burn::module::Param<Tensor<D>>) -> burn::module::Param<Tensor<D>> {
+                let (id, t, m) = p.consume();
+                burn::module::Param::from_mapped_value(id, t.detach().require_grad(), m)
+            }
+        }
+        self.map(&mut Track)
+    }
+}
+
+impl<M: Module> TrainMode for M {}
