@@ -393,6 +393,23 @@ impl Critic {
     }
 }
 
+/// A small MLP critic (`sizes` from input to 1), for tests and checks of the input gradient.
+pub fn mlp_critic(rng: &mut ChaCha8Rng, sizes: &[usize], leaky: bool, device: &Device) -> Critic {
+    let act = if leaky { Act::LeakyRelu } else { Act::Relu };
+    Critic::Mlp(Mlp::new(rng, sizes, act, OutAct::Linear, (Init::Torch, Init::Torch), device))
+}
+
+/// The dcgan critic with base width `dim`, for tests and checks of the input gradient.
+pub fn conv_critic(rng: &mut ChaCha8Rng, dim: usize, device: &Device) -> Critic {
+    Critic::Conv(ConvCritic {
+        conv1: Conv::new(rng, 1, dim, false, device),
+        conv2: Conv::new(rng, dim, 2 * dim, false, device),
+        conv3: Conv::new(rng, 2 * dim, 4 * dim, false, device),
+        output: Dense::new(rng, 4 * 4 * 4 * dim, 1, Init::Glorot, device),
+        dim,
+    })
+}
+
 /// Data dimension of a config's samples (784 for MNIST, 2 for toy sets).
 pub fn data_dim(cfg: &RunConfig) -> usize {
     if cfg.is_toy() { 2 } else { IMAGE_DIM }

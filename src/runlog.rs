@@ -62,7 +62,7 @@ pub struct RunLogs {
 }
 
 fn to_csv<T: Serialize>(rows: &[T], header: &[&str]) -> Result<Vec<u8>> {
-    let mut w = csv::WriterBuilder::new().has_headers(rows.is_empty()).from_writer(Vec::new());
+    let mut w = csv::WriterBuilder::new().has_headers(!rows.is_empty()).from_writer(Vec::new());
     if rows.is_empty() {
         w.write_record(header)?;
     }

@@ -2,10 +2,10 @@
 //! score, class histograms, 2-D mode metrics, sliced Wasserstein and improved
 //! precision/recall.
 //!
-//! Everything is accumulated in `f64` (except the inner pairwise-distance kernel of
-//! [`precision_recall`], see there) so that metrics are comparable across runs and
-//! backends. Inputs that make a metric undefined (empty sets, ragged rows) panic
-//! with a message rather than returning a silent `NaN`.
+//! Inputs are the `f32` values a model produces; everything is accumulated in `f64`
+//! so that metrics do not drift with sample count or summation order. Inputs that
+//! make a metric undefined (empty sets, ragged rows, bad `k`) panic with a message
+//! rather than returning a silent `NaN`.
 
 use nalgebra::{DMatrix, DMatrixView, DMatrixViewMut, Dyn, SymmetricEigen};
 use rand::{Rng, SeedableRng};
@@ -165,7 +165,8 @@ pub struct ClassHistogram {
     pub covered: usize,
 }
 
-/// Argmax class per row (first index wins ties; `NaN` entries never win), then
+/// Argmax class per row (first index wins ties; `NaN` entries are skipped and an
+/// all-`NaN` row counts as class 0), then
 /// `KL(hist || uniform)` and the number of covered classes. With no rows the counts
 /// are all zero and the KL is `ln(n_classes)`, the same as total collapse.
 ///
@@ -180,13 +181,13 @@ pub fn class_histogram(probs: &[f32], n_classes: usize) -> ClassHistogram {
     );
     let mut counts = vec![0usize; n_classes];
     for row in probs.chunks_exact(n_classes) {
-        let mut best = 0;
+        let mut best: Option<usize> = None;
         for (i, &p) in row.iter().enumerate() {
-            if p > row[best] || row[best].is_nan() {
-                best = i;
+            if !p.is_nan() && best.is_none_or(|b| p > row[b]) {
+                best = Some(i);
             }
         }
-        counts[best] += 1;
+        counts[best.unwrap_or(0)] += 1;
     }
     ClassHistogram {
         kl_to_uniform: kl_js_to_uniform(&counts).0,
@@ -368,8 +369,8 @@ pub fn precision_recall(real: &[f32], fake: &[f32], dim: usize, k: usize) -> (f6
 }
 
 /// Query rows per work item.
-const QUERY_BLOCK: usize = 64;
-/// Reference rows per Gram block (with `QUERY_BLOCK`, a few hundred KiB of `f64`).
+const QUERY_BLOCK: usize = 128;
+/// Reference rows per Gram block (with `QUERY_BLOCK`: 512 KiB of `f64` per thread).
 const REF_BLOCK: usize = 512;
 
 /// Points widened to `f64` and stored feature-major, with squared norms for the Gram
@@ -763,6 +764,10 @@ mod tests {
         assert_eq!(h.counts, vec![3, 1, 0, 0]);
         assert_eq!(h.covered, 2);
         assert!(close(h.kl_to_uniform, 0.75 * 3.0f64.ln(), 1e-12));
+        // NaN entries are skipped; an all-NaN row counts as class 0.
+        let nan = f32::NAN;
+        let h = class_histogram(&[nan, 0.2, 0.7, 0.1, nan, nan, nan, nan], n);
+        assert_eq!(h.counts, vec![1, 0, 1, 0]);
         let empty = class_histogram(&[], n);
         assert_eq!((empty.covered, empty.counts), (0, vec![0; 4]));
         assert!(close(empty.kl_to_uniform, 4.0f64.ln(), 1e-12));

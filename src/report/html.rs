@@ -1,0 +1,316 @@
+//! The static `index.html`: plain HTML and inline CSS, no scripts, relative links only,
+//! so the report folder can be opened from `file://` or copied anywhere.
+
+use std::fmt::Write;
+
+use super::Section;
+use super::charts::color_hex;
+use super::figures::Category;
+use super::load::{Run, Status};
+use super::tables::ConfigTable;
+
+/// A chart as linked from the page.
+pub struct ChartLink {
+    pub category: Category,
+    /// Path relative to the report folder.
+    pub rel: String,
+    pub title: String,
+}
+
+/// MNIST sample grids of one configuration (first, middle and last step).
+pub struct SampleRow {
+    pub label: String,
+    pub color: usize,
+    pub seed: String,
+    pub images: Vec<(u64, String)>,
+}
+
+pub struct PageSection<'a> {
+    pub sec: &'a Section,
+    pub table: &'a ConfigTable,
+    pub charts: Vec<ChartLink>,
+    pub samples: Vec<SampleRow>,
+}
+
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Percent-encode what would break a relative URL (spaces, `#`, `?`, `%`).
+fn url(rel: &str) -> String {
+    let mut out = String::new();
+    for b in rel.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    esc(&out)
+}
+
+const CSS: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:0 auto;\
+max-width:1700px;padding:1em 2em;color:#222;line-height:1.4}\
+h1{margin-bottom:.2em}h2{border-bottom:2px solid #ddd;padding-bottom:.2em;margin-top:2em}\
+.question{font-size:1.15em;background:#f4f7fb;border-left:4px solid #0072b2;padding:.6em 1em}\
+.meta{color:#555}.warn{background:#fff4e0;border-left:4px solid #e69f00;padding:.4em 1em}\
+table{border-collapse:collapse;margin:.6em 0}th,td{border:1px solid #ccc;padding:.25em .6em;\
+text-align:left}th{background:#f2f2f2}td.num{text-align:right;font-variant-numeric:tabular-nums}\
+.sw{display:inline-block;width:.9em;height:.9em;border-radius:2px;margin-right:.4em;\
+vertical-align:middle}.grid{display:flex;flex-wrap:wrap;gap:1.2em}\
+figure{margin:0;max-width:100%}figure img{max-width:100%;height:auto;border:1px solid #eee}\
+figcaption{font-size:.9em;color:#555;max-width:800px}.samples img{width:220px;\
+image-rendering:pixelated;border:1px solid #ddd}.failed,.diverged{color:#b00020;font-weight:bold}\
+.running{color:#8a5a00;font-weight:bold}pre{white-space:pre-wrap;background:#f7f7f7;\
+padding:.4em;margin:.2em 0}nav li{margin:.1em 0}";
+
+fn status_counts(runs: &[Run], idx: impl Iterator<Item = usize>) -> [usize; 5] {
+    let mut c = [0; 5];
+    for i in idx {
+        c[match runs[i].status {
+            Status::Done => 0,
+            Status::Running => 1,
+            Status::Failed => 2,
+            Status::Diverged => 3,
+            Status::Other(_) => 4,
+        }] += 1;
+    }
+    c
+}
+
+fn counts_text(c: [usize; 5]) -> String {
+    let names = ["done", "running", "failed", "diverged", "other"];
+    let parts: Vec<String> = c
+        .iter()
+        .zip(names)
+        .filter(|(n, _)| **n > 0)
+        .map(|(n, s)| format!("{n} {s}"))
+        .collect();
+    if parts.is_empty() { "no runs".into() } else { parts.join(", ") }
+}
+
+/// "N runs still running: partial results".
+pub fn running_note(n: usize) -> String {
+    format!("{n} run{} still running: partial results.", if n == 1 { "" } else { "s" })
+}
+
+fn table_html(out: &mut String, t: &ConfigTable) {
+    out.push_str("<table>\n<tr>");
+    for h in &t.headers {
+        let _ = write!(out, "<th>{}</th>", esc(h));
+    }
+    out.push_str("</tr>\n");
+    for (row, ci) in t.rows.iter().zip(&t.colors) {
+        out.push_str("<tr>");
+        for (j, c) in row.iter().enumerate() {
+            let text = if c.best { format!("<b>{}</b>", esc(&c.text)) } else { esc(&c.text) };
+            let sw = if j == 0 {
+                format!("<span class=\"sw\" style=\"background:{}\"></span>", color_hex(*ci))
+            } else {
+                String::new()
+            };
+            let numeric = c.text.starts_with(|ch: char| ch.is_ascii_digit() || ch == '-');
+            let class = if numeric && j > 0 { " class=\"num\"" } else { "" };
+            let _ = write!(out, "<td{class}>{sw}{text}</td>");
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</table>\n");
+}
+
+/// Build the page.
+pub fn index_html(runs: &[Run], sections: &[PageSection], warnings: &[String]) -> String {
+    let mut o = String::new();
+    o.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+    o.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
+    o.push_str("<title>GAN loss ablation report</title>\n");
+    let _ = writeln!(o, "<style>{CSS}</style>\n</head>\n<body>");
+    o.push_str("<h1>GAN loss ablation report</h1>\n");
+    let all = status_counts(runs, 0..runs.len());
+    let _ = writeln!(
+        o,
+        "<p class=\"meta\">{} runs ({}) in {} section(s). Tables: \
+         <a href=\"summary.csv\">summary.csv</a> (one row per run), \
+         <a href=\"summary.md\">summary.md</a> (one row per configuration).</p>",
+        runs.len(),
+        counts_text(all),
+        sections.len()
+    );
+    if all[1] > 0 {
+        let _ = writeln!(
+            o,
+            "<p class=\"warn\">{}</p>",
+            running_note(all[1])
+        );
+    }
+    o.push_str("<nav><ul>\n");
+    for p in sections {
+        let _ = writeln!(
+            o,
+            "<li><a href=\"#{}\">{}</a> ({} configurations, {} runs)</li>",
+            esc(&p.sec.slug),
+            esc(&p.sec.name),
+            p.sec.groups.len(),
+            p.sec.run_indices().count()
+        );
+    }
+    o.push_str("</ul></nav>\n");
+
+    for p in sections {
+        section_html(&mut o, runs, p);
+    }
+
+    if !warnings.is_empty() {
+        o.push_str("<h2 id=\"warnings\">Warnings</h2>\n<ul>\n");
+        for w in warnings {
+            let _ = writeln!(o, "<li>{}</li>", esc(w));
+        }
+        o.push_str("</ul>\n");
+    }
+    o.push_str("<p class=\"meta\">Generated by <code>harness report</code>.</p>\n</body>\n</html>\n");
+    o
+}
+
+fn section_html(o: &mut String, runs: &[Run], p: &PageSection) {
+    let sec = p.sec;
+    let _ = writeln!(o, "<section id=\"{}\">", esc(&sec.slug));
+    let kind = if sec.is_sweep { "Sweep" } else { "Runs without a sweep" };
+    if sec.is_sweep {
+        let _ = writeln!(o, "<h2>{kind}: {}</h2>", esc(&sec.name));
+    } else {
+        let _ = writeln!(o, "<h2>{kind} ({})</h2>", esc(&sec.name));
+    }
+    if let Some(d) = &sec.description {
+        let _ = writeln!(o, "<p class=\"question\">{}</p>", esc(d));
+    }
+    let counts = status_counts(runs, sec.run_indices());
+    let mut meta = format!(
+        "{} runs ({}), {} configurations",
+        sec.run_indices().count(),
+        counts_text(counts),
+        sec.groups.len()
+    );
+    if !sec.keys.is_empty() {
+        meta.push_str(&format!("; varying: {}", sec.keys.join(", ")));
+    }
+    if let Some(g) = &sec.grid_file {
+        meta.push_str(&format!("; grid file: <code>{}</code>", esc(g)));
+    }
+    let _ = writeln!(o, "<p class=\"meta\">{meta}</p>");
+    if counts[1] > 0 {
+        let _ = writeln!(
+            o,
+            "<p class=\"warn\">{}</p>",
+            running_note(counts[1])
+        );
+    }
+    if !sec.missing.is_empty() {
+        let _ = writeln!(
+            o,
+            "<p class=\"warn\">{} runs listed in the sweep have no folder yet: {}</p>",
+            sec.missing.len(),
+            esc(&sec.missing.join(", "))
+        );
+    }
+
+    o.push_str("<h3>Final scores</h3>\n");
+    if p.table.rows.is_empty() {
+        o.push_str("<p>No runs yet.</p>\n");
+    } else {
+        table_html(o, p.table);
+        o.push_str(
+            "<p class=\"meta\">mean ± std over seeds of the last evaluation; best per column \
+             in bold (↑ higher is better, ↓ lower is better).</p>\n",
+        );
+    }
+
+    for cat in [Category::Paper, Category::Curves, Category::Quality, Category::Samples] {
+        let charts: Vec<&ChartLink> = p.charts.iter().filter(|c| c.category == cat).collect();
+        let has_samples = cat == Category::Samples && !p.samples.is_empty();
+        if charts.is_empty() && !has_samples {
+            continue;
+        }
+        let _ = writeln!(o, "<h3>{}</h3>\n<div class=\"grid\">", cat.heading());
+        for c in charts {
+            let _ = writeln!(
+                o,
+                "<figure><a href=\"{u}\"><img src=\"{u}\" alt=\"{t}\" loading=\"lazy\"></a>\
+                 <figcaption>{t}</figcaption></figure>",
+                u = url(&c.rel),
+                t = esc(&c.title)
+            );
+        }
+        o.push_str("</div>\n");
+        if has_samples {
+            samples_html(o, &p.samples);
+        }
+    }
+
+    let bad: Vec<&Run> = sec
+        .run_indices()
+        .map(|i| &runs[i])
+        .filter(|r| matches!(r.status, Status::Failed | Status::Diverged))
+        .collect();
+    if !bad.is_empty() {
+        o.push_str("<h3>Failed and diverged runs</h3>\n<ul>\n");
+        for r in bad {
+            let label = sec
+                .groups
+                .iter()
+                .find(|g| g.members.iter().any(|&i| runs[i].hash == r.hash))
+                .map_or(String::new(), |g| g.label.clone());
+            let mut extra = String::new();
+            if let Some(s) = r.diverged_at {
+                extra = format!(" at step {s}");
+            }
+            let _ = write!(
+                o,
+                "<li><code>{}</code> <span class=\"{st}\">{st}{extra}</span> {} (seed {})",
+                esc(&r.hash),
+                esc(&label),
+                esc(&r.setting("seed").unwrap_or_else(|| "?".into())),
+                st = r.status.as_str(),
+            );
+            if let Some(e) = &r.error {
+                let _ = write!(o, "<pre>{}</pre>", esc(e));
+            }
+            o.push_str("</li>\n");
+        }
+        o.push_str("</ul>\n");
+    }
+    o.push_str("</section>\n");
+}
+
+fn samples_html(o: &mut String, rows: &[SampleRow]) {
+    o.push_str("<table class=\"samples\">\n<tr><th>configuration</th><th>first</th><th>middle</th><th>last</th></tr>\n");
+    for r in rows {
+        let _ = write!(
+            o,
+            "<tr><td><span class=\"sw\" style=\"background:{}\"></span>{}<br>seed {}</td>",
+            color_hex(r.color),
+            esc(&r.label),
+            esc(&r.seed)
+        );
+        for (step, rel) in &r.images {
+            let _ = write!(
+                o,
+                "<td><img src=\"{u}\" alt=\"step {step}\" loading=\"lazy\"><br>step {step}</td>",
+                u = url(rel)
+            );
+        }
+        o.push_str("</tr>\n");
+    }
+    o.push_str("</table>\n");
+}

@@ -1,0 +1,644 @@
+//! Reading run folders (see `docs/results-layout.md`).
+//!
+//! Loading is lenient on purpose: a report is often generated while workers are still
+//! writing, so a missing or half-written CSV becomes an empty table plus a warning
+//! instead of an error, and only an unreadable `config.toml`/`run.json` skips a run.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::SystemTime;
+
+use anyhow::{Context, Result};
+use serde::Deserialize;
+
+/// A resolved configuration: the flat table of `config.toml`.
+pub type Config = BTreeMap<String, toml::Value>;
+
+/// Lifecycle state from `run.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Status {
+    Running,
+    Done,
+    Failed,
+    Diverged,
+    /// Anything else the engine may add later; shown verbatim.
+    Other(String),
+}
+
+impl Status {
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "running" => Status::Running,
+            "done" => Status::Done,
+            "failed" => Status::Failed,
+            "diverged" => Status::Diverged,
+            other => Status::Other(other.to_string()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Status::Running => "running",
+            Status::Done => "done",
+            Status::Failed => "failed",
+            Status::Diverged => "diverged",
+            Status::Other(s) => s,
+        }
+    }
+}
+
+/// Numeric columns of a CSV file. Empty or unparsable cells are NaN so that
+/// "not applicable" cells never shift rows between columns.
+#[derive(Debug, Clone, Default)]
+pub struct Columns {
+    pub names: Vec<String>,
+    pub data: Vec<Vec<f64>>,
+}
+
+impl Columns {
+    pub fn get(&self, name: &str) -> Option<&[f64]> {
+        let i = self.names.iter().position(|n| n == name)?;
+        Some(&self.data[i])
+    }
+
+    pub fn rows(&self) -> usize {
+        self.data.first().map_or(0, Vec::len)
+    }
+
+    /// Last finite value of a column: the "final" value of a metric that is only
+    /// logged on some rows.
+    pub fn last_finite(&self, name: &str) -> Option<f64> {
+        self.get(name)?.iter().rev().copied().find(|v| v.is_finite())
+    }
+}
+
+/// One `eval.csv` metric over training.
+#[derive(Debug, Clone, Default)]
+pub struct EvalSeries {
+    pub step: Vec<f64>,
+    pub wall_s: Vec<f64>,
+    pub value: Vec<f64>,
+}
+
+impl EvalSeries {
+    /// Value at the last evaluated step (the final score).
+    pub fn last(&self) -> Option<f64> {
+        self.value.iter().rev().copied().find(|v| v.is_finite())
+    }
+}
+
+/// Critic values on a regular grid (`surface.csv`), row-major over `ys` then `xs`.
+#[derive(Debug, Clone, Default)]
+pub struct Surface {
+    pub xs: Vec<f64>,
+    pub ys: Vec<f64>,
+    pub values: Vec<f64>,
+}
+
+/// One file under `samples/`.
+#[derive(Debug, Clone)]
+pub struct Sample {
+    pub step: u64,
+    pub path: PathBuf,
+}
+
+/// Modification times of a run's inputs, used to skip charts that are up to date.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Mtimes {
+    pub config: Option<SystemTime>,
+    pub run_json: Option<SystemTime>,
+    pub metrics: Option<SystemTime>,
+    pub eval: Option<SystemTime>,
+    pub layers: Option<SystemTime>,
+    pub hist: Option<SystemTime>,
+    pub surface: Option<SystemTime>,
+    pub samples: Option<SystemTime>,
+}
+
+/// One histogram bin at the last logged step: `(layer, bin_lo, bin_hi, count)`.
+pub type HistBin = (String, f64, f64, f64);
+
+/// Everything the report needs from one run folder.
+#[derive(Debug, Clone)]
+pub struct Run {
+    /// Folder name (the 12-hex configuration hash).
+    pub hash: String,
+    pub dir: PathBuf,
+    pub config: Config,
+    pub status: Status,
+    pub sweep: Option<String>,
+    pub wall_s: Option<f64>,
+    pub error: Option<String>,
+    pub step: Option<u64>,
+    pub diverged_at: Option<u64>,
+    /// `metrics.csv` numeric columns (`estimate_kind` is kept apart).
+    pub metrics: Columns,
+    /// Last non-empty `estimate_kind` (`wasserstein` or `js`).
+    pub estimate_kind: Option<String>,
+    pub eval: BTreeMap<String, EvalSeries>,
+    /// `layers.csv` at the last step of each quantity: quantity -> `[(layer, value)]`
+    /// in critic order (input to output).
+    pub layers_last: BTreeMap<String, Vec<(String, f64)>>,
+    /// `weights_hist.csv` rows of the last logged step.
+    pub hist_last: Vec<HistBin>,
+    pub surface: Option<Surface>,
+    /// `samples/step_*.png` (MNIST grids), ascending step.
+    pub png_samples: Vec<Sample>,
+    /// `samples/step_*.csv` (toy points), ascending step.
+    pub csv_samples: Vec<Sample>,
+    pub mtimes: Mtimes,
+    /// Non-fatal problems (unreadable CSV and the like), shown in the page.
+    pub warnings: Vec<String>,
+}
+
+impl Run {
+    /// The `seed` setting, if numeric.
+    pub fn seed(&self) -> Option<i64> {
+        match self.config.get("seed")? {
+            toml::Value::Integer(i) => Some(*i),
+            toml::Value::Float(f) => Some(*f as i64),
+            toml::Value::String(s) => s.parse().ok(),
+            _ => None,
+        }
+    }
+
+    /// A config value rendered as in legends (`0.01`, `wgan-gp`).
+    pub fn setting(&self, key: &str) -> Option<String> {
+        self.config.get(key).map(value_str)
+    }
+}
+
+/// Render a TOML value the way legends and tables show it: strings unquoted,
+/// floats in shortest round-trip form.
+pub fn value_str(v: &toml::Value) -> String {
+    match v {
+        toml::Value::String(s) => s.clone(),
+        toml::Value::Integer(i) => i.to_string(),
+        toml::Value::Float(f) => format!("{f}"),
+        toml::Value::Boolean(b) => b.to_string(),
+        other => other.to_string(),
+    }
+}
+
+#[derive(Debug, Deserialize, Default)]
+struct RunJson {
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    sweep: Option<String>,
+    #[serde(default)]
+    wall_s: Option<f64>,
+    #[serde(default)]
+    error: Option<serde_json::Value>,
+    #[serde(default)]
+    step: Option<u64>,
+    #[serde(default)]
+    diverged_at: Option<u64>,
+}
+
+/// `sweeps/<name>.json`.
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct SweepRecord {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub grid_file: Option<String>,
+    #[serde(default)]
+    pub runs: Vec<String>,
+    #[serde(default)]
+    pub varying: Vec<String>,
+}
+
+/// Every directory under `root` holding both `config.toml` and `run.json`, sorted.
+/// Does not descend into run folders, the report output or bookkeeping folders.
+pub fn discover(root: &Path, skip: &Path) -> Vec<PathBuf> {
+    let skip = skip.canonicalize().unwrap_or_else(|_| skip.to_path_buf());
+    let mut found = Vec::new();
+    let mut it = walkdir::WalkDir::new(root).follow_links(true).into_iter();
+    while let Some(entry) = it.next() {
+        let Ok(entry) = entry else { continue };
+        if !entry.file_type().is_dir() {
+            continue;
+        }
+        let path = entry.path();
+        if entry.depth() > 0 {
+            let name = entry.file_name().to_string_lossy();
+            let own = path.canonicalize().map(|p| p == skip).unwrap_or(false);
+            if own
+                || name.starts_with('.')
+                || matches!(
+                    name.as_ref(),
+                    "sweeps" | "evaluators" | "checkpoints" | "samples"
+                )
+            {
+                it.skip_current_dir();
+                continue;
+            }
+        }
+        if path.join("config.toml").is_file() && path.join("run.json").is_file() {
+            found.push(path.to_path_buf());
+            it.skip_current_dir();
+        }
+    }
+    found.sort();
+    found
+}
+
+/// Read `sweeps/*.json`, skipping (with a warning) records that do not parse.
+pub fn load_sweeps(root: &Path, warnings: &mut Vec<String>) -> Vec<SweepRecord> {
+    let mut out = Vec::new();
+    let Ok(dir) = fs::read_dir(root.join("sweeps")) else {
+        return out;
+    };
+    let mut paths: Vec<PathBuf> = dir
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    paths.sort();
+    for p in paths {
+        let rec = fs::read_to_string(&p)
+            .map_err(anyhow::Error::from)
+            .and_then(|s| Ok(serde_json::from_str::<SweepRecord>(&s)?));
+        match rec {
+            Ok(mut r) => {
+                if r.name.is_empty() {
+                    r.name = p.file_stem().unwrap_or_default().to_string_lossy().into();
+                }
+                out.push(r);
+            }
+            Err(e) => warnings.push(format!("{}: {e:#}", p.display())),
+        }
+    }
+    out
+}
+
+/// Load many runs on all cores: parsing CSV dominates report time.
+pub fn load_runs(dirs: &[PathBuf], warnings: &mut Vec<String>) -> Vec<Run> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(dirs.len().max(1));
+    let next = AtomicUsize::new(0);
+    let mut results: Vec<(usize, Result<Run>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut local = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(dir) = dirs.get(i) else { break };
+                        local.push((i, load_run(dir)));
+                    }
+                    local
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("run loader panicked"))
+            .collect()
+    });
+    results.sort_by_key(|(i, _)| *i);
+    let mut runs = Vec::with_capacity(results.len());
+    for (i, r) in results {
+        match r {
+            Ok(run) => runs.push(run),
+            Err(e) => warnings.push(format!("skipped {}: {e:#}", dirs[i].display())),
+        }
+    }
+    runs
+}
+
+fn mtime(path: &Path) -> Option<SystemTime> {
+    fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// `Ok(None)` when the file does not exist (normal for runs that just started).
+fn read_opt(path: &Path) -> Result<Option<Vec<u8>>> {
+    match fs::read(path) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+/// Load one run folder.
+pub fn load_run(dir: &Path) -> Result<Run> {
+    let hash = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let cfg_text = fs::read_to_string(dir.join("config.toml")).context("reading config.toml")?;
+    let config: Config = toml::from_str(&cfg_text).context("parsing config.toml")?;
+    let rj_text = fs::read_to_string(dir.join("run.json")).context("reading run.json")?;
+    let rj: RunJson = serde_json::from_str(&rj_text).context("parsing run.json")?;
+    let error = match rj.error {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(s)) => Some(s),
+        Some(other) => Some(other.to_string()),
+    };
+
+    let mut run = Run {
+        hash,
+        dir: dir.to_path_buf(),
+        config,
+        status: Status::parse(rj.status.as_deref().unwrap_or("running")),
+        sweep: rj.sweep,
+        wall_s: rj.wall_s,
+        error,
+        step: rj.step,
+        diverged_at: rj.diverged_at,
+        metrics: Columns::default(),
+        estimate_kind: None,
+        eval: BTreeMap::new(),
+        layers_last: BTreeMap::new(),
+        hist_last: Vec::new(),
+        surface: None,
+        png_samples: Vec::new(),
+        csv_samples: Vec::new(),
+        mtimes: Mtimes {
+            config: mtime(&dir.join("config.toml")),
+            run_json: mtime(&dir.join("run.json")),
+            metrics: mtime(&dir.join("metrics.csv")),
+            eval: mtime(&dir.join("eval.csv")),
+            layers: mtime(&dir.join("layers.csv")),
+            hist: mtime(&dir.join("weights_hist.csv")),
+            surface: mtime(&dir.join("surface.csv")),
+            samples: None,
+        },
+        warnings: Vec::new(),
+    };
+
+    let mut warnings = Vec::new();
+    macro_rules! part {
+        ($file:expr, $parse:expr) => {
+            match read_opt(&dir.join($file)) {
+                Ok(Some(bytes)) => match $parse(&bytes[..]) {
+                    Ok(v) => Some(v),
+                    Err(e) => {
+                        warnings.push(format!("{}: {e:#}", $file));
+                        None
+                    }
+                },
+                Ok(None) => None,
+                Err(e) => {
+                    warnings.push(format!("{e:#}"));
+                    None
+                }
+            }
+        };
+    }
+    if let Some((cols, kind)) = part!("metrics.csv", parse_metrics) {
+        run.metrics = cols;
+        run.estimate_kind = kind;
+    }
+    if let Some(eval) = part!("eval.csv", parse_eval) {
+        run.eval = eval;
+    }
+    if let Some(layers) = part!("layers.csv", parse_layers) {
+        run.layers_last = layers;
+    }
+    if let Some(hist) = part!("weights_hist.csv", parse_hist) {
+        run.hist_last = hist;
+    }
+    run.surface = part!("surface.csv", parse_surface).flatten();
+    let (png, csv, newest) = list_samples(&dir.join("samples"));
+    run.png_samples = png;
+    run.csv_samples = csv;
+    run.mtimes.samples = newest;
+    run.warnings = warnings;
+    Ok(run)
+}
+
+fn csv_reader(bytes: &[u8]) -> csv::Reader<&[u8]> {
+    csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(bytes)
+}
+
+fn num(field: &[u8]) -> f64 {
+    if field.is_empty() {
+        return f64::NAN;
+    }
+    std::str::from_utf8(field)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(f64::NAN)
+}
+
+fn text(field: &[u8]) -> String {
+    String::from_utf8_lossy(field).into_owned()
+}
+
+fn col(header: &[String], name: &str) -> Result<usize> {
+    header
+        .iter()
+        .position(|h| h == name)
+        .with_context(|| format!("missing column `{name}`"))
+}
+
+/// Calls `f` on every complete record. A last line with fewer fields than the header
+/// is a row being written right now, and is dropped rather than misread.
+fn records(
+    bytes: &[u8],
+    cols: &[&str],
+    mut f: impl FnMut(&csv::ByteRecord, &[usize]),
+) -> Result<()> {
+    let mut rdr = csv_reader(bytes);
+    let header: Vec<String> = rdr.byte_headers()?.iter().map(text).collect();
+    let idx = cols
+        .iter()
+        .map(|c| col(&header, c))
+        .collect::<Result<Vec<_>>>()?;
+    let mut rec = csv::ByteRecord::new();
+    while rdr.read_byte_record(&mut rec)? {
+        if rec.len() == header.len() {
+            f(&rec, &idx);
+        }
+    }
+    Ok(())
+}
+
+/// `metrics.csv`: every column numeric except `estimate_kind`.
+pub fn parse_metrics(bytes: &[u8]) -> Result<(Columns, Option<String>)> {
+    let mut rdr = csv_reader(bytes);
+    let header: Vec<String> = rdr.byte_headers()?.iter().map(text).collect();
+    let kind_col = header.iter().position(|h| h == "estimate_kind");
+    let mut data: Vec<Vec<f64>> = vec![Vec::new(); header.len()];
+    let mut kind: Option<Vec<u8>> = None;
+    let mut rec = csv::ByteRecord::new();
+    while rdr.read_byte_record(&mut rec)? {
+        if rec.len() != header.len() {
+            continue;
+        }
+        for (i, field) in rec.iter().enumerate() {
+            if Some(i) == kind_col {
+                if !field.is_empty() && kind.as_deref() != Some(field) {
+                    kind = Some(field.to_vec());
+                }
+            } else {
+                data[i].push(num(field));
+            }
+        }
+    }
+    let mut names = header;
+    if let Some(k) = kind_col {
+        names.remove(k);
+        data.remove(k);
+    }
+    Ok((Columns { names, data }, kind.map(|k| text(&k))))
+}
+
+/// `eval.csv` (tidy `step,wall_s,metric,value`) -> one series per metric.
+pub fn parse_eval(bytes: &[u8]) -> Result<BTreeMap<String, EvalSeries>> {
+    let mut out: BTreeMap<String, EvalSeries> = BTreeMap::new();
+    records(bytes, &["step", "wall_s", "metric", "value"], |rec, i| {
+        let metric = String::from_utf8_lossy(&rec[i[2]]);
+        // Look up before inserting so the name is not allocated on every row.
+        if !out.contains_key(metric.as_ref()) {
+            out.insert(metric.to_string(), EvalSeries::default());
+        }
+        let e = out.get_mut(metric.as_ref()).expect("inserted above");
+        e.step.push(num(&rec[i[0]]));
+        e.wall_s.push(num(&rec[i[1]]));
+        e.value.push(num(&rec[i[3]]));
+    })?;
+    Ok(out)
+}
+
+/// `layers.csv` (tidy `step,layer,quantity,value`) -> values at each quantity's last step.
+pub fn parse_layers(bytes: &[u8]) -> Result<BTreeMap<String, Vec<(String, f64)>>> {
+    let mut last: BTreeMap<String, (f64, Vec<(String, f64)>)> = BTreeMap::new();
+    records(bytes, &["step", "layer", "quantity", "value"], |rec, i| {
+        let step = num(&rec[i[0]]);
+        let quantity = String::from_utf8_lossy(&rec[i[2]]);
+        if !last.contains_key(quantity.as_ref()) {
+            last.insert(quantity.to_string(), (f64::NEG_INFINITY, Vec::new()));
+        }
+        let entry = last.get_mut(quantity.as_ref()).expect("inserted above");
+        if step > entry.0 {
+            *entry = (step, Vec::new());
+        }
+        if step == entry.0 {
+            entry.1.push((text(&rec[i[1]]), num(&rec[i[3]])));
+        }
+    })?;
+    Ok(last
+        .into_iter()
+        .map(|(k, (_, mut rows))| {
+            // Numeric layer ids sort numerically; names keep file (critic) order.
+            let ids: Option<Vec<f64>> = rows.iter().map(|(l, _)| l.parse().ok()).collect();
+            if let Some(ids) = ids {
+                let mut order: Vec<usize> = (0..rows.len()).collect();
+                order.sort_by(|&a, &b| ids[a].total_cmp(&ids[b]));
+                rows = order.into_iter().map(|i| rows[i].clone()).collect();
+            }
+            (k, rows)
+        })
+        .collect())
+}
+
+/// `weights_hist.csv` -> the bins of the last logged step (all layers).
+pub fn parse_hist(bytes: &[u8]) -> Result<Vec<HistBin>> {
+    let mut step_max = f64::NEG_INFINITY;
+    let mut rows = Vec::new();
+    let cols = ["step", "layer", "bin_lo", "bin_hi", "count"];
+    records(bytes, &cols, |rec, i| {
+        let step = num(&rec[i[0]]);
+        if step > step_max {
+            step_max = step;
+            rows.clear();
+        }
+        if step == step_max {
+            rows.push((
+                text(&rec[i[1]]),
+                num(&rec[i[2]]),
+                num(&rec[i[3]]),
+                num(&rec[i[4]]),
+            ));
+        }
+    })?;
+    Ok(rows)
+}
+
+/// `surface.csv` (`x,y,value` on a grid) -> a dense grid; `None` when empty.
+pub fn parse_surface(bytes: &[u8]) -> Result<Option<Surface>> {
+    let mut pts = Vec::new();
+    records(bytes, &["x", "y", "value"], |rec, i| {
+        pts.push((num(&rec[i[0]]), num(&rec[i[1]]), num(&rec[i[2]])));
+    })?;
+    pts.retain(|p| p.0.is_finite() && p.1.is_finite());
+    if pts.is_empty() {
+        return Ok(None);
+    }
+    let uniq = |f: fn(&(f64, f64, f64)) -> f64| {
+        let mut v: Vec<f64> = pts.iter().map(f).collect();
+        v.sort_by(f64::total_cmp);
+        v.dedup();
+        v
+    };
+    let xs = uniq(|p| p.0);
+    let ys = uniq(|p| p.1);
+    let mut values = vec![f64::NAN; xs.len() * ys.len()];
+    for (px, py, pv) in &pts {
+        let i = xs.binary_search_by(|a| a.total_cmp(px)).unwrap_or(0);
+        let j = ys.binary_search_by(|a| a.total_cmp(py)).unwrap_or(0);
+        values[j * xs.len() + i] = *pv;
+    }
+    Ok(Some(Surface { xs, ys, values }))
+}
+
+/// Toy sample points `x,y` (first two columns when the header differs).
+pub fn read_points(path: &Path) -> Result<Vec<(f64, f64)>> {
+    let bytes = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut rdr = csv_reader(&bytes);
+    let header: Vec<String> = rdr.byte_headers()?.iter().map(text).collect();
+    let x = col(&header, "x").unwrap_or(0);
+    let y = col(&header, "y").unwrap_or(1);
+    let mut pts = Vec::new();
+    let mut rec = csv::ByteRecord::new();
+    while rdr.read_byte_record(&mut rec)? {
+        if let (Some(a), Some(b)) = (rec.get(x), rec.get(y)) {
+            let p = (num(a), num(b));
+            if p.0.is_finite() && p.1.is_finite() {
+                pts.push(p);
+            }
+        }
+    }
+    Ok(pts)
+}
+
+/// `samples/step_<n>.{png,csv}` sorted by step, plus the newest mtime among them.
+fn list_samples(dir: &Path) -> (Vec<Sample>, Vec<Sample>, Option<SystemTime>) {
+    let (mut png, mut csv) = (Vec::new(), Vec::new());
+    let mut newest: Option<SystemTime> = None;
+    let Ok(rd) = fs::read_dir(dir) else {
+        return (png, csv, None);
+    };
+    for e in rd.flatten() {
+        let path = e.path();
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix("step_") else {
+            continue;
+        };
+        let Some((num, ext)) = rest.split_once('.') else {
+            continue;
+        };
+        let Ok(step) = num.parse::<u64>() else {
+            continue;
+        };
+        let t = e.metadata().and_then(|m| m.modified()).ok();
+        newest = newest.max(t);
+        match ext {
+            "png" => png.push(Sample { step, path }),
+            "csv" => csv.push(Sample { step, path }),
+            _ => {}
+        }
+    }
+    png.sort_by_key(|s| s.step);
+    csv.sort_by_key(|s| s.step);
+    (png, csv, newest)
+}

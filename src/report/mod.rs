@@ -1,0 +1,426 @@
+//! `harness report DIR`: turn result folders into comparison charts, tables and a
+//! static HTML page.
+//!
+//! Output (default `DIR/report/`):
+//! - `index.html`: one section per sweep (plus `ungrouped`), self-contained as a folder;
+//! - `summary.csv`: one row per run; `summary.md`: one row per configuration;
+//! - `<section>/*.svg`: charts; `<section>/samples/*.png`: copied MNIST sample grids.
+//!
+//! Runs are grouped by sweep, then by configuration (the config minus `seed`, or the
+//! `group_by` keys), and seeds are reduced to mean and band. Charts whose inputs have
+//! not changed since they were drawn are kept (`.report-cache.json` stores what each
+//! chart was drawn from), so regenerating a report during a sweep is cheap.
+
+mod charts;
+mod figures;
+mod group;
+mod html;
+mod load;
+mod synth;
+mod tables;
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use anyhow::{Context, Result, bail};
+
+pub use charts::{MAX_POINTS, tick};
+pub use figures::{Category, pick_three};
+pub use group::{
+    Group, MeanBand, concise_labels, downsample_band, downsample_minmax, ema, group_runs,
+    mean_band, mean_std, varying_keys,
+};
+pub use load::{
+    Columns, Config, EvalSeries, Run, Sample, Status, Surface, SweepRecord, discover, load_run,
+    load_runs, load_sweeps, parse_eval, parse_layers, parse_metrics, value_str,
+};
+#[doc(hidden)]
+pub use synth::synthetic_results;
+pub use tables::{ConfigTable, config_table, higher_is_better, sig};
+
+/// What the shaded band around a mean curve shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Band {
+    /// Mean ± 1 sample standard deviation over seeds.
+    #[default]
+    Std,
+    /// Minimum to maximum over seeds.
+    MinMax,
+}
+
+/// Options of `harness report`.
+#[derive(Debug, Clone)]
+pub struct ReportOptions {
+    /// Output folder; `None` means `DIR/report`.
+    pub out: Option<PathBuf>,
+    /// Config keys that define a configuration. Empty: every key that varies within
+    /// the sweep except `seed` (equivalently, the config minus `seed`). Runs that differ
+    /// only in keys not listed are pooled like seeds.
+    pub group_by: Vec<String>,
+    /// EMA weight of the newest point, in (0, 1], applied per logged step to the mean
+    /// curve and band of `metrics.csv` charts: `s_t = α·y_t + (1−α)·s_(t−1)`. 1 disables
+    /// smoothing. Default 0.1 (about a 20-point window); eval curves are never smoothed.
+    pub smooth: f64,
+    pub band: Band,
+}
+
+impl Default for ReportOptions {
+    fn default() -> Self {
+        Self {
+            out: None,
+            group_by: Vec::new(),
+            smooth: 0.1,
+            band: Band::Std,
+        }
+    }
+}
+
+/// What `generate` produced.
+#[derive(Debug, Clone)]
+pub struct ReportSummary {
+    /// Run folders found and loaded.
+    pub runs: usize,
+    /// Configurations over all sections.
+    pub groups: usize,
+    /// Every chart of the report (redrawn or still current).
+    pub charts: Vec<PathBuf>,
+    /// Charts actually redrawn this time (the rest were up to date).
+    pub redrawn: usize,
+    pub index: PathBuf,
+    /// Non-fatal problems, also listed at the end of `index.html`.
+    pub warnings: Vec<String>,
+}
+
+/// One page section: a sweep, runs naming a sweep with no record, or `ungrouped`.
+#[derive(Debug, Clone)]
+pub struct Section {
+    pub name: String,
+    /// Folder and HTML anchor name.
+    pub slug: String,
+    pub is_sweep: bool,
+    pub description: Option<String>,
+    pub grid_file: Option<String>,
+    /// Keys naming configurations in legends and table columns.
+    pub keys: Vec<String>,
+    /// Configurations; `members` index the run slice.
+    pub groups: Vec<Group>,
+    /// Hashes the sweep record lists but that have no folder (not started).
+    pub missing: Vec<String>,
+}
+
+impl Section {
+    /// Indices of every run in the section.
+    pub fn run_indices(&self) -> impl Iterator<Item = usize> + '_ {
+        self.groups.iter().flat_map(|g| g.members.iter().copied())
+    }
+}
+
+/// Assign runs to sections and group each section into configurations.
+///
+/// A run belongs to every sweep whose record lists its hash (identical configurations
+/// share a folder across sweeps) and to the sweep its `run.json` names; runs in no sweep
+/// go to `ungrouped`.
+pub fn build_sections(runs: &[Run], sweeps: &[SweepRecord], group_by: &[String]) -> Vec<Section> {
+    let by_hash: HashMap<&str, usize> = runs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.hash.as_str(), i))
+        .collect();
+    let mut assigned = vec![false; runs.len()];
+    let mut raw: Vec<(String, bool, Option<&SweepRecord>, Vec<usize>, Vec<String>)> = Vec::new();
+    let mut sorted: Vec<&SweepRecord> = sweeps.iter().collect();
+    sorted.sort_by(|a, b| a.name.cmp(&b.name));
+    for rec in sorted {
+        let mut members = Vec::new();
+        let mut missing = Vec::new();
+        for h in &rec.runs {
+            match by_hash.get(h.as_str()) {
+                Some(&i) if !members.contains(&i) => members.push(i),
+                Some(_) => {}
+                None => missing.push(h.clone()),
+            }
+        }
+        for (i, r) in runs.iter().enumerate() {
+            if r.sweep.as_deref() == Some(rec.name.as_str()) && !members.contains(&i) {
+                members.push(i);
+            }
+        }
+        for &i in &members {
+            assigned[i] = true;
+        }
+        raw.push((rec.name.clone(), true, Some(rec), members, missing));
+    }
+    let mut adhoc: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    let mut ungrouped = Vec::new();
+    for (i, r) in runs.iter().enumerate() {
+        if assigned[i] {
+            continue;
+        }
+        match &r.sweep {
+            Some(s) => adhoc.entry(s.clone()).or_default().push(i),
+            None => ungrouped.push(i),
+        }
+    }
+    raw.extend(adhoc.into_iter().map(|(n, m)| (n, true, None, m, Vec::new())));
+    if !ungrouped.is_empty() {
+        raw.push(("ungrouped".into(), false, None, ungrouped, Vec::new()));
+    }
+
+    let mut slugs: Vec<String> = Vec::new();
+    raw.into_iter()
+        .map(|(name, is_sweep, rec, members, missing)| {
+            let configs: Vec<&Config> = members.iter().map(|&i| &runs[i].config).collect();
+            let declared: Vec<String> = rec.map_or(Vec::new(), |r| r.varying.clone());
+            let keys = if group_by.is_empty() {
+                varying_keys(&configs, &declared)
+            } else {
+                group_by.to_vec()
+            };
+            let mut groups: Vec<Group> = group_runs(&configs, &keys)
+                .into_iter()
+                .map(|mut g| {
+                    g.members = g.members.iter().map(|&j| members[j]).collect();
+                    g
+                })
+                .collect();
+            let keys = if group_by.is_empty() {
+                let keep: Vec<String> = keys.iter().filter(|k| declared.contains(k)).cloned().collect();
+                concise_labels(&mut groups, &keep)
+            } else {
+                keys
+            };
+            let mut slug = if is_sweep {
+                format!("sweep_{}", figures::safe(&name))
+            } else {
+                "ungrouped".to_string()
+            };
+            while slugs.contains(&slug) {
+                slug.push('_');
+            }
+            slugs.push(slug.clone());
+            Section {
+                slug,
+                is_sweep,
+                description: rec.and_then(|r| r.description.clone()),
+                grid_file: rec.and_then(|r| r.grid_file.clone()),
+                keys,
+                groups,
+                missing,
+                name,
+            }
+        })
+        .collect()
+}
+
+/// Write via a temporary file and rename, so a browser or a concurrent report never
+/// sees half a file. (`fs::write` rather than `tempfile` keeps the usual 0644 mode.)
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let dir = path.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(dir)?;
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let tmp = dir.join(format!(
+        ".{name}.{}.{}.tmp",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let written = fs::write(&tmp, bytes).and_then(|_| fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    written.with_context(|| format!("writing {}", path.display()))
+}
+
+const CACHE_FILE: &str = ".report-cache.json";
+
+fn read_cache(out: &Path) -> HashMap<String, String> {
+    fs::read_to_string(out.join(CACHE_FILE))
+        .ok()
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or_default()
+}
+
+fn is_newer_or_equal(path: &Path, t: Option<std::time::SystemTime>) -> bool {
+    let Ok(m) = fs::metadata(path).and_then(|m| m.modified()) else {
+        return false;
+    };
+    t.is_none_or(|t| m >= t)
+}
+
+/// Generate the report for the results tree at `results_dir`.
+pub fn generate(results_dir: &Path, opts: &ReportOptions) -> Result<ReportSummary> {
+    if !(opts.smooth > 0.0 && opts.smooth <= 1.0) {
+        bail!("smoothing alpha must be in (0, 1], got {}", opts.smooth);
+    }
+    if !results_dir.is_dir() {
+        bail!("results folder {} does not exist", results_dir.display());
+    }
+    let out = opts
+        .out
+        .clone()
+        .unwrap_or_else(|| results_dir.join("report"));
+    fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+
+    let mut warnings = Vec::new();
+    let dirs = discover(results_dir, &out);
+    let runs = load_runs(&dirs, &mut warnings);
+    for r in &runs {
+        warnings.extend(r.warnings.iter().map(|w| format!("{}: {w}", r.hash)));
+    }
+    let sweeps = load_sweeps(results_dir, &mut warnings);
+    let sections = build_sections(&runs, &sweeps, &opts.group_by);
+
+    // Charts: plan all, draw the stale ones in parallel.
+    let old_cache = read_cache(&out);
+    let jobs: Vec<(usize, figures::Job)> = sections
+        .iter()
+        .enumerate()
+        .flat_map(|(si, s)| figures::plan(&runs, s, opts).into_iter().map(move |j| (si, j)))
+        .collect();
+    let rels: Vec<String> = jobs
+        .iter()
+        .map(|(si, j)| format!("{}/{}", sections[*si].slug, j.file))
+        .collect();
+    let redrawn = AtomicUsize::new(0);
+    let failures = Mutex::new(Vec::new());
+    let next = AtomicUsize::new(0);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(jobs.len().max(1));
+    let ok: Vec<bool> = {
+        let flags: Vec<Mutex<bool>> = jobs.iter().map(|_| Mutex::new(false)).collect();
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                s.spawn(|| {
+                    loop {
+                        let k = next.fetch_add(1, Ordering::Relaxed);
+                        let Some((_, job)) = jobs.get(k) else { break };
+                        let path = out.join(&rels[k]);
+                        let fp = format!("{:016x}", job.fingerprint);
+                        let fresh = old_cache.get(&rels[k]) == Some(&fp)
+                            && is_newer_or_equal(&path, job.newest_input);
+                        let result = if fresh {
+                            Ok(())
+                        } else {
+                            (job.draw)().and_then(|svg| {
+                                redrawn.fetch_add(1, Ordering::Relaxed);
+                                write_atomic(&path, svg.as_bytes())
+                            })
+                        };
+                        match result {
+                            Ok(()) => *flags[k].lock().expect("flag lock") = true,
+                            Err(e) => failures
+                                .lock()
+                                .expect("failure lock")
+                                .push(format!("chart {}: {e:#}", rels[k])),
+                        }
+                    }
+                });
+            }
+        });
+        flags.into_iter().map(|f| f.into_inner().expect("flag")).collect()
+    };
+    warnings.extend(failures.into_inner().expect("failures"));
+
+    // Drop charts a previous report drew that this one no longer has.
+    let new_cache: BTreeMap<String, String> = jobs
+        .iter()
+        .zip(&rels)
+        .zip(&ok)
+        .filter(|(_, ok)| **ok)
+        .map(|(((_, j), rel), _)| (rel.clone(), format!("{:016x}", j.fingerprint)))
+        .collect();
+    for rel in old_cache.keys() {
+        if !new_cache.contains_key(rel) && rel.ends_with(".svg") && !rel.contains("..") {
+            let _ = fs::remove_file(out.join(rel));
+        }
+    }
+
+    // Sample grids, tables, page.
+    let tables: Vec<ConfigTable> = sections.iter().map(|s| config_table(&runs, s)).collect();
+    let mut pages = Vec::new();
+    for (si, sec) in sections.iter().enumerate() {
+        let charts = jobs
+            .iter()
+            .zip(&rels)
+            .zip(&ok)
+            .filter(|(((s, _), _), ok)| *s == si && **ok)
+            .map(|(((_, j), rel), _)| html::ChartLink {
+                category: j.category,
+                rel: rel.clone(),
+                title: j.title.clone(),
+            })
+            .collect();
+        let samples = copy_samples(&runs, sec, &out, &mut warnings);
+        pages.push(html::PageSection {
+            sec,
+            table: &tables[si],
+            charts,
+            samples,
+        });
+    }
+    tables::write_summary_csv(&out.join("summary.csv"), &runs, &sections)?;
+    write_atomic(
+        &out.join("summary.md"),
+        tables::summary_md(&runs, &sections, &tables).as_bytes(),
+    )?;
+    let index = out.join("index.html");
+    write_atomic(&index, html::index_html(&runs, &pages, &warnings).as_bytes())?;
+    write_atomic(
+        &out.join(CACHE_FILE),
+        serde_json::to_string_pretty(&new_cache)?.as_bytes(),
+    )?;
+
+    Ok(ReportSummary {
+        runs: runs.len(),
+        groups: sections.iter().map(|s| s.groups.len()).sum(),
+        charts: new_cache.keys().map(|r| out.join(r)).collect(),
+        redrawn: redrawn.into_inner(),
+        index,
+        warnings,
+    })
+}
+
+/// Copy the first, middle and last MNIST sample grid of each configuration's first
+/// seed into the report, so the folder is self-contained.
+fn copy_samples(runs: &[Run], sec: &Section, out: &Path, warnings: &mut Vec<String>) -> Vec<html::SampleRow> {
+    let mut rows = Vec::new();
+    for (gi, g) in sec.groups.iter().enumerate() {
+        let Some(run) = g
+            .members
+            .iter()
+            .map(|&i| &runs[i])
+            .find(|r| !r.png_samples.is_empty())
+        else {
+            continue;
+        };
+        let mut images = Vec::new();
+        for s in pick_three(&run.png_samples) {
+            let name = s.path.file_name().unwrap_or_default().to_string_lossy();
+            let rel = format!("{}/samples/{}_{}", sec.slug, run.hash, name);
+            let dest = out.join(&rel);
+            let src_time = fs::metadata(&s.path).and_then(|m| m.modified()).ok();
+            if !is_newer_or_equal(&dest, src_time) {
+                let copied = dest
+                    .parent()
+                    .map_or(Ok(()), fs::create_dir_all)
+                    .and_then(|_| fs::copy(&s.path, &dest));
+                if let Err(e) = copied {
+                    warnings.push(format!("copying {}: {e}", s.path.display()));
+                    continue;
+                }
+            }
+            images.push((s.step, rel));
+        }
+        rows.push(html::SampleRow {
+            label: g.label.clone(),
+            color: gi,
+            seed: run.setting("seed").unwrap_or_else(|| "?".into()),
+            images,
+        });
+    }
+    rows
+}

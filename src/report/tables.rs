@@ -1,0 +1,294 @@
+//! `summary.csv` (one row per run) and the per-configuration table shown in
+//! `summary.md` and `index.html`.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use anyhow::Result;
+
+use super::Section;
+use super::figures::eval_metrics;
+use super::group::mean_std;
+use super::load::{Run, Status};
+
+/// Direction of a known score, used to bold the best configuration.
+pub fn higher_is_better(metric: &str) -> Option<bool> {
+    match metric {
+        "modes_covered" | "high_quality_frac" | "classifier_score" | "classes_covered"
+        | "precision" | "recall" => Some(true),
+        "mode_kl" | "mode_js" | "sliced_wasserstein" | "fld" | "class_kl" => Some(false),
+        _ => None,
+    }
+}
+
+fn num(v: Option<f64>) -> String {
+    v.filter(|x| x.is_finite()).map_or(String::new(), |x| format!("{x}"))
+}
+
+/// One row per run: identity, status, every config key, final `metrics.csv` values and
+/// final eval scores. Rows follow page order (section, configuration, seed).
+pub fn write_summary_csv(path: &Path, runs: &[Run], sections: &[Section]) -> Result<Vec<u8>> {
+    let mut order: Vec<usize> = Vec::new();
+    let mut seen = vec![false; runs.len()];
+    for s in sections {
+        for g in &s.groups {
+            for &m in &g.members {
+                if !std::mem::replace(&mut seen[m], true) {
+                    order.push(m);
+                }
+            }
+        }
+    }
+    order.extend((0..runs.len()).filter(|&i| !seen[i]));
+
+    let cfg_keys: BTreeSet<&String> = runs.iter().flat_map(|r| r.config.keys()).collect();
+    let metric_cols: BTreeSet<&String> = runs
+        .iter()
+        .flat_map(|r| r.metrics.names.iter())
+        .filter(|n| n.as_str() != "step")
+        .collect();
+    let evals: BTreeSet<&String> = runs.iter().flat_map(|r| r.eval.keys()).collect();
+
+    let mut header: Vec<String> = ["hash", "sweeps", "status", "wall_s", "step", "error"]
+        .map(String::from)
+        .to_vec();
+    let reserved: BTreeSet<String> = header.iter().cloned().collect();
+    for k in &cfg_keys {
+        // Never shadow a fixed column.
+        header.push(if reserved.contains(*k) { format!("config_{k}") } else { (*k).clone() });
+    }
+    header.push("final_step".into());
+    header.extend(metric_cols.iter().map(|c| format!("final_{c}")));
+    header.push("estimate_kind".into());
+    header.extend(evals.iter().map(|e| format!("eval_{e}")));
+
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(&header)?;
+    for &i in &order {
+        let r = &runs[i];
+        let sweeps: Vec<&str> = sections
+            .iter()
+            .filter(|s| s.groups.iter().any(|g| g.members.contains(&i)))
+            .map(|s| s.name.as_str())
+            .collect();
+        let mut row = vec![
+            r.hash.clone(),
+            sweeps.join(";"),
+            r.status.as_str().to_string(),
+            num(r.wall_s),
+            r.step.map_or(String::new(), |s| s.to_string()),
+            r.error.clone().unwrap_or_default(),
+        ];
+        row.extend(cfg_keys.iter().map(|k| r.setting(k).unwrap_or_default()));
+        row.push(num(r.metrics.get("step").and_then(|s| s.last().copied())));
+        row.extend(metric_cols.iter().map(|c| num(r.metrics.last_finite(c))));
+        row.push(r.estimate_kind.clone().unwrap_or_default());
+        row.extend(evals.iter().map(|e| num(r.eval.get(*e).and_then(|s| s.last()))));
+        w.write_record(&row)?;
+    }
+    let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+    super::write_atomic(path, &bytes)?;
+    Ok(bytes)
+}
+
+/// A table cell; `best` cells are bold.
+#[derive(Debug, Clone, Default)]
+pub struct Cell {
+    pub text: String,
+    pub best: bool,
+}
+
+/// Per-configuration table of one section.
+#[derive(Debug, Clone, Default)]
+pub struct ConfigTable {
+    pub headers: Vec<String>,
+    /// Colour index per row (the configuration's chart colour).
+    pub colors: Vec<usize>,
+    pub rows: Vec<Vec<Cell>>,
+}
+
+/// Four significant digits, no exponent for ordinary magnitudes.
+pub fn sig(v: f64) -> String {
+    if !v.is_finite() {
+        return format!("{v}");
+    }
+    let a = v.abs();
+    if a != 0.0 && !(1e-3..1e5).contains(&a) {
+        return format!("{v:.3e}");
+    }
+    let d = if a == 0.0 { 0 } else { (3 - a.log10().floor() as i32).clamp(0, 6) as usize };
+    let s = format!("{v:.d$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
+/// One row per configuration: its varying settings, seed count, then `mean ± std`
+/// over seeds of each final score, best per column marked.
+pub fn config_table(runs: &[Run], sec: &Section) -> ConfigTable {
+    let metrics = eval_metrics(runs, sec);
+    let mut t = ConfigTable::default();
+    t.headers.extend(sec.keys.iter().cloned());
+    if t.headers.is_empty() {
+        t.headers.push("configuration".into());
+    }
+    t.headers.push("runs".into());
+    for m in &metrics {
+        t.headers.push(match higher_is_better(m) {
+            Some(true) => format!("{m} ↑"),
+            Some(false) => format!("{m} ↓"),
+            None => m.clone(),
+        });
+    }
+    t.headers.push("wall time (s)".into());
+
+    let stats: Vec<Vec<Option<(f64, f64)>>> = sec
+        .groups
+        .iter()
+        .map(|g| {
+            metrics
+                .iter()
+                .map(|m| {
+                    let v: Vec<f64> = g
+                        .members
+                        .iter()
+                        .filter_map(|&i| runs[i].eval.get(m)?.last())
+                        .collect();
+                    mean_std(&v)
+                })
+                .collect()
+        })
+        .collect();
+    let best: Vec<Option<f64>> = metrics
+        .iter()
+        .enumerate()
+        .map(|(j, m)| {
+            let hib = higher_is_better(m)?;
+            let means = stats.iter().filter_map(|s| s[j].map(|x| x.0));
+            if hib {
+                means.reduce(f64::max)
+            } else {
+                means.reduce(f64::min)
+            }
+        })
+        .collect();
+
+    for (gi, g) in sec.groups.iter().enumerate() {
+        let mut row: Vec<Cell> = Vec::new();
+        if sec.keys.is_empty() {
+            row.push(Cell {
+                text: g.label.clone(),
+                best: false,
+            });
+        }
+        row.extend(sec.keys.iter().map(|k| Cell {
+            text: g.setting(k).unwrap_or("–").to_string(),
+            best: false,
+        }));
+        let n = g.members.len();
+        let bad = g
+            .members
+            .iter()
+            .filter(|&&i| matches!(runs[i].status, Status::Failed | Status::Diverged))
+            .count();
+        let running = g
+            .members
+            .iter()
+            .filter(|&&i| runs[i].status == Status::Running)
+            .count();
+        let mut runs_text = n.to_string();
+        if bad > 0 {
+            runs_text.push_str(&format!(" ({bad} failed/diverged)"));
+        }
+        if running > 0 {
+            runs_text.push_str(&format!(" ({running} running)"));
+        }
+        row.push(Cell {
+            text: runs_text,
+            best: false,
+        });
+        for (j, s) in stats[gi].iter().enumerate() {
+            row.push(match s {
+                None => Cell {
+                    text: "–".into(),
+                    best: false,
+                },
+                Some((m, sd)) => Cell {
+                    text: if n > 1 { format!("{} ± {}", sig(*m), sig(*sd)) } else { sig(*m) },
+                    best: best[j] == Some(*m),
+                },
+            });
+        }
+        let walls: Vec<f64> = g.members.iter().filter_map(|&i| runs[i].wall_s).collect();
+        row.push(Cell {
+            text: mean_std(&walls).map_or("–".into(), |(m, _)| sig(m)),
+            best: false,
+        });
+        t.rows.push(row);
+        t.colors.push(gi);
+    }
+    t
+}
+
+fn md_escape(s: &str) -> String {
+    s.replace('|', "\\|")
+}
+
+/// `summary.md`: one table per section.
+pub fn summary_md(runs: &[Run], sections: &[Section], tables: &[ConfigTable]) -> String {
+    let mut out = String::from("# GAN loss ablation summary\n\n");
+    out.push_str(
+        "Final scores: mean ± std over seeds (sample std); best value per column in bold \
+         (↑ higher is better, ↓ lower is better).\n",
+    );
+    for (sec, t) in sections.iter().zip(tables) {
+        out.push_str(&format!("\n## {}\n\n", md_escape(&sec.name)));
+        if let Some(d) = &sec.description {
+            out.push_str(&format!("> {}\n\n", d.replace('\n', "\n> ")));
+        }
+        let running = sec
+            .run_indices()
+            .filter(|&i| runs[i].status == Status::Running)
+            .count();
+        if running > 0 {
+            out.push_str(&format!("{}\n\n", super::html::running_note(running)));
+        }
+        if t.rows.is_empty() {
+            out.push_str("No runs yet.\n");
+            continue;
+        }
+        let cells: Vec<String> = t.headers.iter().map(|h| md_escape(h)).collect();
+        out.push_str(&format!("| {} |\n", cells.join(" | ")));
+        out.push_str(&format!("|{}\n", "---|".repeat(t.headers.len())));
+        for row in &t.rows {
+            let cells: Vec<String> = row
+                .iter()
+                .map(|c| {
+                    if c.best {
+                        format!("**{}**", md_escape(&c.text))
+                    } else {
+                        md_escape(&c.text)
+                    }
+                })
+                .collect();
+            out.push_str(&format!("| {} |\n", cells.join(" | ")));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sig;
+
+    #[test]
+    fn four_significant_digits() {
+        assert_eq!(sig(7.5), "7.5");
+        assert_eq!(sig(0.123456), "0.1235");
+        assert_eq!(sig(1234.5678), "1235");
+        assert_eq!(sig(0.0), "0");
+        assert_eq!(sig(1e-5), "1.000e-5");
+    }
+}

@@ -1,0 +1,369 @@
+//! The training engine: objectives, optimisers, the explicit input gradient, clipping,
+//! determinism, resume, and learning on real data.
+
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
+use burn::prelude::*;
+use gan_harness::config::{ClipWhen, Dataset, Loss, Model, OptimConfig, OptimKind, Profile, RunConfig, RunSpec};
+use gan_harness::data::mnist;
+use gan_harness::loss;
+use gan_harness::model::{self, Dense};
+use gan_harness::optim::Optim;
+use gan_harness::run::{RunOptions, RunResult, execute};
+use gan_harness::store::Store;
+use gan_harness::train::Engine;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::path::Path;
+
+fn device() -> Device {
+    Device::flex().autodiff()
+}
+
+fn vals<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data().try_into_vec::<f32>().unwrap()
+}
+
+fn t2(v: &[f32], rows: usize, dev: &Device) -> Tensor<2> {
+    Tensor::<1>::from_floats(v, dev).reshape([rows, v.len() / rows])
+}
+
+fn close(a: f64, b: f64, tol: f64) -> bool {
+    (a - b).abs() <= tol * (1.0 + b.abs())
+}
+
+#[test]
+fn objective_signs_and_values() {
+    let d = device();
+    let ln2 = std::f64::consts::LN_2;
+    let s = |t: Tensor<1>| t.into_scalar::<f32>() as f64;
+    // D(x) = sigmoid(0) = 1/2 everywhere: -log(1/2) - log(1/2) = 2 ln 2.
+    let zero = t2(&[0.0, 0.0], 2, &d);
+    assert!(close(s(loss::critic_loss(Loss::Gan, zero.clone(), zero.clone())), 2.0 * ln2, 1e-6));
+    assert!(close(s(loss::generator_loss(Loss::Gan, zero.clone())), -ln2, 1e-6));
+    assert!(close(s(loss::generator_loss(Loss::GanNs, zero.clone())), ln2, 1e-6));
+    // A confident, correct discriminator has a loss near 0; a saturated logit stays finite.
+    let real = t2(&[40.0], 1, &d);
+    let fake = t2(&[-40.0], 1, &d);
+    let l = s(loss::critic_loss(Loss::GanNs, real.clone(), fake.clone()));
+    assert!((0.0..1e-6).contains(&l), "{l}");
+    let g = s(loss::generator_loss(Loss::GanNs, fake.clone()));
+    assert!(close(g, 40.0, 1e-6), "non-saturating loss of a rejected fake is ~40, got {g}");
+    // WGAN: critic E[C(fake)] - E[C(real)], generator -E[C(fake)].
+    let real = t2(&[1.0, 3.0], 2, &d);
+    let fake = t2(&[0.5, 0.5], 2, &d);
+    assert!(close(s(loss::critic_loss(Loss::WganClip, real, fake.clone())), -1.5, 1e-6));
+    assert!(close(s(loss::generator_loss(Loss::WganGp, fake)), -0.5, 1e-6));
+    assert!(close(loss::estimate(Loss::WganGp, -1.5), 1.5, 1e-12));
+    assert!(close(loss::estimate(Loss::Gan, 2.0 * ln2), 0.0, 1e-12));
+    // Penalty: norms 5 and 1 -> lambda * ((5-1)^2 + 0) / 2; one-sided ignores norms below 1.
+    let g = t2(&[3.0, 4.0, 0.6, 0.8], 2, &d);
+    let (p, norms) = loss::penalty(Loss::WganGp, 10.0, g.clone());
+    assert!(close(s(p), 80.0, 1e-5));
+    assert_eq!(vals(norms).iter().map(|x| (x * 1e4).round() / 1e4).collect::<Vec<_>>(), vec![5.0, 1.0]);
+    let g = t2(&[0.3, 0.4, 0.0, 2.0], 2, &d);
+    let (gp, _) = loss::penalty(Loss::WganGp, 1.0, g.clone());
+    let (lp, _) = loss::penalty(Loss::WganLp, 1.0, g);
+    assert!(close(s(gp), (0.25 + 1.0) / 2.0, 1e-5));
+    assert!(close(s(lp), 0.5, 1e-5));
+}
+
+/// A one-weight "network" whose loss is 0.5 * w, so every gradient is 0.5.
+fn one_weight(dev: &Device) -> Dense {
+    Dense {
+        weight: Param::from_tensor(Tensor::<1>::from_floats([1.0f32], dev).reshape([1, 1])),
+        bias: Param::from_tensor(Tensor::<1>::from_floats([0.0f32], dev)),
+    }
+}
+
+fn optimise(cfg: OptimConfig, steps: usize) -> Vec<f32> {
+    let d = device();
+    let mut m = one_weight(&d);
+    let mut opt = Optim::new(cfg, &m, &d);
+    let mut out = Vec::new();
+    for _ in 0..steps {
+        let l = m.weight.val().sum().mul_scalar(0.5);
+        let grads = l.backward();
+        m = opt.step(m, &grads, None);
+        out.push(vals(m.weight.val())[0]);
+    }
+    out
+}
+
+#[test]
+fn rmsprop_and_adam_match_hand_computed_updates() {
+    let rms = OptimConfig {
+        kind: OptimKind::Rmsprop,
+        lr: 0.01,
+        alpha: Some(0.99),
+        momentum: Some(0.0),
+        beta1: None,
+        beta2: None,
+        eps: 1e-8,
+    };
+    // v1 = 0.01 * 0.25; w1 = 1 - 0.01 * 0.5 / sqrt(v1) = 0.9
+    // v2 = 0.99 v1 + 0.0025 = 0.004975; w2 = 0.9 - 0.01 * 0.5 / sqrt(0.004975)
+    let w = optimise(rms, 2);
+    assert!(close(w[0] as f64, 0.9, 1e-6), "{w:?}");
+    assert!(close(w[1] as f64, 0.9 - 0.01 * 0.5 / 0.004975f64.sqrt(), 1e-6), "{w:?}");
+    let adam = OptimConfig {
+        kind: OptimKind::Adam,
+        lr: 0.1,
+        alpha: None,
+        momentum: None,
+        beta1: Some(0.9),
+        beta2: Some(0.999),
+        eps: 1e-8,
+    };
+    // With a constant gradient the bias-corrected step is exactly lr each time.
+    let w = optimise(adam, 2);
+    assert!(close(w[0] as f64, 0.9, 1e-6) && close(w[1] as f64, 0.8, 1e-6), "{w:?}");
+}
+
+fn max_rel_err(a: &[f32], b: &[f32]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    let scale = b.iter().fold(0f64, |m, &x| m.max(x.abs() as f64)).max(1e-12);
+    a.iter().zip(b).map(|(x, y)| (*x as f64 - *y as f64).abs() / scale).fold(0.0, f64::max)
+}
+
+fn check_input_grad(critic: model::Critic, x: Vec<f32>, rows: usize) {
+    let d = device();
+    let x = t2(&x, rows, &d).require_grad();
+    let grads = critic.forward(x.clone()).sum().backward();
+    let burn_grad = vals(x.grad(&grads).expect("input gradient"));
+    let ours = vals(critic.input_grad(x.detach()));
+    let err = max_rel_err(&ours, &burn_grad);
+    assert!(err <= 1e-4, "explicit input gradient differs from Burn's: max relative error {err}");
+}
+
+#[test]
+fn explicit_input_gradient_matches_burn_autodiff() {
+    let d = device();
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let x: Vec<f32> = (0..5 * 6).map(|_| rng.random_range(-1.0..1.0)).collect();
+    check_input_grad(model::mlp_critic(&mut rng, &[6, 16, 8, 1], true, &d), x.clone(), 5);
+    check_input_grad(model::mlp_critic(&mut rng, &[6, 32, 32, 32, 1], false, &d), x, 5);
+    let x: Vec<f32> = (0..3 * 784).map(|_| rng.random_range(-1.0..1.0)).collect();
+    check_input_grad(model::conv_critic(&mut rng, 4, &d), x, 3);
+}
+
+struct Collect(Vec<Vec<f32>>);
+impl ModuleVisitor for Collect {
+    fn visit_float<const D: usize>(&mut self, p: &Param<Tensor<D>>) {
+        self.0.push(vals(p.val().inner()));
+    }
+}
+
+fn params<M: Module>(m: &M) -> Vec<Vec<f32>> {
+    let mut c = Collect(Vec::new());
+    m.visit(&mut c);
+    c.0
+}
+
+/// Add `delta` to element `elem` of parameter number `which`.
+struct Perturb {
+    which: usize,
+    elem: usize,
+    delta: f32,
+    seen: usize,
+}
+impl ModuleMapper for Perturb {
+    fn map_float<const D: usize>(&mut self, p: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let i = self.seen;
+        self.seen += 1;
+        if i != self.which {
+            return p;
+        }
+        let (id, t, m) = p.consume();
+        let dims = t.dims();
+        let dev = t.device();
+        let mut v = vals(t.inner());
+        v[self.elem] += self.delta;
+        let t = Tensor::<1>::from_floats(v.as_slice(), &dev.inner()).reshape(dims);
+        Param::from_mapped_value(id, Tensor::from_inner(t).require_grad(), m)
+    }
+}
+
+#[test]
+fn penalty_parameter_gradients_match_finite_differences() {
+    let d = device();
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let critic = model::mlp_critic(&mut rng, &[4, 8, 8, 1], true, &d);
+    let x: Vec<f32> = (0..6 * 4).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let pen = |c: &model::Critic| loss::penalty(Loss::WganGp, 10.0, c.input_grad(t2(&x, 6, &d))).0;
+    let grads = pen(&critic).backward();
+    let analytic: Vec<Vec<f32>> = critic
+        .layer_weight_grads(&grads)
+        .into_iter()
+        .map(|(_, g)| vals(g.expect("every layer's weight gets a penalty gradient")))
+        .collect();
+    let h = 1e-2f32;
+    // Parameters are visited weight, bias per layer: weights are numbers 0, 2, 4.
+    for (layer, which) in [(0usize, 0usize), (1, 2), (2, 4)] {
+        for elem in [0usize, 3, 7] {
+            let f = |delta: f32| {
+                let c = critic.clone().map(&mut Perturb { which, elem, delta, seen: 0 });
+                pen(&c).into_scalar::<f32>() as f64
+            };
+            let fd = (f(h) - f(-h)) / (2.0 * h as f64);
+            let an = analytic[layer][elem] as f64;
+            assert!(
+                (fd - an).abs() <= 2e-2 * an.abs().max(0.05),
+                "layer {layer} elem {elem}: finite difference {fd} vs backprop {an}"
+            );
+        }
+    }
+}
+
+fn toy_cfg(loss: Loss, iters: i64) -> RunConfig {
+    RunSpec {
+        loss: Some(loss),
+        dataset: Some(Dataset::EightGaussians),
+        model: Some(Model::ToyMlp),
+        dim: Some(32),
+        batch_size: Some(64),
+        gen_iters: Some(iters),
+        eval_every: Some(10),
+        checkpoint_every: Some(10),
+        log_every: Some(2),
+        eval_samples: Some(500),
+        seed: Some(5),
+        ..Default::default()
+    }
+    .resolve()
+    .unwrap()
+}
+
+#[test]
+fn clamp_holds_after_every_critic_step() {
+    let mut cfg = toy_cfg(Loss::WganClip, 5);
+    cfg.clip = Some(0.02);
+    cfg.clip_when = Some(ClipWhen::AfterStep);
+    let mut e = Engine::new(&cfg, &Device::flex(), None);
+    for _ in 0..5 {
+        e.train_step();
+        let max = params(&e.c).iter().flatten().fold(0f32, |m, x| m.max(x.abs()));
+        assert!(max <= 0.02, "critic parameter {max} outside [-0.02, 0.02]");
+        assert!(max > 0.019, "clipping should bind at this c ({max})");
+    }
+}
+
+fn strip_wall(text: &str) -> String {
+    text.lines()
+        .map(|l| {
+            let mut f: Vec<&str> = l.split(',').collect();
+            if f.len() > 1 {
+                f.remove(1);
+            }
+            f.join(",")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn run_to(dir: &Path, cfg: &RunConfig, stop_at: Option<u32>) -> RunResult {
+    let store = Store::new(dir).unwrap();
+    let opts = RunOptions { stop_at, ..Default::default() };
+    execute(&store, cfg, &opts, |_, _| {}).unwrap()
+}
+
+fn read(dir: &Path, hash: &str, file: &str) -> String {
+    std::fs::read_to_string(dir.join(hash).join(file)).unwrap()
+}
+
+#[test]
+fn same_seed_is_identical_and_resume_equals_uninterrupted() {
+    let cfg = toy_cfg(Loss::WganGp, 30);
+    let hash = gan_harness::hash::short_hash(&cfg);
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    let c = tempfile::tempdir().unwrap();
+    assert!(matches!(run_to(a.path(), &cfg, None), RunResult::Done { resumed_from: None, .. }));
+    assert!(matches!(run_to(b.path(), &cfg, None), RunResult::Done { .. }));
+    // Interrupted after 25 steps (last checkpoint at 20), then resumed.
+    assert_eq!(run_to(c.path(), &cfg, Some(25)), RunResult::Stopped { step: 25 });
+    assert!(matches!(run_to(c.path(), &cfg, None), RunResult::Done { resumed_from: Some(20), .. }));
+    for file in ["metrics.csv", "eval.csv"] {
+        let ra = strip_wall(&read(a.path(), &hash, file));
+        assert_eq!(ra, strip_wall(&read(b.path(), &hash, file)), "{file}: same seed, different result");
+        assert_eq!(ra, strip_wall(&read(c.path(), &hash, file)), "{file}: resumed run differs");
+    }
+    for file in ["layers.csv", "weights_hist.csv", "samples/step_00000030.csv"] {
+        assert_eq!(read(a.path(), &hash, file), read(c.path(), &hash, file), "{file}");
+    }
+    let w = |d: &Path| std::fs::read(d.join(&hash).join("export/generator.safetensors")).unwrap();
+    assert_eq!(w(a.path()), w(c.path()), "final generator weights differ after resume");
+    assert_eq!(read(a.path(), &hash, "metrics.csv").lines().count(), 1 + 15);
+}
+
+#[test]
+fn export_uses_pytorch_sequential_names() {
+    let cfg = toy_cfg(Loss::WganGp, 2);
+    let dir = tempfile::tempdir().unwrap();
+    run_to(dir.path(), &cfg, None);
+    let hash = gan_harness::hash::short_hash(&cfg);
+    let bytes = std::fs::read(dir.path().join(hash).join("export/critic.safetensors")).unwrap();
+    let text = String::from_utf8_lossy(&bytes[..2000.min(bytes.len())]).to_string();
+    for name in ["model.0.weight", "model.0.bias", "model.2.weight", "model.6.weight"] {
+        assert!(text.contains(&format!("\"{name}\"")), "{name} missing from the safetensors header: {text}");
+    }
+    // PyTorch layout: Linear(2, 32).weight is [32, 2].
+    assert!(text.contains("\"model.0.weight\":{\"dtype\":\"F32\",\"shape\":[32,2]"), "{text}");
+}
+
+/// Share of generated points whose nearest mode is each of the 8 modes, as PacGAN counts.
+#[test]
+fn wgan_gp_covers_the_modes_of_8_gaussians() {
+    let mut spec = Profile::WgangpToyCode.settings();
+    spec.profile = Some(Profile::WgangpToyCode);
+    spec.dataset = Some(Dataset::EightGaussians);
+    spec.dim = Some(128);
+    spec.gen_iters = Some(1000);
+    spec.eval_every = Some(250);
+    spec.g_lr = Some(1e-3);
+    spec.c_lr = Some(1e-3);
+    spec.gp_lambda = Some(1.0);
+    spec.seed = Some(1);
+    let cfg = spec.resolve().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    assert!(matches!(run_to(dir.path(), &cfg, None), RunResult::Done { .. }));
+    let eval = read(dir.path(), &gan_harness::hash::short_hash(&cfg), "eval.csv");
+    let covered: Vec<f64> = eval
+        .lines()
+        .filter(|l| l.contains(",modes_covered,"))
+        .map(|l| l.rsplit(',').next().unwrap().parse().unwrap())
+        .collect();
+    assert!(*covered.last().unwrap() >= 7.0, "modes covered over training: {covered:?}");
+}
+
+fn pixel_hist(v: &[f32]) -> Vec<f64> {
+    let mut h = vec![0f64; 20];
+    for &x in v {
+        h[(((x + 1.0) / 2.0 * 20.0) as usize).min(19)] += 1.0;
+    }
+    h.iter().map(|c| c / v.len() as f64).collect()
+}
+
+#[test]
+fn seed_wgan_moves_mnist_samples_toward_the_data() {
+    let dir = mnist::resolve_dir(Some(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/mnist"))));
+    let data = mnist::load_cached(&dir).unwrap();
+    let mut spec = Profile::Seed.settings();
+    spec.profile = Some(Profile::Seed);
+    spec.gen_iters = Some(300);
+    spec.eval_every = Some(300);
+    spec.seed = Some(1);
+    let cfg = spec.resolve().unwrap();
+    let mut real = Vec::new();
+    gan_harness::data::gather(&data.test, 0..1000, cfg.g_output.unwrap(), &mut real);
+    let real_h = pixel_hist(&real);
+    let dist = |s: &[f32]| pixel_hist(s).iter().zip(&real_h).map(|(a, b)| (a - b).abs()).sum::<f64>();
+    let mut e = Engine::new(&cfg, &Device::flex(), Some(data.clone()));
+    let before = dist(&e.generate(e.eval_noise(500)));
+    let out = tempfile::tempdir().unwrap();
+    e.train(out.path(), None, |_, _| {}).unwrap();
+    let after = dist(&e.generate(e.eval_noise(500)));
+    assert!(after <= before / 2.0, "pixel-histogram L1 distance {before:.3} -> {after:.3}: did not halve");
+    let last: Vec<f64> = e.logs.metrics.iter().rev().take(5).map(|r| r.estimate).collect();
+    let mean = last.iter().sum::<f64>() / last.len() as f64;
+    assert!(mean > 0.0, "Wasserstein estimate should be positive, last rows {last:?}");
+}
