@@ -8,7 +8,7 @@ use gan_harness::grid::{self, GridError};
 use gan_harness::run::{RunOptions, RunResult, execute};
 use gan_harness::store::Store;
 use gan_harness::sweep::{SweepOptions, plan_table, run_sweep};
-use gan_harness::{browse, hash};
+use gan_harness::{bench, browse, hash};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -76,6 +76,31 @@ enum Command {
         hash: String,
         #[arg(long, default_value = "results")]
         results: PathBuf,
+    },
+    /// Training throughput of fixed cases (see README: Performance).
+    Bench {
+        /// Comma-separated cases (default: all).
+        #[arg(long)]
+        cases: Option<String>,
+        /// Comma-separated CPU backends.
+        #[arg(long, default_value = "flex,ndarray")]
+        backends: String,
+        /// Timed generator iterations per case.
+        #[arg(long, default_value_t = 30)]
+        iters: u32,
+        /// Also run the PyTorch reference (../shared/bench) and print ratios.
+        #[arg(long)]
+        compare: bool,
+        /// Threads for PyTorch (the harness uses every core through rayon).
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+        #[arg(long, default_value = "bench-out/bench.json")]
+        out: PathBuf,
+        /// Internal: measure one case in this process and print its JSON.
+        #[arg(long, hide = true)]
+        child: Option<String>,
+        #[arg(long, hide = true, default_value = "flex")]
+        backend: String,
     },
     /// Datasets.
     Data {
@@ -249,6 +274,73 @@ fn run_one(
     })
 }
 
+fn bench_cmd(cases: Option<String>, backends: &str, iters: u32, compare: bool, threads: usize, out: &Path) -> Result<ExitCode> {
+    let exe = std::env::current_exe()?;
+    let cases: Vec<String> = match cases {
+        Some(c) => c.split(',').map(str::to_string).collect(),
+        None => bench::CASES.iter().map(|s| s.to_string()).collect(),
+    };
+    let backends: Vec<Backend> = backends
+        .split(',')
+        .map(|b| parse_backend(Some(b)).map(|x| x.expect("given")))
+        .collect::<Result<_>>()?;
+    let torch = if compare {
+        match bench::run_torch(threads, iters.max(20)) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                eprintln!("bench-compare: {e:#}");
+                return Ok(ExitCode::from(2));
+            }
+        }
+    } else {
+        None
+    };
+    let mut results = Vec::new();
+    let mut rows = vec![
+        ["case", "backend", "gen it/s", "critic steps/s", "peak RSS MB", "GFLOP/it", "% of peak", "torch it/s", "harness/torch"]
+            .map(String::from)
+            .to_vec(),
+    ];
+    for case in &cases {
+        for &b in &backends {
+            let r = match bench::run_case_isolated(&exe, case, b, iters) {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("{e:#}");
+                    continue;
+                }
+            };
+            let t = torch.as_ref().and_then(|t| t.iter().find(|x| &x.case == case));
+            rows.push(vec![
+                case.clone(),
+                b.to_string(),
+                format!("{:.2}", r.gen_it_per_s),
+                format!("{:.1}", r.critic_steps_per_s),
+                format!("{:.0}", r.peak_rss_mb),
+                if r.gflop_per_iter.is_nan() { "-".into() } else { format!("{:.2}", r.gflop_per_iter) },
+                if r.peak_share.is_nan() { "-".into() } else { format!("{:.1}%", 100.0 * r.peak_share) },
+                t.map_or("-".into(), |t| format!("{:.2}", t.gen_it_per_s)),
+                t.map_or("-".into(), |t| format!("{:.2}x", r.gen_it_per_s / t.gen_it_per_s)),
+            ]);
+            results.push(r);
+        }
+    }
+    let overheads = bench::overheads()?;
+    print!("{}", browse::render_table(&rows));
+    for (what, v, unit) in &overheads {
+        println!("{what}: {v:.2} {unit}");
+    }
+    let json = serde_json::json!({
+        "cases": results,
+        "torch": torch,
+        "overheads": overheads.iter().map(|(w, v, u)| serde_json::json!({"what": w, "value": v, "unit": u})).collect::<Vec<_>>(),
+        "peak_gflops_assumed": bench::PEAK_GFLOPS,
+    });
+    gan_harness::store::write_atomic(out, serde_json::to_string_pretty(&json)?.as_bytes())?;
+    println!("written {}", out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
 fn real_main() -> Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
@@ -277,6 +369,15 @@ fn real_main() -> Result<ExitCode> {
         Command::Show { hash, results } => {
             print!("{}", browse::show(&open_store(&results)?, &hash).map_err(|e| bad(e.to_string()))?);
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench { cases, backends, iters, compare, threads, out, child, backend } => {
+            if let Some(case) = child {
+                let b = parse_backend(Some(&backend))?.expect("given");
+                let r = bench::run_case(&case, b, iters, 3)?;
+                println!("{}", serde_json::to_string(&r)?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            bench_cmd(cases, &backends, iters, compare, threads, &out)
         }
         Command::Data { what: DataCommand::Mnist { data_dir, mirrors } } => {
             let dir = mnist::resolve_dir(data_dir.as_deref());
