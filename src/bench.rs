@@ -20,7 +20,13 @@ use std::time::Instant;
 pub const PEAK_GFLOPS: f64 = 190.0;
 
 /// The benchmark cases (names match `../shared/bench/torch_reference.py` where it has them).
-pub const CASES: &[&str] = &["seed_wgan_clip", "seed_wgan_gp", "seed_gan_ns", "toy_8gaussians_gp", "dcgan_wgan_gp"];
+pub const CASES: &[&str] = &[
+    "seed_wgan_clip",
+    "seed_wgan_gp",
+    "seed_gan_ns",
+    "toy_8gaussians_gp",
+    "dcgan_wgan_gp",
+];
 
 /// One measured case.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -46,9 +52,19 @@ pub fn case_config(case: &str) -> Result<RunConfig> {
         ..Default::default()
     };
     let spec = match case {
-        "seed_wgan_clip" => RunSpec { profile: Some(Profile::Seed), schedule: Some(crate::config::Schedule::Fresh), ..Default::default() },
-        "seed_wgan_gp" => RunSpec { profile: Some(Profile::WgangpPaper), ..seed_nets(Loss::WganGp) },
-        "seed_gan_ns" => RunSpec { n_critic: Some(1), ..seed_nets(Loss::GanNs) },
+        "seed_wgan_clip" => RunSpec {
+            profile: Some(Profile::Seed),
+            schedule: Some(crate::config::Schedule::Fresh),
+            ..Default::default()
+        },
+        "seed_wgan_gp" => RunSpec {
+            profile: Some(Profile::WgangpPaper),
+            ..seed_nets(Loss::WganGp)
+        },
+        "seed_gan_ns" => RunSpec {
+            n_critic: Some(1),
+            ..seed_nets(Loss::GanNs)
+        },
         "toy_8gaussians_gp" => RunSpec {
             profile: Some(Profile::WgangpToyCode),
             dataset: Some(Dataset::EightGaussians),
@@ -61,7 +77,9 @@ pub fn case_config(case: &str) -> Result<RunConfig> {
         },
         other => bail!("unknown bench case `{other}`; cases: {}", CASES.join(", ")),
     };
-    let mut cfg = spec.resolve().map_err(|e| anyhow::anyhow!("{}: {}", e.key, e.message))?;
+    let mut cfg = spec
+        .resolve()
+        .map_err(|e| anyhow::anyhow!("{}: {}", e.key, e.message))?;
     // Benchmarks measure training only: no logging, evaluation or checkpoint inside the window.
     cfg.gen_iters = u32::MAX;
     cfg.log_every = u32::MAX;
@@ -76,7 +94,8 @@ pub fn case_config(case: &str) -> Result<RunConfig> {
 /// The penalty adds C's forward for the masks, the explicit backward chain, and its backprop.
 pub fn gflop_per_iter(cfg: &RunConfig) -> Option<f64> {
     let b = cfg.batch_size as f64;
-    let fwd = |sizes: &[usize]| 2.0 * b * sizes.windows(2).map(|w| (w[0] * w[1]) as f64).sum::<f64>();
+    let fwd =
+        |sizes: &[usize]| 2.0 * b * sizes.windows(2).map(|w| (w[0] * w[1]) as f64).sum::<f64>();
     let (g, c) = match cfg.model {
         Model::Mlp => {
             let mut g = vec![cfg.z_dim as usize];
@@ -115,7 +134,10 @@ fn random_mnist() -> Arc<Mnist> {
         labels: (0..n).map(|i| (i % 10) as u8).collect(),
         len: n,
     };
-    Arc::new(Mnist { train: split(60_000, &mut rng), test: split(1000, &mut rng) })
+    Arc::new(Mnist {
+        train: split(60_000, &mut rng),
+        test: split(1000, &mut rng),
+    })
 }
 
 /// Peak resident set of this process in MB (Linux `VmHWM`).
@@ -164,13 +186,29 @@ pub fn run_case(case: &str, backend: Backend, iters: u32, warmup: u32) -> Result
 }
 
 /// Run one case in a child `harness bench --child` process and parse its JSON line.
-pub fn run_case_isolated(exe: &Path, case: &str, backend: Backend, iters: u32) -> Result<CaseResult> {
+pub fn run_case_isolated(
+    exe: &Path,
+    case: &str,
+    backend: Backend,
+    iters: u32,
+) -> Result<CaseResult> {
     let out = std::process::Command::new(exe)
-        .args(["bench", "--child", case, "--backend", backend.as_str(), "--iters", &iters.to_string()])
+        .args([
+            "bench",
+            "--child",
+            case,
+            "--backend",
+            backend.as_str(),
+            "--iters",
+            &iters.to_string(),
+        ])
         .output()
         .with_context(|| format!("starting {}", exe.display()))?;
     if !out.status.success() {
-        bail!("bench case {case} on {backend} failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+        bail!(
+            "bench case {case} on {backend} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
     }
     let line = String::from_utf8_lossy(&out.stdout);
     serde_json::from_str(line.trim()).with_context(|| format!("parsing bench output `{line}`"))
@@ -194,14 +232,20 @@ pub fn run_torch(threads: usize, iters: u32) -> Result<Vec<TorchResult>> {
         );
     }
     if !script.exists() {
-        bail!("{} not found (it lives in ../shared/bench)", script.display());
+        bail!(
+            "{} not found (it lives in ../shared/bench)",
+            script.display()
+        );
     }
     let out = std::process::Command::new(python)
         .arg(script)
         .args([threads.to_string(), iters.to_string()])
         .output()?;
     if !out.status.success() {
-        bail!("torch_reference.py failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+        bail!(
+            "torch_reference.py failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
     }
     String::from_utf8_lossy(&out.stdout)
         .lines()
@@ -231,10 +275,17 @@ pub fn overheads() -> Result<Vec<(String, f64, String)>> {
             lr_c: 1e-4,
         })
         .collect();
-    let logs = RunLogs { metrics: rows, ..Default::default() };
+    let logs = RunLogs {
+        metrics: rows,
+        ..Default::default()
+    };
     let t = Instant::now();
     logs.write(dir.path())?;
-    out.push(("metric logging, per logged row (10,000 rows)".into(), t.elapsed().as_secs_f64() / 1e4 * 1e6, "us".into()));
+    out.push((
+        "metric logging, per logged row (10,000 rows)".into(),
+        t.elapsed().as_secs_f64() / 1e4 * 1e6,
+        "us".into(),
+    ));
     // Sweep bookkeeping: lock, config, run.json, sweep record, for a 1-iteration toy run minus
     // its training time is dominated by the files it writes; measure the store calls directly.
     let store = crate::store::Store::new(dir.path().join("results"))?;
@@ -246,6 +297,10 @@ pub fn overheads() -> Result<Vec<(String, f64, String)>> {
         crate::store::write_config(&d, &cfg)?;
         let _ = store.plan_status(&format!("bench{i:04}"));
     }
-    out.push(("sweep bookkeeping, per run (lock, config, status)".into(), t.elapsed().as_secs_f64() / 20.0 * 1e3, "ms".into()));
+    out.push((
+        "sweep bookkeeping, per run (lock, config, status)".into(),
+        t.elapsed().as_secs_f64() / 20.0 * 1e3,
+        "ms".into(),
+    ));
     Ok(out)
 }

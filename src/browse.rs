@@ -17,15 +17,22 @@ fn final_value(s: &serde_json::Value, key: &str) -> Option<f64> {
 
 /// A table of every run under the store.
 pub fn ls(store: &Store) -> Result<String> {
-    let mut rows = vec![[
-        "hash", "sweep", "config", "dataset", "model", "n_critic", "seed", "status", "step", "estimate", "score",
-        "wall",
-    ]
-    .map(String::from)
-    .to_vec()];
+    let mut rows = vec![
+        [
+            "hash", "sweep", "config", "dataset", "model", "n_critic", "seed", "status", "step",
+            "estimate", "score", "wall",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
     for dir in store.runs() {
-        let hash = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let Ok(cfg) = store::read_config(&dir) else { continue };
+        let hash = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let Ok(cfg) = store::read_config(&dir) else {
+            continue;
+        };
         let rec = store::read_record(&dir);
         let s = summary(&dir);
         let status = store.plan_status(&hash).as_str().to_string();
@@ -36,17 +43,26 @@ pub fn ls(store: &Store) -> Result<String> {
         });
         rows.push(vec![
             hash,
-            rec.as_ref().and_then(|r| r.sweep.clone()).unwrap_or_default(),
+            rec.as_ref()
+                .and_then(|r| r.sweep.clone())
+                .unwrap_or_default(),
             cfg.label(),
             cfg.dataset.to_string(),
             cfg.model.to_string(),
             cfg.n_critic.to_string(),
             cfg.seed.to_string(),
             status,
-            rec.as_ref().map(|r| format!("{}/{}", r.step, cfg.gen_iters)).unwrap_or_default(),
-            s.as_ref().and_then(|s| final_value(s, "estimate")).map(|v| format!("{v:.4}")).unwrap_or_default(),
+            rec.as_ref()
+                .map(|r| format!("{}/{}", r.step, cfg.gen_iters))
+                .unwrap_or_default(),
+            s.as_ref()
+                .and_then(|s| final_value(s, "estimate"))
+                .map(|v| format!("{v:.4}"))
+                .unwrap_or_default(),
             score.unwrap_or_default(),
-            rec.as_ref().map(|r| format!("{:.1}s", r.wall_s)).unwrap_or_default(),
+            rec.as_ref()
+                .map(|r| format!("{:.1}s", r.wall_s))
+                .unwrap_or_default(),
         ]);
     }
     Ok(render_table(&rows))
@@ -56,11 +72,20 @@ pub fn ls(store: &Store) -> Result<String> {
 pub fn render_table(rows: &[Vec<String>]) -> String {
     let cols = rows.iter().map(|r| r.len()).max().unwrap_or(0);
     let widths: Vec<usize> = (0..cols)
-        .map(|c| rows.iter().map(|r| r.get(c).map_or(0, |s| s.chars().count())).max().unwrap_or(0))
+        .map(|c| {
+            rows.iter()
+                .map(|r| r.get(c).map_or(0, |s| s.chars().count()))
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let mut out = String::new();
     for r in rows {
-        let line: Vec<String> = r.iter().enumerate().map(|(i, s)| format!("{s:<w$}", w = widths[i])).collect();
+        let line: Vec<String> = r
+            .iter()
+            .enumerate()
+            .map(|(i, s)| format!("{s:<w$}", w = widths[i]))
+            .collect();
         let _ = writeln!(out, "{}", line.join("  ").trim_end());
     }
     out
@@ -69,25 +94,34 @@ pub fn render_table(rows: &[Vec<String>]) -> String {
 /// How `cfg` differs from what each profile sets.
 pub fn profile_diffs(cfg: &RunConfig) -> Vec<(Profile, Vec<(String, String, String)>)> {
     let flat = cfg.to_flat();
-    [Profile::WganPaper, Profile::WganCode, Profile::WgangpPaper, Profile::WgangpToyCode, Profile::Seed]
-        .into_iter()
-        .map(|p| {
-            let set = toml::Table::try_from(p.settings()).unwrap_or_default();
-            let diffs = set
-                .into_iter()
-                .filter_map(|(k, v)| {
-                    let ours = flat.get(&k).map(show_value).unwrap_or_else(|| "(unset)".into());
-                    let theirs = show_value(&v);
-                    let same = match (flat.get(&k).and_then(|x| x.as_float()), v.as_float()) {
-                        (Some(a), Some(b)) => a == b,
-                        _ => ours == theirs,
-                    };
-                    (!same).then_some((k, ours, theirs))
-                })
-                .collect();
-            (p, diffs)
-        })
-        .collect()
+    [
+        Profile::WganPaper,
+        Profile::WganCode,
+        Profile::WgangpPaper,
+        Profile::WgangpToyCode,
+        Profile::Seed,
+    ]
+    .into_iter()
+    .map(|p| {
+        let set = toml::Table::try_from(p.settings()).unwrap_or_default();
+        let diffs = set
+            .into_iter()
+            .filter_map(|(k, v)| {
+                let ours = flat
+                    .get(&k)
+                    .map(show_value)
+                    .unwrap_or_else(|| "(unset)".into());
+                let theirs = show_value(&v);
+                let same = match (flat.get(&k).and_then(|x| x.as_float()), v.as_float()) {
+                    (Some(a), Some(b)) => a == b,
+                    _ => ours == theirs,
+                };
+                (!same).then_some((k, ours, theirs))
+            })
+            .collect();
+        (p, diffs)
+    })
+    .collect()
 }
 
 /// Everything about one run.
@@ -96,7 +130,11 @@ pub fn show(store: &Store, prefix: &str) -> Result<String> {
     let cfg = store::read_config(&dir)?;
     let mut out = String::new();
     let _ = writeln!(out, "run {}  ({})", dir.display(), cfg.label());
-    let _ = writeln!(out, "\n[config]\n{}", std::fs::read_to_string(dir.join("config.toml"))?.trim_end());
+    let _ = writeln!(
+        out,
+        "\n[config]\n{}",
+        std::fs::read_to_string(dir.join("config.toml"))?.trim_end()
+    );
     if let Ok(r) = std::fs::read_to_string(dir.join("run.json")) {
         let _ = writeln!(out, "\n[run.json]\n{}", r.trim_end());
     }
@@ -108,7 +146,10 @@ pub fn show(store: &Store, prefix: &str) -> Result<String> {
         if diffs.is_empty() {
             let _ = writeln!(out, "{p}: identical on every key it sets");
         } else {
-            let list: Vec<String> = diffs.iter().map(|(k, a, b)| format!("{k}={a} (profile: {b})")).collect();
+            let list: Vec<String> = diffs
+                .iter()
+                .map(|(k, a, b)| format!("{k}={a} (profile: {b})"))
+                .collect();
             let _ = writeln!(out, "{p}: {}", list.join(", "));
         }
     }

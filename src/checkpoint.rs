@@ -28,8 +28,10 @@ struct State {
 
 fn to_bytes<M: Module>(m: &M) -> Result<Vec<u8>> {
     let mut s = SafetensorsStore::from_bytes(None);
-    m.save_into(&mut s).map_err(|e| anyhow!("serialising weights: {e}"))?;
-    s.get_bytes().map_err(|e| anyhow!("serialising weights: {e}"))
+    m.save_into(&mut s)
+        .map_err(|e| anyhow!("serialising weights: {e}"))?;
+    s.get_bytes()
+        .map_err(|e| anyhow!("serialising weights: {e}"))
 }
 
 fn load_into<M: Module>(m: &mut M, path: &Path) -> Result<()> {
@@ -81,7 +83,10 @@ pub fn save(e: &Engine, dir: &Path, wall_s: f64) -> Result<()> {
         noise_rng_pos: e.noise_rng.get_word_pos().to_string(),
         sampler: e.sampler.state(),
     };
-    write_atomic(&tmp.join("state.json"), serde_json::to_string_pretty(&state)?.as_bytes())?;
+    write_atomic(
+        &tmp.join("state.json"),
+        serde_json::to_string_pretty(&state)?.as_bytes(),
+    )?;
     let final_dir = root.join(&name);
     if final_dir.exists() {
         fs::remove_dir_all(&final_dir)?;
@@ -100,9 +105,12 @@ pub fn save(e: &Engine, dir: &Path, wall_s: f64) -> Result<()> {
 /// Restore `e` from the latest checkpoint in `dir`. Returns the step resumed from, or `None`
 /// when there is no checkpoint (a fresh start).
 pub fn restore(e: &mut Engine, dir: &Path) -> Result<Option<u32>> {
-    let Some(ck) = latest(dir) else { return Ok(None) };
+    let Some(ck) = latest(dir) else {
+        return Ok(None);
+    };
     let text = fs::read_to_string(ck.join("state.json"))?;
-    let st: State = serde_json::from_str(&text).with_context(|| format!("parsing {}", ck.display()))?;
+    let st: State =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", ck.display()))?;
     load_into(&mut e.g, &ck.join("generator.safetensors"))?;
     load_into(&mut e.c, &ck.join("critic.safetensors"))?;
     load_into(&mut e.g_opt.state, &ck.join("g_optim.safetensors"))?;
@@ -110,8 +118,11 @@ pub fn restore(e: &mut Engine, dir: &Path) -> Result<Option<u32>> {
     e.retrack();
     e.g_opt.t = st.g_t;
     e.c_opt.t = st.c_t;
-    e.noise_rng
-        .set_word_pos(st.noise_rng_pos.parse().map_err(|err| anyhow!("bad rng position: {err}"))?);
+    e.noise_rng.set_word_pos(
+        st.noise_rng_pos
+            .parse()
+            .map_err(|err| anyhow!("bad rng position: {err}"))?,
+    );
     e.sampler.restore(&st.sampler).map_err(|m| anyhow!(m))?;
     e.step = st.step;
     e.wall_offset = st.wall_s;
@@ -139,6 +150,7 @@ fn export_bytes<M: Module>(m: &M) -> Result<Vec<u8>> {
     for i in 0..64 {
         s = s.with_key_remapping(format!(r"^layers\.{i}\."), format!("model.{}.", 2 * i));
     }
-    m.save_into(&mut s).map_err(|e| anyhow!("exporting weights: {e}"))?;
+    m.save_into(&mut s)
+        .map_err(|e| anyhow!("exporting weights: {e}"))?;
     s.get_bytes().map_err(|e| anyhow!("exporting weights: {e}"))
 }

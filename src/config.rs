@@ -386,11 +386,47 @@ impl RunSpec {
     /// Fill unset keys from `under` (used for profile presets).
     fn overlay(mut self, under: &RunSpec) -> RunSpec {
         overlay!(
-            self, under, profile, loss, model, dataset, z_dim, dim, depth, g_hidden, c_hidden,
-            g_output, batch_size, gen_iters, n_critic, clip, clip_when, gp_lambda, warmup, order,
-            schedule, g_optim, g_lr, g_alpha, g_momentum, g_beta1, g_beta2, g_eps, c_optim, c_lr,
-            c_alpha, c_momentum, c_beta1, c_beta2, c_eps, seed, log_every, eval_every,
-            checkpoint_every, eval_samples, backend
+            self,
+            under,
+            profile,
+            loss,
+            model,
+            dataset,
+            z_dim,
+            dim,
+            depth,
+            g_hidden,
+            c_hidden,
+            g_output,
+            batch_size,
+            gen_iters,
+            n_critic,
+            clip,
+            clip_when,
+            gp_lambda,
+            warmup,
+            order,
+            schedule,
+            g_optim,
+            g_lr,
+            g_alpha,
+            g_momentum,
+            g_beta1,
+            g_beta2,
+            g_eps,
+            c_optim,
+            c_lr,
+            c_alpha,
+            c_momentum,
+            c_beta1,
+            c_beta2,
+            c_eps,
+            seed,
+            log_every,
+            eval_every,
+            checkpoint_every,
+            eval_samples,
+            backend
         );
         self
     }
@@ -412,13 +448,17 @@ impl RunSpec {
             (Model::ToyMlp, false) => {
                 return Err(KeyError::new(
                     "model",
-                    format!("model \"toy-mlp\" is for 2-D toy data, not dataset \"{dataset}\"; use \"mlp\" or \"dcgan\""),
+                    format!(
+                        "model \"toy-mlp\" is for 2-D toy data, not dataset \"{dataset}\"; use \"mlp\" or \"dcgan\""
+                    ),
                 ));
             }
             (Model::Mlp | Model::Dcgan, true) => {
                 return Err(KeyError::new(
                     "model",
-                    format!("model \"{model}\" needs image data (dataset \"mnist\"); for \"{dataset}\" use \"toy-mlp\""),
+                    format!(
+                        "model \"{model}\" needs image data (dataset \"mnist\"); for \"{dataset}\" use \"toy-mlp\""
+                    ),
                 ));
             }
             _ => {}
@@ -439,7 +479,9 @@ impl RunSpec {
             if set && !ok {
                 Err(KeyError::new(
                     key,
-                    format!("{key} only applies to {what}, not to loss \"{loss}\" / model \"{model}\""),
+                    format!(
+                        "{key} only applies to {what}, not to loss \"{loss}\" / model \"{model}\""
+                    ),
                 ))
             } else {
                 Ok(())
@@ -617,7 +659,9 @@ impl RunSpec {
         if spec.warmup == Some(true) && loss != Loss::WganClip {
             return Err(KeyError::new(
                 "warmup",
-                format!("warmup (100 critic steps early on, official WGAN code) only applies to loss \"wgan-clip\", not \"{loss}\""),
+                format!(
+                    "warmup (100 critic steps early on, official WGAN code) only applies to loss \"wgan-clip\", not \"{loss}\""
+                ),
             ));
         }
         let schedule = spec.schedule.unwrap_or(Schedule::Fresh);
@@ -791,7 +835,8 @@ impl RunConfig {
     /// Parse a `config.toml` written by [`RunConfig::to_flat`] (e.g. for `harness run --config`).
     pub fn from_flat_str(text: &str) -> Result<RunConfig, String> {
         let spec: RunSpec = toml::from_str(text).map_err(|e| e.to_string())?;
-        spec.resolve().map_err(|e| format!("key `{}`: {}", e.key, e.message))
+        spec.resolve()
+            .map_err(|e| format!("key `{}`: {}", e.key, e.message))
     }
 
     pub fn is_toy(&self) -> bool {

@@ -77,7 +77,12 @@ impl Plan {
         let flat = entry.config.to_flat();
         self.varying
             .iter()
-            .map(|k| (k.clone(), flat.get(k).map(show_value).unwrap_or_else(|| "-".into())))
+            .map(|k| {
+                (
+                    k.clone(),
+                    flat.get(k).map(show_value).unwrap_or_else(|| "-".into()),
+                )
+            })
             .collect()
     }
 
@@ -110,7 +115,12 @@ impl Locator<'_> {
         let offset = span.map(|s| s.start).unwrap_or(0).min(self.text.len());
         let before = &self.text[..offset];
         let line = before.matches('\n').count() + 1;
-        let column = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+        let column = before
+            .rsplit('\n')
+            .next()
+            .map(|l| l.chars().count())
+            .unwrap_or(0)
+            + 1;
         GridError {
             file: self.file.to_path_buf(),
             line,
@@ -397,7 +407,11 @@ pub fn parse_plan(path: &Path, text: &str, max_runs: Option<usize>) -> Result<Pl
         .chain(seeds.iter().map(|_| "seed"))
         .collect();
     let all = varying_keys(entries.iter().map(|e| &e.config));
-    let chosen: Vec<String> = all.iter().filter(|k| mentioned.contains(&k.as_str())).cloned().collect();
+    let chosen: Vec<String> = all
+        .iter()
+        .filter(|k| mentioned.contains(&k.as_str()))
+        .cloned()
+        .collect();
     let varying = if chosen.is_empty() { all } else { chosen };
     Ok(Plan {
         name,
@@ -434,11 +448,15 @@ fn check_table(
             ));
         }
         let axis = match v {
-            toml::Value::Array(a) if is_grid && (!is_list_key(k) || a.iter().all(|x| x.is_array())) => {
+            toml::Value::Array(a)
+                if is_grid && (!is_list_key(k) || a.iter().all(|x| x.is_array())) =>
+            {
                 if a.is_empty() {
                     return Err(loc.at(
                         span,
-                        format!("key `{k}` in {what}: empty grid axis `[]`; give at least one value"),
+                        format!(
+                            "key `{k}` in {what}: empty grid axis `[]`; give at least one value"
+                        ),
                     ));
                 }
                 a.clone()

@@ -14,6 +14,7 @@ pub mod loss;
 pub mod measure;
 pub mod model;
 pub mod optim;
+pub mod report;
 pub mod run;
 pub mod runlog;
 pub mod store;

@@ -62,7 +62,12 @@ pub fn estimate_kind(loss: Loss) -> &'static str {
 /// A 1e-12 inside the square root keeps the derivative finite for an all-zero gradient; the
 /// official code has none, the difference is below f32 resolution otherwise.
 pub fn penalty(loss: Loss, lambda: f64, grad: Tensor<2>) -> (Tensor<1>, Tensor<1>) {
-    let norms = grad.square().sum_dim(1).add_scalar(1e-12).sqrt().squeeze_dim::<1>(1);
+    let norms = grad
+        .square()
+        .sum_dim(1)
+        .add_scalar(1e-12)
+        .sqrt()
+        .squeeze_dim::<1>(1);
     let dev = norms.clone().sub_scalar(1.0);
     let dev = match loss {
         Loss::WganLp => dev.clamp_min(0.0),

@@ -8,12 +8,16 @@ use gan_harness::grid::{self, GridError};
 use gan_harness::run::{RunOptions, RunResult, execute};
 use gan_harness::store::Store;
 use gan_harness::sweep::{SweepOptions, plan_table, run_sweep};
-use gan_harness::{bench, browse, hash};
+use gan_harness::{bench, browse, hash, report};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "harness", version, about = "Reproducible GAN loss ablations (GAN, WGAN-clip, WGAN-GP) on Burn")]
+#[command(
+    name = "harness",
+    version,
+    about = "Reproducible GAN loss ablations (GAN, WGAN-clip, WGAN-GP) on Burn"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -102,6 +106,23 @@ enum Command {
         #[arg(long, hide = true, default_value = "flex")]
         backend: String,
     },
+    /// Draw the comparison report (SVG charts, tables, index.html) of a results directory.
+    Report {
+        #[arg(default_value = "results")]
+        dir: PathBuf,
+        /// Output folder (default: DIR/report).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Group runs by these config keys (default: every varying key except the seed).
+        #[arg(long = "group-by", num_args = 1..)]
+        group_by: Vec<String>,
+        /// EMA smoothing factor in (0, 1] for curves.
+        #[arg(long, default_value_t = 0.1)]
+        smooth: f64,
+        /// Shade min-max over seeds instead of +-1 std.
+        #[arg(long)]
+        minmax: bool,
+    },
     /// Datasets.
     Data {
         #[command(subcommand)]
@@ -142,8 +163,17 @@ fn parse_backend(s: Option<&str>) -> Result<Option<Backend>> {
         Backend::NAMES
             .iter()
             .position(|n| *n == s)
-            .map(|_| toml::Value::String(s.into()).try_into::<Backend>().expect("known name"))
-            .ok_or_else(|| bad(format!("--backend: unknown backend `{s}`; valid: {}", Backend::NAMES.join(", "))))
+            .map(|_| {
+                toml::Value::String(s.into())
+                    .try_into::<Backend>()
+                    .expect("known name")
+            })
+            .ok_or_else(|| {
+                bad(format!(
+                    "--backend: unknown backend `{s}`; valid: {}",
+                    Backend::NAMES.join(", ")
+                ))
+            })
     })
     .transpose()
 }
@@ -184,7 +214,12 @@ fn sweep(
         eprintln!("note: {n} grid points expand to the same configuration {h}; it runs once");
     }
     if dry_run {
-        let mut rows = vec![vec!["#".to_string(), "hash".into(), "settings".into(), "status".into()]];
+        let mut rows = vec![vec![
+            "#".to_string(),
+            "hash".into(),
+            "settings".into(),
+            "status".into(),
+        ]];
         let selected: Vec<String> = match shard {
             Some((k, n)) => plan.shard(k, n).iter().map(|e| e.hash.clone()).collect(),
             None => plan.entries.iter().map(|e| e.hash.clone()).collect(),
@@ -194,24 +229,38 @@ fn sweep(
                 rows.push(vec![i.to_string(), h, settings, status.as_str().into()]);
             }
         }
-        println!("{}: {} configurations (dry run: nothing written)", plan.name, rows.len() - 1);
+        println!(
+            "{}: {} configurations (dry run: nothing written)",
+            plan.name,
+            rows.len() - 1
+        );
         print!("{}", browse::render_table(&rows));
         return Ok(ExitCode::SUCCESS);
     }
     let opts = SweepOptions {
         jobs,
         shard,
-        run: RunOptions { backend, data_dir, ..Default::default() },
+        run: RunOptions {
+            backend,
+            data_dir,
+            ..Default::default()
+        },
         progress,
     };
     let report = run_sweep(&plan, &store, &opts).map_err(|e| {
-        if e.downcast_ref::<mnist::DataError>().is_some() || e.to_string().contains("harness data mnist") {
+        if e.downcast_ref::<mnist::DataError>().is_some()
+            || e.to_string().contains("harness data mnist")
+        {
             bad(format!("{e:#}"))
         } else {
             e
         }
     })?;
-    if report.trained.is_empty() && report.failed.is_empty() && report.diverged.is_empty() && report.busy.is_empty() {
+    if report.trained.is_empty()
+        && report.failed.is_empty()
+        && report.diverged.is_empty()
+        && report.busy.is_empty()
+    {
         println!(
             "{}: nothing to train: all {} configurations are already done ({})",
             plan.name,
@@ -236,7 +285,11 @@ fn sweep(
     for (h, e) in &report.failed {
         eprintln!("  FAILED: {h}: {e}");
     }
-    Ok(if report.success() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if report.success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn run_one(
@@ -250,22 +303,34 @@ fn run_one(
     let store = open_store(results)?;
     let (cfg, sweep): (RunConfig, Option<String>) = match (config, grid_file, index) {
         (Some(path), _, _) => {
-            let text = std::fs::read_to_string(&path).map_err(|e| bad(format!("{}: {e}", path.display())))?;
-            (RunConfig::from_flat_str(&text).map_err(|e| bad(format!("{}: {e}", path.display())))?, None)
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| bad(format!("{}: {e}", path.display())))?;
+            (
+                RunConfig::from_flat_str(&text)
+                    .map_err(|e| bad(format!("{}: {e}", path.display())))?,
+                None,
+            )
         }
         (None, Some(file), Some(i)) => {
             let plan = load_plan(&file, None)?;
             let n = plan.entries.len();
-            let e = plan
-                .entries
-                .get(i)
-                .ok_or_else(|| bad(format!("--index {i}: the grid has {n} configurations (0..{})", n.saturating_sub(1))))?;
+            let e = plan.entries.get(i).ok_or_else(|| {
+                bad(format!(
+                    "--index {i}: the grid has {n} configurations (0..{})",
+                    n.saturating_sub(1)
+                ))
+            })?;
             (e.config.clone(), Some(plan.name.clone()))
         }
         _ => return Err(bad("give --config FILE, or --grid FILE --index K")),
     };
     let h = hash::short_hash(&cfg);
-    let opts = RunOptions { backend, data_dir, sweep, ..Default::default() };
+    let opts = RunOptions {
+        backend,
+        data_dir,
+        sweep,
+        ..Default::default()
+    };
     let result = execute(&store, &cfg, &opts, |_, _| {})?;
     println!("{h}: {result:?}");
     Ok(match result {
@@ -274,7 +339,14 @@ fn run_one(
     })
 }
 
-fn bench_cmd(cases: Option<String>, backends: &str, iters: u32, compare: bool, threads: usize, out: &Path) -> Result<ExitCode> {
+fn bench_cmd(
+    cases: Option<String>,
+    backends: &str,
+    iters: u32,
+    compare: bool,
+    threads: usize,
+    out: &Path,
+) -> Result<ExitCode> {
     let exe = std::env::current_exe()?;
     let cases: Vec<String> = match cases {
         Some(c) => c.split(',').map(str::to_string).collect(),
@@ -297,9 +369,19 @@ fn bench_cmd(cases: Option<String>, backends: &str, iters: u32, compare: bool, t
     };
     let mut results = Vec::new();
     let mut rows = vec![
-        ["case", "backend", "gen it/s", "critic steps/s", "peak RSS MB", "GFLOP/it", "% of peak", "torch it/s", "harness/torch"]
-            .map(String::from)
-            .to_vec(),
+        [
+            "case",
+            "backend",
+            "gen it/s",
+            "critic steps/s",
+            "peak RSS MB",
+            "GFLOP/it",
+            "% of peak",
+            "torch it/s",
+            "harness/torch",
+        ]
+        .map(String::from)
+        .to_vec(),
     ];
     for case in &cases {
         for &b in &backends {
@@ -310,17 +392,29 @@ fn bench_cmd(cases: Option<String>, backends: &str, iters: u32, compare: bool, t
                     continue;
                 }
             };
-            let t = torch.as_ref().and_then(|t| t.iter().find(|x| &x.case == case));
+            let t = torch
+                .as_ref()
+                .and_then(|t| t.iter().find(|x| &x.case == case));
             rows.push(vec![
                 case.clone(),
                 b.to_string(),
                 format!("{:.2}", r.gen_it_per_s),
                 format!("{:.1}", r.critic_steps_per_s),
                 format!("{:.0}", r.peak_rss_mb),
-                if r.gflop_per_iter.is_nan() { "-".into() } else { format!("{:.2}", r.gflop_per_iter) },
-                if r.peak_share.is_nan() { "-".into() } else { format!("{:.1}%", 100.0 * r.peak_share) },
+                if r.gflop_per_iter.is_nan() {
+                    "-".into()
+                } else {
+                    format!("{:.2}", r.gflop_per_iter)
+                },
+                if r.peak_share.is_nan() {
+                    "-".into()
+                } else {
+                    format!("{:.1}%", 100.0 * r.peak_share)
+                },
                 t.map_or("-".into(), |t| format!("{:.2}", t.gen_it_per_s)),
-                t.map_or("-".into(), |t| format!("{:.2}x", r.gen_it_per_s / t.gen_it_per_s)),
+                t.map_or("-".into(), |t| {
+                    format!("{:.2}x", r.gen_it_per_s / t.gen_it_per_s)
+                }),
             ]);
             results.push(r);
         }
@@ -344,7 +438,18 @@ fn bench_cmd(cases: Option<String>, backends: &str, iters: u32, compare: bool, t
 fn real_main() -> Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Sweep { file, results, jobs, shard, dry_run, yes, max_runs, data_dir, backend, no_progress } => {
+        Command::Sweep {
+            file,
+            results,
+            jobs,
+            shard,
+            dry_run,
+            yes,
+            max_runs,
+            data_dir,
+            backend,
+            no_progress,
+        } => {
             let backend = parse_backend(backend.as_deref())?;
             sweep(
                 &file,
@@ -358,7 +463,14 @@ fn real_main() -> Result<ExitCode> {
                 !no_progress,
             )
         }
-        Command::Run { config, grid, index, results, data_dir, backend } => {
+        Command::Run {
+            config,
+            grid,
+            index,
+            results,
+            data_dir,
+            backend,
+        } => {
             let backend = parse_backend(backend.as_deref())?;
             run_one(config, grid, index, &results, data_dir, backend)
         }
@@ -367,10 +479,56 @@ fn real_main() -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Show { hash, results } => {
-            print!("{}", browse::show(&open_store(&results)?, &hash).map_err(|e| bad(e.to_string()))?);
+            print!(
+                "{}",
+                browse::show(&open_store(&results)?, &hash).map_err(|e| bad(e.to_string()))?
+            );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Bench { cases, backends, iters, compare, threads, out, child, backend } => {
+        Command::Report {
+            dir,
+            out,
+            group_by,
+            smooth,
+            minmax,
+        } => {
+            if !dir.is_dir() {
+                return Err(bad(format!("{} is not a results directory", dir.display())));
+            }
+            let opts = report::ReportOptions {
+                out,
+                group_by,
+                smooth,
+                band: if minmax {
+                    report::Band::MinMax
+                } else {
+                    report::Band::Std
+                },
+            };
+            let s = report::generate(&dir, &opts)?;
+            println!(
+                "report: {} runs in {} groups, {} charts ({} redrawn) -> {}",
+                s.runs,
+                s.groups,
+                s.charts.len(),
+                s.redrawn,
+                s.index.display()
+            );
+            for w in &s.warnings {
+                eprintln!("warning: {w}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench {
+            cases,
+            backends,
+            iters,
+            compare,
+            threads,
+            out,
+            child,
+            backend,
+        } => {
             if let Some(case) = child {
                 let b = parse_backend(Some(&backend))?.expect("given");
                 let r = bench::run_case(&case, b, iters, 3)?;
@@ -379,7 +537,9 @@ fn real_main() -> Result<ExitCode> {
             }
             bench_cmd(cases, &backends, iters, compare, threads, &out)
         }
-        Command::Data { what: DataCommand::Mnist { data_dir, mirrors } } => {
+        Command::Data {
+            what: DataCommand::Mnist { data_dir, mirrors },
+        } => {
             let dir = mnist::resolve_dir(data_dir.as_deref());
             let mut opts = download::DownloadOptions::default();
             if !mirrors.is_empty() {

@@ -35,7 +35,13 @@ enum Init {
     ConvHe { fan_in: usize, fan_out: usize },
 }
 
-fn init_values(rng: &mut ChaCha8Rng, n: usize, fan_in: usize, fan_out: usize, init: Init) -> (Vec<f32>, f64) {
+fn init_values(
+    rng: &mut ChaCha8Rng,
+    n: usize,
+    fan_in: usize,
+    fan_out: usize,
+    init: Init,
+) -> (Vec<f32>, f64) {
     let (bound, bias_bound) = match init {
         Init::Torch => {
             let b = 1.0 / (fan_in as f64).sqrt();
@@ -43,7 +49,9 @@ fn init_values(rng: &mut ChaCha8Rng, n: usize, fan_in: usize, fan_out: usize, in
         }
         Init::He => ((6.0 / fan_in as f64).sqrt(), 0.0),
         Init::Glorot => ((6.0 / (fan_in + fan_out) as f64).sqrt(), 0.0),
-        Init::ConvHe { fan_in, fan_out } => ((4.0 / (fan_in + fan_out) as f64).sqrt() * 3f64.sqrt(), 0.0),
+        Init::ConvHe { fan_in, fan_out } => {
+            ((4.0 / (fan_in + fan_out) as f64).sqrt() * 3f64.sqrt(), 0.0)
+        }
     };
     let w = (0..n)
         .map(|_| rng.random_range(-bound..=bound) as f32)
@@ -57,7 +65,9 @@ fn param<const D: usize>(values: Vec<f32>, shape: [usize; D], device: &Device) -
 
 fn bias(rng: &mut ChaCha8Rng, n: usize, bound: f64, device: &Device) -> Param<Tensor<1>> {
     let v: Vec<f32> = if bound > 0.0 {
-        (0..n).map(|_| rng.random_range(-bound..=bound) as f32).collect()
+        (0..n)
+            .map(|_| rng.random_range(-bound..=bound) as f32)
+            .collect()
     } else {
         vec![0.0; n]
     };
@@ -98,7 +108,13 @@ const STRIDE: usize = 2;
 const PAD: usize = 2;
 
 impl Conv {
-    fn new(rng: &mut ChaCha8Rng, c_in: usize, c_out: usize, transposed: bool, device: &Device) -> Self {
+    fn new(
+        rng: &mut ChaCha8Rng,
+        c_in: usize,
+        c_out: usize,
+        transposed: bool,
+        device: &Device,
+    ) -> Self {
         let k2 = KERNEL * KERNEL;
         let (fan_in, fan_out) = if transposed {
             (c_in * k2 / (STRIDE * STRIDE), c_out * k2)
@@ -194,7 +210,14 @@ pub struct Mlp {
 }
 
 impl Mlp {
-    fn new(rng: &mut ChaCha8Rng, sizes: &[usize], act: Act, out: OutAct, inits: (Init, Init), device: &Device) -> Self {
+    fn new(
+        rng: &mut ChaCha8Rng,
+        sizes: &[usize],
+        act: Act,
+        out: OutAct,
+        inits: (Init, Init),
+        device: &Device,
+    ) -> Self {
         let n = sizes.len() - 1;
         let layers = (0..n)
             .map(|i| {
@@ -209,7 +232,11 @@ impl Mlp {
         let n = self.layers.len();
         for (i, l) in self.layers.iter().enumerate() {
             x = l.forward(x);
-            x = if i + 1 == n { self.out.apply(x) } else { self.act.apply(x) };
+            x = if i + 1 == n {
+                self.out.apply(x)
+            } else {
+                self.act.apply(x)
+            };
         }
         x
     }
@@ -223,7 +250,8 @@ impl Mlp {
         let mut masks = Vec::with_capacity(n - 1);
         let mut h = x.detach();
         for l in &self.layers[..n - 1] {
-            let a = h.matmul(l.weight.val().detach().transpose()) + l.bias.val().detach().unsqueeze_dim(0);
+            let a = h.matmul(l.weight.val().detach().transpose())
+                + l.bias.val().detach().unsqueeze_dim(0);
             masks.push(self.act.mask(a.clone()));
             h = self.act.apply(a);
         }
@@ -252,7 +280,8 @@ pub struct ConvGenerator {
 impl ConvGenerator {
     pub fn forward(&self, z: Tensor<2>) -> Tensor<2> {
         let b = z.dims()[0];
-        let x = burn::tensor::activation::relu(self.input.forward(z)).reshape([b, 4 * self.dim, 4, 4]);
+        let x =
+            burn::tensor::activation::relu(self.input.forward(z)).reshape([b, 4 * self.dim, 4, 4]);
         let x = burn::tensor::activation::relu(self.deconv1.deconv(x, 1, true));
         let x = x.slice([0..b, 0..2 * self.dim, 0..7, 0..7]);
         let x = burn::tensor::activation::relu(self.deconv2.deconv(x, 1, true));
@@ -353,7 +382,10 @@ impl Critic {
     }
 
     /// Gradients of each layer's weight in `grads`, flattened, in layer order.
-    pub fn layer_weight_grads(&self, grads: &burn::tensor::Gradients) -> Vec<(String, Option<Tensor<1>>)> {
+    pub fn layer_weight_grads(
+        &self,
+        grads: &burn::tensor::Gradients,
+    ) -> Vec<(String, Option<Tensor<1>>)> {
         let g2 = |t: Tensor<2>| t.grad(grads).map(|g| g.flatten::<1>(0, 1));
         let g4 = |t: Tensor<4>| t.grad(grads).map(|g| g.flatten::<1>(0, 3));
         match self {
@@ -396,7 +428,14 @@ impl Critic {
 /// A small MLP critic (`sizes` from input to 1), for tests and checks of the input gradient.
 pub fn mlp_critic(rng: &mut ChaCha8Rng, sizes: &[usize], leaky: bool, device: &Device) -> Critic {
     let act = if leaky { Act::LeakyRelu } else { Act::Relu };
-    Critic::Mlp(Mlp::new(rng, sizes, act, OutAct::Linear, (Init::Torch, Init::Torch), device))
+    Critic::Mlp(Mlp::new(
+        rng,
+        sizes,
+        act,
+        OutAct::Linear,
+        (Init::Torch, Init::Torch),
+        device,
+    ))
 }
 
 /// The dcgan critic with base width `dim`, for tests and checks of the input gradient.
@@ -432,7 +471,14 @@ pub fn build(cfg: &RunConfig, rng: &mut ChaCha8Rng, device: &Device) -> (Generat
             cs.extend(cfg.c_hidden.iter().flatten().map(|&h| h as usize));
             cs.push(1);
             let g = Mlp::new(rng, &gs, Act::Relu, out, (Init::Torch, Init::Torch), device);
-            let c = Mlp::new(rng, &cs, Act::LeakyRelu, OutAct::Linear, (Init::Torch, Init::Torch), device);
+            let c = Mlp::new(
+                rng,
+                &cs,
+                Act::LeakyRelu,
+                OutAct::Linear,
+                (Init::Torch, Init::Torch),
+                device,
+            );
             (Generator::Mlp(g), Critic::Mlp(c))
         }
         Model::ToyMlp => {
@@ -444,8 +490,22 @@ pub fn build(cfg: &RunConfig, rng: &mut ChaCha8Rng, device: &Device) -> (Generat
             let mut cs = vec![2];
             cs.extend(std::iter::repeat_n(dim, depth));
             cs.push(1);
-            let g = Mlp::new(rng, &gs, Act::Relu, OutAct::Linear, (Init::He, Init::Glorot), device);
-            let c = Mlp::new(rng, &cs, Act::Relu, OutAct::Linear, (Init::He, Init::Glorot), device);
+            let g = Mlp::new(
+                rng,
+                &gs,
+                Act::Relu,
+                OutAct::Linear,
+                (Init::He, Init::Glorot),
+                device,
+            );
+            let c = Mlp::new(
+                rng,
+                &cs,
+                Act::Relu,
+                OutAct::Linear,
+                (Init::He, Init::Glorot),
+                device,
+            );
             (Generator::Mlp(g), Critic::Mlp(c))
         }
         Model::Dcgan => {

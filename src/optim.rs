@@ -122,7 +122,8 @@ impl ModuleMapper for StepMapper<'_> {
                 let v = self.state.second[i].val().mul_scalar(b2) + g.square().mul_scalar(1.0 - b2);
                 let bc1 = 1.0 - b1.powi(self.t as i32);
                 let bc2 = 1.0 - b2.powi(self.t as i32);
-                let u = m.clone().mul_scalar(lr / bc1) / v.clone().div_scalar(bc2).sqrt().add_scalar(c.eps);
+                let u = m.clone().mul_scalar(lr / bc1)
+                    / v.clone().div_scalar(bc2).sqrt().add_scalar(c.eps);
                 self.state.first[i] = Param::from_tensor(m);
                 self.state.second[i] = Param::from_tensor(v);
                 u

@@ -33,14 +33,23 @@ pub struct RunOptions {
 /// What happened when a run was asked to execute.
 #[derive(Clone, Debug, PartialEq)]
 pub enum RunResult {
-    Done { resumed_from: Option<u32>, steps_per_s: f64 },
-    Diverged { step: u32 },
-    Failed { error: String },
+    Done {
+        resumed_from: Option<u32>,
+        steps_per_s: f64,
+    },
+    Diverged {
+        step: u32,
+    },
+    Failed {
+        error: String,
+    },
     /// Already done before we got to it.
     AlreadyDone,
     /// Another live worker holds its lock.
     Busy,
-    Stopped { step: u32 },
+    Stopped {
+        step: u32,
+    },
 }
 
 /// The compute device for a backend; GPU backends must have been compiled in.
@@ -71,14 +80,22 @@ pub fn load_data(cfg: &RunConfig, data_dir: Option<&Path>) -> Result<Option<Arc<
 
 /// Execute one configuration in `store`. Errors are for problems with the store itself; a
 /// training failure is a `RunResult::Failed` recorded in `run.json`.
-pub fn execute(store: &Store, cfg: &RunConfig, opts: &RunOptions, mut progress: impl FnMut(u32, Option<&MetricsRow>)) -> Result<RunResult> {
+pub fn execute(
+    store: &Store,
+    cfg: &RunConfig,
+    opts: &RunOptions,
+    mut progress: impl FnMut(u32, Option<&MetricsRow>),
+) -> Result<RunResult> {
     let hash = short_hash(cfg);
     let dir = store.run_dir(&hash);
     let Some(lock) = RunLock::try_acquire(&dir)? else {
         return Ok(RunResult::Busy);
     };
     let previous = store::read_record(&dir);
-    if previous.as_ref().is_some_and(|r| matches!(r.status, Status::Done | Status::Diverged)) {
+    if previous
+        .as_ref()
+        .is_some_and(|r| matches!(r.status, Status::Done | Status::Diverged))
+    {
         return Ok(RunResult::AlreadyDone);
     }
     if let Some(owner) = &lock.took_over_from {
@@ -88,7 +105,10 @@ pub fn execute(store: &Store, cfg: &RunConfig, opts: &RunOptions, mut progress: 
     let backend = opts.backend.unwrap_or(cfg.backend);
     let mut record = RunRecord {
         status: Status::Running,
-        started: previous.as_ref().map(|r| r.started.clone()).unwrap_or_else(store::now_rfc3339),
+        started: previous
+            .as_ref()
+            .map(|r| r.started.clone())
+            .unwrap_or_else(store::now_rfc3339),
         finished: None,
         harness_version: env!("CARGO_PKG_VERSION").into(),
         git_commit: store::git_commit(),
@@ -99,25 +119,43 @@ pub fn execute(store: &Store, cfg: &RunConfig, opts: &RunOptions, mut progress: 
         error: None,
         diverged_at: None,
         step: previous.as_ref().map_or(0, |r| r.step),
-        sweep: opts.sweep.clone().or_else(|| previous.as_ref().and_then(|r| r.sweep.clone())),
+        sweep: opts
+            .sweep
+            .clone()
+            .or_else(|| previous.as_ref().and_then(|r| r.sweep.clone())),
         attempts: previous.as_ref().map_or(0, |r| r.attempts) + 1,
     };
     store::write_record(&dir, &record)?;
 
     let started = Instant::now();
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> Result<(Outcome, Option<u32>, u32, f64, String)> {
-        let device = device_for(backend)?;
-        let data = load_data(cfg, opts.data_dir.as_deref())?;
-        let mut engine = Engine::new(cfg, &device, data);
-        let resumed = checkpoint::restore(&mut engine, &dir).context("resuming from the checkpoint")?;
-        let first = engine.step;
-        let outcome = engine.train(&dir, opts.stop_at, &mut progress)?;
-        if outcome == Outcome::Done {
-            checkpoint::export(&engine, &dir)?;
-        }
-        write_summary(&engine, &dir, &outcome, first, started.elapsed().as_secs_f64())?;
-        Ok((outcome, resumed, engine.step, engine.wall_offset + started.elapsed().as_secs_f64(), format!("{device:?}")))
-    }));
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(
+        || -> Result<(Outcome, Option<u32>, u32, f64, String)> {
+            let device = device_for(backend)?;
+            let data = load_data(cfg, opts.data_dir.as_deref())?;
+            let mut engine = Engine::new(cfg, &device, data);
+            let resumed =
+                checkpoint::restore(&mut engine, &dir).context("resuming from the checkpoint")?;
+            let first = engine.step;
+            let outcome = engine.train(&dir, opts.stop_at, &mut progress)?;
+            if outcome == Outcome::Done {
+                checkpoint::export(&engine, &dir)?;
+            }
+            write_summary(
+                &engine,
+                &dir,
+                &outcome,
+                first,
+                started.elapsed().as_secs_f64(),
+            )?;
+            Ok((
+                outcome,
+                resumed,
+                engine.step,
+                engine.wall_offset + started.elapsed().as_secs_f64(),
+                format!("{device:?}"),
+            ))
+        },
+    ));
     let elapsed = started.elapsed().as_secs_f64();
     let result = match outcome {
         Ok(Ok((outcome, resumed, step, wall, device))) => {
@@ -128,7 +166,10 @@ pub fn execute(store: &Store, cfg: &RunConfig, opts: &RunOptions, mut progress: 
                 Outcome::Done => {
                     record.status = Status::Done;
                     let done = step - resumed.unwrap_or(0);
-                    RunResult::Done { resumed_from: resumed, steps_per_s: done as f64 / elapsed.max(1e-9) }
+                    RunResult::Done {
+                        resumed_from: resumed,
+                        steps_per_s: done as f64 / elapsed.max(1e-9),
+                    }
                 }
                 Outcome::Diverged { step } => {
                     record.status = Status::Diverged;
@@ -145,7 +186,9 @@ pub fn execute(store: &Store, cfg: &RunConfig, opts: &RunOptions, mut progress: 
         Ok(Err(e)) => {
             record.status = Status::Failed;
             record.error = Some(format!("{e:#}"));
-            RunResult::Failed { error: format!("{e:#}") }
+            RunResult::Failed {
+                error: format!("{e:#}"),
+            }
         }
         Err(panic) => {
             let msg = panic
@@ -155,7 +198,9 @@ pub fn execute(store: &Store, cfg: &RunConfig, opts: &RunOptions, mut progress: 
                 .unwrap_or_else(|| "panic".into());
             record.status = Status::Failed;
             record.error = Some(format!("panicked: {msg}"));
-            RunResult::Failed { error: format!("panicked: {msg}") }
+            RunResult::Failed {
+                error: format!("panicked: {msg}"),
+            }
         }
     };
     record.finished = Some(store::now_rfc3339());
@@ -166,17 +211,35 @@ pub fn execute(store: &Store, cfg: &RunConfig, opts: &RunOptions, mut progress: 
 
 /// Scores where a smaller value is better (everything else: larger is better).
 pub fn lower_is_better(metric: &str) -> bool {
-    matches!(metric, "sliced_wasserstein" | "mode_kl" | "mode_js" | "class_kl" | "fld")
+    matches!(
+        metric,
+        "sliced_wasserstein" | "mode_kl" | "mode_js" | "class_kl" | "fld"
+    )
 }
 
 /// `summary.json`: final and best value of each score (with step and wall time), divergence,
 /// and throughput.
-fn write_summary(e: &Engine, dir: &Path, outcome: &Outcome, first_step: u32, elapsed: f64) -> Result<()> {
+fn write_summary(
+    e: &Engine,
+    dir: &Path,
+    outcome: &Outcome,
+    first_step: u32,
+    elapsed: f64,
+) -> Result<()> {
     let mut finals: BTreeMap<String, serde_json::Value> = BTreeMap::new();
     let mut best: BTreeMap<String, (f64, u32, f64)> = BTreeMap::new();
     for r in &e.logs.eval {
-        finals.insert(r.metric.clone(), json!({"value": r.value, "step": r.step, "wall_s": r.wall_s}));
-        let better = |old: f64| if lower_is_better(&r.metric) { r.value < old } else { r.value > old };
+        finals.insert(
+            r.metric.clone(),
+            json!({"value": r.value, "step": r.step, "wall_s": r.wall_s}),
+        );
+        let better = |old: f64| {
+            if lower_is_better(&r.metric) {
+                r.value < old
+            } else {
+                r.value > old
+            }
+        };
         match best.get(&r.metric) {
             Some(&(v, _, _)) if !better(v) => {}
             _ => {
@@ -193,7 +256,10 @@ fn write_summary(e: &Engine, dir: &Path, outcome: &Outcome, first_step: u32, ela
             ("grad_norm", last.grad_norm),
         ] {
             if let Some(v) = v {
-                finals.insert(k.into(), json!({"value": v, "step": last.step, "wall_s": last.wall_s}));
+                finals.insert(
+                    k.into(),
+                    json!({"value": v, "step": last.step, "wall_s": last.wall_s}),
+                );
             }
         }
         if let Some(v) = e.logs.metrics.iter().rev().find_map(|r| r.val_critic_loss) {
@@ -216,5 +282,8 @@ fn write_summary(e: &Engine, dir: &Path, outcome: &Outcome, first_step: u32, ela
         },
         "evaluator": serde_json::Value::Null,
     });
-    store::write_atomic(&dir.join("summary.json"), serde_json::to_string_pretty(&summary)?.as_bytes())
+    store::write_atomic(
+        &dir.join("summary.json"),
+        serde_json::to_string_pretty(&summary)?.as_bytes(),
+    )
 }

@@ -62,7 +62,9 @@ pub struct RunLogs {
 }
 
 fn to_csv<T: Serialize>(rows: &[T], header: &[&str]) -> Result<Vec<u8>> {
-    let mut w = csv::WriterBuilder::new().has_headers(!rows.is_empty()).from_writer(Vec::new());
+    let mut w = csv::WriterBuilder::new()
+        .has_headers(!rows.is_empty())
+        .from_writer(Vec::new());
     if rows.is_empty() {
         w.write_record(header)?;
     }
@@ -76,22 +78,41 @@ fn read_csv<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>> {
     if !path.exists() {
         return Ok(Vec::new());
     }
-    let mut r = csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut r =
+        csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
     r.deserialize()
         .collect::<Result<Vec<T>, _>>()
         .with_context(|| format!("parsing {}", path.display()))
 }
 
 pub const METRICS_HEADER: &[&str] = &[
-    "step", "wall_s", "critic_loss", "gen_loss", "estimate", "estimate_kind", "penalty",
-    "grad_norm", "val_critic_loss", "lr_g", "lr_c",
+    "step",
+    "wall_s",
+    "critic_loss",
+    "gen_loss",
+    "estimate",
+    "estimate_kind",
+    "penalty",
+    "grad_norm",
+    "val_critic_loss",
+    "lr_g",
+    "lr_c",
 ];
 
 impl RunLogs {
     pub fn write(&self, dir: &Path) -> Result<()> {
-        write_atomic(&dir.join("metrics.csv"), &to_csv(&self.metrics, METRICS_HEADER)?)?;
-        write_atomic(&dir.join("eval.csv"), &to_csv(&self.eval, &["step", "wall_s", "metric", "value"])?)?;
-        write_atomic(&dir.join("layers.csv"), &to_csv(&self.layers, &["step", "layer", "quantity", "value"])?)?;
+        write_atomic(
+            &dir.join("metrics.csv"),
+            &to_csv(&self.metrics, METRICS_HEADER)?,
+        )?;
+        write_atomic(
+            &dir.join("eval.csv"),
+            &to_csv(&self.eval, &["step", "wall_s", "metric", "value"])?,
+        )?;
+        write_atomic(
+            &dir.join("layers.csv"),
+            &to_csv(&self.layers, &["step", "layer", "quantity", "value"])?,
+        )?;
         write_atomic(
             &dir.join("weights_hist.csv"),
             &to_csv(&self.hist, &["step", "layer", "bin_lo", "bin_hi", "count"])?,

@@ -197,8 +197,7 @@ pub fn write_config(dir: &Path, cfg: &RunConfig) -> Result<()> {
 
 pub fn read_config(dir: &Path) -> Result<RunConfig> {
     let path = dir.join("config.toml");
-    let text =
-        fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let text = fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     RunConfig::from_flat_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
@@ -246,7 +245,11 @@ impl RunLock {
 
     /// Whether some live process holds the lock of `dir`.
     pub fn is_held(dir: &Path) -> bool {
-        let Ok(file) = OpenOptions::new().read(true).write(true).open(dir.join("lock")) else {
+        let Ok(file) = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(dir.join("lock"))
+        else {
             return false;
         };
         match FileExt::try_lock_exclusive(&file) {

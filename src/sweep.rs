@@ -68,7 +68,10 @@ impl SweepReport {
 
 /// Record the sweep in the store (merging with an earlier record of the same name).
 pub fn write_sweep_record(store: &Store, plan: &Plan) -> Result<()> {
-    let path = store.root.join("sweeps").join(format!("{}.json", plan.name));
+    let path = store
+        .root
+        .join("sweeps")
+        .join(format!("{}.json", plan.name));
     let mut rec: SweepRecord = std::fs::read_to_string(&path)
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())
@@ -112,7 +115,8 @@ pub fn run_sweep(plan: &Plan, store: &Store, opts: &SweepOptions) -> Result<Swee
     if let Some(e) = entries.iter().find(|e| !e.config.is_toy()) {
         load_data(&e.config, opts.run.data_dir.as_deref())?;
     }
-    std::fs::create_dir_all(&store.root).with_context(|| format!("creating {}", store.root.display()))?;
+    std::fs::create_dir_all(&store.root)
+        .with_context(|| format!("creating {}", store.root.display()))?;
     write_sweep_record(store, plan)?;
 
     let mut report = SweepReport {
@@ -147,11 +151,15 @@ pub fn run_sweep(plan: &Plan, store: &Store, opts: &SweepOptions) -> Result<Swee
         for _ in 0..opts.jobs.max(1) {
             s.spawn(|| {
                 loop {
-                    let Some(entry) = queue.lock().unwrap().pop_front() else { break };
+                    let Some(entry) = queue.lock().unwrap().pop_front() else {
+                        break;
+                    };
                     let bar = multi.add(ProgressBar::new(entry.config.gen_iters as u64));
                     bar.set_style(
-                        ProgressStyle::with_template("  {prefix} {bar:25} {pos}/{len} it  {per_sec}  {msg}")
-                            .expect("valid template"),
+                        ProgressStyle::with_template(
+                            "  {prefix} {bar:25} {pos}/{len} it  {per_sec}  {msg}",
+                        )
+                        .expect("valid template"),
                     );
                     bar.set_prefix(format!("{} {}", entry.hash, entry.config.label()));
                     let result = execute(store, &entry.config, &run_opts, |step, row| {

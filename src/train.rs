@@ -38,9 +38,13 @@ struct CriticStats {
 pub enum Outcome {
     Done,
     /// A loss or parameter became NaN/inf at this step.
-    Diverged { step: u32 },
+    Diverged {
+        step: u32,
+    },
     /// Stopped early on request (tests simulate an interruption with it).
-    Stopped { step: u32 },
+    Stopped {
+        step: u32,
+    },
 }
 
 /// The state of one run: networks, optimisers, data and random streams, logs.
@@ -66,7 +70,11 @@ pub struct Engine {
 
 impl Engine {
     /// A fresh run. `mnist` is required for MNIST configs.
-    pub fn new(cfg: &RunConfig, device: &Device, mnist: Option<std::sync::Arc<crate::data::mnist::Mnist>>) -> Self {
+    pub fn new(
+        cfg: &RunConfig,
+        device: &Device,
+        mnist: Option<std::sync::Arc<crate::data::mnist::Mnist>>,
+    ) -> Self {
         let device = device.clone().autodiff();
         let mut init_rng = rng_for(cfg.seed, streams::INIT);
         let (g, c) = model::build(cfg, &mut init_rng, &device);
@@ -124,7 +132,11 @@ impl Engine {
                 let x_hat = real.clone() * eps.clone() + fake * eps.neg().add_scalar(1.0);
                 let grad = self.c.input_grad(x_hat);
                 let (pen, norms) = loss::penalty(cfg.loss, lambda, grad);
-                (base.clone() + pen.clone(), Some(pen.detach()), Some(norms.detach().mean()))
+                (
+                    base.clone() + pen.clone(),
+                    Some(pen.detach()),
+                    Some(norms.detach().mean()),
+                )
             }
             _ => (base.clone(), None, None),
         };
@@ -221,7 +233,12 @@ impl Engine {
 
     /// Train until `cfg.gen_iters` (or `stop_at`), logging, evaluating and checkpointing into
     /// `dir` at the configured cadences. `on_step` sees (step, latest row) for progress display.
-    pub fn train(&mut self, dir: &Path, stop_at: Option<u32>, mut on_step: impl FnMut(u32, Option<&MetricsRow>)) -> Result<Outcome> {
+    pub fn train(
+        &mut self,
+        dir: &Path,
+        stop_at: Option<u32>,
+        mut on_step: impl FnMut(u32, Option<&MetricsRow>),
+    ) -> Result<Outcome> {
         let start = Instant::now();
         let end = self.cfg.gen_iters;
         let wall = |s: &Self| s.wall_offset + start.elapsed().as_secs_f64();
@@ -268,7 +285,13 @@ impl Engine {
 
     /// Generate samples from `z` without recording a graph, as host floats.
     pub fn generate(&self, z: Tensor<2>) -> Vec<f32> {
-        self.g.clone().no_grad().forward(z).into_data().try_into_vec::<f32>().unwrap_or_default()
+        self.g
+            .clone()
+            .no_grad()
+            .forward(z)
+            .into_data()
+            .try_into_vec::<f32>()
+            .unwrap_or_default()
     }
 
     /// `n` noise vectors from the fixed evaluation stream (the same every evaluation).
@@ -317,7 +340,10 @@ trait TrainMode: Module + Sized {
     fn train_mode(self) -> Self {
         struct Track;
         impl burn::module::ModuleMapper for Track {
-            fn map_float<const D: usize>(&mut self, p: burn::module::Param<Tensor<D>>) -> burn::module::Param<Tensor<D>> {
+            fn map_float<const D: usize>(
+                &mut self,
+                p: burn::module::Param<Tensor<D>>,
+            ) -> burn::module::Param<Tensor<D>> {
                 let (id, t, m) = p.consume();
                 burn::module::Param::from_mapped_value(id, t.detach().require_grad(), m)
             }

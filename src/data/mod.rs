@@ -23,9 +23,18 @@ pub fn scale_pixel(p: u8, range: GOutput) -> f32 {
 }
 
 /// Copy images `idx` of a split into `out`, scaled.
-pub fn gather(split: &MnistSplit, idx: impl Iterator<Item = usize>, range: GOutput, out: &mut Vec<f32>) {
+pub fn gather(
+    split: &MnistSplit,
+    idx: impl Iterator<Item = usize>,
+    range: GOutput,
+    out: &mut Vec<f32>,
+) {
     for i in idx {
-        out.extend(split.images[i * 784..(i + 1) * 784].iter().map(|&p| scale_pixel(p, range)));
+        out.extend(
+            split.images[i * 784..(i + 1) * 784]
+                .iter()
+                .map(|&p| scale_pixel(p, range)),
+        );
     }
 }
 
@@ -98,7 +107,10 @@ impl Sampler {
     fn shuffle(&mut self) {
         if let Source::Mnist { data, perm, .. } = &mut self.source {
             *perm = (0..data.train.len as u32).collect();
-            let mut r = rng_for(self.seed ^ self.epoch.wrapping_mul(0x9E37_79B9_7F4A_7C15), streams::DATA);
+            let mut r = rng_for(
+                self.seed ^ self.epoch.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+                streams::DATA,
+            );
             perm.shuffle(&mut r);
         }
     }
@@ -119,9 +131,16 @@ impl Sampler {
                     self.pos = 0;
                     self.shuffle();
                 }
-                let Source::Mnist { data, range, perm } = &self.source else { unreachable!() };
+                let Source::Mnist { data, range, perm } = &self.source else {
+                    unreachable!()
+                };
                 let mut out = Vec::with_capacity(b * 784);
-                gather(&data.train, perm[self.pos..self.pos + b].iter().map(|&i| i as usize), *range, &mut out);
+                gather(
+                    &data.train,
+                    perm[self.pos..self.pos + b].iter().map(|&i| i as usize),
+                    *range,
+                    &mut out,
+                );
                 self.pos += b;
                 out
             }
@@ -151,8 +170,11 @@ impl Sampler {
     pub fn restore(&mut self, st: &SamplerState) -> Result<(), String> {
         self.epoch = st.epoch;
         self.pos = st.pos;
-        self.rng
-            .set_word_pos(st.rng_pos.parse().map_err(|e| format!("bad sampler rng position: {e}"))?);
+        self.rng.set_word_pos(
+            st.rng_pos
+                .parse()
+                .map_err(|e| format!("bad sampler rng position: {e}"))?,
+        );
         self.shuffle();
         Ok(())
     }

@@ -31,13 +31,24 @@ impl Toy {
         match self {
             Toy::EightGaussians => {
                 let s = FRAC_1_SQRT_2;
-                [(1.0, 0.0), (-1.0, 0.0), (0.0, 1.0), (0.0, -1.0), (s, s), (s, -s), (-s, s), (-s, -s)]
-                    .iter()
-                    .map(|&(x, y)| [2.0 * x / 1.414, 2.0 * y / 1.414])
-                    .collect()
+                [
+                    (1.0, 0.0),
+                    (-1.0, 0.0),
+                    (0.0, 1.0),
+                    (0.0, -1.0),
+                    (s, s),
+                    (s, -s),
+                    (-s, s),
+                    (-s, -s),
+                ]
+                .iter()
+                .map(|&(x, y)| [2.0 * x / 1.414, 2.0 * y / 1.414])
+                .collect()
             }
             Toy::TwentyFiveGaussians => (-2..=2)
-                .flat_map(|x| (-2..=2).map(move |y| [2.0 * x as f64 / 2.828, 2.0 * y as f64 / 2.828]))
+                .flat_map(|x| {
+                    (-2..=2).map(move |y| [2.0 * x as f64 / 2.828, 2.0 * y as f64 / 2.828])
+                })
                 .collect(),
             Toy::SwissRoll => Vec::new(),
         }
@@ -109,7 +120,10 @@ mod tests {
                 .iter()
                 .map(|m| ((p[0] as f64 - m[0]).powi(2) + (p[1] as f64 - m[1]).powi(2)).sqrt())
                 .fold(f64::INFINITY, f64::min);
-            assert!(d < 5.0 * Toy::EightGaussians.mode_std(), "point {p:?} is {d} from a mode");
+            assert!(
+                d < 5.0 * Toy::EightGaussians.mode_std(),
+                "point {p:?} is {d} from a mode"
+            );
         }
         assert!((modes[0][0] - 2.0 / 1.414).abs() < 1e-12);
     }

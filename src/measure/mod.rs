@@ -50,11 +50,20 @@ pub fn evaluate(e: &mut Engine, dir: &Path, wall_s: f64) -> Result<f64> {
     let grads = e.critic_loss_on(held, z).backward();
     for (layer, g) in e.c.layer_weight_grads(&grads) {
         let norm = g.map(|g| scalar(g.square().sum()).sqrt()).unwrap_or(0.0);
-        e.logs.layers.push(LayerRow { step, layer, quantity: "grad_norm".into(), value: norm });
+        e.logs.layers.push(LayerRow {
+            step,
+            layer,
+            quantity: "grad_norm".into(),
+            value: norm,
+        });
     }
 
     // Weight statistics and histograms.
-    let weights: Vec<(String, Vec<f32>)> = e.c.layer_weights().into_iter().map(|(n, t)| (n, host(t))).collect();
+    let weights: Vec<(String, Vec<f32>)> =
+        e.c.layer_weights()
+            .into_iter()
+            .map(|(n, t)| (n, host(t)))
+            .collect();
     let m = weights
         .iter()
         .flat_map(|(_, w)| w.iter())
@@ -62,9 +71,17 @@ pub fn evaluate(e: &mut Engine, dir: &Path, wall_s: f64) -> Result<f64> {
         .max(f32::MIN_POSITIVE) as f64;
     for (layer, w) in &weights {
         let abs_max = w.iter().fold(0f32, |a, &x| a.max(x.abs())) as f64;
-        e.logs.layers.push(LayerRow { step, layer: layer.clone(), quantity: "weight_abs_max".into(), value: abs_max });
+        e.logs.layers.push(LayerRow {
+            step,
+            layer: layer.clone(),
+            quantity: "weight_abs_max".into(),
+            value: abs_max,
+        });
         if let Some(c) = e.cfg.clip {
-            let at = w.iter().filter(|x| (x.abs() as f64) >= c * (1.0 - 1e-6)).count();
+            let at = w
+                .iter()
+                .filter(|x| (x.abs() as f64) >= c * (1.0 - 1e-6))
+                .count();
             e.logs.layers.push(LayerRow {
                 step,
                 layer: layer.clone(),
@@ -99,11 +116,19 @@ pub fn evaluate(e: &mut Engine, dir: &Path, wall_s: f64) -> Result<f64> {
             for p in &pts {
                 csv.push_str(&format!("{},{}\n", p[0], p[1]));
             }
-            write_atomic(&samples_dir.join(format!("step_{step:08}.csv")), csv.as_bytes())?;
+            write_atomic(
+                &samples_dir.join(format!("step_{step:08}.csv")),
+                csv.as_bytes(),
+            )?;
             let real = toy.sample(&mut rng_for(e.cfg.seed, streams::HELD_OUT), n);
             let real: Vec<[f32; 2]> = real.chunks_exact(2).map(|p| [p[0], p[1]]).collect();
             let mut push = |metric: &str, value: f64| {
-                e.logs.eval.push(EvalRow { step, wall_s, metric: metric.into(), value });
+                e.logs.eval.push(EvalRow {
+                    step,
+                    wall_s,
+                    metric: metric.into(),
+                    value,
+                });
             };
             let modes = toy.modes();
             if !modes.is_empty() {
@@ -113,12 +138,19 @@ pub fn evaluate(e: &mut Engine, dir: &Path, wall_s: f64) -> Result<f64> {
                 push("mode_kl", mm.mode_kl);
                 push("mode_js", mm.mode_js);
             }
-            push("sliced_wasserstein", quality::sliced_wasserstein(&pts, &real, SW_PROJECTIONS, e.cfg.seed));
+            push(
+                "sliced_wasserstein",
+                quality::sliced_wasserstein(&pts, &real, SW_PROJECTIONS, e.cfg.seed),
+            );
             write_surface(e, dir)?;
         }
         None => {
             let fake = e.generate(e.eval_noise(64));
-            let png = image_grid(&fake, 8, e.cfg.g_output == Some(crate::config::GOutput::Tanh))?;
+            let png = image_grid(
+                &fake,
+                8,
+                e.cfg.g_output == Some(crate::config::GOutput::Tanh),
+            )?;
             write_atomic(&samples_dir.join(format!("step_{step:08}.png")), &png)?;
         }
     }
@@ -129,9 +161,17 @@ pub fn evaluate(e: &mut Engine, dir: &Path, wall_s: f64) -> Result<f64> {
 fn write_surface(e: &Engine, dir: &Path) -> Result<()> {
     let n = SURFACE_SIDE;
     let coord = |i: usize| -3.0 + 6.0 * i as f32 / (n - 1) as f32;
-    let pts: Vec<f32> = (0..n * n).flat_map(|k| [coord(k % n), coord(k / n)]).collect();
+    let pts: Vec<f32> = (0..n * n)
+        .flat_map(|k| [coord(k % n), coord(k / n)])
+        .collect();
     let t = e.to_tensor(pts.clone(), 2);
-    let v = e.c.clone().no_grad().forward(t).into_data().try_into_vec::<f32>().unwrap_or_default();
+    let v =
+        e.c.clone()
+            .no_grad()
+            .forward(t)
+            .into_data()
+            .try_into_vec::<f32>()
+            .unwrap_or_default();
     let mut csv = String::with_capacity(n * n * 24);
     csv.push_str("x,y,value\n");
     for (p, val) in pts.chunks_exact(2).zip(v) {

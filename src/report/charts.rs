@@ -60,10 +60,10 @@ fn font(size: f64) -> TextStyle<'static> {
     ("sans-serif", size).into_font().color(&BLACK)
 }
 
-/// Shrink a title's font (down to 16 px, or `max` if smaller) so it fits `width`; cut it with an ellipsis
+/// Shrink a title's font (down to 14.5 px) so it fits `width`; cut it with an ellipsis
 /// only if even that is too wide. Widths use the same estimate as plotters' layout.
 fn fit_title(text: &str, width: u32, max: f64) -> (String, TextStyle<'static>) {
-    const MIN: f64 = 20.0;
+    const MIN: f64 = 18.0;
     let avail = width as f64 - 30.0;
     let est = |t: &str, size: f64| t.chars().count() as f64 * size / 1.24 * 0.6;
     let size = (avail / est(text, 1.0)).clamp(MIN.min(max), max);
@@ -154,7 +154,12 @@ pub struct Legend {
 
 impl Legend {
     fn layout(&self, width: u32) -> (u32, usize, i32) {
-        let longest = self.entries.iter().map(|e| e.0.chars().count()).max().unwrap_or(0);
+        let longest = self
+            .entries
+            .iter()
+            .map(|e| e.0.chars().count())
+            .max()
+            .unwrap_or(0);
         // 14.5 px text is about 8.7 px per character; 56 px for the line and gaps.
         let col_w = (longest as i32 * 87 / 10 + 56).max(160);
         let cols = ((width as i32 - 24) / col_w).max(1) as usize;
@@ -176,8 +181,14 @@ impl Legend {
             let y = 14 + (k / cols) as i32 * 26;
             let line = vec![(x, y), (x + 34, y)];
             if dashed(*ci) {
-                area.draw(&PathElement::new(vec![(x, y), (x + 12, y)], color(*ci).stroke_width(4)))?;
-                area.draw(&PathElement::new(vec![(x + 20, y), (x + 34, y)], color(*ci).stroke_width(4)))?;
+                area.draw(&PathElement::new(
+                    vec![(x, y), (x + 12, y)],
+                    color(*ci).stroke_width(4),
+                ))?;
+                area.draw(&PathElement::new(
+                    vec![(x + 20, y), (x + 34, y)],
+                    color(*ci).stroke_width(4),
+                ))?;
             } else {
                 area.draw(&PathElement::new(line, color(*ci).stroke_width(4)))?;
             }
@@ -201,6 +212,8 @@ pub struct Curve {
     pub color: usize,
     /// Seeds contributing at the best-covered point (for the band note).
     pub seeds: usize,
+    /// EMA weight used for `smooth` (1: none).
+    pub alpha: f64,
     pub x: Vec<f64>,
     pub raw: Vec<f64>,
     pub smooth: Option<Vec<f64>>,
@@ -321,7 +334,14 @@ fn draw_panel(area: &Area, p: &Panel, title_size: f64) -> Result<()> {
     };
     if p.auto_log && wants_log(p.curves) {
         let (lo, hi) = finite_range(y_all().filter(|v| *v > 0.0)).unwrap_or((y0, y1));
-        draw_panel_in(area, p, title_size, xr, (lo * 0.8..hi * 1.25).log_scale(), true)
+        draw_panel_in(
+            area,
+            p,
+            title_size,
+            xr,
+            (lo * 0.8..hi * 1.25).log_scale(),
+            true,
+        )
     } else {
         draw_panel_in(area, p, title_size, xr, pad(y0, y1, 0.05), false)
     }
@@ -517,7 +537,11 @@ fn viridis(t: f64) -> RGBColor {
         (0xB4, 0xDE, 0x2C),
         (0xFD, 0xE7, 0x25),
     ];
-    let t = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.0 } * 9.0;
+    let t = if t.is_finite() {
+        t.clamp(0.0, 1.0)
+    } else {
+        0.0
+    } * 9.0;
     let i = (t.floor() as usize).min(8);
     let f = t - i as f64;
     let mix = |a: u8, b: u8| (a as f64 + (b as f64 - a as f64) * f).round() as u8;
@@ -537,8 +561,12 @@ pub fn coarsen(s: &Surface, max: usize) -> Surface {
     }
     let (cx, cy) = (nx.div_ceil(f), ny.div_ceil(f));
     let avg = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
-    let xs = (0..cx).map(|i| avg(&s.xs[i * f..((i + 1) * f).min(nx)])).collect();
-    let ys = (0..cy).map(|j| avg(&s.ys[j * f..((j + 1) * f).min(ny)])).collect();
+    let xs = (0..cx)
+        .map(|i| avg(&s.xs[i * f..((i + 1) * f).min(nx)]))
+        .collect();
+    let ys = (0..cy)
+        .map(|j| avg(&s.ys[j * f..((j + 1) * f).min(ny)]))
+        .collect();
     let mut values = vec![f64::NAN; cx * cy];
     for j in 0..cy {
         for i in 0..cx {
@@ -702,7 +730,9 @@ fn base64(bytes: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for c in bytes.chunks(3) {
-        let n = (c[0] as u32) << 16 | (*c.get(1).unwrap_or(&0) as u32) << 8 | *c.get(2).unwrap_or(&0) as u32;
+        let n = (c[0] as u32) << 16
+            | (*c.get(1).unwrap_or(&0) as u32) << 8
+            | *c.get(2).unwrap_or(&0) as u32;
         for k in 0..4 {
             if k <= c.len() {
                 out.push(T[(n >> (18 - 6 * k) & 63) as usize] as char);
@@ -724,7 +754,11 @@ pub struct StripRow {
 /// Horizontal strip chart, configurations top to bottom in legend order.
 pub fn strip_chart(meta: &Meta, x_label: &str, rows: &[StripRow], note: &str) -> Result<String> {
     let n = rows.len().max(1);
-    let longest = rows.iter().map(|r| r.label.chars().count()).max().unwrap_or(4);
+    let longest = rows
+        .iter()
+        .map(|r| r.label.chars().count())
+        .max()
+        .unwrap_or(4);
     let label_w = (longest as u32 * 9 + 24).clamp(120, 380);
     let height = (n as u32 * 44 + 170).max(320);
     render((WIDTH.max(label_w + 460), height), meta, |root| {
@@ -734,7 +768,8 @@ pub fn strip_chart(meta: &Meta, x_label: &str, rows: &[StripRow], note: &str) ->
             (20, 8),
             font(F_LEGEND).color(&RGBColor(80, 80, 80)),
         ))?;
-        let Some((lo, hi)) = finite_range(rows.iter().flat_map(|r| r.values.iter().copied())) else {
+        let Some((lo, hi)) = finite_range(rows.iter().flat_map(|r| r.values.iter().copied()))
+        else {
             return no_data(&body, meta.title, F_TITLE);
         };
         let (t, style) = fit_title(meta.title, body.dim_in_pixel().0, F_TITLE);
@@ -764,7 +799,11 @@ pub fn strip_chart(meta: &Meta, x_label: &str, rows: &[StripRow], note: &str) ->
             let vals: Vec<f64> = r.values.iter().copied().filter(|v| v.is_finite()).collect();
             let m = vals.len();
             chart.draw_series(vals.iter().enumerate().map(|(k, &v)| {
-                let jitter = if m > 1 { (k as f64 / (m - 1) as f64 - 0.5) * 0.4 } else { 0.0 };
+                let jitter = if m > 1 {
+                    (k as f64 / (m - 1) as f64 - 0.5) * 0.4
+                } else {
+                    0.0
+                };
                 Circle::new((v, y + jitter), 6, col.mix(0.75).filled())
             }))?;
             if m > 0 {
@@ -786,7 +825,11 @@ pub fn strip_chart(meta: &Meta, x_label: &str, rows: &[StripRow], note: &str) ->
 }
 
 /// Generated toy points at a few training steps (one panel per step, shared axes).
-pub fn scatter_chart(meta: &Meta, color_index: usize, panels: &[(String, Vec<(f64, f64)>)]) -> Result<String> {
+pub fn scatter_chart(
+    meta: &Meta,
+    color_index: usize,
+    panels: &[(String, Vec<(f64, f64)>)],
+) -> Result<String> {
     let cols = panels.len().max(1);
     let size = ((300 * cols as u32).max(WIDTH), 390);
     render(size, meta, |root| {
@@ -818,7 +861,10 @@ pub fn scatter_chart(meta: &Meta, color_index: usize, panels: &[(String, Vec<(f6
                 .y_label_formatter(&|v| tick(*v))
                 .light_line_style(RGBColor(245, 245, 245))
                 .draw()?;
-            chart.draw_series(pts.iter().map(|&p| Circle::new(p, 2, col.mix(0.6).filled())))?;
+            chart.draw_series(
+                pts.iter()
+                    .map(|&p| Circle::new(p, 2, col.mix(0.6).filled())),
+            )?;
         }
         Ok(())
     })

@@ -12,7 +12,7 @@ use anyhow::Result;
 
 use super::charts::{self, Curve, HistPanel, Legend, Meta, Panel, StripRow, SurfacePanel};
 use super::group::{Group, ema, mean_band};
-use super::load::{Mtimes, Run, read_points};
+use super::load::{Mtimes, Run, Status, read_points};
 use super::{Band, ReportOptions, Section};
 
 /// Bump when chart drawing changes so cached charts are redrawn.
@@ -113,7 +113,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// "band: ±1 std over 3 seeds" (or a range of seed counts), counting the seeds that
-    /// have data, not the runs that exist.
+    /// have data, not the runs that exist; plus the smoothing actually applied.
     fn band_note(&self, curves: &[Curve], smoothed: bool) -> String {
         let counts = curves.iter().map(|c| c.seeds).filter(|&n| n > 0);
         let (lo, hi) = counts.fold((usize::MAX, 0), |(a, b), n| (a.min(n), b.max(n)));
@@ -122,19 +122,43 @@ impl<'a> Ctx<'a> {
         } else {
             format!("{lo}–{hi} seeds")
         };
-        let band = match self.opts.band {
-            Band::Std => format!("band: ±1 std over {n}"),
-            Band::MinMax => format!("band: min–max over {n}"),
+        let band = if hi <= 1 {
+            format!("{n}: no band")
+        } else {
+            match self.opts.band {
+                Band::Std => format!("band: ±1 std over {n}"),
+                Band::MinMax => format!("band: min–max over {n}"),
+            }
         };
-        if smoothed && self.opts.smooth < 1.0 {
+        let alphas = curves.iter().map(|c| c.alpha).filter(|a| *a < 1.0);
+        let (amin, amax) = alphas.fold((f64::INFINITY, 0.0f64), |(a, b), x| (a.min(x), b.max(x)));
+        if !smoothed || amax == 0.0 {
+            band
+        } else if amax - amin < 1e-9 {
             format!(
                 "{band}; line: EMA (α={}) of the mean, faint: raw mean",
-                self.opts.smooth
+                sig2(amin)
             )
         } else {
-            band
+            format!(
+                "{band}; line: EMA (α={}–{}) of the mean, faint: raw mean",
+                sig2(amin),
+                sig2(amax)
+            )
         }
     }
+}
+
+fn sig2(v: f64) -> String {
+    super::tables::sig(v)
+}
+
+/// EMA weight for a curve of `n` points: the requested `alpha`, raised so the EMA window
+/// (about 2/α points) never exceeds a twentieth of the curve; short curves would
+/// otherwise show mostly lag.
+pub fn effective_alpha(alpha: f64, n: usize) -> f64 {
+    let max_window = n as f64 / 20.0;
+    alpha.max(2.0 / (max_window + 1.0)).min(1.0)
 }
 
 fn fingerprint_base(sec: &Section, runs: &[Run], opts: &ReportOptions) -> u64 {
@@ -179,7 +203,10 @@ fn group_kind(ctx: &Ctx, g: &Group) -> String {
     if let Some(k) = ctx.members(g).find_map(|r| r.estimate_kind.clone()) {
         return k;
     }
-    let loss = ctx.members(g).find_map(|r| r.setting("loss")).unwrap_or_default();
+    let loss = ctx
+        .members(g)
+        .find_map(|r| r.setting("loss"))
+        .unwrap_or_default();
     if loss.starts_with("wgan") {
         "wasserstein".into()
     } else {
@@ -188,8 +215,11 @@ fn group_kind(ctx: &Ctx, g: &Group) -> String {
 }
 
 fn has_column(ctx: &Ctx, g: &Group, col: &str) -> bool {
-    ctx.members(g)
-        .any(|r| r.metrics.get(col).is_some_and(|v| v.iter().any(|x| x.is_finite())))
+    ctx.members(g).any(|r| {
+        r.metrics
+            .get(col)
+            .is_some_and(|v| v.iter().any(|x| x.is_finite()))
+    })
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -219,8 +249,7 @@ fn metric_curve(ctx: &Ctx, gi: usize, col: &str, axis: XAxis, smooth: bool) -> C
             band.x
                 .iter()
                 .map(|s| {
-                    wb.x
-                        .binary_search_by(|v| v.total_cmp(s))
+                    wb.x.binary_search_by(|v| v.total_cmp(s))
                         .map_or(f64::NAN, |i| wb.mean[i])
                 })
                 .collect()
@@ -229,9 +258,19 @@ fn metric_curve(ctx: &Ctx, gi: usize, col: &str, axis: XAxis, smooth: bool) -> C
     finish_curve(ctx, gi, x, band, smooth)
 }
 
-fn finish_curve(ctx: &Ctx, gi: usize, x: Vec<f64>, b: super::group::MeanBand, smooth: bool) -> Curve {
-    let alpha = ctx.opts.smooth;
-    let smoothing = smooth && alpha < 1.0;
+fn finish_curve(
+    ctx: &Ctx,
+    gi: usize,
+    x: Vec<f64>,
+    b: super::group::MeanBand,
+    smooth: bool,
+) -> Curve {
+    let alpha = if smooth {
+        effective_alpha(ctx.opts.smooth, b.mean.len())
+    } else {
+        1.0
+    };
+    let smoothing = alpha < 1.0;
     let sm = |v: &[f64]| if smoothing { ema(v, alpha) } else { v.to_vec() };
     let centre = sm(&b.mean);
     let (lo, hi) = match ctx.opts.band {
@@ -247,6 +286,7 @@ fn finish_curve(ctx: &Ctx, gi: usize, x: Vec<f64>, b: super::group::MeanBand, sm
     Curve {
         color: gi,
         seeds: b.n.iter().copied().max().unwrap_or(0),
+        alpha,
         x,
         smooth: smoothing.then_some(centre),
         raw: b.mean,
@@ -333,7 +373,9 @@ pub fn plan<'a>(runs: &'a [Run], sec: &'a Section, opts: &'a ReportOptions) -> V
             .copied()
             .filter(|&g| has_column(&ctx, &sec.groups[g], col))
             .collect();
-        curve_specs.push((col.into(), metric_title(col), gs, true));
+        if !gs.is_empty() {
+            curve_specs.push((col.into(), metric_title(col), gs, true));
+        }
     }
     for kind in ["wasserstein", "js"] {
         let gs: Vec<usize> = all
@@ -342,7 +384,12 @@ pub fn plan<'a>(runs: &'a [Run], sec: &'a Section, opts: &'a ReportOptions) -> V
             .filter(|&g| kinds[g] == kind && has_column(&ctx, &sec.groups[g], "estimate"))
             .collect();
         if !gs.is_empty() {
-            curve_specs.push((format!("estimate_{kind}"), estimate_title(kind).into(), gs, true));
+            curve_specs.push((
+                format!("estimate_{kind}"),
+                estimate_title(kind).into(),
+                gs,
+                true,
+            ));
         }
     }
     for col in ["penalty", "grad_norm"] {
@@ -356,8 +403,14 @@ pub fn plan<'a>(runs: &'a [Run], sec: &'a Section, opts: &'a ReportOptions) -> V
         }
     }
     for (name, what, gs, with_wall) in curve_specs {
-        let col: String = name.strip_prefix("estimate_").map_or(name.clone(), |_| "estimate".into());
-        let axes: &[XAxis] = if with_wall { &[XAxis::Step, XAxis::Wall] } else { &[XAxis::Step] };
+        let col: String = name
+            .strip_prefix("estimate_")
+            .map_or(name.clone(), |_| "estimate".into());
+        let axes: &[XAxis] = if with_wall {
+            &[XAxis::Step, XAxis::Wall]
+        } else {
+            &[XAxis::Step]
+        };
         for &axis in axes {
             let (file, title, x_label) = match axis {
                 XAxis::Step => (
@@ -404,8 +457,11 @@ pub fn plan<'a>(runs: &'a [Run], sec: &'a Section, opts: &'a ReportOptions) -> V
         .iter()
         .copied()
         .filter(|&g| {
-            ctx.members(&sec.groups[g])
-                .any(|r| r.layers_last.get("grad_norm").is_some_and(|v| !v.is_empty()))
+            ctx.members(&sec.groups[g]).any(|r| {
+                r.layers_last
+                    .get("grad_norm")
+                    .is_some_and(|v| !v.is_empty())
+            })
         })
         .collect();
     if !gn.is_empty() {
@@ -420,7 +476,7 @@ pub fn plan<'a>(runs: &'a [Run], sec: &'a Section, opts: &'a ReportOptions) -> V
                 let curves: Vec<Curve> = gn.iter().map(|&g| layer_curve(&c, g)).collect();
                 let panel = Panel {
                     title: t.clone(),
-                    x_label: "critic layer index (input → output)".into(),
+                    x_label: "critic layer (input → output)".into(),
                     y_label: "log10 gradient norm ‖∂L_C/∂W‖".into(),
                     curves: &curves,
                     auto_log: false,
@@ -461,7 +517,10 @@ pub fn plan<'a>(runs: &'a [Run], sec: &'a Section, opts: &'a ReportOptions) -> V
     let sg: Vec<usize> = all
         .iter()
         .copied()
-        .filter(|&g| ctx.members(&sec.groups[g]).any(|r| r.surface.is_some()))
+        .filter(|&g| {
+            ctx.members(&sec.groups[g])
+                .any(|r| r.surface_file.is_some())
+        })
         .collect();
     if !sg.is_empty() {
         let title = format!("Critic value surface and generated samples · {suffix}");
@@ -485,7 +544,11 @@ pub fn plan<'a>(runs: &'a [Run], sec: &'a Section, opts: &'a ReportOptions) -> V
     }
 
     let metrics = eval_metrics(runs, sec);
-    let est_kind = if kinds.iter().any(|k| k == "wasserstein") { "wasserstein" } else { "js" };
+    let est_kind = if kinds.iter().any(|k| k == "wasserstein") {
+        "wasserstein"
+    } else {
+        "js"
+    };
     for metric in &metrics {
         let gs: Vec<usize> = all
             .iter()
@@ -493,14 +556,19 @@ pub fn plan<'a>(runs: &'a [Run], sec: &'a Section, opts: &'a ReportOptions) -> V
             .filter(|&g| {
                 kinds[g] == est_kind
                     && has_column(&ctx, &sec.groups[g], "estimate")
-                    && ctx.members(&sec.groups[g]).any(|r| r.eval.contains_key(metric))
+                    && ctx
+                        .members(&sec.groups[g])
+                        .any(|r| r.eval.contains_key(metric))
             })
             .collect();
         if gs.is_empty() {
             continue;
         }
         let est = estimate_title(est_kind);
-        let title = format!("{} and {metric} over training (WGAN Fig. 3) · {suffix}", est.split(' ').next().unwrap_or(est));
+        let title = format!(
+            "{} and {metric} over training (WGAN Fig. 3) · {suffix}",
+            est.split(' ').next().unwrap_or(est)
+        );
         let (c, t, m) = (ctx.clone(), title.clone(), metric.clone());
         jobs.push(ctx.job(
             format!("fig3_{}.svg", safe(metric)),
@@ -542,7 +610,10 @@ pub fn plan<'a>(runs: &'a [Run], sec: &'a Section, opts: &'a ReportOptions) -> V
         let gs: Vec<usize> = all
             .iter()
             .copied()
-            .filter(|&g| ctx.members(&sec.groups[g]).any(|r| r.eval.contains_key(metric)))
+            .filter(|&g| {
+                ctx.members(&sec.groups[g])
+                    .any(|r| r.eval.contains_key(metric))
+            })
             .collect();
         let dir = match super::tables::higher_is_better(metric) {
             Some(true) => " (higher is better)",
@@ -586,6 +657,7 @@ pub fn plan<'a>(runs: &'a [Run], sec: &'a Section, opts: &'a ReportOptions) -> V
                         color: g,
                         values: c
                             .members(&c.sec.groups[g])
+                            .filter(|r| r.status != Status::Failed)
                             .filter_map(|r| r.eval.get(&m)?.last())
                             .collect(),
                     })
@@ -595,7 +667,8 @@ pub fn plan<'a>(runs: &'a [Run], sec: &'a Section, opts: &'a ReportOptions) -> V
                     kind: "final-strip",
                     series: rows.iter().map(|r| r.label.clone()).collect(),
                 };
-                let note = format!("dots: one per seed; black bar: mean over seeds{dir}");
+                let note =
+                    format!("dots: one per seed (failed runs left out); black bar: mean{dir}");
                 charts::strip_chart(&meta, &format!("final {m}"), &rows, &note)
             }),
         ));
@@ -662,18 +735,26 @@ fn thin(pts: Vec<(f64, f64)>, max: usize) -> Vec<(f64, f64)> {
 /// File-name-safe version of a metric or sweep name.
 pub fn safe(s: &str) -> String {
     s.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
-/// Mean over seeds of log10 grad norm per layer index.
+/// Mean over seeds of log10 grad norm per layer. The engine numbers layers from 1 (input
+/// side); non-numeric names are placed by their order in the file.
 fn layer_curve(ctx: &Ctx, gi: usize) -> Curve {
     let g = &ctx.sec.groups[gi];
     let per_seed: Vec<(Vec<f64>, Vec<f64>)> = ctx
         .members(g)
         .filter_map(|r| r.layers_last.get("grad_norm"))
         .map(|rows| {
-            let x = (0..rows.len()).map(|i| i as f64).collect();
+            let ids: Option<Vec<f64>> = rows.iter().map(|(l, _)| l.parse().ok()).collect();
+            let x = ids.unwrap_or_else(|| (1..=rows.len()).map(|i| i as f64).collect());
             let y = rows
                 .iter()
                 .map(|(_, v)| if *v > 0.0 { v.log10() } else { f64::NAN })
@@ -689,43 +770,23 @@ fn layer_curve(ctx: &Ctx, gi: usize) -> Curve {
     c
 }
 
-/// Pool the last-step histograms of all layers and seeds onto one 50-bin grid.
+/// Pool the last-step histograms of all layers and seeds. When they share bin edges (one
+/// seed: the engine bins every layer on one grid) the counts add up exactly; otherwise
+/// they are spread onto a common 40-bin grid in proportion to overlap.
 fn hist_panel(ctx: &Ctx, gi: usize) -> HistPanel {
-    const BINS: usize = 50;
+    const BINS: usize = 40;
     let g = &ctx.sec.groups[gi];
     let bins: Vec<(f64, f64, f64)> = ctx
         .members(g)
         .flat_map(|r| r.hist_last.iter())
-        .filter(|b| b.1.is_finite() && b.2.is_finite() && b.3.is_finite() && b.3 > 0.0)
+        .filter(|b| b.1.is_finite() && b.2.is_finite() && b.3.is_finite() && b.3 >= 0.0)
         .map(|b| (b.1.min(b.2), b.1.max(b.2), b.3))
         .collect();
-    let lo = bins.iter().map(|b| b.0).fold(f64::INFINITY, f64::min);
-    let hi = bins.iter().map(|b| b.1).fold(f64::NEG_INFINITY, f64::max);
-    let mut frac = vec![0.0; BINS];
-    if lo < hi {
-        let w = (hi - lo) / BINS as f64;
-        for &(a, b, count) in &bins {
-            if b - a <= 0.0 {
-                let i = (((a - lo) / w) as usize).min(BINS - 1);
-                frac[i] += count;
-                continue;
-            }
-            // Spread the count over the target bins it overlaps.
-            let (i0, i1) = (((a - lo) / w) as usize, (((b - lo) / w).ceil() as usize).min(BINS));
-            for (i, f) in frac.iter_mut().enumerate().take(i1).skip(i0.min(BINS - 1)) {
-                let (x0, x1) = (lo + i as f64 * w, lo + (i + 1) as f64 * w);
-                let overlap = (b.min(x1) - a.max(x0)).max(0.0);
-                *f += count * overlap / (b - a);
-            }
-        }
-    } else if !bins.is_empty() {
-        frac[BINS / 2] = 1.0;
-    }
+    let (range, mut frac) = shared_bins(&bins).unwrap_or_else(|| rebin(&bins, BINS));
     let total: f64 = frac.iter().sum();
     if total > 0.0 {
         frac.iter_mut().for_each(|f| *f /= total);
     }
-    let range = if lo < hi { (lo, hi) } else { (lo - 0.5, lo + 0.5) };
     HistPanel {
         label: g.label.clone(),
         color: gi,
@@ -734,10 +795,63 @@ fn hist_panel(ctx: &Ctx, gi: usize) -> HistPanel {
     }
 }
 
+/// Sum counts per identical bin if the distinct bins tile a range with equal widths.
+fn shared_bins(bins: &[(f64, f64, f64)]) -> Option<((f64, f64), Vec<f64>)> {
+    let mut by_edge: std::collections::BTreeMap<(u64, u64), (f64, f64, f64)> = Default::default();
+    for &(lo, hi, c) in bins {
+        // Order by lo: map the f64 bits to a monotone u64.
+        let key = |v: f64| {
+            let b = v.to_bits();
+            if v < 0.0 { !b } else { b | (1 << 63) }
+        };
+        by_edge.entry((key(lo), key(hi))).or_insert((lo, hi, 0.0)).2 += c;
+    }
+    let v: Vec<(f64, f64, f64)> = by_edge.into_values().collect();
+    let (first, last) = (v.first()?, v.last()?);
+    let w = first.1 - first.0;
+    let ok = w > 0.0
+        && v.len() <= 1000
+        && v.windows(2)
+            .all(|p| (p[0].1 - p[1].0).abs() <= 1e-9 * w.max(p[0].1.abs()))
+        && v.iter().all(|b| ((b.1 - b.0) - w).abs() <= 1e-6 * w);
+    ok.then(|| ((first.0, last.1), v.iter().map(|b| b.2).collect()))
+}
+
+fn rebin(bins: &[(f64, f64, f64)], n: usize) -> ((f64, f64), Vec<f64>) {
+    let lo = bins.iter().map(|b| b.0).fold(f64::INFINITY, f64::min);
+    let hi = bins.iter().map(|b| b.1).fold(f64::NEG_INFINITY, f64::max);
+    let mut frac = vec![0.0; n];
+    // Also catches NaN and the no-bins case (lo = +inf).
+    if lo.partial_cmp(&hi) != Some(std::cmp::Ordering::Less) {
+        if !bins.is_empty() {
+            frac[n / 2] = 1.0;
+        }
+        let c = if lo.is_finite() { lo } else { 0.0 };
+        return ((c - 0.5, c + 0.5), frac);
+    }
+    let w = (hi - lo) / n as f64;
+    for &(a, b, count) in bins {
+        if b - a <= 0.0 {
+            frac[(((a - lo) / w) as usize).min(n - 1)] += count;
+            continue;
+        }
+        // Spread the count over the target bins it overlaps.
+        let i0 = (((a - lo) / w) as usize).min(n - 1);
+        let i1 = (((b - lo) / w).ceil() as usize).min(n);
+        for (i, f) in frac.iter_mut().enumerate().take(i1).skip(i0) {
+            let (x0, x1) = (lo + i as f64 * w, lo + (i + 1) as f64 * w);
+            *f += count * (b.min(x1) - a.max(x0)).max(0.0) / (b - a);
+        }
+    }
+    ((lo, hi), frac)
+}
+
 /// The first seed with a surface, with its last generated samples on top.
 fn surface_panel(ctx: &Ctx, gi: usize) -> Option<SurfacePanel> {
     let g = &ctx.sec.groups[gi];
-    let run = ctx.members(g).find(|r| r.surface.is_some())?;
+    let (run, surface) = ctx
+        .members(g)
+        .find_map(|r| Some((r, r.load_surface().ok()??)))?;
     let points = run
         .csv_samples
         .last()
@@ -746,7 +860,7 @@ fn surface_panel(ctx: &Ctx, gi: usize) -> Option<SurfacePanel> {
         .unwrap_or_default();
     Some(SurfacePanel {
         label: format!("{} (seed {})", g.label, seed_str(run)),
-        surface: charts::coarsen(run.surface.as_ref()?, 256),
+        surface: charts::coarsen(&surface, 256),
         points,
     })
 }

@@ -60,7 +60,12 @@ pub fn varying_keys(configs: &[&Config], declared: &[String]) -> Vec<String> {
         .into_iter()
         .filter(|k| k.as_str() != "seed" && !keys.contains(k) && differs(k))
         .collect();
-    let rank = |k: &str| PREFERRED.iter().position(|p| *p == k).unwrap_or(PREFERRED.len());
+    let rank = |k: &str| {
+        PREFERRED
+            .iter()
+            .position(|p| *p == k)
+            .unwrap_or(PREFERRED.len())
+    };
     rest.sort_by(|a, b| rank(a).cmp(&rank(b)).then(a.cmp(b)));
     keys.extend(rest.into_iter().cloned());
     keys
@@ -132,8 +137,7 @@ pub fn group_runs(configs: &[&Config], keys: &[String]) -> Vec<Group> {
                 let seed = |i: usize| configs[i].get("seed").map(value_str);
                 cmp_setting(&seed(a), &seed(b)).then(a.cmp(&b))
             });
-            let settings: Vec<(String, Option<String>)> =
-                keys.iter().cloned().zip(sig).collect();
+            let settings: Vec<(String, Option<String>)> = keys.iter().cloned().zip(sig).collect();
             Group {
                 label: label(&settings, configs[members[0]]),
                 settings,
@@ -219,9 +223,17 @@ pub fn mean_band(series: &[(&[f64], &[f64])]) -> MeanBand {
             v
         })
         .collect();
-    let mut grid: Vec<f64> = per_seed.iter().flatten().map(|p| p.0).collect();
-    grid.sort_by(f64::total_cmp);
-    grid.dedup();
+    // Union of sorted grids by merging (seeds usually share one grid: linear time).
+    let mut grid: Vec<f64> = Vec::new();
+    for seed in &per_seed {
+        let xs = seed.iter().map(|p| p.0);
+        if grid.is_empty() {
+            grid = xs.collect();
+            grid.dedup();
+        } else if !seed.iter().map(|p| p.0).eq(grid.iter().copied()) {
+            grid = merge_sorted(&grid, xs);
+        }
+    }
 
     let n = grid.len();
     let mut out = MeanBand {
@@ -249,12 +261,38 @@ pub fn mean_band(series: &[(&[f64], &[f64])]) -> MeanBand {
             out.max[g] = out.max[g].max(y);
         }
     }
-    for i in 0..n {
-        out.std[i] = if out.n[i] > 1 {
-            (m2[i] / (out.n[i] - 1) as f64).sqrt()
+    for ((sd, m2), &k) in out.std.iter_mut().zip(&m2).zip(&out.n) {
+        *sd = if k > 1 {
+            (m2 / (k - 1) as f64).sqrt()
         } else {
             0.0
         };
+    }
+    out
+}
+
+/// Sorted union without duplicates of a sorted, deduplicated `a` and a sorted `b`.
+fn merge_sorted(a: &[f64], b: impl Iterator<Item = f64>) -> Vec<f64> {
+    let mut out: Vec<f64> = Vec::with_capacity(a.len());
+    let mut a = a.iter().copied().peekable();
+    let push = |out: &mut Vec<f64>, v: f64| {
+        if out.last() != Some(&v) {
+            out.push(v);
+        }
+    };
+    for v in b {
+        while let Some(&x) = a.peek() {
+            if x <= v {
+                push(&mut out, x);
+                a.next();
+            } else {
+                break;
+            }
+        }
+        push(&mut out, v);
+    }
+    for x in a {
+        push(&mut out, x);
     }
     out
 }
@@ -342,7 +380,12 @@ pub fn downsample_minmax(x: &[f64], y: &[f64], max_points: usize) -> Vec<(f64, f
 
 /// Envelope of a band for drawing: per bucket, the lowest `lo` and highest `hi`, at
 /// most `max_points` x positions.
-pub fn downsample_band(x: &[f64], lo: &[f64], hi: &[f64], max_points: usize) -> Vec<(f64, f64, f64)> {
+pub fn downsample_band(
+    x: &[f64],
+    lo: &[f64],
+    hi: &[f64],
+    max_points: usize,
+) -> Vec<(f64, f64, f64)> {
     let len = x.len().min(lo.len()).min(hi.len());
     let pts: Vec<(f64, f64, f64)> = (0..len)
         .filter(|&i| x[i].is_finite() && lo[i].is_finite() && hi[i].is_finite())
@@ -395,7 +438,11 @@ mod tests {
         let labels: Vec<&str> = g.iter().map(|g| g.label.as_str()).collect();
         assert_eq!(
             labels,
-            ["loss=wgan-clip clip=0.01", "loss=wgan-clip clip=0.1", "loss=wgan-gp"]
+            [
+                "loss=wgan-clip clip=0.01",
+                "loss=wgan-clip clip=0.1",
+                "loss=wgan-gp"
+            ]
         );
         assert_eq!(g[1].members, [3, 0]);
     }
@@ -405,6 +452,10 @@ mod tests {
         let (x1, y1) = ([1.0, 2.0, 3.0], [1.0, 2.0, 3.0]);
         let (x2, y2) = ([1.0, 2.0], [3.0, f64::NAN]);
         let b = mean_band(&[(&x1, &y1), (&x2, &y2)]);
+        let (x3, y3) = ([0.5, 2.0, 4.0], [1.0, 1.0, 1.0]);
+        let c = mean_band(&[(&x1, &y1), (&x3, &y3), (&x2, &y2)]);
+        assert_eq!(c.x, [0.5, 1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(c.n, [1, 2, 2, 1, 1]);
         assert_eq!(b.x, [1.0, 2.0, 3.0]);
         assert_eq!(b.mean, [2.0, 2.0, 3.0]);
         assert_eq!(b.n, [2, 1, 1]);

@@ -9,7 +9,8 @@
 //! Runs are grouped by sweep, then by configuration (the config minus `seed`, or the
 //! `group_by` keys), and seeds are reduced to mean and band. Charts whose inputs have
 //! not changed since they were drawn are kept (`.report-cache.json` stores what each
-//! chart was drawn from), so regenerating a report during a sweep is cheap.
+//! chart was drawn from: settings, member runs, newest input mtime), so regenerating a
+//! report during a sweep is cheap.
 
 mod charts;
 mod figures;
@@ -27,15 +28,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Context, Result, bail};
 
-pub use charts::{MAX_POINTS, tick};
-pub use figures::{Category, pick_three};
+use figures::pick_three;
 pub use group::{
     Group, MeanBand, concise_labels, downsample_band, downsample_minmax, ema, group_runs,
     mean_band, mean_std, varying_keys,
 };
 pub use load::{
     Columns, Config, EvalSeries, Run, Sample, Status, Surface, SweepRecord, discover, load_run,
-    load_runs, load_sweeps, parse_eval, parse_layers, parse_metrics, value_str,
+    load_runs, load_sweeps, parse_eval, parse_layers, parse_metrics, parse_surface, value_str,
 };
 #[doc(hidden)]
 pub use synth::synthetic_results;
@@ -61,8 +61,11 @@ pub struct ReportOptions {
     /// only in keys not listed are pooled like seeds.
     pub group_by: Vec<String>,
     /// EMA weight of the newest point, in (0, 1], applied per logged step to the mean
-    /// curve and band of `metrics.csv` charts: `s_t = α·y_t + (1−α)·s_(t−1)`. 1 disables
-    /// smoothing. Default 0.1 (about a 20-point window); eval curves are never smoothed.
+    /// curve and band of `metrics.csv` charts: `s_t = α·y_t + (1−α)·s_(t−1)`; the faint
+    /// raw mean stays visible under it. 1 disables smoothing. Default 0.1 (a window of
+    /// about 20 logged steps). On short curves α is raised so the window stays under a
+    /// twentieth of the curve (the legend states the α used); eval curves, which are
+    /// sparse, are never smoothed.
     pub smooth: f64,
     pub band: Band,
 }
@@ -130,7 +133,15 @@ pub fn build_sections(runs: &[Run], sweeps: &[SweepRecord], group_by: &[String])
         .map(|(i, r)| (r.hash.as_str(), i))
         .collect();
     let mut assigned = vec![false; runs.len()];
-    let mut raw: Vec<(String, bool, Option<&SweepRecord>, Vec<usize>, Vec<String>)> = Vec::new();
+    // (name, is_sweep, record, member runs, missing hashes)
+    type Draft<'r> = (
+        String,
+        bool,
+        Option<&'r SweepRecord>,
+        Vec<usize>,
+        Vec<String>,
+    );
+    let mut raw: Vec<Draft> = Vec::new();
     let mut sorted: Vec<&SweepRecord> = sweeps.iter().collect();
     sorted.sort_by(|a, b| a.name.cmp(&b.name));
     for rec in sorted {
@@ -164,7 +175,11 @@ pub fn build_sections(runs: &[Run], sweeps: &[SweepRecord], group_by: &[String])
             None => ungrouped.push(i),
         }
     }
-    raw.extend(adhoc.into_iter().map(|(n, m)| (n, true, None, m, Vec::new())));
+    raw.extend(
+        adhoc
+            .into_iter()
+            .map(|(n, m)| (n, true, None, m, Vec::new())),
+    );
     if !ungrouped.is_empty() {
         raw.push(("ungrouped".into(), false, None, ungrouped, Vec::new()));
     }
@@ -187,7 +202,11 @@ pub fn build_sections(runs: &[Run], sweeps: &[SweepRecord], group_by: &[String])
                 })
                 .collect();
             let keys = if group_by.is_empty() {
-                let keep: Vec<String> = keys.iter().filter(|k| declared.contains(k)).cloned().collect();
+                let keep: Vec<String> = keys
+                    .iter()
+                    .filter(|k| declared.contains(k))
+                    .cloned()
+                    .collect();
                 concise_labels(&mut groups, &keep)
             } else {
                 keys
@@ -243,6 +262,18 @@ fn read_cache(out: &Path) -> HashMap<String, String> {
         .unwrap_or_default()
 }
 
+/// What a chart was drawn from: the fingerprint of its settings and runs, and the newest
+/// mtime among its input files as seen when it was drawn. Recording the inputs' time
+/// (rather than comparing with the chart's own mtime) also catches a file that changed
+/// while the chart was being drawn.
+fn cache_key(job: &figures::Job) -> String {
+    let t = job
+        .newest_input
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
+    format!("{:016x}-{t}", job.fingerprint)
+}
+
 fn is_newer_or_equal(path: &Path, t: Option<std::time::SystemTime>) -> bool {
     let Ok(m) = fs::metadata(path).and_then(|m| m.modified()) else {
         return false;
@@ -278,7 +309,11 @@ pub fn generate(results_dir: &Path, opts: &ReportOptions) -> Result<ReportSummar
     let jobs: Vec<(usize, figures::Job)> = sections
         .iter()
         .enumerate()
-        .flat_map(|(si, s)| figures::plan(&runs, s, opts).into_iter().map(move |j| (si, j)))
+        .flat_map(|(si, s)| {
+            figures::plan(&runs, s, opts)
+                .into_iter()
+                .map(move |j| (si, j))
+        })
         .collect();
     let rels: Vec<String> = jobs
         .iter()
@@ -299,9 +334,8 @@ pub fn generate(results_dir: &Path, opts: &ReportOptions) -> Result<ReportSummar
                         let k = next.fetch_add(1, Ordering::Relaxed);
                         let Some((_, job)) = jobs.get(k) else { break };
                         let path = out.join(&rels[k]);
-                        let fp = format!("{:016x}", job.fingerprint);
-                        let fresh = old_cache.get(&rels[k]) == Some(&fp)
-                            && is_newer_or_equal(&path, job.newest_input);
+                        let fresh =
+                            old_cache.get(&rels[k]) == Some(&cache_key(job)) && path.is_file();
                         let result = if fresh {
                             Ok(())
                         } else {
@@ -321,7 +355,10 @@ pub fn generate(results_dir: &Path, opts: &ReportOptions) -> Result<ReportSummar
                 });
             }
         });
-        flags.into_iter().map(|f| f.into_inner().expect("flag")).collect()
+        flags
+            .into_iter()
+            .map(|f| f.into_inner().expect("flag"))
+            .collect()
     };
     warnings.extend(failures.into_inner().expect("failures"));
 
@@ -331,7 +368,7 @@ pub fn generate(results_dir: &Path, opts: &ReportOptions) -> Result<ReportSummar
         .zip(&rels)
         .zip(&ok)
         .filter(|(_, ok)| **ok)
-        .map(|(((_, j), rel), _)| (rel.clone(), format!("{:016x}", j.fingerprint)))
+        .map(|(((_, j), rel), _)| (rel.clone(), cache_key(j)))
         .collect();
     for rel in old_cache.keys() {
         if !new_cache.contains_key(rel) && rel.ends_with(".svg") && !rel.contains("..") {
@@ -368,7 +405,10 @@ pub fn generate(results_dir: &Path, opts: &ReportOptions) -> Result<ReportSummar
         tables::summary_md(&runs, &sections, &tables).as_bytes(),
     )?;
     let index = out.join("index.html");
-    write_atomic(&index, html::index_html(&runs, &pages, &warnings).as_bytes())?;
+    write_atomic(
+        &index,
+        html::index_html(&runs, &pages, &warnings).as_bytes(),
+    )?;
     write_atomic(
         &out.join(CACHE_FILE),
         serde_json::to_string_pretty(&new_cache)?.as_bytes(),
@@ -386,7 +426,12 @@ pub fn generate(results_dir: &Path, opts: &ReportOptions) -> Result<ReportSummar
 
 /// Copy the first, middle and last MNIST sample grid of each configuration's first
 /// seed into the report, so the folder is self-contained.
-fn copy_samples(runs: &[Run], sec: &Section, out: &Path, warnings: &mut Vec<String>) -> Vec<html::SampleRow> {
+fn copy_samples(
+    runs: &[Run],
+    sec: &Section,
+    out: &Path,
+    warnings: &mut Vec<String>,
+) -> Vec<html::SampleRow> {
     let mut rows = Vec::new();
     for (gi, g) in sec.groups.iter().enumerate() {
         let Some(run) = g

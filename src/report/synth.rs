@@ -54,7 +54,10 @@ pub fn synthetic_results(dir: &Path, n_runs: usize, n_steps: usize) -> Result<()
     for i in 0..n_runs {
         let (loss, clip, gp, lr) = CONFIGS[i % n_cfg];
         let seed = (i / n_cfg) as u64 + 1;
-        let hash = format!("{:012x}", Rng(i as u64 * 7919 + 17).next() & 0xFFFF_FFFF_FFFF);
+        let hash = format!(
+            "{:012x}",
+            Rng(i as u64 * 7919 + 17).next() & 0xFFFF_FFFF_FFFF
+        );
         let run = dir.join(&hash);
         fs::create_dir_all(run.join("samples"))?;
         hashes.push(hash);
@@ -89,10 +92,22 @@ pub fn synthetic_results(dir: &Path, n_runs: usize, n_steps: usize) -> Result<()
         )?;
         for s in 1..=n_steps {
             let t = s as f64 / n_steps as f64;
-            let est = if wass { 2.0 * (-3.0 * t).exp() + 0.05 } else { 0.3 * (-t).exp() };
+            let est = if wass {
+                2.0 * (-3.0 * t).exp() + 0.05
+            } else {
+                0.3 * (-t).exp()
+            };
             let noise = 0.05 * rng.normal();
-            let pen = if gp.is_some() { format!("{:.5}", 0.1 * (-2.0 * t).exp()) } else { String::new() };
-            let val = if s % 100 == 0 { format!("{:.5}", -est) } else { String::new() };
+            let pen = if gp.is_some() {
+                format!("{:.5}", 0.1 * (-2.0 * t).exp())
+            } else {
+                String::new()
+            };
+            let val = if s % 100 == 0 {
+                format!("{:.5}", -est)
+            } else {
+                String::new()
+            };
             writeln!(
                 m,
                 "{s},{:.3},{:.5},{:.5},{:.5},{kind},{pen},{:.5},{val},{lr},{lr}",
@@ -117,24 +132,47 @@ pub fn synthetic_results(dir: &Path, n_runs: usize, n_steps: usize) -> Result<()
             let modes = (8.0 * quality * (1.0 - (-4.0 * t).exp())).round();
             writeln!(e, "{s},{w:.3},modes_covered,{modes}")?;
             writeln!(e, "{s},{w:.3},high_quality_frac,{:.4}", quality * t)?;
-            writeln!(e, "{s},{w:.3},mode_kl,{:.4}", 2.0 * (-3.0 * t).exp() / quality + 0.01 * rng.uniform())?;
+            writeln!(
+                e,
+                "{s},{w:.3},mode_kl,{:.4}",
+                2.0 * (-3.0 * t).exp() / quality + 0.01 * rng.uniform()
+            )?;
             writeln!(e, "{s},{w:.3},mode_js,{:.4}", 0.5 * (-3.0 * t).exp())?;
-            writeln!(e, "{s},{w:.3},sliced_wasserstein,{:.4}", (-2.0 * t).exp() + 0.01)?;
+            writeln!(
+                e,
+                "{s},{w:.3},sliced_wasserstein,{:.4}",
+                (-2.0 * t).exp() + 0.01
+            )?;
             for layer in 0..4 {
                 let g = match clip {
                     Some(c) => (c * 100.0).powi(layer + 1) * 0.1,
                     None => 0.5,
                 };
-                writeln!(l, "{s},{layer},grad_norm,{:.6e}", g * (1.0 + 0.05 * rng.normal()).abs())?;
-                writeln!(l, "{s},{layer},frac_at_clip,{:.4}", if clip.is_some() { 0.8 } else { 0.0 })?;
+                writeln!(
+                    l,
+                    "{s},{layer},grad_norm,{:.6e}",
+                    g * (1.0 + 0.05 * rng.normal()).abs()
+                )?;
+                writeln!(
+                    l,
+                    "{s},{layer},frac_at_clip,{:.4}",
+                    if clip.is_some() { 0.8 } else { 0.0 }
+                )?;
                 writeln!(l, "{s},{layer},weight_abs_max,{:.4}", clip.unwrap_or(0.4))?;
             }
-            let mut pts = BufWriter::new(fs::File::create(run.join(format!("samples/step_{s:08}.csv")))?);
+            let mut pts = BufWriter::new(fs::File::create(
+                run.join(format!("samples/step_{s:08}.csv")),
+            )?);
             writeln!(pts, "x,y")?;
             for k in 0..256 {
                 let a = std::f64::consts::TAU * (k % 8) as f64 / 8.0;
                 let r = 2.0 * t.min(1.0);
-                writeln!(pts, "{:.4},{:.4}", r * a.cos() + 0.1 * rng.normal(), r * a.sin() + 0.1 * rng.normal())?;
+                writeln!(
+                    pts,
+                    "{:.4},{:.4}",
+                    r * a.cos() + 0.1 * rng.normal(),
+                    r * a.sin() + 0.1 * rng.normal()
+                )?;
             }
             pts.flush()?;
         }
@@ -146,7 +184,10 @@ pub fn synthetic_results(dir: &Path, n_runs: usize, n_steps: usize) -> Result<()
         let lim = clip.unwrap_or(0.5);
         for layer in 0..4 {
             for b in 0..40 {
-                let (lo, hi) = (-lim + 2.0 * lim * b as f64 / 40.0, -lim + 2.0 * lim * (b + 1) as f64 / 40.0);
+                let (lo, hi) = (
+                    -lim + 2.0 * lim * b as f64 / 40.0,
+                    -lim + 2.0 * lim * (b + 1) as f64 / 40.0,
+                );
                 let count = if clip.is_some() && (b == 0 || b == 39) {
                     400.0
                 } else {
@@ -161,7 +202,10 @@ pub fn synthetic_results(dir: &Path, n_runs: usize, n_steps: usize) -> Result<()
         writeln!(sf, "x,y,value")?;
         for yi in 0..128 {
             for xi in 0..128 {
-                let (x, y) = (-3.0 + 6.0 * xi as f64 / 127.0, -3.0 + 6.0 * yi as f64 / 127.0);
+                let (x, y) = (
+                    -3.0 + 6.0 * xi as f64 / 127.0,
+                    -3.0 + 6.0 * yi as f64 / 127.0,
+                );
                 let v = (x * 1.3).sin() * (y * 0.7).cos() * if wass { 5.0 } else { 0.5 };
                 writeln!(sf, "{x:.5},{y:.5},{v:.5}")?;
             }
@@ -175,6 +219,9 @@ pub fn synthetic_results(dir: &Path, n_runs: usize, n_steps: usize) -> Result<()
         "runs": hashes,
         "varying": ["loss", "clip", "gp_lambda", "lr", "seed"],
     });
-    fs::write(dir.join("sweeps/bench.json"), serde_json::to_string_pretty(&sweep)?)?;
+    fs::write(
+        dir.join("sweeps/bench.json"),
+        serde_json::to_string_pretty(&sweep)?,
+    )?;
     Ok(())
 }

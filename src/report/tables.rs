@@ -22,7 +22,8 @@ pub fn higher_is_better(metric: &str) -> Option<bool> {
 }
 
 fn num(v: Option<f64>) -> String {
-    v.filter(|x| x.is_finite()).map_or(String::new(), |x| format!("{x}"))
+    v.filter(|x| x.is_finite())
+        .map_or(String::new(), |x| format!("{x}"))
 }
 
 /// One row per run: identity, status, every config key, final `metrics.csv` values and
@@ -55,7 +56,11 @@ pub fn write_summary_csv(path: &Path, runs: &[Run], sections: &[Section]) -> Res
     let reserved: BTreeSet<String> = header.iter().cloned().collect();
     for k in &cfg_keys {
         // Never shadow a fixed column.
-        header.push(if reserved.contains(*k) { format!("config_{k}") } else { (*k).clone() });
+        header.push(if reserved.contains(*k) {
+            format!("config_{k}")
+        } else {
+            (*k).clone()
+        });
     }
     header.push("final_step".into());
     header.extend(metric_cols.iter().map(|c| format!("final_{c}")));
@@ -83,7 +88,11 @@ pub fn write_summary_csv(path: &Path, runs: &[Run], sections: &[Section]) -> Res
         row.push(num(r.metrics.get("step").and_then(|s| s.last().copied())));
         row.extend(metric_cols.iter().map(|c| num(r.metrics.last_finite(c))));
         row.push(r.estimate_kind.clone().unwrap_or_default());
-        row.extend(evals.iter().map(|e| num(r.eval.get(*e).and_then(|s| s.last()))));
+        row.extend(
+            evals
+                .iter()
+                .map(|e| num(r.eval.get(*e).and_then(|s| s.last()))),
+        );
         w.write_record(&row)?;
     }
     let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -116,7 +125,11 @@ pub fn sig(v: f64) -> String {
     if a != 0.0 && !(1e-3..1e5).contains(&a) {
         return format!("{v:.3e}");
     }
-    let d = if a == 0.0 { 0 } else { (3 - a.log10().floor() as i32).clamp(0, 6) as usize };
+    let d = if a == 0.0 {
+        0
+    } else {
+        (3 - a.log10().floor() as i32).clamp(0, 6) as usize
+    };
     let s = format!("{v:.d$}");
     if s.contains('.') {
         s.trim_end_matches('0').trim_end_matches('.').to_string()
@@ -144,19 +157,21 @@ pub fn config_table(runs: &[Run], sec: &Section) -> ConfigTable {
     }
     t.headers.push("wall time (s)".into());
 
-    let stats: Vec<Vec<Option<(f64, f64)>>> = sec
+    let stats: Vec<Vec<Option<(f64, f64, usize)>>> = sec
         .groups
         .iter()
         .map(|g| {
             metrics
                 .iter()
                 .map(|m| {
+                    // A crashed run's last score is from wherever it stopped: not a result.
                     let v: Vec<f64> = g
                         .members
                         .iter()
+                        .filter(|&&i| runs[i].status != Status::Failed)
                         .filter_map(|&i| runs[i].eval.get(m)?.last())
                         .collect();
-                    mean_std(&v)
+                    mean_std(&v).map(|(m, sd)| (m, sd, v.iter().filter(|x| x.is_finite()).count()))
                 })
                 .collect()
         })
@@ -166,6 +181,9 @@ pub fn config_table(runs: &[Run], sec: &Section) -> ConfigTable {
         .enumerate()
         .map(|(j, m)| {
             let hib = higher_is_better(m)?;
+            if stats.iter().filter(|s| s[j].is_some()).count() < 2 {
+                return None; // nothing to compare against
+            }
             let means = stats.iter().filter_map(|s| s[j].map(|x| x.0));
             if hib {
                 means.reduce(f64::max)
@@ -188,23 +206,24 @@ pub fn config_table(runs: &[Run], sec: &Section) -> ConfigTable {
             best: false,
         }));
         let n = g.members.len();
-        let bad = g
-            .members
+        let not_done: Vec<String> = ["failed", "diverged", "running"]
             .iter()
-            .filter(|&&i| matches!(runs[i].status, Status::Failed | Status::Diverged))
-            .count();
-        let running = g
-            .members
-            .iter()
-            .filter(|&&i| runs[i].status == Status::Running)
-            .count();
-        let mut runs_text = n.to_string();
-        if bad > 0 {
-            runs_text.push_str(&format!(" ({bad} failed/diverged)"));
-        }
-        if running > 0 {
-            runs_text.push_str(&format!(" ({running} running)"));
-        }
+            .map(|st| {
+                let k = g
+                    .members
+                    .iter()
+                    .filter(|&&i| runs[i].status.as_str() == *st)
+                    .count();
+                (k, st)
+            })
+            .filter(|(k, _)| *k > 0)
+            .map(|(k, st)| format!("{k} {st}"))
+            .collect();
+        let runs_text = if not_done.is_empty() {
+            n.to_string()
+        } else {
+            format!("{n} ({})", not_done.join(", "))
+        };
         row.push(Cell {
             text: runs_text,
             best: false,
@@ -215,8 +234,14 @@ pub fn config_table(runs: &[Run], sec: &Section) -> ConfigTable {
                     text: "–".into(),
                     best: false,
                 },
-                Some((m, sd)) => Cell {
-                    text: if n > 1 { format!("{} ± {}", sig(*m), sig(*sd)) } else { sig(*m) },
+                Some((m, sd, k)) => Cell {
+                    text: if *k > 1 {
+                        // Rounding noise (1e-18) is zero spread.
+                        let sd = if *sd <= 1e-12 * m.abs() { 0.0 } else { *sd };
+                        format!("{} ± {}", sig(*m), sig(sd))
+                    } else {
+                        sig(*m)
+                    },
                     best: best[j] == Some(*m),
                 },
             });
@@ -240,8 +265,9 @@ fn md_escape(s: &str) -> String {
 pub fn summary_md(runs: &[Run], sections: &[Section], tables: &[ConfigTable]) -> String {
     let mut out = String::from("# GAN loss ablation summary\n\n");
     out.push_str(
-        "Final scores: mean ± std over seeds (sample std); best value per column in bold \
-         (↑ higher is better, ↓ lower is better).\n",
+        "Final scores: mean ± std over seeds (sample std) of the last evaluation, failed \
+         runs left out; best value per column in bold (↑ higher is better, ↓ lower is \
+         better).\n",
     );
     for (sec, t) in sections.iter().zip(tables) {
         out.push_str(&format!("\n## {}\n\n", md_escape(&sec.name)));
