@@ -513,3 +513,67 @@ fn synthetic_tree_reports() {
     );
     assert_eq!(svg.matches("<!-- series: ").count(), 6);
 }
+
+/// The report over a tree made by real (short) training runs: 3 configurations x 2 seeds.
+#[test]
+fn report_from_real_short_runs() {
+    use gan_harness::grid::parse_plan;
+    use gan_harness::store::Store;
+    use gan_harness::sweep::{SweepOptions, run_sweep};
+    let dir = tempfile::tempdir().unwrap();
+    let grid = r#"
+name = "real_short"
+description = "Clipping vs penalty, tiny."
+seeds = [1, 2]
+[base]
+dataset = "swissroll"
+depth = 3
+dim = 16
+batch_size = 32
+gen_iters = 20
+log_every = 5
+eval_every = 10
+checkpoint_every = 10
+eval_samples = 200
+[[grid]]
+loss = "wgan-clip"
+clip = [0.1, 0.001]
+[[grid]]
+loss = "wgan-gp"
+"#;
+    let plan = parse_plan(&dir.path().join("g.toml"), grid, None).unwrap();
+    let results = dir.path().join("results");
+    let store = Store::new(&results).unwrap();
+    let rep = run_sweep(&plan, &store, &SweepOptions::default()).unwrap();
+    assert_eq!(rep.trained.len(), 6);
+    let summary = generate(&results, &ReportOptions::default()).unwrap();
+    assert_eq!(summary.runs, 6);
+    let sweep_dir = results.join("report/sweep_real_short");
+    for chart in [
+        "fig1b_grad_norm_by_layer.svg",
+        "curve_critic_loss_step.svg",
+        "curve_estimate_wasserstein_step.svg",
+    ] {
+        let svg = std::fs::read_to_string(sweep_dir.join(chart)).unwrap();
+        assert!(
+            svg.starts_with("<svg") || svg.contains("<svg"),
+            "{chart} is not SVG"
+        );
+        assert!(svg.trim_end().ends_with("</svg>"), "{chart} is truncated");
+        assert_eq!(
+            svg.matches("<!-- series:").count(),
+            3,
+            "{chart}: one series per configuration"
+        );
+        for label in ["clip=0.1", "clip=0.001", "wgan-gp"] {
+            assert!(svg.contains(label), "{chart} lacks the series {label}");
+        }
+    }
+    let fig = std::fs::read_to_string(sweep_dir.join("fig1b_grad_norm_by_layer.svg")).unwrap();
+    assert!(fig.contains("critic layer"), "axis label");
+    let mut rdr = csv::Reader::from_path(results.join("report/summary.csv")).unwrap();
+    assert_eq!(rdr.records().count(), 6);
+    let html = std::fs::read_to_string(&summary.index).unwrap();
+    assert!(html.contains("Clipping vs penalty, tiny."));
+    assert!(html.contains("fig1b_grad_norm_by_layer.svg"));
+}
