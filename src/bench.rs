@@ -38,8 +38,9 @@ pub struct CaseResult {
     pub gen_it_per_s: f64,
     pub critic_steps_per_s: f64,
     pub peak_rss_mb: f64,
-    pub gflop_per_iter: f64,
-    pub peak_share: f64,
+    /// `None` where no analytic count is implemented (dcgan).
+    pub gflop_per_iter: Option<f64>,
+    pub peak_share: Option<f64>,
 }
 
 /// The config of a case.
@@ -170,7 +171,7 @@ pub fn run_case(case: &str, backend: Backend, iters: u32, warmup: u32) -> Result
     }
     device.sync().ok();
     let seconds = t0.elapsed().as_secs_f64();
-    let gflop = gflop_per_iter(&cfg).unwrap_or(f64::NAN);
+    let gflop = gflop_per_iter(&cfg);
     let it_s = iters as f64 / seconds;
     Ok(CaseResult {
         case: case.into(),
@@ -181,7 +182,7 @@ pub fn run_case(case: &str, backend: Backend, iters: u32, warmup: u32) -> Result
         critic_steps_per_s: (e.c_opt.t - c0) as f64 / seconds,
         peak_rss_mb: peak_rss_mb(),
         gflop_per_iter: gflop,
-        peak_share: gflop * it_s / PEAK_GFLOPS,
+        peak_share: gflop.map(|g| g * it_s / PEAK_GFLOPS),
     })
 }
 

@@ -401,16 +401,8 @@ fn bench_cmd(
                 format!("{:.2}", r.gen_it_per_s),
                 format!("{:.1}", r.critic_steps_per_s),
                 format!("{:.0}", r.peak_rss_mb),
-                if r.gflop_per_iter.is_nan() {
-                    "-".into()
-                } else {
-                    format!("{:.2}", r.gflop_per_iter)
-                },
-                if r.peak_share.is_nan() {
-                    "-".into()
-                } else {
-                    format!("{:.1}%", 100.0 * r.peak_share)
-                },
+                r.gflop_per_iter.map_or("-".into(), |g| format!("{g:.2}")),
+                r.peak_share.map_or("-".into(), |p| format!("{:.1}%", 100.0 * p)),
                 t.map_or("-".into(), |t| format!("{:.2}", t.gen_it_per_s)),
                 t.map_or("-".into(), |t| {
                     format!("{:.2}x", r.gen_it_per_s / t.gen_it_per_s)

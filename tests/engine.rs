@@ -3,7 +3,9 @@
 
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::prelude::*;
-use gan_harness::config::{ClipWhen, Dataset, Loss, Model, OptimConfig, OptimKind, Profile, RunConfig, RunSpec};
+use gan_harness::config::{
+    ClipWhen, Dataset, Loss, Model, OptimConfig, OptimKind, Profile, RunConfig, RunSpec,
+};
 use gan_harness::data::mnist;
 use gan_harness::loss;
 use gan_harness::model::{self, Dense};
@@ -38,28 +40,57 @@ fn objective_signs_and_values() {
     let s = |t: Tensor<1>| t.into_scalar::<f32>() as f64;
     // D(x) = sigmoid(0) = 1/2 everywhere: -log(1/2) - log(1/2) = 2 ln 2.
     let zero = t2(&[0.0, 0.0], 2, &d);
-    assert!(close(s(loss::critic_loss(Loss::Gan, zero.clone(), zero.clone())), 2.0 * ln2, 1e-6));
-    assert!(close(s(loss::generator_loss(Loss::Gan, zero.clone())), -ln2, 1e-6));
-    assert!(close(s(loss::generator_loss(Loss::GanNs, zero.clone())), ln2, 1e-6));
+    assert!(close(
+        s(loss::critic_loss(Loss::Gan, zero.clone(), zero.clone())),
+        2.0 * ln2,
+        1e-6
+    ));
+    assert!(close(
+        s(loss::generator_loss(Loss::Gan, zero.clone())),
+        -ln2,
+        1e-6
+    ));
+    assert!(close(
+        s(loss::generator_loss(Loss::GanNs, zero.clone())),
+        ln2,
+        1e-6
+    ));
     // A confident, correct discriminator has a loss near 0; a saturated logit stays finite.
     let real = t2(&[40.0], 1, &d);
     let fake = t2(&[-40.0], 1, &d);
     let l = s(loss::critic_loss(Loss::GanNs, real.clone(), fake.clone()));
     assert!((0.0..1e-6).contains(&l), "{l}");
     let g = s(loss::generator_loss(Loss::GanNs, fake.clone()));
-    assert!(close(g, 40.0, 1e-6), "non-saturating loss of a rejected fake is ~40, got {g}");
+    assert!(
+        close(g, 40.0, 1e-6),
+        "non-saturating loss of a rejected fake is ~40, got {g}"
+    );
     // WGAN: critic E[C(fake)] - E[C(real)], generator -E[C(fake)].
     let real = t2(&[1.0, 3.0], 2, &d);
     let fake = t2(&[0.5, 0.5], 2, &d);
-    assert!(close(s(loss::critic_loss(Loss::WganClip, real, fake.clone())), -1.5, 1e-6));
-    assert!(close(s(loss::generator_loss(Loss::WganGp, fake)), -0.5, 1e-6));
+    assert!(close(
+        s(loss::critic_loss(Loss::WganClip, real, fake.clone())),
+        -1.5,
+        1e-6
+    ));
+    assert!(close(
+        s(loss::generator_loss(Loss::WganGp, fake)),
+        -0.5,
+        1e-6
+    ));
     assert!(close(loss::estimate(Loss::WganGp, -1.5), 1.5, 1e-12));
     assert!(close(loss::estimate(Loss::Gan, 2.0 * ln2), 0.0, 1e-12));
     // Penalty: norms 5 and 1 -> lambda * ((5-1)^2 + 0) / 2; one-sided ignores norms below 1.
     let g = t2(&[3.0, 4.0, 0.6, 0.8], 2, &d);
     let (p, norms) = loss::penalty(Loss::WganGp, 10.0, g.clone());
     assert!(close(s(p), 80.0, 1e-5));
-    assert_eq!(vals(norms).iter().map(|x| (x * 1e4).round() / 1e4).collect::<Vec<_>>(), vec![5.0, 1.0]);
+    assert_eq!(
+        vals(norms)
+            .iter()
+            .map(|x| (x * 1e4).round() / 1e4)
+            .collect::<Vec<_>>(),
+        vec![5.0, 1.0]
+    );
     let g = t2(&[0.3, 0.4, 0.0, 2.0], 2, &d);
     let (gp, _) = loss::penalty(Loss::WganGp, 1.0, g.clone());
     let (lp, _) = loss::penalty(Loss::WganLp, 1.0, g);
@@ -104,7 +135,10 @@ fn rmsprop_and_adam_match_hand_computed_updates() {
     // v2 = 0.99 v1 + 0.0025 = 0.004975; w2 = 0.9 - 0.01 * 0.5 / sqrt(0.004975)
     let w = optimise(rms, 2);
     assert!(close(w[0] as f64, 0.9, 1e-6), "{w:?}");
-    assert!(close(w[1] as f64, 0.9 - 0.01 * 0.5 / 0.004975f64.sqrt(), 1e-6), "{w:?}");
+    assert!(
+        close(w[1] as f64, 0.9 - 0.01 * 0.5 / 0.004975f64.sqrt(), 1e-6),
+        "{w:?}"
+    );
     let adam = OptimConfig {
         kind: OptimKind::Adam,
         lr: 0.1,
@@ -116,13 +150,22 @@ fn rmsprop_and_adam_match_hand_computed_updates() {
     };
     // With a constant gradient the bias-corrected step is exactly lr each time.
     let w = optimise(adam, 2);
-    assert!(close(w[0] as f64, 0.9, 1e-6) && close(w[1] as f64, 0.8, 1e-6), "{w:?}");
+    assert!(
+        close(w[0] as f64, 0.9, 1e-6) && close(w[1] as f64, 0.8, 1e-6),
+        "{w:?}"
+    );
 }
 
 fn max_rel_err(a: &[f32], b: &[f32]) -> f64 {
     assert_eq!(a.len(), b.len());
-    let scale = b.iter().fold(0f64, |m, &x| m.max(x.abs() as f64)).max(1e-12);
-    a.iter().zip(b).map(|(x, y)| (*x as f64 - *y as f64).abs() / scale).fold(0.0, f64::max)
+    let scale = b
+        .iter()
+        .fold(0f64, |m, &x| m.max(x.abs() as f64))
+        .max(1e-12);
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (*x as f64 - *y as f64).abs() / scale)
+        .fold(0.0, f64::max)
 }
 
 fn check_input_grad(critic: model::Critic, x: Vec<f32>, rows: usize) {
@@ -132,7 +175,10 @@ fn check_input_grad(critic: model::Critic, x: Vec<f32>, rows: usize) {
     let burn_grad = vals(x.grad(&grads).expect("input gradient"));
     let ours = vals(critic.input_grad(x.detach()));
     let err = max_rel_err(&ours, &burn_grad);
-    assert!(err <= 1e-4, "explicit input gradient differs from Burn's: max relative error {err}");
+    assert!(
+        err <= 1e-4,
+        "explicit input gradient differs from Burn's: max relative error {err}"
+    );
 }
 
 #[test]
@@ -140,8 +186,16 @@ fn explicit_input_gradient_matches_burn_autodiff() {
     let d = device();
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     let x: Vec<f32> = (0..5 * 6).map(|_| rng.random_range(-1.0..1.0)).collect();
-    check_input_grad(model::mlp_critic(&mut rng, &[6, 16, 8, 1], true, &d), x.clone(), 5);
-    check_input_grad(model::mlp_critic(&mut rng, &[6, 32, 32, 32, 1], false, &d), x, 5);
+    check_input_grad(
+        model::mlp_critic(&mut rng, &[6, 16, 8, 1], true, &d),
+        x.clone(),
+        5,
+    );
+    check_input_grad(
+        model::mlp_critic(&mut rng, &[6, 32, 32, 32, 1], false, &d),
+        x,
+        5,
+    );
     let x: Vec<f32> = (0..3 * 784).map(|_| rng.random_range(-1.0..1.0)).collect();
     check_input_grad(model::conv_critic(&mut rng, 4, &d), x, 3);
 }
@@ -201,7 +255,12 @@ fn penalty_parameter_gradients_match_finite_differences() {
     for (layer, which) in [(0usize, 0usize), (1, 2), (2, 4)] {
         for elem in [0usize, 3, 7] {
             let f = |delta: f32| {
-                let c = critic.clone().map(&mut Perturb { which, elem, delta, seen: 0 });
+                let c = critic.clone().map(&mut Perturb {
+                    which,
+                    elem,
+                    delta,
+                    seen: 0,
+                });
                 pen(&c).into_scalar::<f32>() as f64
             };
             let fd = (f(h) - f(-h)) / (2.0 * h as f64);
@@ -241,7 +300,10 @@ fn clamp_holds_after_every_critic_step() {
     let mut e = Engine::new(&cfg, &Device::flex(), None);
     for _ in 0..5 {
         e.train_step();
-        let max = params(&e.c).iter().flatten().fold(0f32, |m, x| m.max(x.abs()));
+        let max = params(&e.c)
+            .iter()
+            .flatten()
+            .fold(0f32, |m, x| m.max(x.abs()));
         assert!(max <= 0.02, "critic parameter {max} outside [-0.02, 0.02]");
         assert!(max > 0.019, "clipping should bind at this c ({max})");
     }
@@ -262,7 +324,10 @@ fn strip_wall(text: &str) -> String {
 
 fn run_to(dir: &Path, cfg: &RunConfig, stop_at: Option<u32>) -> RunResult {
     let store = Store::new(dir).unwrap();
-    let opts = RunOptions { stop_at, ..Default::default() };
+    let opts = RunOptions {
+        stop_at,
+        ..Default::default()
+    };
     execute(&store, cfg, &opts, |_, _| {}).unwrap()
 }
 
@@ -277,21 +342,59 @@ fn same_seed_is_identical_and_resume_equals_uninterrupted() {
     let a = tempfile::tempdir().unwrap();
     let b = tempfile::tempdir().unwrap();
     let c = tempfile::tempdir().unwrap();
-    assert!(matches!(run_to(a.path(), &cfg, None), RunResult::Done { resumed_from: None, .. }));
-    assert!(matches!(run_to(b.path(), &cfg, None), RunResult::Done { .. }));
+    assert!(matches!(
+        run_to(a.path(), &cfg, None),
+        RunResult::Done {
+            resumed_from: None,
+            ..
+        }
+    ));
+    assert!(matches!(
+        run_to(b.path(), &cfg, None),
+        RunResult::Done { .. }
+    ));
     // Interrupted after 25 steps (last checkpoint at 20), then resumed.
-    assert_eq!(run_to(c.path(), &cfg, Some(25)), RunResult::Stopped { step: 25 });
-    assert!(matches!(run_to(c.path(), &cfg, None), RunResult::Done { resumed_from: Some(20), .. }));
+    assert_eq!(
+        run_to(c.path(), &cfg, Some(25)),
+        RunResult::Stopped { step: 25 }
+    );
+    assert!(matches!(
+        run_to(c.path(), &cfg, None),
+        RunResult::Done {
+            resumed_from: Some(20),
+            ..
+        }
+    ));
     for file in ["metrics.csv", "eval.csv"] {
         let ra = strip_wall(&read(a.path(), &hash, file));
-        assert_eq!(ra, strip_wall(&read(b.path(), &hash, file)), "{file}: same seed, different result");
-        assert_eq!(ra, strip_wall(&read(c.path(), &hash, file)), "{file}: resumed run differs");
+        assert_eq!(
+            ra,
+            strip_wall(&read(b.path(), &hash, file)),
+            "{file}: same seed, different result"
+        );
+        assert_eq!(
+            ra,
+            strip_wall(&read(c.path(), &hash, file)),
+            "{file}: resumed run differs"
+        );
     }
-    for file in ["layers.csv", "weights_hist.csv", "samples/step_00000030.csv"] {
-        assert_eq!(read(a.path(), &hash, file), read(c.path(), &hash, file), "{file}");
+    for file in [
+        "layers.csv",
+        "weights_hist.csv",
+        "samples/step_00000030.csv",
+    ] {
+        assert_eq!(
+            read(a.path(), &hash, file),
+            read(c.path(), &hash, file),
+            "{file}"
+        );
     }
     let w = |d: &Path| std::fs::read(d.join(&hash).join("export/generator.safetensors")).unwrap();
-    assert_eq!(w(a.path()), w(c.path()), "final generator weights differ after resume");
+    assert_eq!(
+        w(a.path()),
+        w(c.path()),
+        "final generator weights differ after resume"
+    );
     assert_eq!(read(a.path(), &hash, "metrics.csv").lines().count(), 1 + 15);
 }
 
@@ -303,11 +406,22 @@ fn export_uses_pytorch_sequential_names() {
     let hash = gan_harness::hash::short_hash(&cfg);
     let bytes = std::fs::read(dir.path().join(hash).join("export/critic.safetensors")).unwrap();
     let text = String::from_utf8_lossy(&bytes[..2000.min(bytes.len())]).to_string();
-    for name in ["model.0.weight", "model.0.bias", "model.2.weight", "model.6.weight"] {
-        assert!(text.contains(&format!("\"{name}\"")), "{name} missing from the safetensors header: {text}");
+    for name in [
+        "model.0.weight",
+        "model.0.bias",
+        "model.2.weight",
+        "model.6.weight",
+    ] {
+        assert!(
+            text.contains(&format!("\"{name}\"")),
+            "{name} missing from the safetensors header: {text}"
+        );
     }
     // PyTorch layout: Linear(2, 32).weight is [32, 2].
-    assert!(text.contains("\"model.0.weight\":{\"dtype\":\"F32\",\"shape\":[32,2]"), "{text}");
+    assert!(
+        text.contains("\"model.0.weight\":{\"dtype\":\"F32\",\"shape\":[32,2]"),
+        "{text}"
+    );
 }
 
 /// Share of generated points whose nearest mode is each of the 8 modes, as PacGAN counts.
@@ -325,14 +439,20 @@ fn wgan_gp_covers_the_modes_of_8_gaussians() {
     spec.seed = Some(1);
     let cfg = spec.resolve().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    assert!(matches!(run_to(dir.path(), &cfg, None), RunResult::Done { .. }));
+    assert!(matches!(
+        run_to(dir.path(), &cfg, None),
+        RunResult::Done { .. }
+    ));
     let eval = read(dir.path(), &gan_harness::hash::short_hash(&cfg), "eval.csv");
     let covered: Vec<f64> = eval
         .lines()
         .filter(|l| l.contains(",modes_covered,"))
         .map(|l| l.rsplit(',').next().unwrap().parse().unwrap())
         .collect();
-    assert!(*covered.last().unwrap() >= 7.0, "modes covered over training: {covered:?}");
+    assert!(
+        *covered.last().unwrap() >= 7.0,
+        "modes covered over training: {covered:?}"
+    );
 }
 
 fn pixel_hist(v: &[f32]) -> Vec<f64> {
@@ -345,7 +465,10 @@ fn pixel_hist(v: &[f32]) -> Vec<f64> {
 
 #[test]
 fn seed_wgan_moves_mnist_samples_toward_the_data() {
-    let dir = mnist::resolve_dir(Some(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/mnist"))));
+    let dir = mnist::resolve_dir(Some(Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/data/mnist"
+    ))));
     let data = mnist::load_cached(&dir).unwrap();
     let mut spec = Profile::Seed.settings();
     spec.profile = Some(Profile::Seed);
@@ -356,14 +479,33 @@ fn seed_wgan_moves_mnist_samples_toward_the_data() {
     let mut real = Vec::new();
     gan_harness::data::gather(&data.test, 0..1000, cfg.g_output.unwrap(), &mut real);
     let real_h = pixel_hist(&real);
-    let dist = |s: &[f32]| pixel_hist(s).iter().zip(&real_h).map(|(a, b)| (a - b).abs()).sum::<f64>();
+    let dist = |s: &[f32]| {
+        pixel_hist(s)
+            .iter()
+            .zip(&real_h)
+            .map(|(a, b)| (a - b).abs())
+            .sum::<f64>()
+    };
     let mut e = Engine::new(&cfg, &Device::flex(), Some(data.clone()));
     let before = dist(&e.generate(e.eval_noise(500)));
     let out = tempfile::tempdir().unwrap();
     e.train(out.path(), None, |_, _| {}).unwrap();
     let after = dist(&e.generate(e.eval_noise(500)));
-    assert!(after <= before / 2.0, "pixel-histogram L1 distance {before:.3} -> {after:.3}: did not halve");
-    let last: Vec<f64> = e.logs.metrics.iter().rev().take(5).map(|r| r.estimate).collect();
+    assert!(
+        after <= before / 2.0,
+        "pixel-histogram L1 distance {before:.3} -> {after:.3}: did not halve"
+    );
+    let last: Vec<f64> = e
+        .logs
+        .metrics
+        .iter()
+        .rev()
+        .take(5)
+        .map(|r| r.estimate)
+        .collect();
     let mean = last.iter().sum::<f64>() / last.len() as f64;
-    assert!(mean > 0.0, "Wasserstein estimate should be positive, last rows {last:?}");
+    assert!(
+        mean > 0.0,
+        "Wasserstein estimate should be positive, last rows {last:?}"
+    );
 }

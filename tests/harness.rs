@@ -33,13 +33,26 @@ loss = "wgan-gp"
     assert!(p.duplicates.is_empty());
     let clips: Vec<Option<f64>> = p.entries.iter().map(|e| e.config.clip).collect();
     assert_eq!(clips.iter().filter(|c| **c == Some(0.001)).count(), 4);
-    assert_eq!(p.entries.iter().filter(|e| e.config.loss == Loss::WganGp).count(), 2);
+    assert_eq!(
+        p.entries
+            .iter()
+            .filter(|e| e.config.loss == Loss::WganGp)
+            .count(),
+        2
+    );
     for k in ["clip", "loss", "n_critic", "seed"] {
-        assert!(p.varying.contains(&k.to_string()), "{k} should vary: {:?}", p.varying);
+        assert!(
+            p.varying.contains(&k.to_string()),
+            "{k} should vary: {:?}",
+            p.varying
+        );
     }
     assert!(!p.varying.contains(&"dim".to_string()));
     // Shards partition the plan.
-    let mut all: Vec<String> = (1..=3).flat_map(|k| p.shard(k, 3)).map(|e| e.hash.clone()).collect();
+    let mut all: Vec<String> = (1..=3)
+        .flat_map(|k| p.shard(k, 3))
+        .map(|e| e.hash.clone())
+        .collect();
     all.sort();
     let mut want: Vec<String> = p.entries.iter().map(|e| e.hash.clone()).collect();
     want.sort();
@@ -55,10 +68,21 @@ fn hash_ignores_spelling_and_order_but_not_meaning() {
     };
     let a = one("[base]\nloss = \"wgan-clip\"\nclip = 0.01\nbatch_size = 64\n");
     // Key order, number spelling, and defaults made explicit.
-    assert_eq!(a, one("[base]\nbatch_size = 64\nclip = 1e-2\nloss = \"wgan-clip\"\n"));
-    assert_eq!(a, one("[base]\nloss = \"wgan-clip\"\nbatch_size = 64\nc_optim = \"rmsprop\"\nc_eps = 1e-8\nclip_when = \"after_step\"\n"));
+    assert_eq!(
+        a,
+        one("[base]\nbatch_size = 64\nclip = 1e-2\nloss = \"wgan-clip\"\n")
+    );
+    assert_eq!(
+        a,
+        one(
+            "[base]\nloss = \"wgan-clip\"\nbatch_size = 64\nc_optim = \"rmsprop\"\nc_eps = 1e-8\nclip_when = \"after_step\"\n"
+        )
+    );
     // Not hashed: backend.
-    assert_eq!(a, one("[base]\nloss = \"wgan-clip\"\nclip = 0.01\nbatch_size = 64\nbackend = \"ndarray\"\n"));
+    assert_eq!(
+        a,
+        one("[base]\nloss = \"wgan-clip\"\nclip = 0.01\nbatch_size = 64\nbackend = \"ndarray\"\n")
+    );
     // Any semantic change changes the hash.
     for other in [
         "[base]\nloss = \"wgan-clip\"\nclip = 0.02\nbatch_size = 64\n",
@@ -70,13 +94,21 @@ fn hash_ignores_spelling_and_order_but_not_meaning() {
         assert_ne!(a, one(other), "{other}");
     }
     assert_eq!(a.len(), 12);
-    let cfg = RunSpec { loss: Some(Loss::WganClip), batch_size: Some(64), ..Default::default() }.resolve().unwrap();
+    let cfg = RunSpec {
+        loss: Some(Loss::WganClip),
+        batch_size: Some(64),
+        ..Default::default()
+    }
+    .resolve()
+    .unwrap();
     assert_eq!(short_hash(&cfg), a);
 }
 
 #[test]
 fn duplicate_points_are_merged_and_reported_once() {
-    let p = plan("[base]\ndataset = \"8gaussians\"\n[[grid]]\nclip = [0.01, 1e-2]\nloss = \"wgan-clip\"\n[[grid]]\nloss = \"wgan-clip\"\n");
+    let p = plan(
+        "[base]\ndataset = \"8gaussians\"\n[[grid]]\nclip = [0.01, 1e-2]\nloss = \"wgan-clip\"\n[[grid]]\nloss = \"wgan-clip\"\n",
+    );
     assert_eq!(p.entries.len(), 1);
     assert_eq!(p.duplicates, vec![(p.entries[0].hash.clone(), 3)]);
 }
@@ -88,7 +120,10 @@ fn atomic_write_replaces_whole_files_and_leaves_no_temporaries() {
     write_atomic(&f, b"first").unwrap();
     write_atomic(&f, b"second").unwrap();
     assert_eq!(std::fs::read(&f).unwrap(), b"second");
-    let names: Vec<_> = std::fs::read_dir(d.path().join("sub")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let names: Vec<_> = std::fs::read_dir(d.path().join("sub"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(names, vec![std::ffi::OsString::from("x.json")]);
 }
 
@@ -98,12 +133,17 @@ fn lock_excludes_a_second_holder_and_stale_locks_are_taken_over() {
     let run = d.path().join("abc");
     let held = RunLock::try_acquire(&run).unwrap().expect("free lock");
     assert!(RunLock::is_held(&run));
-    assert!(RunLock::try_acquire(&run).unwrap().is_none(), "second holder must be refused");
+    assert!(
+        RunLock::try_acquire(&run).unwrap().is_none(),
+        "second holder must be refused"
+    );
     drop(held);
     assert!(!RunLock::is_held(&run));
     // A killed worker leaves its owner tag behind but the kernel released its lock.
     std::fs::write(run.join("lock"), "424242@deadhost").unwrap();
-    let l = RunLock::try_acquire(&run).unwrap().expect("stale lock is taken over");
+    let l = RunLock::try_acquire(&run)
+        .unwrap()
+        .expect("stale lock is taken over");
     assert_eq!(l.took_over_from.as_deref(), Some("424242@deadhost"));
 }
 
@@ -127,7 +167,10 @@ fn stale_lock_of_a_killed_process_is_taken_over() {
     assert!(RunLock::is_held(&run));
     child.kill().unwrap();
     child.wait().unwrap();
-    assert!(!RunLock::is_held(&run), "the kernel releases a dead process's lock");
+    assert!(
+        !RunLock::is_held(&run),
+        "the kernel releases a dead process's lock"
+    );
     assert!(RunLock::try_acquire(&run).unwrap().is_some());
 }
 
@@ -164,29 +207,76 @@ fn second_sweep_trains_nothing_and_says_so() {
     let d = tempfile::tempdir().unwrap();
     let g = write_grid(d.path(), TINY);
     let res = d.path().join("results");
-    let out = harness().args(["sweep", g.to_str().unwrap(), "--results", res.to_str().unwrap(), "--no-progress"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = harness()
+        .args([
+            "sweep",
+            g.to_str().unwrap(),
+            "--results",
+            res.to_str().unwrap(),
+            "--no-progress",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("4 trained"));
     let store = Store::new(&res).unwrap();
     let p = parse_plan(&g, TINY, None).unwrap();
     for e in &p.entries {
         assert_eq!(store.plan_status(&e.hash), PlanStatus::Done);
-        for f in ["config.toml", "run.json", "metrics.csv", "summary.json", "checkpoints/latest", "samples/step_00000012.csv"] {
+        for f in [
+            "config.toml",
+            "run.json",
+            "metrics.csv",
+            "summary.json",
+            "checkpoints/latest",
+            "samples/step_00000012.csv",
+        ] {
             assert!(res.join(&e.hash).join(f).exists(), "{f} missing");
         }
     }
     let before = std::fs::read_to_string(res.join(&p.entries[0].hash).join("run.json")).unwrap();
-    let out = harness().args(["sweep", g.to_str().unwrap(), "--results", res.to_str().unwrap(), "--no-progress"]).output().unwrap();
+    let out = harness()
+        .args([
+            "sweep",
+            g.to_str().unwrap(),
+            "--results",
+            res.to_str().unwrap(),
+            "--no-progress",
+        ])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("nothing to train: all 4 configurations are already done"), "{stdout}");
-    assert_eq!(before, std::fs::read_to_string(res.join(&p.entries[0].hash).join("run.json")).unwrap());
+    assert!(
+        stdout.contains("nothing to train: all 4 configurations are already done"),
+        "{stdout}"
+    );
+    assert_eq!(
+        before,
+        std::fs::read_to_string(res.join(&p.entries[0].hash).join("run.json")).unwrap()
+    );
     // The dry run reports them as done.
-    let out = harness().args(["sweep", g.to_str().unwrap(), "--results", res.to_str().unwrap(), "--dry-run"]).output().unwrap();
+    let out = harness()
+        .args([
+            "sweep",
+            g.to_str().unwrap(),
+            "--results",
+            res.to_str().unwrap(),
+            "--dry-run",
+        ])
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(stdout.matches(" done").count(), 4, "{stdout}");
     // ls lists every run.
-    let out = harness().args(["ls", res.to_str().unwrap()]).output().unwrap();
+    let out = harness()
+        .args(["ls", res.to_str().unwrap()])
+        .output()
+        .unwrap();
     let ls = String::from_utf8_lossy(&out.stdout);
     for e in &p.entries {
         assert!(ls.contains(&e.hash), "{ls}");
@@ -200,7 +290,13 @@ fn two_concurrent_sweeps_run_each_configuration_exactly_once() {
     let res = d.path().join("results");
     let spawn = || {
         harness()
-            .args(["sweep", g.to_str().unwrap(), "--results", res.to_str().unwrap(), "--no-progress"])
+            .args([
+                "sweep",
+                g.to_str().unwrap(),
+                "--results",
+                res.to_str().unwrap(),
+                "--no-progress",
+            ])
             .stdout(std::process::Stdio::piped())
             .spawn()
             .unwrap()
@@ -210,9 +306,19 @@ fn two_concurrent_sweeps_run_each_configuration_exactly_once() {
     assert!(a.status.success() && b.status.success());
     let trained = |o: &std::process::Output| -> usize {
         let s = String::from_utf8_lossy(&o.stdout).to_string();
-        s.split(" trained").next().and_then(|x| x.rsplit(' ').next()).and_then(|n| n.parse().ok()).unwrap_or(0)
+        s.split(" trained")
+            .next()
+            .and_then(|x| x.rsplit(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
     };
-    assert_eq!(trained(&a) + trained(&b), 4, "{:?} {:?}", String::from_utf8_lossy(&a.stdout), String::from_utf8_lossy(&b.stdout));
+    assert_eq!(
+        trained(&a) + trained(&b),
+        4,
+        "{:?} {:?}",
+        String::from_utf8_lossy(&a.stdout),
+        String::from_utf8_lossy(&b.stdout)
+    );
     let store = Store::new(&res).unwrap();
     for e in parse_plan(&g, TINY, None).unwrap().entries {
         let rec = store.record(&e.hash).unwrap();
@@ -228,30 +334,63 @@ fn rejects(grid: &str, extra: &[&str], expect: &str) {
     std::fs::create_dir_all(res.join("keep")).unwrap();
     std::fs::write(res.join("keep/marker"), "user data").unwrap();
     let out = harness()
-        .args(["sweep", g.to_str().unwrap(), "--results", res.to_str().unwrap(), "--no-progress"])
+        .args([
+            "sweep",
+            g.to_str().unwrap(),
+            "--results",
+            res.to_str().unwrap(),
+            "--no-progress",
+        ])
         .args(extra)
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "exit code for {grid}: {err}");
     assert!(err.contains(expect), "expected `{expect}` in:\n{err}");
-    let files: Vec<_> = walkdir::WalkDir::new(&res).into_iter().map(|e| e.unwrap().into_path()).collect();
+    let files: Vec<_> = walkdir::WalkDir::new(&res)
+        .into_iter()
+        .map(|e| e.unwrap().into_path())
+        .collect();
     assert_eq!(files.len(), 3, "something was written: {files:?}");
 }
 
 #[test]
 fn bad_input_is_rejected_with_location_and_nothing_written() {
-    rejects("[base]\nloss = \"wgan-gp\"\nbatch_size = = 3\n", &[], "grid.toml:3:14: invalid TOML");
+    rejects(
+        "[base]\nloss = \"wgan-gp\"\nbatch_size = = 3\n",
+        &[],
+        "grid.toml:3:14: invalid TOML",
+    );
     rejects(
         "[base]\nbacth_size = 64\n",
         &[],
         "grid.toml:2:1: unknown key `bacth_size` in [base] (did you mean `batch_size`?)",
     );
-    rejects("[base]\nbatch_size = \"big\"\n", &[], "grid.toml:2:1: key `batch_size`: invalid type: string \"big\"");
-    rejects("[[grid]]\nloss = []\n", &[], "grid.toml:2:1: key `loss` in [[grid]] #1: empty grid axis `[]`");
-    rejects("[base]\nbatch_size = 0\n", &[], "grid.toml:2:1: key `batch_size`: batch_size must be a positive integer, got 0");
-    rejects("[base]\ngen_iters = -5\n", &[], "key `gen_iters`: gen_iters must be a positive integer, got -5");
-    rejects("[base]\nn_critic = 0\n", &[], "key `n_critic`: n_critic must be a positive integer, got 0");
+    rejects(
+        "[base]\nbatch_size = \"big\"\n",
+        &[],
+        "grid.toml:2:1: key `batch_size`: invalid type: string \"big\"",
+    );
+    rejects(
+        "[[grid]]\nloss = []\n",
+        &[],
+        "grid.toml:2:1: key `loss` in [[grid]] #1: empty grid axis `[]`",
+    );
+    rejects(
+        "[base]\nbatch_size = 0\n",
+        &[],
+        "grid.toml:2:1: key `batch_size`: batch_size must be a positive integer, got 0",
+    );
+    rejects(
+        "[base]\ngen_iters = -5\n",
+        &[],
+        "key `gen_iters`: gen_iters must be a positive integer, got -5",
+    );
+    rejects(
+        "[base]\nn_critic = 0\n",
+        &[],
+        "key `n_critic`: n_critic must be a positive integer, got 0",
+    );
     rejects(
         "[base]\nloss = \"wgan-clip\"\nclip = -0.01\n",
         &[],
@@ -262,7 +401,11 @@ fn bad_input_is_rejected_with_location_and_nothing_written() {
         &[],
         "grid.toml:3:1: key `clip`: clip only applies to loss \"wgan-clip\", not to loss \"wgan-gp\"",
     );
-    rejects("seeds = [1, 2, 3]\n[[grid]]\nseed = [1]\n", &[], "key `seed`: conflicts with the top-level `seeds`");
+    rejects(
+        "seeds = [1, 2, 3]\n[[grid]]\nseed = [1]\n",
+        &[],
+        "key `seed`: conflicts with the top-level `seeds`",
+    );
     rejects(
         "seeds = [1, 2, 3, 4, 5, 6]\n[[grid]]\nn_critic = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n",
         &["--max-runs", "50"],
@@ -273,7 +416,11 @@ fn bad_input_is_rejected_with_location_and_nothing_written() {
         &["--data-dir", "/nonexistent/mnist"],
         "/nonexistent/mnist",
     );
-    rejects("[base]\ndataset = \"mnist\"\n", &["--data-dir", "/nonexistent/mnist"], "harness data mnist");
+    rejects(
+        "[base]\ndataset = \"mnist\"\n",
+        &["--data-dir", "/nonexistent/mnist"],
+        "harness data mnist",
+    );
 }
 
 #[test]
@@ -282,7 +429,15 @@ fn results_path_that_is_a_file_is_rejected() {
     let g = write_grid(d.path(), TINY);
     let f = d.path().join("results");
     std::fs::write(&f, "not a dir").unwrap();
-    let out = harness().args(["sweep", g.to_str().unwrap(), "--results", f.to_str().unwrap()]).output().unwrap();
+    let out = harness()
+        .args([
+            "sweep",
+            g.to_str().unwrap(),
+            "--results",
+            f.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("is a file, not a directory"));
     assert_eq!(std::fs::read_to_string(&f).unwrap(), "not a dir");
@@ -293,15 +448,45 @@ fn run_one_config_from_its_folder_and_by_index() {
     let d = tempfile::tempdir().unwrap();
     let g = write_grid(d.path(), TINY);
     let res = d.path().join("results");
-    let out = harness().args(["run", "--grid", g.to_str().unwrap(), "--index", "1", "--results", res.to_str().unwrap()]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = harness()
+        .args([
+            "run",
+            "--grid",
+            g.to_str().unwrap(),
+            "--index",
+            "1",
+            "--results",
+            res.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let p = parse_plan(&g, TINY, None).unwrap();
     let h = &p.entries[1].hash;
     assert!(String::from_utf8_lossy(&out.stdout).starts_with(h.as_str()));
     let cfg = res.join(h).join("config.toml");
-    let out = harness().args(["run", "--config", cfg.to_str().unwrap(), "--results", res.to_str().unwrap()]).output().unwrap();
+    let out = harness()
+        .args([
+            "run",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--results",
+            res.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("AlreadyDone"));
-    let out = harness().args(["show", &h[..6], "--results", res.to_str().unwrap()]).output().unwrap();
+    let out = harness()
+        .args(["show", &h[..6], "--results", res.to_str().unwrap()])
+        .output()
+        .unwrap();
     let show = String::from_utf8_lossy(&out.stdout);
-    assert!(show.contains("wgangp-paper:") && show.contains("[summary.json]"), "{show}");
+    assert!(
+        show.contains("wgangp-paper:") && show.contains("[summary.json]"),
+        "{show}"
+    );
 }

@@ -16,7 +16,7 @@ use super::load::{Mtimes, Run, Status, read_points};
 use super::{Band, ReportOptions, Section};
 
 /// Bump when chart drawing changes so cached charts are redrawn.
-const DRAW_VERSION: u32 = 1;
+const DRAW_VERSION: u32 = 2;
 
 /// Where a chart goes on the page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -482,7 +482,12 @@ pub fn plan<'a>(runs: &'a [Run], sec: &'a Section, opts: &'a ReportOptions) -> V
                     auto_log: false,
                     integer_x: true,
                 };
-                let note = format!("last logged step; {}", c.band_note(&curves, false));
+                let floor = curves.iter().any(|cv| cv.raw.iter().any(|&m| m <= UNDERFLOW_LOG10));
+                let note = format!(
+                    "last logged step; {}{}",
+                    c.band_note(&curves, false),
+                    if floor { "; -38 = zero gradient (f32 underflow)" } else { "" }
+                );
                 let legend = c.legend(&gn, Some(note));
                 curve_svg(&t, "grad-norm-by-layer", &[panel], &legend)
             }),
@@ -745,6 +750,9 @@ pub fn safe(s: &str) -> String {
         .collect()
 }
 
+/// Where a zero (underflowed) gradient norm is drawn: log10 of f32's smallest normal value.
+const UNDERFLOW_LOG10: f64 = -38.0;
+
 /// Mean over seeds of log10 grad norm per layer. The engine numbers layers from 1 (input
 /// side); non-numeric names are placed by their order in the file.
 fn layer_curve(ctx: &Ctx, gi: usize) -> Curve {
@@ -757,7 +765,13 @@ fn layer_curve(ctx: &Ctx, gi: usize) -> Curve {
             let x = ids.unwrap_or_else(|| (1..=rows.len()).map(|i| i as f64).collect());
             let y = rows
                 .iter()
-                .map(|(_, v)| if *v > 0.0 { v.log10() } else { f64::NAN })
+                .map(|(_, v)| match *v {
+                    v if v > 0.0 => v.log10().max(UNDERFLOW_LOG10),
+                    // An exactly zero gradient is f32 underflow (vanishing gradients under
+                    // tight clipping): draw it on the floor rather than dropping the series.
+                    v if v == 0.0 => UNDERFLOW_LOG10,
+                    _ => f64::NAN,
+                })
                 .collect();
             (x, y)
         })
