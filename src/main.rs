@@ -123,10 +123,34 @@ enum Command {
         #[arg(long)]
         minmax: bool,
     },
+    /// Recompute the sample-quality scores of a run at its latest checkpoint, without retraining.
+    Eval {
+        hash: String,
+        #[arg(long, default_value = "results")]
+        results: PathBuf,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// The MNIST evaluator (a LeNet trained once per results directory).
+    Evaluator {
+        #[command(subcommand)]
+        what: EvaluatorCommand,
+    },
     /// Datasets.
     Data {
         #[command(subcommand)]
         what: DataCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum EvaluatorCommand {
+    /// Train (or load) the evaluator under RESULTS/evaluators/<hash> and print its accuracy.
+    Train {
+        #[arg(long, default_value = "results")]
+        results: PathBuf,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
     },
 }
 
@@ -402,7 +426,8 @@ fn bench_cmd(
                 format!("{:.1}", r.critic_steps_per_s),
                 format!("{:.0}", r.peak_rss_mb),
                 r.gflop_per_iter.map_or("-".into(), |g| format!("{g:.2}")),
-                r.peak_share.map_or("-".into(), |p| format!("{:.1}%", 100.0 * p)),
+                r.peak_share
+                    .map_or("-".into(), |p| format!("{:.1}%", 100.0 * p)),
                 t.map_or("-".into(), |t| format!("{:.2}", t.gen_it_per_s)),
                 t.map_or("-".into(), |t| {
                     format!("{:.2}x", r.gen_it_per_s / t.gen_it_per_s)
@@ -509,6 +534,35 @@ fn real_main() -> Result<ExitCode> {
             for w in &s.warnings {
                 eprintln!("warning: {w}");
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Eval {
+            hash,
+            results,
+            data_dir,
+        } => {
+            let store = open_store(&results)?;
+            let dir = store.find(&hash).map_err(|e| bad(e.to_string()))?;
+            let (step, scores) = gan_harness::run::rescore(&store, &dir, data_dir.as_deref())?;
+            println!("{}: scores at step {step}", dir.display());
+            for (m, v) in scores {
+                println!("  {m} = {v:.6}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Evaluator {
+            what: EvaluatorCommand::Train { results, data_dir },
+        } => {
+            let store = open_store(&results)?;
+            let dir = mnist::resolve_dir(data_dir.as_deref());
+            let data = mnist::load_cached(&dir).map_err(|e| bad(e.to_string()))?;
+            let (ev, _) = gan_harness::run::load_evaluator(&store.root, &data)?;
+            println!(
+                "evaluator {}: test accuracy {:.2}% ({})",
+                ev.hash,
+                100.0 * ev.test_accuracy,
+                ev.spec.dir(&store.root).display()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench {

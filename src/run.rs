@@ -7,6 +7,7 @@ use crate::checkpoint;
 use crate::config::{Backend, RunConfig};
 use crate::data::mnist::{self, Mnist};
 use crate::hash::short_hash;
+use crate::measure::evaluator::{Evaluator, TestReference};
 use crate::runlog::MetricsRow;
 use crate::store::{self, RunLock, RunRecord, Status, Store};
 use crate::train::{Engine, Outcome};
@@ -132,7 +133,10 @@ pub fn execute(
         || -> Result<(Outcome, Option<u32>, u32, f64, String)> {
             let device = device_for(backend)?;
             let data = load_data(cfg, opts.data_dir.as_deref())?;
-            let mut engine = Engine::new(cfg, &device, data);
+            let mut engine = Engine::new(cfg, &device, data.clone());
+            if let Some(mnist) = &data {
+                engine.evaluator = Some(load_evaluator(&store.root, mnist)?);
+            }
             let resumed =
                 checkpoint::restore(&mut engine, &dir).context("resuming from the checkpoint")?;
             let first = engine.step;
@@ -209,6 +213,88 @@ pub fn execute(
     Ok(result)
 }
 
+/// The MNIST evaluator of a results tree (trained on first need, then loaded), with its
+/// test-set reference features. Cached per process: every run of a sweep shares it.
+pub fn load_evaluator(
+    results: &Path,
+    mnist: &Mnist,
+) -> Result<(Arc<Evaluator>, Arc<TestReference>)> {
+    static CACHE: std::sync::Mutex<Option<(PathBuf, Arc<Evaluator>, Arc<TestReference>)>> =
+        std::sync::Mutex::new(None);
+    let mut cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((root, ev, r)) = cache.as_ref()
+        && root == results
+    {
+        return Ok((ev.clone(), r.clone()));
+    }
+    let ev = Arc::new(Evaluator::load_or_train(
+        results,
+        mnist,
+        &Device::flex(),
+        |msg| eprintln!("evaluator: {msg}"),
+    )?);
+    let reference = ev.test_reference(mnist);
+    *cache = Some((results.to_path_buf(), ev.clone(), reference.clone()));
+    Ok((ev, reference))
+}
+
+/// `harness eval`: recompute the sample-quality scores of a run at its latest checkpoint (e.g.
+/// after a new evaluator), without retraining. Replaces that step's rows in `eval.csv` and the
+/// scores and evaluator in `summary.json`.
+pub fn rescore(
+    store: &Store,
+    dir: &Path,
+    data_dir: Option<&Path>,
+) -> Result<(u32, Vec<(&'static str, f64)>)> {
+    let cfg = store::read_config(dir)?;
+    let Some(_lock) = RunLock::try_acquire(dir)? else {
+        bail!(
+            "{} is being trained right now; rescore it when it has finished",
+            dir.display()
+        );
+    };
+    let data = load_data(&cfg, data_dir)?;
+    let mut e = Engine::new(&cfg, &Device::flex(), data.clone());
+    let Some(step) = checkpoint::restore(&mut e, dir)? else {
+        bail!("{} has no checkpoint to score", dir.display());
+    };
+    if let Some(mnist) = &data {
+        e.evaluator = Some(load_evaluator(&store.root, mnist)?);
+    }
+    let scores = crate::measure::quality_scores(&e);
+    let wall_s = e
+        .logs
+        .eval
+        .iter()
+        .rev()
+        .find(|r| r.step == step)
+        .map_or(e.wall_offset, |r| r.wall_s);
+    e.logs.eval.retain(|r| r.step != step);
+    for (metric, value) in &scores {
+        e.logs.eval.push(crate::runlog::EvalRow {
+            step,
+            wall_s,
+            metric: (*metric).into(),
+            value: *value,
+        });
+    }
+    e.logs.write(dir)?;
+    let path = dir.join("summary.json");
+    let mut summary: serde_json::Value = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_else(|| json!({}));
+    for (metric, value) in &scores {
+        summary["final"][*metric] = json!({"value": value, "step": step, "wall_s": wall_s});
+    }
+    summary["evaluator"] = e.evaluator.as_ref().map_or(
+        serde_json::Value::Null,
+        |(ev, _)| json!({"hash": ev.hash, "test_accuracy": ev.test_accuracy}),
+    );
+    store::write_atomic(&path, serde_json::to_string_pretty(&summary)?.as_bytes())?;
+    Ok((step, scores))
+}
+
 /// Scores where a smaller value is better (everything else: larger is better).
 pub fn lower_is_better(metric: &str) -> bool {
     matches!(
@@ -280,7 +366,7 @@ fn write_summary(
             "critic_steps_per_s": critic_steps / elapsed.max(1e-9),
             "measured_over_steps": steps,
         },
-        "evaluator": serde_json::Value::Null,
+        "evaluator": e.evaluator.as_ref().map(|(ev, _)| json!({"hash": ev.hash, "test_accuracy": ev.test_accuracy})),
     });
     store::write_atomic(
         &dir.join("summary.json"),

@@ -13,6 +13,7 @@ use crate::config::{ClipWhen, Loss, Order, RunConfig, Schedule};
 use crate::data::{Sampler, rng_for, streams};
 use crate::loss;
 use crate::measure;
+use crate::measure::evaluator::{Evaluator, TestReference};
 use crate::model::{self, Critic, Generator};
 use crate::optim::{Optim, clamp_params};
 use crate::runlog::{MetricsRow, RunLogs};
@@ -23,6 +24,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Losses of the latest critic step, still on the device.
@@ -63,6 +65,8 @@ pub struct Engine {
     pub logs: RunLogs,
     /// Training wall time accumulated before this process (resumed runs).
     pub wall_offset: f64,
+    /// MNIST sample-quality evaluator and its test-set reference (None: scores not computed).
+    pub evaluator: Option<(Arc<Evaluator>, Arc<TestReference>)>,
     last_critic: Option<CriticStats>,
     last_gen: Option<Tensor<1>>,
     dim: usize,
@@ -93,6 +97,7 @@ impl Engine {
             step: 0,
             logs: RunLogs::default(),
             wall_offset: 0.0,
+            evaluator: None,
             last_critic: None,
             last_gen: None,
         }

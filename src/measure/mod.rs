@@ -6,6 +6,7 @@
 //! penalty runs are compared on the same quantity), on a fresh real batch and fakes from the
 //! fixed evaluation noise. Layers are numbered from the input (1) to the output.
 
+pub mod evaluator;
 pub mod quality;
 
 use crate::data::toy::Toy;
@@ -109,9 +110,7 @@ pub fn evaluate(e: &mut Engine, dir: &Path, wall_s: f64) -> Result<f64> {
     let samples_dir = dir.join("samples");
     match Toy::from_dataset(e.cfg.dataset) {
         Some(toy) => {
-            let n = e.cfg.eval_samples as usize;
-            let fake = e.generate(e.eval_noise(n));
-            let pts: Vec<[f32; 2]> = fake.chunks_exact(2).map(|p| [p[0], p[1]]).collect();
+            let pts = toy_points(e);
             let mut csv = String::from("x,y\n");
             for p in &pts {
                 csv.push_str(&format!("{},{}\n", p[0], p[1]));
@@ -120,41 +119,87 @@ pub fn evaluate(e: &mut Engine, dir: &Path, wall_s: f64) -> Result<f64> {
                 &samples_dir.join(format!("step_{step:08}.csv")),
                 csv.as_bytes(),
             )?;
-            let real = toy.sample(&mut rng_for(e.cfg.seed, streams::HELD_OUT), n);
-            let real: Vec<[f32; 2]> = real.chunks_exact(2).map(|p| [p[0], p[1]]).collect();
-            let mut push = |metric: &str, value: f64| {
+            for (metric, value) in toy_scores(e, toy, &pts) {
                 e.logs.eval.push(EvalRow {
                     step,
                     wall_s,
                     metric: metric.into(),
                     value,
                 });
-            };
-            let modes = toy.modes();
-            if !modes.is_empty() {
-                let mm = quality::mode_metrics(&pts, &modes, toy.mode_std(), 3.0);
-                push("modes_covered", mm.modes_covered as f64);
-                push("high_quality_frac", mm.high_quality_frac);
-                push("mode_kl", mm.mode_kl);
-                push("mode_js", mm.mode_js);
             }
-            push(
-                "sliced_wasserstein",
-                quality::sliced_wasserstein(&pts, &real, SW_PROJECTIONS, e.cfg.seed),
-            );
             write_surface(e, dir)?;
         }
         None => {
+            let tanh = e.cfg.g_output == Some(crate::config::GOutput::Tanh);
             let fake = e.generate(e.eval_noise(64));
-            let png = image_grid(
-                &fake,
-                8,
-                e.cfg.g_output == Some(crate::config::GOutput::Tanh),
-            )?;
+            let png = image_grid(&fake, 8, tanh)?;
             write_atomic(&samples_dir.join(format!("step_{step:08}.png")), &png)?;
+            for (metric, value) in mnist_scores(e) {
+                e.logs.eval.push(EvalRow {
+                    step,
+                    wall_s,
+                    metric: metric.into(),
+                    value,
+                });
+            }
         }
     }
     Ok(val)
+}
+
+/// Mode metrics (VEEGAN/PacGAN) and sliced Wasserstein distance of generated toy points.
+pub fn toy_scores(e: &Engine, toy: Toy, pts: &[[f32; 2]]) -> Vec<(&'static str, f64)> {
+    let real = toy.sample(&mut rng_for(e.cfg.seed, streams::HELD_OUT), pts.len());
+    let real: Vec<[f32; 2]> = real.chunks_exact(2).map(|p| [p[0], p[1]]).collect();
+    let mut out = Vec::new();
+    let modes = toy.modes();
+    if !modes.is_empty() {
+        let mm = quality::mode_metrics(pts, &modes, toy.mode_std(), quality::DEFAULT_N_STD);
+        out.push(("modes_covered", mm.modes_covered as f64));
+        out.push(("high_quality_frac", mm.high_quality_frac));
+        out.push(("mode_kl", mm.mode_kl));
+        out.push(("mode_js", mm.mode_js));
+    }
+    out.push((
+        "sliced_wasserstein",
+        quality::sliced_wasserstein(pts, &real, SW_PROJECTIONS, e.cfg.seed),
+    ));
+    out
+}
+
+/// Generated points of the fixed evaluation noise (toy data).
+pub fn toy_points(e: &Engine) -> Vec<[f32; 2]> {
+    let fake = e.generate(e.eval_noise(e.cfg.eval_samples as usize));
+    fake.chunks_exact(2).map(|p| [p[0], p[1]]).collect()
+}
+
+/// Every sample-quality score of the engine's current generator (what `eval.csv` holds).
+pub fn quality_scores(e: &Engine) -> Vec<(&'static str, f64)> {
+    match Toy::from_dataset(e.cfg.dataset) {
+        Some(toy) => toy_scores(e, toy, &toy_points(e)),
+        None => mnist_scores(e),
+    }
+}
+
+/// MNIST sample-quality scores of `eval_samples` generated digits (empty without an evaluator).
+pub fn mnist_scores(e: &Engine) -> Vec<(&'static str, f64)> {
+    let Some((ev, reference)) = &e.evaluator else {
+        return Vec::new();
+    };
+    let tanh = e.cfg.g_output == Some(crate::config::GOutput::Tanh);
+    let n = e.cfg.eval_samples as usize;
+    let z = e.eval_noise(n);
+    let mut images = Vec::with_capacity(n * 784);
+    // Generate in chunks to bound memory; the evaluator wants [0, 1] pixels.
+    for start in (0..n).step_by(1000) {
+        let end = (start + 1000).min(n);
+        let chunk = e.generate(z.clone().slice([start..end]));
+        images.extend(chunk.into_iter().map(|v| {
+            let v = if tanh { (v + 1.0) / 2.0 } else { v };
+            v.clamp(0.0, 1.0)
+        }));
+    }
+    evaluator::score(ev, reference, &images).named().to_vec()
 }
 
 /// The critic's value on a grid over [-3, 3]^2, as `x,y,value` rows.

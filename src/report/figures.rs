@@ -482,11 +482,17 @@ pub fn plan<'a>(runs: &'a [Run], sec: &'a Section, opts: &'a ReportOptions) -> V
                     auto_log: false,
                     integer_x: true,
                 };
-                let floor = curves.iter().any(|cv| cv.raw.iter().any(|&m| m <= UNDERFLOW_LOG10));
+                let floor = curves
+                    .iter()
+                    .any(|cv| cv.raw.iter().any(|&m| m <= UNDERFLOW_LOG10));
                 let note = format!(
                     "last logged step; {}{}",
                     c.band_note(&curves, false),
-                    if floor { "; -38 = zero gradient (f32 underflow)" } else { "" }
+                    if floor {
+                        "; -38 = zero gradient (f32 underflow)"
+                    } else {
+                        ""
+                    }
                 );
                 let legend = c.legend(&gn, Some(note));
                 curve_svg(&t, "grad-norm-by-layer", &[panel], &legend)
