@@ -92,7 +92,10 @@ pub fn render_table(rows: &[Vec<String>]) -> String {
 }
 
 /// How `cfg` differs from what each profile sets.
-pub fn profile_diffs(cfg: &RunConfig) -> Vec<(Profile, Vec<(String, String, String)>)> {
+/// A profile and the keys where a run differs from it: (key, run value, profile value).
+pub type ProfileDiff = (Profile, Vec<(String, String, String)>);
+
+pub fn profile_diffs(cfg: &RunConfig) -> Vec<ProfileDiff> {
     let flat = cfg.to_flat();
     [
         Profile::WganPaper,

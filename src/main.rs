@@ -217,23 +217,20 @@ fn open_store(path: &Path) -> Result<Store> {
 }
 
 fn load_plan(file: &Path, limit: Option<usize>) -> Result<grid::Plan> {
-    grid::load_plan(file, limit).map_err(|e| anyhow::Error::new(e))
+    grid::load_plan(file, limit).map_err(anyhow::Error::new)
 }
 
+/// `harness sweep`: `opts` carries how to run; the rest says what.
 fn sweep(
     file: &Path,
     results: &Path,
-    jobs: usize,
-    shard: Option<&str>,
     dry_run: bool,
     limit: Option<usize>,
-    data_dir: Option<PathBuf>,
-    backend: Option<Backend>,
-    progress: bool,
+    opts: SweepOptions,
 ) -> Result<ExitCode> {
     let plan = load_plan(file, limit)?;
     let store = open_store(results)?;
-    let shard = shard.map(parse_shard).transpose()?;
+    let shard = opts.shard;
     for (h, n) in &plan.duplicates {
         eprintln!("note: {n} grid points expand to the same configuration {h}; it runs once");
     }
@@ -261,16 +258,6 @@ fn sweep(
         print!("{}", browse::render_table(&rows));
         return Ok(ExitCode::SUCCESS);
     }
-    let opts = SweepOptions {
-        jobs,
-        shard,
-        run: RunOptions {
-            backend,
-            data_dir,
-            ..Default::default()
-        },
-        progress,
-    };
     let report = run_sweep(&plan, &store, &opts).map_err(|e| {
         if e.downcast_ref::<mnist::DataError>().is_some()
             || e.to_string().contains("harness data mnist")
@@ -467,18 +454,17 @@ fn real_main() -> Result<ExitCode> {
             backend,
             no_progress,
         } => {
-            let backend = parse_backend(backend.as_deref())?;
-            sweep(
-                &file,
-                &results,
+            let opts = SweepOptions {
                 jobs,
-                shard.as_deref(),
-                dry_run,
-                (!yes).then_some(max_runs),
-                data_dir,
-                backend,
-                !no_progress,
-            )
+                shard: shard.as_deref().map(parse_shard).transpose()?,
+                run: RunOptions {
+                    backend: parse_backend(backend.as_deref())?,
+                    data_dir,
+                    ..Default::default()
+                },
+                progress: !no_progress,
+            };
+            sweep(&file, &results, dry_run, (!yes).then_some(max_runs), opts)
         }
         Command::Run {
             config,

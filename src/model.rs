@@ -342,6 +342,9 @@ impl ConvCritic {
 }
 
 /// The generator of any model family.
+// Boxing the larger variant would put a heap hop in front of every forward for no gain: there
+// are two of these per run.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum Generator {
     Mlp(Mlp),
@@ -350,6 +353,7 @@ pub enum Generator {
 
 /// The critic (discriminator) of any model family. Outputs one unbounded score (a logit for
 /// GAN objectives) per sample, shape `[batch, 1]`.
+#[allow(clippy::large_enum_variant)] // as for `Generator`
 #[derive(Module, Debug)]
 pub enum Critic {
     Mlp(Mlp),

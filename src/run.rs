@@ -219,8 +219,8 @@ pub fn load_evaluator(
     results: &Path,
     mnist: &Mnist,
 ) -> Result<(Arc<Evaluator>, Arc<TestReference>)> {
-    static CACHE: std::sync::Mutex<Option<(PathBuf, Arc<Evaluator>, Arc<TestReference>)>> =
-        std::sync::Mutex::new(None);
+    type Cached = Option<(PathBuf, Arc<Evaluator>, Arc<TestReference>)>;
+    static CACHE: std::sync::Mutex<Cached> = std::sync::Mutex::new(None);
     let mut cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
     if let Some((root, ev, r)) = cache.as_ref()
         && root == results

@@ -170,7 +170,7 @@ impl Engine {
     /// Critic updates in this generator iteration (the official WGAN code's warm-up gives the
     /// critic 100 steps for the first 25 generator iterations and every 500th).
     fn critic_iters(&self) -> u32 {
-        if self.cfg.warmup && (self.step < 25 || self.step % 500 == 0) {
+        if self.cfg.warmup && (self.step < 25 || self.step.is_multiple_of(500)) {
             100
         } else {
             self.cfg.n_critic
@@ -254,8 +254,8 @@ impl Engine {
             self.train_step();
             let step = self.step;
             let is_last = step == end;
-            let log_now = step % self.cfg.log_every == 0 || is_last;
-            let eval_now = step % self.cfg.eval_every == 0 || is_last;
+            let log_now = step.is_multiple_of(self.cfg.log_every) || is_last;
+            let eval_now = step.is_multiple_of(self.cfg.eval_every) || is_last;
             if log_now || eval_now {
                 let mut row = self.log_row(wall(self));
                 let finite = row.as_ref().is_none_or(|r| {
@@ -280,7 +280,7 @@ impl Engine {
             } else {
                 on_step(step, None);
             }
-            if step % self.cfg.checkpoint_every == 0 || is_last {
+            if step.is_multiple_of(self.cfg.checkpoint_every) || is_last {
                 self.logs.write(dir)?;
                 checkpoint::save(self, dir, wall(self))?;
             }

@@ -456,7 +456,7 @@ fn wgan_gp_covers_the_modes_of_8_gaussians() {
 }
 
 fn pixel_hist(v: &[f32]) -> Vec<f64> {
-    let mut h = vec![0f64; 20];
+    let mut h = [0f64; 20];
     for &x in v {
         h[(((x + 1.0) / 2.0 * 20.0) as usize).min(19)] += 1.0;
     }

@@ -193,7 +193,7 @@ pub fn mnist_scores(e: &Engine) -> Vec<(&'static str, f64)> {
     // Generate in chunks to bound memory; the evaluator wants [0, 1] pixels.
     for start in (0..n).step_by(1000) {
         let end = (start + 1000).min(n);
-        let chunk = e.generate(z.clone().slice([start..end]));
+        let chunk = e.generate(z.clone().narrow(0, start, end - start));
         images.extend(chunk.into_iter().map(|v| {
             let v = if tanh { (v + 1.0) / 2.0 } else { v };
             v.clamp(0.0, 1.0)

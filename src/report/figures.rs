@@ -771,12 +771,16 @@ fn layer_curve(ctx: &Ctx, gi: usize) -> Curve {
             let x = ids.unwrap_or_else(|| (1..=rows.len()).map(|i| i as f64).collect());
             let y = rows
                 .iter()
-                .map(|(_, v)| match *v {
-                    v if v > 0.0 => v.log10().max(UNDERFLOW_LOG10),
-                    // An exactly zero gradient is f32 underflow (vanishing gradients under
-                    // tight clipping): draw it on the floor rather than dropping the series.
-                    v if v == 0.0 => UNDERFLOW_LOG10,
-                    _ => f64::NAN,
+                .map(|(_, v)| {
+                    if *v > 0.0 {
+                        v.log10().max(UNDERFLOW_LOG10)
+                    } else if *v == 0.0 {
+                        // An exactly zero gradient is f32 underflow (vanishing gradients under
+                        // tight clipping): draw it on the floor rather than dropping the series.
+                        UNDERFLOW_LOG10
+                    } else {
+                        f64::NAN
+                    }
                 })
                 .collect();
             (x, y)
