@@ -26,7 +26,8 @@ struct State {
     sampler: SamplerState,
 }
 
-fn to_bytes<M: Module>(m: &M) -> Result<Vec<u8>> {
+/// A module's weights as safetensors bytes (burn-store), for atomic writing.
+pub fn to_bytes<M: Module>(m: &M) -> Result<Vec<u8>> {
     let mut s = SafetensorsStore::from_bytes(None);
     m.save_into(&mut s)
         .map_err(|e| anyhow!("serialising weights: {e}"))?;
@@ -34,7 +35,8 @@ fn to_bytes<M: Module>(m: &M) -> Result<Vec<u8>> {
         .map_err(|e| anyhow!("serialising weights: {e}"))
 }
 
-fn load_into<M: Module>(m: &mut M, path: &Path) -> Result<()> {
+/// Load weights written by [`to_bytes`] into `m`; a file that does not fit the module is an error.
+pub fn load_into<M: Module>(m: &mut M, path: &Path) -> Result<()> {
     let bytes = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let mut s = SafetensorsStore::from_bytes(Some(bytes));
     let r = m

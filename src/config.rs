@@ -488,54 +488,60 @@ impl RunSpec {
             }
         };
 
-        only_for(
-            "clip",
-            spec.clip.is_some(),
-            loss == Loss::WganClip,
-            "loss \"wgan-clip\"",
-        )?;
-        only_for(
-            "clip_when",
-            spec.clip_when.is_some(),
-            loss == Loss::WganClip,
-            "loss \"wgan-clip\"",
-        )?;
-        only_for(
-            "gp_lambda",
-            spec.gp_lambda.is_some(),
-            loss.has_penalty(),
-            "losses \"wgan-gp\" and \"wgan-lp\"",
-        )?;
-        only_for(
-            "depth",
-            spec.depth.is_some(),
-            model == Model::ToyMlp,
-            "model \"toy-mlp\"",
-        )?;
-        only_for(
-            "dim",
-            spec.dim.is_some(),
-            model != Model::Mlp,
-            "models \"toy-mlp\" and \"dcgan\" (mlp uses g_hidden / c_hidden)",
-        )?;
-        only_for(
-            "g_hidden",
-            spec.g_hidden.is_some(),
-            model == Model::Mlp,
-            "model \"mlp\"",
-        )?;
-        only_for(
-            "c_hidden",
-            spec.c_hidden.is_some(),
-            model == Model::Mlp,
-            "model \"mlp\"",
-        )?;
-        only_for(
-            "g_output",
-            spec.g_output.is_some(),
-            model != Model::ToyMlp,
-            "image models (toy-mlp has a linear output)",
-        )?;
+        // Options that only make sense for some losses/models are errors elsewhere, not ignored.
+        let applicable: [(&'static str, bool, bool, &str); 8] = [
+            (
+                "clip",
+                spec.clip.is_some(),
+                loss == Loss::WganClip,
+                "loss \"wgan-clip\"",
+            ),
+            (
+                "clip_when",
+                spec.clip_when.is_some(),
+                loss == Loss::WganClip,
+                "loss \"wgan-clip\"",
+            ),
+            (
+                "gp_lambda",
+                spec.gp_lambda.is_some(),
+                loss.has_penalty(),
+                "losses \"wgan-gp\" and \"wgan-lp\"",
+            ),
+            (
+                "depth",
+                spec.depth.is_some(),
+                model == Model::ToyMlp,
+                "model \"toy-mlp\"",
+            ),
+            (
+                "dim",
+                spec.dim.is_some(),
+                model != Model::Mlp,
+                "models \"toy-mlp\" and \"dcgan\" (mlp uses g_hidden / c_hidden)",
+            ),
+            (
+                "g_hidden",
+                spec.g_hidden.is_some(),
+                model == Model::Mlp,
+                "model \"mlp\"",
+            ),
+            (
+                "c_hidden",
+                spec.c_hidden.is_some(),
+                model == Model::Mlp,
+                "model \"mlp\"",
+            ),
+            (
+                "g_output",
+                spec.g_output.is_some(),
+                model != Model::ToyMlp,
+                "image models (toy-mlp has a linear output)",
+            ),
+        ];
+        for (key, set, applies, what) in applicable {
+            only_for(key, set, applies, what)?;
+        }
 
         let clip = match spec.clip {
             Some(c) if !(c > 0.0 && c.is_finite()) => {

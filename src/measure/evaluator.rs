@@ -18,14 +18,14 @@
 //! - `precision`, `recall`: improved precision/recall (k = 3) against the first N test images,
 //!   N = number of generated images.
 
+use crate::checkpoint::{load_into, to_bytes};
 use crate::data::mnist::{FILES, Mnist, MnistSplit};
 use crate::measure::quality::{self, Gaussian};
 use crate::store::{RunLock, now_rfc3339, write_atomic};
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, bail};
 use burn::module::{Module, Param};
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
-use burn::store::{ModuleSnapshot, SafetensorsStore};
 use burn::tensor::activation::{log_softmax, relu, softmax};
 use burn::tensor::module::{conv2d, max_pool2d};
 use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
@@ -372,14 +372,6 @@ fn host(t: Tensor<2>) -> Vec<f32> {
     t.into_data().try_into_vec::<f32>().expect("f32 tensor")
 }
 
-fn to_bytes<M: Module>(m: &M) -> Result<Vec<u8>> {
-    let mut s = SafetensorsStore::from_bytes(None);
-    m.save_into(&mut s)
-        .map_err(|e| anyhow!("serialising evaluator weights: {e}"))?;
-    s.get_bytes()
-        .map_err(|e| anyhow!("serialising evaluator weights: {e}"))
-}
-
 impl Evaluator {
     /// The default evaluator ([`EvaluatorSpec::default`]): load `results/evaluators/<hash>/` if
     /// complete, else train it, evaluate it on the MNIST test set and save it.
@@ -445,20 +437,8 @@ impl Evaluator {
             );
         }
         let wpath = dir.join(WEIGHTS_FILE);
-        let bytes = fs::read(&wpath).with_context(|| format!("reading {}", wpath.display()))?;
         let mut net = LeNet::new(spec, device);
-        let mut store = SafetensorsStore::from_bytes(Some(bytes));
-        let r = net
-            .load_from(&mut store)
-            .map_err(|e| anyhow!("loading {}: {e}", wpath.display()))?;
-        if !r.errors.is_empty() || !r.missing.is_empty() {
-            bail!(
-                "{} does not match the evaluator network (missing {:?}, errors {:?})",
-                wpath.display(),
-                r.missing.iter().map(|m| &m.0).collect::<Vec<_>>(),
-                r.errors
-            );
-        }
+        load_into(&mut net, &wpath)?;
         Ok(Evaluator {
             hash: rec.hash,
             test_accuracy: rec.test_accuracy,
