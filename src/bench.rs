@@ -303,6 +303,26 @@ pub fn overheads() -> Result<Vec<(String, f64, String)>> {
         t.elapsed().as_secs_f64() / 20.0 * 1e3,
         "ms".into(),
     ));
+    // Report generation over 100 runs x 10,000 logged steps (synthetic tree), cold and
+    // incremental (nothing changed).
+    let tree = dir.path().join("report-bench");
+    crate::report::synthetic_results(&tree, 100, 10_000)?;
+    let opts = crate::report::ReportOptions::default();
+    let t = Instant::now();
+    crate::report::generate(&tree, &opts)?;
+    out.push((
+        "report, 100 runs x 10,000 steps, cold".into(),
+        t.elapsed().as_secs_f64(),
+        "s".into(),
+    ));
+    let t = Instant::now();
+    crate::report::generate(&tree, &opts)?;
+    out.push((
+        "report, 100 runs x 10,000 steps, unchanged (incremental)".into(),
+        t.elapsed().as_secs_f64(),
+        "s".into(),
+    ));
+
     // Measurement: the toy GP case trained with the default cadences (log every 10, evaluate
     // every gen_iters/10 with 2,500-sample mode metrics, checkpoint every gen_iters/4) versus
     // the bare training steps, same config and seed.

@@ -303,6 +303,19 @@ pub fn lower_is_better(metric: &str) -> bool {
     )
 }
 
+/// Time to reach a score: the first evaluation within 5% of the run's best value of `metric`
+/// (the convergence-speed measure of Lucic et al.-style comparisons).
+fn time_to_near(eval: &[crate::runlog::EvalRow], metric: &str, best: f64) -> serde_json::Value {
+    let tol = 0.05 * best.abs().max(1e-12);
+    eval.iter()
+        .filter(|r| r.metric == metric)
+        .find(|r| (r.value - best).abs() <= tol)
+        .map_or(
+            serde_json::Value::Null,
+            |r| json!({"step": r.step, "wall_s": r.wall_s}),
+        )
+}
+
 /// `summary.json`: final and best value of each score (with step and wall time), divergence,
 /// and throughput.
 fn write_summary(
@@ -360,7 +373,10 @@ fn write_summary(
         "diverged": matches!(outcome, Outcome::Diverged { .. }),
         "diverged_at": match outcome { Outcome::Diverged { step } => Some(*step), _ => None },
         "final": finals,
-        "best": best.into_iter().map(|(k, (v, s, w))| (k, json!({"value": v, "step": s, "wall_s": w}))).collect::<BTreeMap<_, _>>(),
+        "best": best.into_iter().map(|(k, (v, s, w))| {
+            let near = time_to_near(&e.logs.eval, &k, v);
+            (k, json!({"value": v, "step": s, "wall_s": w, "within_5pct": near}))
+        }).collect::<BTreeMap<_, _>>(),
         "throughput": {
             "gen_iters_per_s": steps as f64 / elapsed.max(1e-9),
             "critic_steps_per_s": critic_steps / elapsed.max(1e-9),

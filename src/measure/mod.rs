@@ -35,6 +35,17 @@ fn scalar(t: Tensor<1>) -> f64 {
     t.into_scalar::<f32>() as f64
 }
 
+/// WGAN-GP Fig. 1b: the L2 norm of d `loss` / d W for each critic layer's weight matrix (see
+/// the module docs), in layer order from the input. A layer the loss does not reach has norm 0.
+pub fn layer_grad_norms(critic: &Critic, loss: Tensor<1>) -> Vec<(String, f64)> {
+    let grads = loss.backward();
+    critic
+        .layer_weight_grads(&grads)
+        .into_iter()
+        .map(|(layer, g)| (layer, g.map_or(0.0, |g| scalar(g.square().sum()).sqrt())))
+        .collect()
+}
+
 /// Run every evaluation for the engine's current step; returns the validation critic loss.
 pub fn evaluate(e: &mut Engine, dir: &Path, wall_s: f64) -> Result<f64> {
     let step = e.step;
@@ -48,9 +59,7 @@ pub fn evaluate(e: &mut Engine, dir: &Path, wall_s: f64) -> Result<f64> {
     let val = scalar(e.critic_loss_on(held.clone(), z.clone()).detach());
 
     // Per-layer gradient norms of the critic loss (no penalty).
-    let grads = e.critic_loss_on(held, z).backward();
-    for (layer, g) in e.c.layer_weight_grads(&grads) {
-        let norm = g.map(|g| scalar(g.square().sum()).sqrt()).unwrap_or(0.0);
+    for (layer, norm) in layer_grad_norms(&e.c, e.critic_loss_on(held, z)) {
         e.logs.layers.push(LayerRow {
             step,
             layer,
