@@ -224,7 +224,9 @@ pub struct TorchResult {
 }
 
 /// Run `../shared/bench/torch_reference.py` with the project's venv, or explain how to get one.
-pub fn run_torch(threads: usize, iters: u32) -> Result<Vec<TorchResult>> {
+/// Returns the per-case results and, where GNU time is installed, the script's peak RSS in MB
+/// (one process runs every case, so it is the maximum over cases).
+pub fn run_torch(threads: usize, iters: u32) -> Result<(Vec<TorchResult>, Option<f64>)> {
     let python = Path::new(".venv-torch/bin/python");
     let script = Path::new("../shared/bench/torch_reference.py");
     if !python.exists() {
@@ -238,21 +240,35 @@ pub fn run_torch(threads: usize, iters: u32) -> Result<Vec<TorchResult>> {
             script.display()
         );
     }
-    let out = std::process::Command::new(python)
+    let gnu_time = Path::new("/usr/bin/time");
+    let mut cmd = if gnu_time.exists() {
+        let mut c = std::process::Command::new(gnu_time);
+        c.args(["-f", "maxrss_kb=%M"]).arg(python);
+        c
+    } else {
+        std::process::Command::new(python)
+    };
+    let out = cmd
         .arg(script)
         .args([threads.to_string(), iters.to_string()])
         .output()?;
+    let rss_mb = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .find_map(|l| l.strip_prefix("maxrss_kb="))
+        .and_then(|kb| kb.trim().parse::<f64>().ok())
+        .map(|kb| kb / 1024.0);
     if !out.status.success() {
         bail!(
             "torch_reference.py failed: {}",
             String::from_utf8_lossy(&out.stderr).trim()
         );
     }
-    String::from_utf8_lossy(&out.stdout)
+    let results = String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter(|l| l.trim_start().starts_with('{'))
         .map(|l| serde_json::from_str(l).context("parsing torch_reference output"))
-        .collect()
+        .collect::<Result<_>>()?;
+    Ok((results, rss_mb))
 }
 
 /// Harness overheads: per-run sweep bookkeeping, metric logging per row, report generation.

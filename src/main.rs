@@ -367,16 +367,16 @@ fn bench_cmd(
         .split(',')
         .map(|b| parse_backend(Some(b)).map(|x| x.expect("given")))
         .collect::<Result<_>>()?;
-    let torch = if compare {
+    let (torch, torch_rss) = if compare {
         match bench::run_torch(threads, iters.max(20)) {
-            Ok(t) => Some(t),
+            Ok((t, rss)) => (Some(t), rss),
             Err(e) => {
                 eprintln!("bench-compare: {e:#}");
                 return Ok(ExitCode::from(2));
             }
         }
     } else {
-        None
+        (None, None)
     };
     let mut results = Vec::new();
     let mut rows = vec![
@@ -425,6 +425,9 @@ fn bench_cmd(
     }
     let overheads = bench::overheads()?;
     print!("{}", browse::render_table(&rows));
+    if let Some(rss) = torch_rss {
+        println!("PyTorch reference peak RSS (one process, all cases): {rss:.0} MB");
+    }
     for (what, v, unit) in &overheads {
         println!("{what}: {v:.2} {unit}");
     }
@@ -432,6 +435,7 @@ fn bench_cmd(
         "cases": results,
         "torch": torch,
         "overheads": overheads.iter().map(|(w, v, u)| serde_json::json!({"what": w, "value": v, "unit": u})).collect::<Vec<_>>(),
+        "torch_peak_rss_mb": torch_rss,
         "peak_gflops_assumed": bench::PEAK_GFLOPS,
     });
     gan_harness::store::write_atomic(out, serde_json::to_string_pretty(&json)?.as_bytes())?;
