@@ -64,6 +64,16 @@ pub fn latest(dir: &Path) -> Option<PathBuf> {
     p.join("state.json").exists().then_some(p)
 }
 
+/// The step of the latest complete checkpoint, if any.
+pub fn latest_step(dir: &Path) -> Option<u32> {
+    latest(dir)?
+        .file_name()?
+        .to_str()?
+        .strip_prefix("step-")?
+        .parse()
+        .ok()
+}
+
 pub fn save(e: &Engine, dir: &Path, wall_s: f64) -> Result<()> {
     let root = ckpt_root(dir);
     fs::create_dir_all(&root)?;

@@ -17,6 +17,8 @@ pub mod optim;
 pub mod report;
 pub mod run;
 pub mod runlog;
+pub mod slurm;
+pub mod status;
 pub mod store;
 pub mod sweep;
 pub mod train;

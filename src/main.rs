@@ -8,7 +8,7 @@ use gan_harness::grid::{self, GridError};
 use gan_harness::run::{RunOptions, RunResult, execute};
 use gan_harness::store::Store;
 use gan_harness::sweep::{SweepOptions, plan_table, run_sweep};
-use gan_harness::{bench, browse, hash, report};
+use gan_harness::{bench, browse, hash, report, slurm, status};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -51,6 +51,21 @@ enum Command {
         backend: Option<String>,
         #[arg(long)]
         no_progress: bool,
+        /// Where the runs execute: here, or as a SLURM job array (see README: Running on a
+        /// cluster).
+        #[arg(long, value_enum, default_value = "local")]
+        launcher: Launcher,
+        #[command(flatten)]
+        slurm: SlurmArgs,
+    },
+    /// Where each sweep of a results directory stands (done / running / pending / failed ...),
+    /// with SLURM's view of submitted arrays.
+    Status {
+        #[arg(default_value = "results")]
+        dir: PathBuf,
+        /// Only this sweep (by name).
+        #[arg(long)]
+        sweep: Option<String>,
     },
     /// Run exactly one configuration (the unit a cluster scheduler launches).
     Run {
@@ -69,6 +84,12 @@ enum Command {
         data_dir: Option<PathBuf>,
         #[arg(long)]
         backend: Option<String>,
+        /// Record the run as part of this sweep (what array tasks and workers pass).
+        #[arg(long)]
+        sweep: Option<String>,
+        /// Print the outcome as one JSON line.
+        #[arg(long)]
+        json: bool,
     },
     /// List the runs under a results directory.
     Ls {
@@ -141,6 +162,59 @@ enum Command {
         #[command(subcommand)]
         what: DataCommand,
     },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Launcher {
+    Local,
+    Slurm,
+}
+
+/// Options of `--launcher slurm`.
+#[derive(clap::Args)]
+struct SlurmArgs {
+    /// SLURM partition.
+    #[arg(long, help_heading = "SLURM")]
+    partition: Option<String>,
+    /// Wall-time limit per task (sbatch --time), e.g. 2:00:00.
+    #[arg(long, help_heading = "SLURM")]
+    time: Option<String>,
+    /// CPUs per array task; each run trains with exactly this many threads.
+    #[arg(long, default_value_t = 1, help_heading = "SLURM")]
+    cpus_per_task: u32,
+    /// GPUs per array task (sbatch --gpus).
+    #[arg(long, help_heading = "SLURM")]
+    gpus: Option<u32>,
+    /// Run at most K tasks of the array at once (--array=...%K).
+    #[arg(long, help_heading = "SLURM")]
+    max_parallel: Option<u32>,
+    /// Extra sbatch option, written as an `#SBATCH` line (repeatable), e.g. --sbatch-arg=--mem=4G.
+    #[arg(
+        long = "sbatch-arg",
+        allow_hyphen_values = true,
+        help_heading = "SLURM"
+    )]
+    sbatch_args: Vec<String>,
+    /// Submit only the configurations that failed or were interrupted.
+    #[arg(long, help_heading = "SLURM")]
+    retry_failed: bool,
+}
+
+impl SlurmArgs {
+    /// Whether any SLURM-only option was given (an error with the local launcher).
+    fn given(&self) -> Option<&'static str> {
+        [
+            (self.partition.is_some(), "--partition"),
+            (self.time.is_some(), "--time"),
+            (self.cpus_per_task != 1, "--cpus-per-task"),
+            (self.gpus.is_some(), "--gpus"),
+            (self.max_parallel.is_some(), "--max-parallel"),
+            (!self.sbatch_args.is_empty(), "--sbatch-arg"),
+            (self.retry_failed, "--retry-failed"),
+        ]
+        .into_iter()
+        .find_map(|(given, name)| given.then_some(name))
+    }
 }
 
 #[derive(Subcommand)]
@@ -303,6 +377,74 @@ fn sweep(
     })
 }
 
+/// `harness sweep --launcher slurm`: submit what needs running as one job array.
+fn sweep_slurm(
+    file: &Path,
+    results: &Path,
+    dry_run: bool,
+    limit: Option<usize>,
+    opts: &slurm::SlurmOptions,
+) -> Result<ExitCode> {
+    let plan = load_plan(file, limit)?;
+    let store = open_store(results)?;
+    let sub = slurm::submit(&plan, &store, opts, dry_run).map_err(|e| {
+        if e.downcast_ref::<slurm::SlurmError>().is_some()
+            || e.downcast_ref::<mnist::DataError>().is_some()
+            || e.to_string().contains("harness data mnist")
+        {
+            bad(format!("{e:#}"))
+        } else {
+            e
+        }
+    })?;
+    let sel = &sub.selection;
+    let mut left_out = vec![format!("{} already done", sel.finished)];
+    if !sel.running.is_empty() {
+        left_out.push(format!("{} running", sel.running.len()));
+    }
+    if !sel.queued.is_empty() {
+        left_out.push(format!("{} queued in an earlier array", sel.queued.len()));
+    }
+    if !sel.untried.is_empty() {
+        left_out.push(format!(
+            "{} never tried (--retry-failed)",
+            sel.untried.len()
+        ));
+    }
+    let left_out = left_out.join(", ");
+    if sel.submit.is_empty() {
+        println!(
+            "{}: nothing to submit: {left_out} (of {} configurations)",
+            plan.name,
+            plan.entries.len()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    match &sub.job {
+        None => {
+            println!(
+                "{}: would submit {} configurations ({left_out}); dry run, nothing written. Script:\n",
+                plan.name,
+                sel.submit.len()
+            );
+            print!("{}", sub.script);
+        }
+        Some(job) => {
+            println!(
+                "{}: submitted job array {} with {} tasks ({left_out})\n  plan, script and logs: {}\n  follow it with: harness status {} --sweep {}",
+                plan.name,
+                job.job_id,
+                job.tasks.len(),
+                job.dir.display(),
+                results.display(),
+                plan.name
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[allow(clippy::too_many_arguments)]
 fn run_one(
     config: Option<PathBuf>,
     grid_file: Option<PathBuf>,
@@ -310,6 +452,8 @@ fn run_one(
     results: &Path,
     data_dir: Option<PathBuf>,
     backend: Option<Backend>,
+    sweep_name: Option<String>,
+    json: bool,
 ) -> Result<ExitCode> {
     let store = open_store(results)?;
     let (cfg, sweep): (RunConfig, Option<String>) = match (config, grid_file, index) {
@@ -339,11 +483,19 @@ fn run_one(
     let opts = RunOptions {
         backend,
         data_dir,
-        sweep,
+        sweep: sweep_name.or(sweep),
         ..Default::default()
     };
     let result = execute(&store, &cfg, &opts, |_, _| {})?;
-    println!("{h}: {result:?}");
+    if json {
+        let line = gan_harness::sweep::RunOutput {
+            hash: h,
+            result: result.clone(),
+        };
+        println!("{}", serde_json::to_string(&line)?);
+    } else {
+        println!("{h}: {result:?}");
+    }
     Ok(match result {
         RunResult::Failed { .. } => ExitCode::from(1),
         _ => ExitCode::SUCCESS,
@@ -464,9 +616,38 @@ fn real_main() -> Result<ExitCode> {
             data_dir,
             backend,
             no_progress,
+            launcher,
+            slurm,
         } => {
+            if launcher == Launcher::Slurm {
+                if shard.is_some() || jobs != 1 {
+                    return Err(bad(
+                        "--launcher slurm: --shard and --jobs do not apply (SLURM runs one task per configuration; use --max-parallel to throttle)",
+                    ));
+                }
+                let opts = slurm::SlurmOptions {
+                    partition: slurm.partition,
+                    time: slurm.time,
+                    cpus_per_task: slurm.cpus_per_task,
+                    gpus: slurm.gpus,
+                    max_parallel: slurm.max_parallel,
+                    sbatch_args: slurm.sbatch_args,
+                    retry_failed: slurm.retry_failed,
+                    harness_exe: std::env::current_exe()?,
+                    run: RunOptions {
+                        backend: parse_backend(backend.as_deref())?,
+                        data_dir,
+                        ..Default::default()
+                    },
+                };
+                return sweep_slurm(&file, &results, dry_run, (!yes).then_some(max_runs), &opts);
+            }
+            if let Some(flag) = slurm.given() {
+                return Err(bad(format!("{flag} applies only with --launcher slurm")));
+            }
             let opts = SweepOptions {
                 jobs,
+                worker_exe: Some(std::env::current_exe()?),
                 shard: shard.as_deref().map(parse_shard).transpose()?,
                 run: RunOptions {
                     backend: parse_backend(backend.as_deref())?,
@@ -484,9 +665,37 @@ fn real_main() -> Result<ExitCode> {
             results,
             data_dir,
             backend,
+            sweep,
+            json,
         } => {
             let backend = parse_backend(backend.as_deref())?;
-            run_one(config, grid, index, &results, data_dir, backend)
+            run_one(
+                config, grid, index, &results, data_dir, backend, sweep, json,
+            )
+        }
+        Command::Status { dir, sweep } => {
+            let store = open_store(&dir)?;
+            if !dir.is_dir() {
+                return Err(bad(format!("{} is not a results directory", dir.display())));
+            }
+            let mut records = gan_harness::sweep::read_sweep_records(&store);
+            if let Some(name) = &sweep {
+                records.retain(|r| &r.name == name);
+                if records.is_empty() {
+                    return Err(bad(format!(
+                        "--sweep {name}: no such sweep under {} (see {}/sweeps/)",
+                        dir.display(),
+                        dir.display()
+                    )));
+                }
+            }
+            let ask = records.iter().any(|r| !r.slurm.is_empty()) && which::which("squeue").is_ok();
+            let statuses: Vec<_> = records
+                .iter()
+                .map(|r| status::sweep_status(&store, r, ask))
+                .collect();
+            print!("{}", status::render(&store, &statuses));
+            Ok(ExitCode::SUCCESS)
         }
         Command::Ls { dir } => {
             print!("{}", browse::ls(&open_store(&dir)?)?);

@@ -32,7 +32,8 @@ pub struct RunOptions {
 }
 
 /// What happened when a run was asked to execute.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "outcome", rename_all = "kebab-case")]
 pub enum RunResult {
     Done {
         resumed_from: Option<u32>,

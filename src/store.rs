@@ -188,11 +188,15 @@ pub fn write_record(dir: &Path, rec: &RunRecord) -> Result<()> {
     )
 }
 
-/// Write the resolved config as canonical TOML (keys sorted).
-pub fn write_config(dir: &Path, cfg: &RunConfig) -> Result<()> {
+/// The resolved config as canonical TOML (keys sorted): what `harness run --config` reads.
+pub fn config_text(cfg: &RunConfig) -> Result<String> {
     let flat: std::collections::BTreeMap<_, _> = cfg.to_flat().into_iter().collect();
-    let text = toml::to_string(&flat)?;
-    write_atomic(&dir.join("config.toml"), text.as_bytes())
+    Ok(toml::to_string(&flat)?)
+}
+
+/// Write the resolved config into a run folder.
+pub fn write_config(dir: &Path, cfg: &RunConfig) -> Result<()> {
+    write_atomic(&dir.join("config.toml"), config_text(cfg)?.as_bytes())
 }
 
 pub fn read_config(dir: &Path) -> Result<RunConfig> {

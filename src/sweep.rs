@@ -9,17 +9,28 @@
 
 use crate::grid::{Plan, PlanEntry};
 use crate::run::{RunOptions, RunResult, execute, load_data};
-use crate::store::{PlanStatus, Store, now_rfc3339, write_atomic};
+use crate::slurm::SlurmJob;
+use crate::store::{PlanStatus, Store, config_text, now_rfc3339, write_atomic};
 use anyhow::{Context, Result};
+use fs4::fs_std::FileExt;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
+use std::fs::OpenOptions;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::sync::Mutex;
+use std::time::Duration;
 
 /// How to run a sweep.
 #[derive(Clone, Debug)]
 pub struct SweepOptions {
+    /// Configurations run at once.
     pub jobs: usize,
+    /// With `jobs > 1`: run each configuration in a child process of this executable
+    /// (`harness run`), so that a crashing run cannot take the others down. Each child gets
+    /// `cores / jobs` threads (at least 1). `None`: worker threads in this process.
+    pub worker_exe: Option<PathBuf>,
     /// `(k, n)`: run only slice k (1-based) of n.
     pub shard: Option<(usize, usize)>,
     pub run: RunOptions,
@@ -30,6 +41,7 @@ impl Default for SweepOptions {
     fn default() -> Self {
         Self {
             jobs: 1,
+            worker_exe: None,
             shard: None,
             run: RunOptions::default(),
             progress: false,
@@ -46,6 +58,9 @@ pub struct SweepRecord {
     pub runs: Vec<String>,
     pub varying: Vec<String>,
     pub updated: String,
+    /// Job arrays submitted for this sweep, oldest first.
+    #[serde(default)]
+    pub slurm: Vec<SlurmJob>,
 }
 
 /// What a sweep did, per configuration.
@@ -66,16 +81,58 @@ impl SweepReport {
     }
 }
 
-/// Record the sweep in the store (merging with an earlier record of the same name).
-pub fn write_sweep_record(store: &Store, plan: &Plan) -> Result<()> {
-    let path = store
-        .root
-        .join("sweeps")
-        .join(format!("{}.json", plan.name));
-    let mut rec: SweepRecord = std::fs::read_to_string(&path)
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or_default();
+fn record_path(store: &Store, name: &str) -> PathBuf {
+    store.root.join("sweeps").join(format!("{name}.json"))
+}
+
+/// The record of sweep `name`, if one was written.
+pub fn read_sweep_record(store: &Store, name: &str) -> Option<SweepRecord> {
+    let text = std::fs::read_to_string(record_path(store, name)).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// Every sweep record under the store, by name.
+pub fn read_sweep_records(store: &Store) -> Vec<SweepRecord> {
+    let Ok(dir) = std::fs::read_dir(store.root.join("sweeps")) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = dir
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let p = e.path();
+            if p.extension()? != "json" {
+                return None;
+            }
+            Some(p.file_stem()?.to_string_lossy().into_owned())
+        })
+        .collect();
+    names.sort();
+    names
+        .iter()
+        .filter_map(|n| read_sweep_record(store, n))
+        .collect()
+}
+
+/// Merge `plan` into its sweep record and apply `change`, under an exclusive lock on the
+/// record so that concurrent sweeps and submissions of the same grid do not lose each other's
+/// updates.
+pub fn update_sweep_record(
+    store: &Store,
+    plan: &Plan,
+    change: impl FnOnce(&mut SweepRecord),
+) -> Result<()> {
+    let path = record_path(store, &plan.name);
+    let dir = path.parent().expect("sweeps folder");
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let lock_path = dir.join(format!(".{}.lock", plan.name));
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .with_context(|| format!("opening {}", lock_path.display()))?;
+    FileExt::lock_exclusive(&lock).with_context(|| format!("locking {}", lock_path.display()))?;
+    let mut rec = read_sweep_record(store, &plan.name).unwrap_or_default();
     rec.name = plan.name.clone();
     rec.description = plan.description.clone();
     rec.grid_file = plan.file.display().to_string();
@@ -86,7 +143,15 @@ pub fn write_sweep_record(store: &Store, plan: &Plan) -> Result<()> {
     }
     rec.varying = plan.varying.clone();
     rec.updated = now_rfc3339();
-    write_atomic(&path, serde_json::to_string_pretty(&rec)?.as_bytes())
+    change(&mut rec);
+    let result = write_atomic(&path, serde_json::to_string_pretty(&rec)?.as_bytes());
+    let _ = FileExt::unlock(&lock);
+    result
+}
+
+/// Record the sweep in the store (merging with an earlier record of the same name).
+pub fn write_sweep_record(store: &Store, plan: &Plan) -> Result<()> {
+    update_sweep_record(store, plan, |_| {})
 }
 
 /// Rows of the `--dry-run` table: hash, varying settings, status.
@@ -146,33 +211,52 @@ pub fn run_sweep(plan: &Plan, store: &Store, opts: &SweepOptions) -> Result<Swee
     let report = Mutex::new(report);
     let mut run_opts = opts.run.clone();
     run_opts.sweep = Some(plan.name.clone());
+    let jobs = opts.jobs.max(1);
+    let workers = match &opts.worker_exe {
+        Some(exe) if jobs > 1 => Some(Workers::new(exe, store, &run_opts, jobs)?),
+        _ => None,
+    };
 
     std::thread::scope(|s| {
-        for _ in 0..opts.jobs.max(1) {
+        for _ in 0..jobs {
             s.spawn(|| {
                 loop {
                     let Some(entry) = queue.lock().unwrap().pop_front() else {
                         break;
                     };
                     let bar = multi.add(ProgressBar::new(entry.config.gen_iters as u64));
-                    bar.set_style(
-                        ProgressStyle::with_template(
-                            "  {prefix} {bar:25} {pos}/{len} it  {per_sec}  {msg}",
-                        )
-                        .expect("valid template"),
-                    );
                     bar.set_prefix(format!("{} {}", entry.hash, entry.config.label()));
-                    let result = execute(store, &entry.config, &run_opts, |step, row| {
-                        bar.set_position(step as u64);
-                        if let Some(r) = row {
-                            bar.set_message(format!(
-                                "C {:.4} G {} est {:.4}",
-                                r.critic_loss,
-                                r.gen_loss.map_or("-".into(), |g| format!("{g:.4}")),
-                                r.estimate
-                            ));
+                    let result = match &workers {
+                        Some(w) => {
+                            bar.set_style(
+                                ProgressStyle::with_template(
+                                    "  {prefix} {spinner} {elapsed} (worker process)",
+                                )
+                                .expect("valid template"),
+                            );
+                            bar.enable_steady_tick(Duration::from_millis(500));
+                            w.run(entry)
                         }
-                    });
+                        None => {
+                            bar.set_style(
+                                ProgressStyle::with_template(
+                                    "  {prefix} {bar:25} {pos}/{len} it  {per_sec}  {msg}",
+                                )
+                                .expect("valid template"),
+                            );
+                            execute(store, &entry.config, &run_opts, |step, row| {
+                                bar.set_position(step as u64);
+                                if let Some(r) = row {
+                                    bar.set_message(format!(
+                                        "C {:.4} G {} est {:.4}",
+                                        r.critic_loss,
+                                        r.gen_loss.map_or("-".into(), |g| format!("{g:.4}")),
+                                        r.estimate
+                                    ));
+                                }
+                            })
+                        }
+                    };
                     bar.finish_and_clear();
                     sweep_bar.inc(1);
                     let mut rep = report.lock().unwrap();
@@ -197,4 +281,98 @@ pub fn run_sweep(plan: &Plan, store: &Store, opts: &SweepOptions) -> Result<Swee
     });
     sweep_bar.finish_and_clear();
     Ok(report.into_inner().unwrap())
+}
+
+/// Child processes that each run one configuration (`harness run --config ... --json`).
+struct Workers<'a> {
+    exe: PathBuf,
+    store: &'a Store,
+    run: &'a RunOptions,
+    threads: usize,
+    /// Where the configs handed to the children are written (removed when the sweep ends).
+    configs: tempfile::TempDir,
+}
+
+impl<'a> Workers<'a> {
+    fn new(exe: &Path, store: &'a Store, run: &'a RunOptions, jobs: usize) -> Result<Self> {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Ok(Self {
+            exe: exe.to_path_buf(),
+            store,
+            run,
+            threads: (cores / jobs).max(1),
+            configs: tempfile::Builder::new()
+                .prefix("harness-sweep-")
+                .tempdir()
+                .context("creating a folder for worker configs")?,
+        })
+    }
+
+    /// Run `entry` in a child; a child that dies (signal, abort, out of memory) is a failed
+    /// result for that configuration only. Its stderr is appended to `<run>/worker.log`.
+    fn run(&self, entry: &PlanEntry) -> Result<RunResult> {
+        let cfg_path = self.configs.path().join(format!("{}.toml", entry.hash));
+        write_atomic(&cfg_path, config_text(&entry.config)?.as_bytes())?;
+        let dir = self.store.run_dir(&entry.hash);
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let log_path = dir.join("worker.log");
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .with_context(|| format!("opening {}", log_path.display()))?;
+        let mut cmd = Command::new(&self.exe);
+        cmd.arg("run")
+            .arg("--config")
+            .arg(&cfg_path)
+            .arg("--results")
+            .arg(&self.store.root)
+            .arg("--json");
+        if let Some(sweep) = &self.run.sweep {
+            cmd.arg("--sweep").arg(sweep);
+        }
+        if let Some(d) = &self.run.data_dir {
+            cmd.arg("--data-dir").arg(d);
+        }
+        if let Some(b) = self.run.backend {
+            cmd.arg("--backend").arg(b.to_string());
+        }
+        let out = cmd
+            .env("RAYON_NUM_THREADS", self.threads.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .output()
+            .with_context(|| format!("starting {}", self.exe.display()))?;
+        let parsed = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .rev()
+            .find_map(|l| serde_json::from_str::<RunOutput>(l).ok());
+        Ok(match parsed {
+            Some(o) => o.result,
+            None => RunResult::Failed {
+                error: format!(
+                    "worker process {}; its output is in {}",
+                    describe_exit(out.status),
+                    log_path.display()
+                ),
+            },
+        })
+    }
+}
+
+/// The line `harness run --json` prints: which run, and what happened to it.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RunOutput {
+    pub hash: String,
+    pub result: RunResult,
+}
+
+fn describe_exit(status: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (_, Some(sig)) => format!("was killed by signal {sig}"),
+        (Some(c), _) => format!("exited with code {c}"),
+        _ => format!("ended: {status}"),
+    }
 }

@@ -490,3 +490,87 @@ fn run_one_config_from_its_folder_and_by_index() {
         "{show}"
     );
 }
+
+/// `--jobs N` runs each configuration in its own worker process: killing one worker (as the
+/// kernel's OOM killer would) fails that configuration only; the next sweep resumes it.
+#[test]
+fn a_killed_worker_process_does_not_stop_the_others_and_its_run_resumes() {
+    const GRID: &str = r#"
+name = "workers"
+description = "one long run to kill, three short ones"
+seeds = [1]
+[base]
+dataset = "8gaussians"
+loss = "gan-ns"
+dim = 16
+batch_size = 32
+log_every = 10
+eval_every = 1000
+checkpoint_every = 200
+eval_samples = 200
+[[grid]]
+gen_iters = [20000, 20, 21, 22]
+"#;
+    let d = tempfile::tempdir().unwrap();
+    let g = write_grid(d.path(), GRID);
+    let res = d.path().join("results");
+    let plan = parse_plan(&g, GRID, None).unwrap();
+    let long = plan.entries[0].hash.clone();
+    assert_eq!(plan.entries[0].config.gen_iters, 20000);
+    let sweep = || {
+        harness()
+            .args(["sweep", g.to_str().unwrap(), "--results"])
+            .arg(&res)
+            .args(["--jobs", "2", "--no-progress"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let child = sweep();
+    // The worker's pid is in the run's lock once it has started; kill it after a checkpoint.
+    let lock = res.join(&long).join("lock");
+    let start = std::time::Instant::now();
+    let pid = loop {
+        assert!(
+            start.elapsed().as_secs() < 300,
+            "the long run never checkpointed"
+        );
+        let owner = std::fs::read_to_string(&lock).unwrap_or_default();
+        if gan_harness::checkpoint::latest_step(&res.join(&long)).is_some()
+            && let Some(pid) = owner.split('@').next().and_then(|p| p.parse::<u32>().ok())
+        {
+            break pid;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert_ne!(pid, child.id(), "the run is not in a worker process");
+    assert!(
+        Command::new("kill")
+            .args(["-9", &pid.to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("3 trained") && stdout.contains("1 failed"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("killed by signal 9"), "{stderr}");
+    let store = Store::new(&res).unwrap();
+    for e in &plan.entries[1..] {
+        assert_eq!(store.plan_status(&e.hash), PlanStatus::Done);
+    }
+    assert_eq!(store.plan_status(&long), PlanStatus::Partial);
+
+    let out = sweep().wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("1 trained (1 resumed)"), "{stdout}");
+    let rec = store.record(&long).unwrap();
+    assert_eq!((rec.attempts, rec.step), (2, 20000));
+}

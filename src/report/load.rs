@@ -246,7 +246,7 @@ pub fn discover(root: &Path, skip: &Path) -> Vec<PathBuf> {
                 || name.starts_with('.')
                 || matches!(
                     name.as_ref(),
-                    "sweeps" | "evaluators" | "checkpoints" | "samples"
+                    "sweeps" | "slurm" | "evaluators" | "checkpoints" | "samples"
                 )
             {
                 it.skip_current_dir();
