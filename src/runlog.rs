@@ -1,6 +1,9 @@
-//! The tidy CSV logs of one run (`metrics.csv`, `eval.csv`, `layers.csv`, `weights_hist.csv`),
-//! kept in memory and rewritten atomically at each checkpoint, so the files on disk always
-//! match the latest checkpoint and a resumed run continues them exactly.
+//! The tidy CSV logs of one run (`metrics.csv`, `timing.csv`, `eval.csv`, `layers.csv`,
+//! `weights_hist.csv`), kept in memory and rewritten atomically at each checkpoint, so the files
+//! on disk always match the latest checkpoint and a resumed run continues them exactly.
+//!
+//! `metrics.csv` holds only what the seed determines, so the same config gives the same bytes on
+//! CPU; the wall clock of each logged step goes to `timing.csv` (`step,wall_s`).
 
 use crate::store::write_atomic;
 use anyhow::{Context, Result};
@@ -12,6 +15,8 @@ use std::path::Path;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MetricsRow {
     pub step: u32,
+    /// Written to `timing.csv`, not `metrics.csv`.
+    #[serde(skip)]
     pub wall_s: f64,
     pub critic_loss: f64,
     pub gen_loss: Option<f64>,
@@ -22,6 +27,13 @@ pub struct MetricsRow {
     pub val_critic_loss: Option<f64>,
     pub lr_g: f64,
     pub lr_c: f64,
+}
+
+/// One row of `timing.csv`: when a logged step finished, in seconds of training.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct TimingRow {
+    step: u32,
+    wall_s: f64,
 }
 
 /// One row of `eval.csv`: a sample-quality score at a step.
@@ -87,7 +99,6 @@ fn read_csv<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>> {
 
 pub const METRICS_HEADER: &[&str] = &[
     "step",
-    "wall_s",
     "critic_loss",
     "gen_loss",
     "estimate",
@@ -104,6 +115,18 @@ impl RunLogs {
         write_atomic(
             &dir.join("metrics.csv"),
             &to_csv(&self.metrics, METRICS_HEADER)?,
+        )?;
+        let timing: Vec<TimingRow> = self
+            .metrics
+            .iter()
+            .map(|r| TimingRow {
+                step: r.step,
+                wall_s: r.wall_s,
+            })
+            .collect();
+        write_atomic(
+            &dir.join("timing.csv"),
+            &to_csv(&timing, &["step", "wall_s"])?,
         )?;
         write_atomic(
             &dir.join("eval.csv"),
@@ -129,6 +152,14 @@ impl RunLogs {
             hist: read_csv(&dir.join("weights_hist.csv"))?,
         };
         l.metrics.retain(|r| r.step <= step);
+        let timing: std::collections::HashMap<u32, f64> =
+            read_csv::<TimingRow>(&dir.join("timing.csv"))?
+                .into_iter()
+                .map(|t| (t.step, t.wall_s))
+                .collect();
+        for r in &mut l.metrics {
+            r.wall_s = timing.get(&r.step).copied().unwrap_or(0.0);
+        }
         l.eval.retain(|r| r.step <= step);
         l.layers.retain(|r| r.step <= step);
         l.hist.retain(|r| r.step <= step);

@@ -67,6 +67,24 @@ impl Columns {
         self.data.first().map_or(0, Vec::len)
     }
 
+    /// Add column `name` from `other` (which has `step` and `name`), matched on `step`;
+    /// NaN where `other` has no row for a step.
+    pub fn join_by_step(&mut self, name: &str, other: &Columns) {
+        let (Some(steps), Some(os), Some(ov)) =
+            (self.get("step"), other.get("step"), other.get(name))
+        else {
+            return;
+        };
+        let by_step: std::collections::HashMap<u64, f64> =
+            os.iter().zip(ov).map(|(s, v)| (*s as u64, *v)).collect();
+        let col = steps
+            .iter()
+            .map(|s| by_step.get(&(*s as u64)).copied().unwrap_or(f64::NAN))
+            .collect();
+        self.names.push(name.to_string());
+        self.data.push(col);
+    }
+
     /// Last finite value of a column: the "final" value of a metric that is only
     /// logged on some rows.
     pub fn last_finite(&self, name: &str) -> Option<f64> {
@@ -376,7 +394,7 @@ pub fn load_run(dir: &Path) -> Result<Run> {
         mtimes: Mtimes {
             config: mtime(&dir.join("config.toml")),
             run_json: mtime(&dir.join("run.json")),
-            metrics: mtime(&dir.join("metrics.csv")),
+            metrics: mtime(&dir.join("metrics.csv")).max(mtime(&dir.join("timing.csv"))),
             eval: mtime(&dir.join("eval.csv")),
             layers: mtime(&dir.join("layers.csv")),
             hist: mtime(&dir.join("weights_hist.csv")),
@@ -408,6 +426,12 @@ pub fn load_run(dir: &Path) -> Result<Run> {
     if let Some((cols, kind)) = part!("metrics.csv", parse_metrics) {
         run.metrics = cols;
         run.estimate_kind = kind;
+    }
+    // Wall times live in timing.csv (step,wall_s) so that metrics.csv is deterministic.
+    if run.metrics.get("wall_s").is_none()
+        && let Some(timing) = part!("timing.csv", parse_metrics)
+    {
+        run.metrics.join_by_step("wall_s", &timing.0);
     }
     if let Some(eval) = part!("eval.csv", parse_eval) {
         run.eval = eval;
