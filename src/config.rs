@@ -110,6 +110,16 @@ named_enum!(
 named_enum!(GOutput { Tanh = "tanh", Sigmoid = "sigmoid" });
 
 named_enum!(
+    /// Normalisation inside the dcgan critic.
+    CriticNorm {
+        None = "none",
+        /// After conv2 and conv3, batch statistics (DCGAN, the WGAN paper's critic). Refused
+        /// with a gradient penalty, which is defined per sample.
+        BatchNorm = "batchnorm",
+    }
+);
+
+named_enum!(
     /// Compute backend. Not hashed: it does not change what is being measured.
     Backend { Flex = "flex", Ndarray = "ndarray", Vulkan = "vulkan", Cuda = "cuda" }
 );
@@ -152,6 +162,7 @@ pub struct RunSpec {
     pub g_hidden: Option<Vec<u32>>,
     pub c_hidden: Option<Vec<u32>>,
     pub g_output: Option<GOutput>,
+    pub critic_norm: Option<CriticNorm>,
     pub batch_size: Option<i64>,
     pub gen_iters: Option<i64>,
     pub n_critic: Option<i64>,
@@ -195,6 +206,7 @@ pub const KEYS: &[&str] = &[
     "g_hidden",
     "c_hidden",
     "g_output",
+    "critic_norm",
     "batch_size",
     "gen_iters",
     "n_critic",
@@ -244,6 +256,8 @@ pub struct RunConfig {
     pub c_hidden: Option<Vec<u32>>,
     /// Generator output nonlinearity for image data; MNIST is scaled to match it.
     pub g_output: Option<GOutput>,
+    /// dcgan critic normalisation; absent means none (so configs without it keep their hash).
+    pub critic_norm: Option<CriticNorm>,
     pub batch_size: u32,
     pub gen_iters: u32,
     pub n_critic: u32,
@@ -398,6 +412,7 @@ impl RunSpec {
             g_hidden,
             c_hidden,
             g_output,
+            critic_norm,
             batch_size,
             gen_iters,
             n_critic,
@@ -489,7 +504,13 @@ impl RunSpec {
         };
 
         // Options that only make sense for some losses/models are errors elsewhere, not ignored.
-        let applicable: [(&'static str, bool, bool, &str); 8] = [
+        let applicable: [(&'static str, bool, bool, &str); 9] = [
+            (
+                "critic_norm",
+                spec.critic_norm.is_some(),
+                model == Model::Dcgan,
+                "model \"dcgan\"",
+            ),
             (
                 "clip",
                 spec.clip.is_some(),
@@ -671,6 +692,15 @@ impl RunSpec {
             ));
         }
         let schedule = spec.schedule.unwrap_or(Schedule::Fresh);
+        let critic_norm = spec.critic_norm.filter(|n| *n != CriticNorm::None);
+        if critic_norm == Some(CriticNorm::BatchNorm) && loss.has_penalty() {
+            return Err(KeyError::new(
+                "critic_norm",
+                format!(
+                    "critic_norm \"batchnorm\" cannot be used with loss \"{loss}\": the gradient penalty is taken per sample, and batch norm makes each sample's score depend on the rest of the batch (WGAN-GP paper, section 4); use critic_norm = \"none\""
+                ),
+            ));
+        }
 
         Ok(RunConfig {
             loss,
@@ -682,6 +712,7 @@ impl RunSpec {
             g_hidden,
             c_hidden,
             g_output,
+            critic_norm,
             batch_size,
             gen_iters,
             n_critic,

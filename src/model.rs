@@ -10,8 +10,9 @@
 //! safetensors load into the equivalent `nn.Sequential` unchanged. Initialisation draws from a
 //! seeded host RNG, so a run starts from the same weights on every backend.
 
-use crate::config::{GOutput, Model, RunConfig};
+use crate::config::{CriticNorm, GOutput, Model, RunConfig};
 use burn::module::{Module, Param};
+use burn::nn::{BatchNorm, BatchNormConfig};
 use burn::prelude::*;
 use burn::tensor::module::{conv_transpose2d, conv2d};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
@@ -291,28 +292,58 @@ impl ConvGenerator {
 }
 
 /// WGAN-GP gan_mnist.py critic: three 5x5 stride-2 convolutions (DIM, 2DIM, 4DIM) with
-/// LeakyReLU 0.2, then a linear layer. No batch norm: the penalty is per sample.
+/// LeakyReLU 0.2, then a linear layer. By default no batch norm (the penalty is per sample);
+/// `critic_norm = "batchnorm"` adds it after conv2 and conv3 as DCGAN/WGAN critics have it
+/// (never after the first layer), for the objectives without a penalty.
 #[derive(Module, Debug)]
 pub struct ConvCritic {
     pub conv1: Conv,
     pub conv2: Conv,
     pub conv3: Conv,
     pub output: Dense,
+    pub bn2: Option<BatchNorm>,
+    pub bn3: Option<BatchNorm>,
     #[module(skip)]
     pub dim: usize,
 }
 
 impl ConvCritic {
+    fn new(rng: &mut ChaCha8Rng, dim: usize, norm: Option<CriticNorm>, device: &Device) -> Self {
+        let bn = |n: usize| {
+            matches!(norm, Some(CriticNorm::BatchNorm))
+                .then(|| BatchNormConfig::new(n).init(device))
+        };
+        ConvCritic {
+            conv1: Conv::new(rng, 1, dim, false, device),
+            conv2: Conv::new(rng, dim, 2 * dim, false, device),
+            conv3: Conv::new(rng, 2 * dim, 4 * dim, false, device),
+            output: Dense::new(rng, 4 * 4 * 4 * dim, 1, Init::Glorot, device),
+            bn2: bn(2 * dim),
+            bn3: bn(4 * dim),
+            dim,
+        }
+    }
+
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
         let b = x.dims()[0];
+        let norm = |bn: &Option<BatchNorm>, x: Tensor<4>| match bn {
+            Some(bn) => bn.forward(x),
+            None => x,
+        };
         let x = x.reshape([b, 1, IMAGE_SIDE, IMAGE_SIDE]);
         let x = Act::LeakyRelu.apply(self.conv1.conv(x));
-        let x = Act::LeakyRelu.apply(self.conv2.conv(x));
-        let x = Act::LeakyRelu.apply(self.conv3.conv(x));
+        let x = Act::LeakyRelu.apply(norm(&self.bn2, self.conv2.conv(x)));
+        let x = Act::LeakyRelu.apply(norm(&self.bn3, self.conv3.conv(x)));
         self.output.forward(x.reshape([b, 4 * 4 * 4 * self.dim]))
     }
 
     fn input_grad(&self, x: Tensor<2>) -> Tensor<2> {
+        // The config refuses batch norm with a penalty; a per-sample input gradient does not
+        // exist when samples share batch statistics.
+        assert!(
+            self.bn2.is_none() && self.bn3.is_none(),
+            "input gradient of a batch-norm critic is not per sample"
+        );
         let b = x.dims()[0];
         let device = x.device();
         let d = x.detach().reshape([b, 1, IMAGE_SIDE, IMAGE_SIDE]);
@@ -370,6 +401,12 @@ impl Generator {
 }
 
 impl Critic {
+    /// Whether samples of a batch influence each other's scores (batch norm): then real and
+    /// fake batches must be scored in separate passes, as the official WGAN code does.
+    pub fn couples_batch(&self) -> bool {
+        matches!(self, Critic::Conv(c) if c.bn2.is_some() || c.bn3.is_some())
+    }
+
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
         match self {
             Critic::Mlp(m) => m.forward(x),
@@ -444,13 +481,7 @@ pub fn mlp_critic(rng: &mut ChaCha8Rng, sizes: &[usize], leaky: bool, device: &D
 
 /// The dcgan critic with base width `dim`, for tests and checks of the input gradient.
 pub fn conv_critic(rng: &mut ChaCha8Rng, dim: usize, device: &Device) -> Critic {
-    Critic::Conv(ConvCritic {
-        conv1: Conv::new(rng, 1, dim, false, device),
-        conv2: Conv::new(rng, dim, 2 * dim, false, device),
-        conv3: Conv::new(rng, 2 * dim, 4 * dim, false, device),
-        output: Dense::new(rng, 4 * 4 * 4 * dim, 1, Init::Glorot, device),
-        dim,
-    })
+    Critic::Conv(ConvCritic::new(rng, dim, None, device))
 }
 
 /// Data dimension of a config's samples (784 for MNIST, 2 for toy sets).
@@ -522,13 +553,7 @@ pub fn build(cfg: &RunConfig, rng: &mut ChaCha8Rng, device: &Device) -> (Generat
                 dim,
                 out,
             };
-            let c = ConvCritic {
-                conv1: Conv::new(rng, 1, dim, false, device),
-                conv2: Conv::new(rng, dim, 2 * dim, false, device),
-                conv3: Conv::new(rng, 2 * dim, 4 * dim, false, device),
-                output: Dense::new(rng, 4 * 4 * 4 * dim, 1, Init::Glorot, device),
-                dim,
-            };
+            let c = ConvCritic::new(rng, dim, cfg.critic_norm, device);
             (Generator::Conv(g), Critic::Conv(c))
         }
     }

@@ -127,13 +127,20 @@ impl Engine {
         let real = self.tensor2(real, self.dim);
         // The generator's weights are constants here: no graph is recorded for them.
         let fake = self.g.clone().no_grad().forward(z).detach();
-        // One forward over [real; fake]: twice the rows per matrix product, half the ops.
-        let scores = self
-            .c
-            .forward(Tensor::cat(vec![real.clone(), fake.clone()], 0));
-        let n_real = real.dims()[0];
-        let c_real = scores.clone().narrow(0, 0, n_real);
-        let c_fake = scores.narrow(0, n_real, fake.dims()[0]);
+        // One forward over [real; fake]: twice the rows per matrix product, half the ops. A
+        // batch-norm critic must see each batch alone (its statistics would mix them).
+        let (c_real, c_fake) = if self.c.couples_batch() {
+            (self.c.forward(real.clone()), self.c.forward(fake.clone()))
+        } else {
+            let scores = self
+                .c
+                .forward(Tensor::cat(vec![real.clone(), fake.clone()], 0));
+            let n_real = real.dims()[0];
+            (
+                scores.clone().narrow(0, 0, n_real),
+                scores.narrow(0, n_real, fake.dims()[0]),
+            )
+        };
         let base = loss::critic_loss(cfg.loss, c_real, c_fake);
         let (total, penalty, grad_norm) = match (cfg.loss.has_penalty(), cfg.gp_lambda) {
             (true, Some(lambda)) => {

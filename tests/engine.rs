@@ -640,3 +640,82 @@ fn pixel_hist01(v: &[f32]) -> Vec<f64> {
     }
     h.iter().map(|c| c / v.len() as f64).collect()
 }
+
+/// The WGAN paper's critic has batch norm: with `critic_norm = "batchnorm"` the dcgan critic
+/// scores a sample differently depending on its batch, real and fake are scored in separate
+/// passes, it trains under weight clipping with every parameter (batch-norm scale and shift
+/// included) inside [-c, c], and the penalty losses refuse it.
+#[test]
+fn batch_norm_critic_trains_with_clipping_and_is_refused_with_a_penalty() {
+    let dir = mnist::resolve_dir(Some(Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/data/mnist"
+    ))));
+    let data = mnist::load_cached(&dir).unwrap();
+    let spec = |loss: Loss| RunSpec {
+        loss: Some(loss),
+        model: Some(Model::Dcgan),
+        dataset: Some(Dataset::Mnist),
+        critic_norm: Some(gan_harness::config::CriticNorm::BatchNorm),
+        dim: Some(8),
+        batch_size: Some(16),
+        n_critic: Some(2),
+        gen_iters: Some(6),
+        seed: Some(3),
+        ..Default::default()
+    };
+    for loss in [Loss::WganGp, Loss::WganLp] {
+        let err = spec(loss).resolve().unwrap_err();
+        assert_eq!(err.key, "critic_norm");
+        assert!(err.message.contains("per sample"), "{}", err.message);
+    }
+    let mut cfg = spec(Loss::WganClip).resolve().unwrap();
+    cfg.clip = Some(0.05);
+    let mut e = Engine::new(&cfg, &Device::flex(), Some(data.clone()));
+    assert!(e.c.couples_batch());
+    // Batch dependence: the first sample's score changes with its batch-mates.
+    let x: Vec<f32> = (0..3 * 784)
+        .map(|i| ((i * 7919) % 255) as f32 / 255.0)
+        .collect();
+    let a = e.to_tensor(x[..2 * 784].to_vec(), 784);
+    let b = e.to_tensor([&x[..784], &x[2 * 784..]].concat(), 784);
+    let sa = vals(e.c.forward(a))[0];
+    let sb = vals(e.c.forward(b))[0];
+    assert!(
+        (sa - sb).abs() > 1e-6,
+        "batch norm had no effect: {sa} vs {sb}"
+    );
+    for _ in 0..4 {
+        e.train_step();
+        // Every trainable parameter is clamped; the running statistics are buffers, which the
+        // official code's `for p in netD.parameters()` does not touch either.
+        let model::Critic::Conv(c) = &e.c else {
+            panic!("dcgan critic expected")
+        };
+        let bn2 = c.bn2.as_ref().unwrap();
+        let mut trained = params(&c.conv1);
+        trained.extend(params(&c.conv2));
+        trained.extend(params(&c.conv3));
+        trained.extend(params(&c.output));
+        trained.push(vals(bn2.gamma.val()));
+        trained.push(vals(bn2.beta.val()));
+        let max = trained.iter().flatten().fold(0f32, |m, v| m.max(v.abs()));
+        assert!(max <= 0.05, "critic parameter {max} outside [-0.05, 0.05]");
+        // gamma starts at 1; RMSprop steps of ~10 lr cannot bring it near 0.05 without the clamp.
+        let gamma = vals(bn2.gamma.val());
+        assert!(
+            gamma.iter().all(|g| *g > 0.04),
+            "gamma (init 1) should sit at the clamp: {gamma:?}"
+        );
+    }
+    let out = tempfile::tempdir().unwrap();
+    e.train(out.path(), None, |_, _| {}).unwrap();
+    assert!(e.logs.metrics.iter().all(|r| r.critic_loss.is_finite()));
+    // Checkpoints carry the batch-norm parameters and running statistics.
+    let mut r = Engine::new(&cfg, &Device::flex(), Some(data));
+    assert_eq!(
+        gan_harness::checkpoint::restore(&mut r, out.path()).unwrap(),
+        Some(6)
+    );
+    assert!(params(&r.c) == params(&e.c), "restored critic differs");
+}

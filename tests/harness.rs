@@ -402,6 +402,16 @@ fn bad_input_is_rejected_with_location_and_nothing_written() {
         "grid.toml:3:1: key `clip`: clip only applies to loss \"wgan-clip\", not to loss \"wgan-gp\"",
     );
     rejects(
+        "[base]\ndataset = \"mnist\"\nmodel = \"dcgan\"\n[[grid]]\nloss = [\"wgan-clip\", \"wgan-gp\"]\ncritic_norm = \"batchnorm\"\n",
+        &[],
+        "grid.toml:6:1: key `critic_norm`: critic_norm \"batchnorm\" cannot be used with loss \"wgan-gp\": the gradient penalty is taken per sample",
+    );
+    rejects(
+        "[base]\ncritic_norm = \"batchnorm\"\n",
+        &[],
+        "key `critic_norm`: critic_norm only applies to model \"dcgan\"",
+    );
+    rejects(
         "seeds = [1, 2, 3]\n[[grid]]\nseed = [1]\n",
         &[],
         "key `seed`: conflicts with the top-level `seeds`",
