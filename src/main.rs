@@ -51,6 +51,9 @@ enum Command {
         backend: Option<String>,
         #[arg(long)]
         no_progress: bool,
+        /// Show burn-train's live dashboard (TUI on a terminal) for each run; with --jobs 1.
+        #[arg(long)]
+        dashboard: bool,
         /// Where the runs execute: here, or as a SLURM job array (see README: Running on a
         /// cluster).
         #[arg(long, value_enum, default_value = "local")]
@@ -90,6 +93,9 @@ enum Command {
         /// Print the outcome as one JSON line.
         #[arg(long)]
         json: bool,
+        /// Show burn-train's live dashboard (TUI on a terminal).
+        #[arg(long, conflicts_with = "json")]
+        dashboard: bool,
     },
     /// List the runs under a results directory.
     Ls {
@@ -454,6 +460,7 @@ fn run_one(
     backend: Option<Backend>,
     sweep_name: Option<String>,
     json: bool,
+    dashboard: bool,
 ) -> Result<ExitCode> {
     let store = open_store(results)?;
     let (cfg, sweep): (RunConfig, Option<String>) = match (config, grid_file, index) {
@@ -484,6 +491,7 @@ fn run_one(
         backend,
         data_dir,
         sweep: sweep_name.or(sweep),
+        dashboard,
         ..Default::default()
     };
     let result = execute(&store, &cfg, &opts, |_, _| {})?;
@@ -616,9 +624,15 @@ fn real_main() -> Result<ExitCode> {
             data_dir,
             backend,
             no_progress,
+            dashboard,
             launcher,
             slurm,
         } => {
+            if dashboard && (jobs != 1 || launcher == Launcher::Slurm) {
+                return Err(bad(
+                    "--dashboard shows one run at a time: use it with --jobs 1 and the local launcher",
+                ));
+            }
             if launcher == Launcher::Slurm {
                 if shard.is_some() || jobs != 1 {
                     return Err(bad(
@@ -652,9 +666,10 @@ fn real_main() -> Result<ExitCode> {
                 run: RunOptions {
                     backend: parse_backend(backend.as_deref())?,
                     data_dir,
+                    dashboard,
                     ..Default::default()
                 },
-                progress: !no_progress,
+                progress: !no_progress && !dashboard,
             };
             sweep(&file, &results, dry_run, (!yes).then_some(max_runs), opts)
         }
@@ -667,10 +682,11 @@ fn real_main() -> Result<ExitCode> {
             backend,
             sweep,
             json,
+            dashboard,
         } => {
             let backend = parse_backend(backend.as_deref())?;
             run_one(
-                config, grid, index, &results, data_dir, backend, sweep, json,
+                config, grid, index, &results, data_dir, backend, sweep, json, dashboard,
             )
         }
         Command::Status { dir, sweep } => {

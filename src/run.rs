@@ -5,6 +5,7 @@
 
 use crate::checkpoint;
 use crate::config::{Backend, RunConfig};
+use crate::dashboard::Dashboard;
 use crate::data::mnist::{self, Mnist};
 use crate::hash::short_hash;
 use crate::measure::evaluator::{Evaluator, TestReference};
@@ -29,6 +30,9 @@ pub struct RunOptions {
     pub sweep: Option<String>,
     /// Stop after this many generator iterations (simulated interruption, for tests).
     pub stop_at: Option<u32>,
+    /// Show burn-train's renderer (TUI on a terminal) and log its metric files under
+    /// `<run>/dashboard/`.
+    pub dashboard: bool,
 }
 
 /// What happened when a run was asked to execute.
@@ -141,7 +145,24 @@ pub fn execute(
             let resumed =
                 checkpoint::restore(&mut engine, &dir).context("resuming from the checkpoint")?;
             let first = engine.step;
-            let outcome = engine.train(&dir, opts.stop_at, &mut progress)?;
+            let mut dash = opts.dashboard.then(|| {
+                Dashboard::new(
+                    &dir.join("dashboard"),
+                    &format!("{hash} {}", cfg.label()),
+                    cfg.gen_iters,
+                    &engine.logs.metrics,
+                    true,
+                )
+            });
+            let outcome = engine.train(&dir, opts.stop_at, |step, row| {
+                if let (Some(d), Some(r)) = (dash.as_mut(), row) {
+                    d.row(r);
+                }
+                progress(step, row);
+            })?;
+            if let Some(d) = dash {
+                d.finish();
+            }
             if outcome == Outcome::Done {
                 checkpoint::export(&engine, &dir)?;
             }

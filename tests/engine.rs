@@ -719,3 +719,46 @@ fn batch_norm_critic_trains_with_clipping_and_is_refused_with_a_penalty() {
     );
     assert!(params(&r.c) == params(&e.c), "restored critic differs");
 }
+
+/// `--dashboard`: burn-train's FileMetricLogger receives every logged row (the same values as
+/// metrics.csv), also across a resume, and its LearnerSummary reads them back.
+#[test]
+fn dashboard_logs_the_run_through_burn_train() {
+    let cfg = toy_cfg(Loss::WganGp, 30);
+    let hash = gan_harness::hash::short_hash(&cfg);
+    let d = tempfile::tempdir().unwrap();
+    let store = Store::new(d.path()).unwrap();
+    let opts = |stop_at| RunOptions {
+        stop_at,
+        dashboard: true,
+        ..Default::default()
+    };
+    execute(&store, &cfg, &opts(Some(25)), |_, _| {}).unwrap();
+    execute(&store, &cfg, &opts(None), |_, _| {}).unwrap();
+    let run = d.path().join(&hash);
+    let logged: Vec<f64> =
+        std::fs::read_to_string(run.join("dashboard/train/epoch-1/critic_loss.log"))
+            .unwrap()
+            .lines()
+            .map(|l| l.split(',').next().unwrap().parse().unwrap())
+            .collect();
+    let csv = read(d.path(), &hash, "metrics.csv");
+    let mut lines = csv.lines();
+    let col = lines
+        .next()
+        .unwrap()
+        .split(',')
+        .position(|h| h == "critic_loss")
+        .unwrap();
+    let expected: Vec<f64> = lines
+        .map(|l| l.split(',').nth(col).unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(logged.len(), expected.len(), "one entry per metrics row");
+    for (a, b) in logged.iter().zip(&expected) {
+        assert!(close(*a, *b, 1e-9), "{a} vs {b}");
+    }
+    let summary =
+        burn::train::LearnerSummary::new(run.join("dashboard"), &["critic_loss", "estimate"])
+            .unwrap();
+    assert_eq!(summary.epochs, 1);
+}
