@@ -141,17 +141,27 @@ fn random_mnist() -> Arc<Mnist> {
     })
 }
 
-/// Peak resident set of this process in MB (Linux `VmHWM`).
-pub fn peak_rss_mb() -> f64 {
+/// A memory line of `/proc/self/status` (`VmHWM`, `VmRSS`) in MB; 0 where unavailable.
+fn proc_status_mb(key: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
+                .find(|l| l.strip_prefix(key).is_some_and(|r| r.starts_with(':')))
                 .and_then(|l| l.split_whitespace().nth(1))
                 .and_then(|kb| kb.parse::<f64>().ok())
         })
         .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// Peak resident set of this process in MB (Linux `VmHWM`).
+pub fn peak_rss_mb() -> f64 {
+    proc_status_mb("VmHWM")
+}
+
+/// Current resident set of this process in MB (Linux `VmRSS`).
+pub fn rss_mb() -> f64 {
+    proc_status_mb("VmRSS")
 }
 
 /// Measure one case in this process: `warmup` iterations, then `iters` timed ones.
@@ -370,6 +380,33 @@ pub fn overheads() -> Result<Vec<(String, f64, String)>> {
         "measurement overhead at default cadence, 2000-iteration toy GP run".into(),
         100.0 * extra / (bare_s * 20.0),
         "% of training time".into(),
+    ));
+
+    // Memory over a long run: 10,000 generator iterations of the toy GP case at width 64 (the
+    // same engine path, small enough to finish in about a minute) with the default cadences
+    // (logging, 10 evaluations, checkpoints): resident set after 1,000 and 10,000 steps.
+    let mut cfg = case_config("toy_8gaussians_gp")?;
+    cfg.dim = Some(64);
+    cfg.gen_iters = 10_000;
+    cfg.log_every = 10;
+    cfg.eval_every = 1_000;
+    cfg.checkpoint_every = 1_000;
+    let mut long = Engine::new(&cfg, &device, None);
+    let (mut at_1k, mut at_10k) = (0.0, 0.0);
+    long.train(&dir.path().join("long"), None, |step, _| match step {
+        1_000 => at_1k = rss_mb(),
+        10_000 => at_10k = rss_mb(),
+        _ => {}
+    })?;
+    out.push((
+        "RSS after 1,000 steps (toy GP, width 64, default cadences)".into(),
+        at_1k,
+        "MB".into(),
+    ));
+    out.push((
+        "RSS after 10,000 steps (same run)".into(),
+        at_10k,
+        "MB".into(),
     ));
     Ok(out)
 }

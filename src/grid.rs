@@ -86,6 +86,15 @@ impl Plan {
             .collect()
     }
 
+    /// The varying settings of one entry as `key=value key=value`, for tables and plans.
+    pub fn settings_text(&self, entry: &PlanEntry) -> String {
+        self.varying_values(entry)
+            .into_iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
     /// A deterministic slice `k` of `n` (1-based `k`), for `--shard K/N`.
     pub fn shard(&self, k: usize, n: usize) -> Vec<&PlanEntry> {
         self.entries

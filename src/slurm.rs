@@ -391,13 +391,7 @@ pub fn submit<'a>(
             &dir.join("configs").join(format!("{i}.toml")),
             config_text(&e.config)?.as_bytes(),
         )?;
-        let settings = plan
-            .varying_values(e)
-            .into_iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join(" ");
-        let _ = writeln!(tsv, "{i}\t{}\t{settings}", e.hash);
+        let _ = writeln!(tsv, "{i}\t{}\t{}", e.hash, plan.settings_text(e));
     }
     write_atomic(&dir.join("plan.tsv"), tsv.as_bytes())?;
     let script_path = dir.join("job.sbatch");

@@ -159,13 +159,11 @@ pub fn plan_table(plan: &Plan, store: &Store) -> Vec<(String, String, PlanStatus
     plan.entries
         .iter()
         .map(|e| {
-            let settings = plan
-                .varying_values(e)
-                .into_iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join(" ");
-            (e.hash.clone(), settings, store.plan_status(&e.hash))
+            (
+                e.hash.clone(),
+                plan.settings_text(e),
+                store.plan_status(&e.hash),
+            )
         })
         .collect()
 }

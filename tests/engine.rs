@@ -4,7 +4,7 @@
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::prelude::*;
 use gan_harness::config::{
-    ClipWhen, Dataset, Loss, Model, OptimConfig, OptimKind, Profile, RunConfig, RunSpec,
+    ClipWhen, Dataset, GOutput, Loss, Model, OptimConfig, OptimKind, Profile, RunConfig, RunSpec,
 };
 use gan_harness::data::mnist;
 use gan_harness::loss;
@@ -482,37 +482,53 @@ fn wgan_gp_covers_the_modes_of_8_gaussians() {
     );
 }
 
-fn pixel_hist(v: &[f32]) -> Vec<f64> {
-    let mut h = [0f64; 20];
-    for &x in v {
-        h[(((x + 1.0) / 2.0 * 20.0) as usize).min(19)] += 1.0;
-    }
-    h.iter().map(|c| c / v.len() as f64).collect()
-}
-
-#[test]
-fn seed_wgan_moves_mnist_samples_toward_the_data() {
+/// The MNIST copy the tests read (`../shared/data/mnist`).
+fn shared_mnist() -> std::sync::Arc<mnist::Mnist> {
     let dir = mnist::resolve_dir(Some(Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../shared/data/mnist"
     ))));
-    let data = mnist::load_cached(&dir).unwrap();
+    mnist::load_cached(&dir).unwrap()
+}
+
+/// 20-bin pixel-intensity histogram of values in the generator's output range.
+fn pixel_hist(v: &[f32], out: GOutput) -> Vec<f64> {
+    let mut h = [0f64; 20];
+    for &x in v {
+        let unit = match out {
+            GOutput::Tanh => (x + 1.0) / 2.0,
+            GOutput::Sigmoid => x,
+        };
+        h[((unit * 20.0) as usize).min(19)] += 1.0;
+    }
+    h.iter().map(|c| c / v.len() as f64).collect()
+}
+
+/// L1 distance between the pixel histograms of `samples` and of 1000 real test digits.
+fn hist_distance(data: &mnist::Mnist, cfg: &RunConfig) -> impl Fn(&[f32]) -> f64 {
+    let out = cfg.g_output.unwrap();
+    let mut real = Vec::new();
+    gan_harness::data::gather(&data.test, 0..1000, out, &mut real);
+    let real_h = pixel_hist(&real, out);
+    move |s: &[f32]| {
+        pixel_hist(s, out)
+            .iter()
+            .zip(&real_h)
+            .map(|(a, b)| (a - b).abs())
+            .sum::<f64>()
+    }
+}
+
+#[test]
+fn seed_wgan_moves_mnist_samples_toward_the_data() {
+    let data = shared_mnist();
     let mut spec = Profile::Seed.settings();
     spec.profile = Some(Profile::Seed);
     spec.gen_iters = Some(300);
     spec.eval_every = Some(300);
     spec.seed = Some(1);
     let cfg = spec.resolve().unwrap();
-    let mut real = Vec::new();
-    gan_harness::data::gather(&data.test, 0..1000, cfg.g_output.unwrap(), &mut real);
-    let real_h = pixel_hist(&real);
-    let dist = |s: &[f32]| {
-        pixel_hist(s)
-            .iter()
-            .zip(&real_h)
-            .map(|(a, b)| (a - b).abs())
-            .sum::<f64>()
-    };
+    let dist = hist_distance(&data, &cfg);
     let mut e = Engine::new(&cfg, &Device::flex(), Some(data.clone()));
     let before = dist(&e.generate(e.eval_noise(500)));
     let out = tempfile::tempdir().unwrap();
@@ -572,11 +588,7 @@ fn per_layer_gradient_norms_match_a_hand_computation() {
 /// and moves the samples' pixel histogram toward the data's.
 #[test]
 fn dcgan_wgan_gp_trains_on_mnist() {
-    let dir = mnist::resolve_dir(Some(Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/data/mnist"
-    ))));
-    let data = mnist::load_cached(&dir).unwrap();
+    let data = shared_mnist();
     let mut spec = Profile::WgangpPaper.settings();
     spec.profile = Some(Profile::WgangpPaper);
     spec.model = Some(Model::Dcgan);
@@ -589,16 +601,7 @@ fn dcgan_wgan_gp_trains_on_mnist() {
     spec.eval_every = Some(60);
     spec.seed = Some(1);
     let cfg = spec.resolve().unwrap();
-    let mut real = Vec::new();
-    gan_harness::data::gather(&data.test, 0..1000, cfg.g_output.unwrap(), &mut real);
-    let real_h = pixel_hist01(&real);
-    let dist = |s: &[f32]| {
-        pixel_hist01(s)
-            .iter()
-            .zip(&real_h)
-            .map(|(a, b)| (a - b).abs())
-            .sum::<f64>()
-    };
+    let dist = hist_distance(&data, &cfg);
     let mut e = Engine::new(&cfg, &Device::flex(), Some(data.clone()));
     let before = dist(&e.generate(e.eval_noise(500)));
     let out = tempfile::tempdir().unwrap();
@@ -632,26 +635,13 @@ fn dcgan_wgan_gp_trains_on_mnist() {
     assert!(out.path().join("samples/step_00000060.png").exists());
 }
 
-/// Pixel-intensity histogram of values in [0, 1] (sigmoid output range).
-fn pixel_hist01(v: &[f32]) -> Vec<f64> {
-    let mut h = [0f64; 20];
-    for &x in v {
-        h[((x * 20.0) as usize).min(19)] += 1.0;
-    }
-    h.iter().map(|c| c / v.len() as f64).collect()
-}
-
 /// The WGAN paper's critic has batch norm: with `critic_norm = "batchnorm"` the dcgan critic
 /// scores a sample differently depending on its batch, real and fake are scored in separate
 /// passes, it trains under weight clipping with every parameter (batch-norm scale and shift
 /// included) inside [-c, c], and the penalty losses refuse it.
 #[test]
 fn batch_norm_critic_trains_with_clipping_and_is_refused_with_a_penalty() {
-    let dir = mnist::resolve_dir(Some(Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/data/mnist"
-    ))));
-    let data = mnist::load_cached(&dir).unwrap();
+    let data = shared_mnist();
     let spec = |loss: Loss| RunSpec {
         loss: Some(loss),
         model: Some(Model::Dcgan),
