@@ -138,14 +138,21 @@ impl ModuleMapper for StepMapper<'_> {
     }
 }
 
-/// Clamp every parameter of `module` to `[-c, c]` (WGAN clipping outside an update).
+/// Clamp every trainable parameter of `module` to `[-c, c]` (WGAN clipping outside an update).
 pub fn clamp_params<M: Module>(module: M, c: f64) -> M {
     struct Clamp(f64);
     impl ModuleMapper for Clamp {
         fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
             let (id, tensor, mapper) = param.consume();
-            // Clamping is not part of the graph: detach, then track again.
-            let t = tensor.detach().clamp(-self.0, self.0).require_grad();
+            // Buffers (batch-norm running statistics) are not trained and, as in the official
+            // code's `for p in netD.parameters()`, not clipped.
+            if !tensor.is_require_grad() {
+                return Param::from_mapped_value(id, tensor, mapper);
+            }
+            // Clamping is not part of the graph: clamp the inner (non-autodiff) values and make
+            // a fresh leaf. (`detach().clamp()` is still a graph node on the autodiff device, and
+            // `require_grad` on it panics.)
+            let t = Tensor::from_inner(tensor.inner().clamp(-self.0, self.0)).require_grad();
             Param::from_mapped_value(id, t, mapper)
         }
     }

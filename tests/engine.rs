@@ -307,6 +307,27 @@ fn clamp_holds_after_every_critic_step() {
         assert!(max <= 0.02, "critic parameter {max} outside [-0.02, 0.02]");
         assert!(max > 0.019, "clipping should bind at this c ({max})");
     }
+    // The official code's placement: clamp, then compute the loss and step; after the step the
+    // weights may sit one update (at most ~10 lr for RMSprop's first steps) outside.
+    cfg.clip_when = Some(ClipWhen::BeforeStep);
+    let mut e = Engine::new(&cfg, &Device::flex(), None);
+    for _ in 0..5 {
+        e.train_step();
+        let max = params(&e.c)
+            .iter()
+            .flatten()
+            .fold(0f32, |m, x| m.max(x.abs()));
+        assert!(
+            max <= 0.02 + 1e-3,
+            "critic parameter {max} too far outside the clamp"
+        );
+        let clamped = gan_harness::optim::clamp_params(e.c.clone(), 0.02);
+        let max = params(&clamped)
+            .iter()
+            .flatten()
+            .fold(0f32, |m, x| m.max(x.abs()));
+        assert!(max <= 0.02);
+    }
 }
 
 fn strip_wall(text: &str) -> String {
@@ -698,6 +719,24 @@ fn batch_norm_critic_trains_with_clipping_and_is_refused_with_a_penalty() {
             "gamma (init 1) should sit at the clamp: {gamma:?}"
         );
     }
+    // Clipping before the step (the official code's placement) leaves the running statistics,
+    // which are buffers, alone.
+    let clamped = gan_harness::optim::clamp_params(e.c.clone(), 0.01);
+    let model::Critic::Conv(cc) = &clamped else {
+        unreachable!()
+    };
+    assert!(vals(cc.conv1.weight.val()).iter().all(|w| w.abs() <= 0.01));
+    assert!(
+        vals(cc.bn2.as_ref().unwrap().gamma.val())
+            .iter()
+            .all(|g| *g <= 0.01)
+    );
+    let running_var = |c: &model::Critic| match c {
+        model::Critic::Conv(c) => vals(c.bn2.as_ref().unwrap().running_var.value()),
+        _ => unreachable!(),
+    };
+    assert_eq!(running_var(&clamped), running_var(&e.c));
+    assert!(running_var(&e.c).iter().any(|v| *v > 0.01));
     let out = tempfile::tempdir().unwrap();
     e.train(out.path(), None, |_, _| {}).unwrap();
     assert!(e.logs.metrics.iter().all(|r| r.critic_loss.is_finite()));
