@@ -19,6 +19,8 @@ macro_rules! named_enum {
         impl $name {
             /// Every accepted spelling, for error messages.
             pub const NAMES: &'static [&'static str] = &[$($s),+];
+            /// Every variant, in declaration order.
+            pub const ALL: &'static [Self] = &[$(Self::$var),+];
             pub fn as_str(self) -> &'static str { match self { $(Self::$var => $s),+ } }
         }
         impl fmt::Display for $name {

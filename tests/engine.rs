@@ -791,3 +791,72 @@ fn dashboard_logs_the_run_through_burn_train() {
             .unwrap();
     assert_eq!(summary.epochs, 1);
 }
+
+/// Every combination of profile x objective x model x schedule x order x clip placement that
+/// resolves trains two generator iterations (with logging, evaluation and checkpoints) without
+/// panicking and with finite losses: the engine has one code path per setting, and each must
+/// run, not only the ones the learning tests use.
+#[test]
+fn every_resolvable_combination_of_settings_trains() {
+    use gan_harness::config::{Order, Schedule};
+    let data = shared_mnist();
+    let mut ran = 0;
+    let profiles = std::iter::once(None).chain(Profile::ALL.iter().copied().map(Some));
+    for profile in profiles {
+        for &loss in Loss::ALL {
+            for (model, dataset) in [
+                (Model::ToyMlp, Dataset::EightGaussians),
+                (Model::Mlp, Dataset::Mnist),
+                (Model::Dcgan, Dataset::Mnist),
+            ] {
+                for &schedule in Schedule::ALL {
+                    for &order in Order::ALL {
+                        for clip_when in
+                            [None, Some(ClipWhen::AfterStep), Some(ClipWhen::BeforeStep)]
+                        {
+                            let spec = RunSpec {
+                                profile,
+                                loss: Some(loss),
+                                model: Some(model),
+                                dataset: Some(dataset),
+                                schedule: Some(schedule),
+                                order: Some(order),
+                                clip_when,
+                                dim: (model != Model::Mlp).then_some(4),
+                                g_hidden: (model == Model::Mlp).then(|| vec![16]),
+                                c_hidden: (model == Model::Mlp).then(|| vec![16]),
+                                batch_size: Some(8),
+                                n_critic: Some(2),
+                                gen_iters: Some(2),
+                                log_every: Some(1),
+                                eval_every: Some(2),
+                                checkpoint_every: Some(1),
+                                eval_samples: Some(64),
+                                seed: Some(1),
+                                ..Default::default()
+                            };
+                            let Ok(cfg) = spec.resolve() else { continue };
+                            let label =
+                                format!("{profile:?} {}", gan_harness::hash::canonical_text(&cfg));
+                            let mut e = Engine::new(
+                                &cfg,
+                                &Device::flex(),
+                                (!cfg.is_toy()).then(|| data.clone()),
+                            );
+                            let dir = tempfile::tempdir().unwrap();
+                            let out = e.train(dir.path(), None, |_, _| {}).unwrap();
+                            assert_eq!(out, gan_harness::train::Outcome::Done, "{label}");
+                            assert!(
+                                e.logs.metrics.iter().all(|r| r.critic_loss.is_finite()),
+                                "{label}"
+                            );
+                            ran += 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    eprintln!("{ran} combinations trained");
+    assert!(ran >= 200, "only {ran} combinations resolved");
+}
