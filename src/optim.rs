@@ -97,11 +97,6 @@ impl ModuleMapper for StepMapper<'_> {
         let n = tensor.shape().num_elements();
         let p = tensor.inner().reshape([n]);
         let g = grad.reshape([n]);
-        if p.device() == Device::flex() {
-            let new = self.host_update(i, p, g);
-            let new = Tensor::from_inner(new.reshape(dims)).require_grad();
-            return Param::from_mapped_value(id, new, mapper);
-        }
         let c = self.cfg;
         let lr = c.lr;
         let first = self.state.first[i].val();
@@ -140,86 +135,6 @@ impl ModuleMapper for StepMapper<'_> {
         }
         let new = Tensor::from_inner(new.reshape(dims)).require_grad();
         Param::from_mapped_value(id, new, mapper)
-    }
-}
-
-impl StepMapper<'_> {
-    /// The same update as the tensor path in one pass over host memory, for the CPU backend:
-    /// one loop instead of about a dozen elementwise kernels (each a full pass and an
-    /// allocation). The f32 operations and their order are those of the tensor path, so the
-    /// results are identical (the optimiser tests check both against hand-computed values).
-    fn host_update(&mut self, i: usize, p: Tensor<1>, g: Tensor<1>) -> Tensor<1> {
-        let device = p.device();
-        let host = |t: Tensor<1>| -> Vec<f32> {
-            t.into_data()
-                .try_into_vec::<f32>()
-                .expect("parameters are f32")
-        };
-        let n = p.dims()[0];
-        let (mut p, g) = (host(p), host(g));
-        let mut first = host(self.state.first[i].val());
-        let c = self.cfg;
-        let lr = c.lr as f32;
-        let eps = c.eps as f32;
-        let clamp = self.clamp.map(|c| c as f32);
-        let second: Option<Vec<f32>> = match c.kind {
-            OptimKind::Rmsprop => {
-                let alpha = c.alpha.unwrap_or(0.99);
-                let (a, one_minus_a) = (alpha as f32, (1.0 - alpha) as f32);
-                let mu = c.momentum.unwrap_or(0.0);
-                let mut buf = (mu > 0.0).then(|| host(self.state.second[i].val()));
-                let mu = mu as f32;
-                for j in 0..n {
-                    let gj = g[j];
-                    let v = first[j] * a + gj * gj * one_minus_a;
-                    first[j] = v;
-                    let u = gj / (v.sqrt() + eps);
-                    let step = match buf.as_mut() {
-                        Some(b) => {
-                            b[j] = b[j] * mu + u;
-                            b[j]
-                        }
-                        None => u,
-                    };
-                    let mut new = p[j] - step * lr;
-                    if let Some(cl) = clamp {
-                        new = new.clamp(-cl, cl);
-                    }
-                    p[j] = new;
-                }
-                buf
-            }
-            OptimKind::Adam => {
-                let b1 = c.beta1.unwrap_or(0.9);
-                let b2 = c.beta2.unwrap_or(0.999);
-                let bc1 = 1.0 - b1.powi(self.t as i32);
-                let bc2 = (1.0 - b2.powi(self.t as i32)) as f32;
-                let lr_bc1 = (c.lr / bc1) as f32;
-                let (b1f, one_minus_b1) = (b1 as f32, (1.0 - b1) as f32);
-                let (b2f, one_minus_b2) = (b2 as f32, (1.0 - b2) as f32);
-                let mut v2 = host(self.state.second[i].val());
-                for j in 0..n {
-                    let gj = g[j];
-                    let m = first[j] * b1f + gj * one_minus_b1;
-                    let v = v2[j] * b2f + gj * gj * one_minus_b2;
-                    first[j] = m;
-                    v2[j] = v;
-                    let u = m * lr_bc1 / ((v / bc2).sqrt() + eps);
-                    let mut new = p[j] - u;
-                    if let Some(cl) = clamp {
-                        new = new.clamp(-cl, cl);
-                    }
-                    p[j] = new;
-                }
-                Some(v2)
-            }
-        };
-        let tensor = |v: Vec<f32>| Tensor::<1>::from_data(TensorData::new(v, [n]), &device);
-        self.state.first[i] = Param::from_tensor(tensor(first));
-        if let Some(s) = second {
-            self.state.second[i] = Param::from_tensor(tensor(s));
-        }
-        tensor(p)
     }
 }
 

@@ -156,56 +156,6 @@ fn rmsprop_and_adam_match_hand_computed_updates() {
     );
 }
 
-/// Several updates of a 3x4 layer with changing gradients, on `dev`.
-fn optimise_layer(dev: &Device, cfg: &OptimConfig, clamp: Option<f64>) -> Vec<Vec<f32>> {
-    let mut rng = ChaCha8Rng::seed_from_u64(11);
-    let mut m = model::mlp_critic(&mut rng, &[4, 3], false, dev);
-    let mut opt = Optim::new(cfg.clone(), &m, dev);
-    for step in 0..6 {
-        let coeffs: Vec<f32> = (0..12)
-            .map(|k| ((k * 7 + step * 5) % 11) as f32 / 11.0 - 0.4)
-            .collect();
-        let model::Critic::Mlp(mlp) = &m else {
-            unreachable!()
-        };
-        let w = mlp.layers[0].weight.val();
-        let l = (w * t2(&coeffs, 3, dev)).sum() + mlp.layers[0].bias.val().sum();
-        let grads = l.backward();
-        m = opt.step(m, &grads, clamp);
-    }
-    params(&m)
-}
-
-/// On the CPU backend the optimisers update on host memory in one fused loop; on other
-/// backends with tensor ops. Both give bit-identical parameters (ndarray runs the tensor path).
-#[test]
-fn fused_host_update_equals_the_tensor_path_bit_for_bit() {
-    #[allow(deprecated)]
-    let ndarray = Device::ndarray().autodiff();
-    let flex = device();
-    for (kind, momentum) in [
-        (OptimKind::Rmsprop, 0.0),
-        (OptimKind::Rmsprop, 0.9),
-        (OptimKind::Adam, 0.0),
-    ] {
-        let adam = kind == OptimKind::Adam;
-        let cfg = OptimConfig {
-            kind,
-            lr: 0.05,
-            alpha: (!adam).then_some(0.99),
-            momentum: (!adam).then_some(momentum),
-            beta1: adam.then_some(0.5),
-            beta2: adam.then_some(0.9),
-            eps: 1e-8,
-        };
-        for clamp in [None, Some(0.3)] {
-            let a = optimise_layer(&flex, &cfg, clamp);
-            let b = optimise_layer(&ndarray, &cfg, clamp);
-            assert_eq!(a, b, "{kind:?} momentum {momentum} clamp {clamp:?}");
-        }
-    }
-}
-
 fn max_rel_err(a: &[f32], b: &[f32]) -> f64 {
     assert_eq!(a.len(), b.len());
     let scale = b
