@@ -3,9 +3,10 @@
 //!
 //! Concurrency is by construction: each configuration is claimed through its folder's lock, and
 //! done-ness is re-checked under the lock, so any number of workers or processes over the same
-//! results directory run each configuration exactly once between them. `--jobs N` runs N worker
-//! threads in this process; they share one rayon pool sized to the machine, so the CPU is
-//! divided by the pool's work stealing rather than by a fixed split.
+//! results directory run each configuration exactly once between them. `--jobs N` (N > 1) keeps
+//! N child `harness run` processes busy, each with `cores / N` threads, so a run that crashes or
+//! is killed cannot take the others down; a library caller without the executable
+//! (`worker_exe: None`) gets N threads in this process instead.
 
 use crate::grid::{Plan, PlanEntry};
 use crate::run::{RunOptions, RunResult, execute, load_data};
