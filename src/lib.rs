@@ -18,6 +18,7 @@ pub mod optim;
 pub mod report;
 pub mod run;
 pub mod runlog;
+pub mod shard;
 pub mod slurm;
 pub mod status;
 pub mod store;

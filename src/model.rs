@@ -91,8 +91,11 @@ impl Dense {
         }
     }
 
+    /// `x W^T + b`, computed as `(W x^T)^T`: the weight is then the left operand, so its
+    /// gradient `g^T x` comes out of backward in the weight's own `[out, in]` layout instead of
+    /// as a transposed view that the optimiser would have to copy.
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        x.matmul(self.weight.val().transpose()) + self.bias.val().unsqueeze_dim(0)
+        self.weight.val().matmul(x.transpose()).transpose() + self.bias.val().unsqueeze_dim(0)
     }
 }
 

@@ -63,6 +63,13 @@ impl Optim {
     /// Apply one update from `grads`; with `clamp = Some(c)` every parameter is clamped to
     /// `[-c, c]` in the same pass (WGAN weight clipping after the step).
     pub fn step<M: Module>(&mut self, module: M, grads: &Gradients, clamp: Option<f64>) -> M {
+        let grads = ParamGrads::from_grads(&module, grads);
+        self.apply(module, &grads, clamp)
+    }
+
+    /// [`Optim::step`] from gradients already collected per parameter (e.g. summed over the
+    /// shards of a batch).
+    pub fn apply<M: Module>(&mut self, module: M, grads: &ParamGrads, clamp: Option<f64>) -> M {
         self.t += 1;
         let mut mapper = StepMapper {
             grads,
@@ -76,8 +83,47 @@ impl Optim {
     }
 }
 
+/// Each parameter's gradient, flattened, in module visiting order (`None`: not trained). Unlike
+/// burn's `Gradients`, which are keyed by graph node, these can be summed across graphs: the
+/// shards of one batch are differentiated in separate graphs (see `train`).
+#[derive(Clone, Debug)]
+pub struct ParamGrads(pub Vec<Option<Tensor<1>>>);
+
+impl ParamGrads {
+    /// Read `module`'s parameter gradients out of one backward pass.
+    pub fn from_grads<M: Module>(module: &M, grads: &Gradients) -> Self {
+        struct Collect<'a>(&'a Gradients, Vec<Option<Tensor<1>>>);
+        impl ModuleVisitor for Collect<'_> {
+            fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+                let g = param.val().grad(self.0).map(|g| {
+                    let n = g.shape().num_elements();
+                    g.reshape([n])
+                });
+                self.1.push(g);
+            }
+        }
+        let mut c = Collect(grads, Vec::new());
+        module.visit(&mut c);
+        Self(c.1)
+    }
+
+    /// Elementwise sum, parameter by parameter (a parameter trained in either is kept).
+    pub fn sum(self, other: Self) -> Self {
+        let sum = self
+            .0
+            .into_iter()
+            .zip(other.0)
+            .map(|(a, b)| match (a, b) {
+                (Some(a), Some(b)) => Some(a + b),
+                (a, b) => a.or(b),
+            })
+            .collect();
+        Self(sum)
+    }
+}
+
 struct StepMapper<'a> {
-    grads: &'a Gradients,
+    grads: &'a ParamGrads,
     cfg: &'a OptimConfig,
     t: u64,
     state: &'a mut OptimState,
@@ -90,13 +136,12 @@ impl ModuleMapper for StepMapper<'_> {
         let i = self.index;
         self.index += 1;
         let (id, tensor, mapper) = param.consume();
-        let Some(grad) = tensor.grad(self.grads) else {
+        let Some(g) = self.grads.0.get(i).cloned().flatten() else {
             return Param::from_mapped_value(id, tensor, mapper);
         };
         let dims = tensor.dims();
         let n = tensor.shape().num_elements();
         let p = tensor.inner().reshape([n]);
-        let g = grad.reshape([n]);
         let c = self.cfg;
         let lr = c.lr;
         let first = self.state.first[i].val();

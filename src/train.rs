@@ -15,8 +15,9 @@ use crate::loss;
 use crate::measure;
 use crate::measure::evaluator::{Evaluator, TestReference};
 use crate::model::{self, Critic, Generator};
-use crate::optim::{Optim, clamp_params};
+use crate::optim::{Optim, ParamGrads, clamp_params};
 use crate::runlog::{MetricsRow, RunLogs};
+use crate::shard::Shards;
 use anyhow::Result;
 use burn::module::Module;
 use burn::prelude::*;
@@ -117,66 +118,60 @@ impl Engine {
     }
 
     /// One critic update. `z` lets the seed schedule reuse the generator step's noise.
+    ///
+    /// Random inputs are drawn for the whole batch in a fixed order (z by the caller, then the
+    /// real batch, then the penalty's coefficients), so sharding never changes what is drawn.
     fn critic_step(&mut self, z: Tensor<2>) {
-        let cfg = &self.cfg;
-        let b = cfg.batch_size as usize;
-        if cfg.clip_when == Some(ClipWhen::BeforeStep) {
-            self.c = clamp_params(self.c.clone(), cfg.clip.unwrap_or_default());
+        let b = self.cfg.batch_size as usize;
+        if self.cfg.clip_when == Some(ClipWhen::BeforeStep) {
+            self.c = clamp_params(self.c.clone(), self.cfg.clip.unwrap_or_default());
         }
         let real = self.sampler.next_batch(b);
         let real = self.tensor2(real, self.dim);
-        // The generator's weights are constants here: no graph is recorded for them.
-        let fake = self.g.clone().no_grad().forward(z).detach();
-        // One forward over [real; fake]: twice the rows per matrix product, half the ops. A
-        // batch-norm critic must see each batch alone (its statistics would mix them).
-        let (c_real, c_fake) = if self.c.couples_batch() {
-            (self.c.forward(real.clone()), self.c.forward(fake.clone()))
-        } else {
-            let scores = self
-                .c
-                .forward(Tensor::cat(vec![real.clone(), fake.clone()], 0));
-            let n_real = real.dims()[0];
-            (
-                scores.clone().narrow(0, 0, n_real),
-                scores.narrow(0, n_real, fake.dims()[0]),
-            )
-        };
-        let base = loss::critic_loss(cfg.loss, c_real, c_fake);
-        let (total, penalty, grad_norm) = match (cfg.loss.has_penalty(), cfg.gp_lambda) {
-            (true, Some(lambda)) => {
+        let eps = match (self.cfg.loss.has_penalty(), self.cfg.gp_lambda) {
+            (true, Some(_)) => {
                 let eps: Vec<f32> = (0..b).map(|_| self.noise_rng.random::<f32>()).collect();
-                let eps = self.tensor2(eps, 1);
-                let x_hat = real.clone() * eps.clone() + fake * eps.neg().add_scalar(1.0);
-                let grad = self.c.input_grad(x_hat);
-                let (pen, norms) = loss::penalty(cfg.loss, lambda, grad);
-                (
-                    base.clone() + pen.clone(),
-                    Some(pen.detach()),
-                    Some(norms.detach().mean()),
-                )
+                Some(self.tensor2(eps, 1))
             }
-            _ => (base.clone(), None, None),
-        };
-        let grads = total.backward();
-        let clamp = match cfg.clip_when {
-            Some(ClipWhen::AfterStep) => cfg.clip,
             _ => None,
         };
-        self.c = self.c_opt.step(self.c.clone(), &grads, clamp);
-        self.last_critic = Some(CriticStats {
-            loss: base.detach(),
-            penalty,
-            grad_norm,
+        // The generator's weights are constants here: no graph is recorded for them.
+        let g = self.g.clone().no_grad();
+        let shards = Shards::of(b, !self.c.couples_batch());
+        let (cfg, c) = (&self.cfg, &self.c);
+        let (grads, stats) = shards.run(|s| {
+            let rows = |t: &Tensor<2>| t.clone().narrow(0, s.start, s.len);
+            critic_shard(
+                cfg,
+                &g,
+                c,
+                s,
+                rows(&real),
+                rows(&z),
+                eps.as_ref().map(rows),
+            )
         });
+        let clamp = match self.cfg.clip_when {
+            Some(ClipWhen::AfterStep) => self.cfg.clip,
+            _ => None,
+        };
+        self.c = self.c_opt.apply(self.c.clone(), &grads, clamp);
+        self.last_critic = Some(stats);
     }
 
     fn generator_step(&mut self, z: Tensor<2>) {
-        let fake = self.g.forward(z);
-        let scores = self.c.clone().no_grad().forward(fake);
-        let l = loss::generator_loss(self.cfg.loss, scores);
-        let grads = l.backward();
-        self.g = self.g_opt.step(self.g.clone(), &grads, None);
-        self.last_gen = Some(l.detach());
+        let c = self.c.clone().no_grad();
+        let shards = Shards::of(z.dims()[0], !self.c.couples_batch());
+        let (cfg, g) = (&self.cfg, &self.g);
+        let (grads, loss) = shards.run(|s| {
+            let g = s.own_graph(g);
+            let fake = g.forward(z.clone().narrow(0, s.start, s.len));
+            let l = s.weigh(loss::generator_loss(cfg.loss, c.forward(fake)));
+            let grads = l.backward();
+            (ParamGrads::from_grads(&g, &grads), l.detach())
+        });
+        self.g = self.g_opt.apply(self.g.clone(), &grads, None);
+        self.last_gen = Some(loss);
     }
 
     /// Critic updates in this generator iteration (the official WGAN code's warm-up gives the
@@ -349,6 +344,66 @@ impl Engine {
     pub(crate) fn retrack(&mut self) {
         self.g = self.g.clone().no_grad().train_mode();
         self.c = self.c.clone().no_grad().train_mode();
+    }
+}
+
+/// One shard's critic loss (weighted by its share of the batch) and gradients.
+fn critic_shard(
+    cfg: &RunConfig,
+    g: &Generator,
+    c: &Critic,
+    s: &crate::shard::Shard,
+    real: Tensor<2>,
+    z: Tensor<2>,
+    eps: Option<Tensor<2>>,
+) -> (ParamGrads, CriticStats) {
+    let c = s.own_graph(c);
+    let fake = g.forward(z).detach();
+    // One forward over [real; fake]: twice the rows per matrix product, half the ops. A
+    // batch-norm critic must see each batch alone (its statistics would mix them).
+    let (c_real, c_fake) = if c.couples_batch() {
+        (c.forward(real.clone()), c.forward(fake.clone()))
+    } else {
+        let n_real = real.dims()[0];
+        let scores = c.forward(Tensor::cat(vec![real.clone(), fake.clone()], 0));
+        (
+            scores.clone().narrow(0, 0, n_real),
+            scores.narrow(0, n_real, fake.dims()[0]),
+        )
+    };
+    let base = s.weigh(loss::critic_loss(cfg.loss, c_real, c_fake));
+    let (total, penalty, grad_norm) = match (eps, cfg.gp_lambda) {
+        (Some(eps), Some(lambda)) => {
+            let x_hat = real * eps.clone() + fake * eps.neg().add_scalar(1.0);
+            let (pen, norms) = loss::penalty(cfg.loss, lambda, c.input_grad(x_hat));
+            let pen = s.weigh(pen);
+            (
+                base.clone() + pen.clone(),
+                Some(pen.detach()),
+                Some(s.weigh(norms.detach().mean())),
+            )
+        }
+        _ => (base.clone(), None, None),
+    };
+    let grads = total.backward();
+    let stats = CriticStats {
+        loss: base.detach(),
+        penalty,
+        grad_norm,
+    };
+    (ParamGrads::from_grads(&c, &grads), stats)
+}
+
+/// Shard results add up to the whole batch's: the losses are pre-weighted by each shard's share.
+impl std::ops::Add for CriticStats {
+    type Output = Self;
+    fn add(self, o: Self) -> Self {
+        let add = |a: Option<Tensor<1>>, b: Option<Tensor<1>>| a.zip(b).map(|(a, b)| a + b);
+        Self {
+            loss: self.loss + o.loss,
+            penalty: add(self.penalty, o.penalty),
+            grad_norm: add(self.grad_norm, o.grad_norm),
+        }
     }
 }
 
