@@ -68,18 +68,43 @@ impl Optim {
     }
 
     /// [`Optim::step`] from gradients already collected per parameter (e.g. summed over the
-    /// shards of a batch).
+    /// shards of a batch). Parameters are updated concurrently on the shard pools (each update
+    /// is a handful of elementwise passes; one thread would leave the other core idle).
     pub fn apply<M: Module>(&mut self, module: M, grads: &ParamGrads, clamp: Option<f64>) -> M {
         self.t += 1;
-        let mut mapper = StepMapper {
-            grads,
-            cfg: &self.cfg,
-            t: self.t,
-            state: &mut self.state,
-            index: 0,
-            clamp,
-        };
-        module.map(&mut mapper)
+        struct Flat(Vec<Tensor<1>>);
+        impl ModuleVisitor for Flat {
+            fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+                let n = param.shape().num_elements();
+                self.0.push(param.val().inner().reshape([n]));
+            }
+        }
+        let mut flat = Flat(Vec::new());
+        module.visit(&mut flat);
+        let jobs = flat
+            .0
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, p)| {
+                let g = grads.0.get(i).cloned().flatten()?;
+                let state = (self.state.first[i].val(), self.state.second[i].val());
+                Some((p.shape().num_elements(), (i, p, g, state)))
+            })
+            .collect();
+        let (cfg, t) = (&self.cfg, self.t);
+        let updates = crate::shard::par_map(jobs, |(i, p, g, (first, second))| {
+            (i, update(cfg, t, p, g, first, second, clamp))
+        });
+        let mut new = Assign(Vec::new(), 0);
+        for (i, u) in updates {
+            self.state.first[i] = Param::from_tensor(u.first);
+            if let Some(second) = u.second {
+                self.state.second[i] = Param::from_tensor(second);
+            }
+            new.0.resize(i + 1, None);
+            new.0[i] = Some(u.param);
+        }
+        module.map(&mut new)
     }
 }
 
@@ -122,64 +147,76 @@ impl ParamGrads {
     }
 }
 
-struct StepMapper<'a> {
-    grads: &'a ParamGrads,
-    cfg: &'a OptimConfig,
-    t: u64,
-    state: &'a mut OptimState,
-    index: usize,
-    clamp: Option<f64>,
+/// One parameter's new value and optimiser state.
+struct Update {
+    param: Tensor<1>,
+    first: Tensor<1>,
+    /// `None`: the second buffer is unused (RMSprop without momentum).
+    second: Option<Tensor<1>>,
 }
 
-impl ModuleMapper for StepMapper<'_> {
-    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-        let i = self.index;
-        self.index += 1;
-        let (id, tensor, mapper) = param.consume();
-        let Some(g) = self.grads.0.get(i).cloned().flatten() else {
-            return Param::from_mapped_value(id, tensor, mapper);
-        };
-        let dims = tensor.dims();
-        let n = tensor.shape().num_elements();
-        let p = tensor.inner().reshape([n]);
-        let c = self.cfg;
-        let lr = c.lr;
-        let first = self.state.first[i].val();
-        let update = match c.kind {
-            OptimKind::Rmsprop => {
-                let alpha = c.alpha.unwrap_or(0.99);
-                let v = first.mul_scalar(alpha) + g.clone().square().mul_scalar(1.0 - alpha);
-                let u = g / v.clone().sqrt().add_scalar(c.eps);
-                self.state.first[i] = Param::from_tensor(v);
-                match c.momentum.unwrap_or(0.0) {
-                    m if m > 0.0 => {
-                        let b = self.state.second[i].val().mul_scalar(m) + u;
-                        self.state.second[i] = Param::from_tensor(b.clone());
-                        b.mul_scalar(lr)
-                    }
-                    _ => u.mul_scalar(lr),
+/// The update of one flattened parameter `p` with gradient `g` (formulas in the module docs).
+fn update(
+    c: &OptimConfig,
+    t: u64,
+    p: Tensor<1>,
+    g: Tensor<1>,
+    first: Tensor<1>,
+    second: Tensor<1>,
+    clamp: Option<f64>,
+) -> Update {
+    let lr = c.lr;
+    let (step, first, second) = match c.kind {
+        OptimKind::Rmsprop => {
+            let alpha = c.alpha.unwrap_or(0.99);
+            let v = first.mul_scalar(alpha) + g.clone().square().mul_scalar(1.0 - alpha);
+            let u = g / v.clone().sqrt().add_scalar(c.eps);
+            match c.momentum.unwrap_or(0.0) {
+                m if m > 0.0 => {
+                    let b = second.mul_scalar(m) + u;
+                    (b.clone().mul_scalar(lr), v, Some(b))
                 }
+                _ => (u.mul_scalar(lr), v, None),
             }
-            OptimKind::Adam => {
-                let b1 = c.beta1.unwrap_or(0.9);
-                let b2 = c.beta2.unwrap_or(0.999);
-                let m = first.mul_scalar(b1) + g.clone().mul_scalar(1.0 - b1);
-                let v = self.state.second[i].val().mul_scalar(b2) + g.square().mul_scalar(1.0 - b2);
-                let bc1 = 1.0 - b1.powi(self.t as i32);
-                let bc2 = 1.0 - b2.powi(self.t as i32);
-                let u = m.clone().mul_scalar(lr / bc1)
-                    / v.clone().div_scalar(bc2).sqrt().add_scalar(c.eps);
-                self.state.first[i] = Param::from_tensor(m);
-                self.state.second[i] = Param::from_tensor(v);
-                u
-            }
-        };
-        let mut new = p - update;
-        if let Some(clip) = self.clamp {
-            new = new.clamp(-clip, clip);
         }
-        let new = Tensor::from_inner(new.reshape(dims)).require_grad();
-        Param::from_mapped_value(id, new, mapper)
+        OptimKind::Adam => {
+            let b1 = c.beta1.unwrap_or(0.9);
+            let b2 = c.beta2.unwrap_or(0.999);
+            let m = first.mul_scalar(b1) + g.clone().mul_scalar(1.0 - b1);
+            let v = second.mul_scalar(b2) + g.square().mul_scalar(1.0 - b2);
+            let bc1 = 1.0 - b1.powi(t as i32);
+            let bc2 = 1.0 - b2.powi(t as i32);
+            let u =
+                m.clone().mul_scalar(lr / bc1) / v.clone().div_scalar(bc2).sqrt().add_scalar(c.eps);
+            (u, m, Some(v))
+        }
+    };
+    let mut param = p - step;
+    if let Some(clip) = clamp {
+        param = param.clamp(-clip, clip);
+    }
+    Update {
+        param,
+        first,
+        second,
+    }
+}
+
+/// Puts updated values (by visiting index) back into a module as fresh trainable leaves.
+struct Assign(Vec<Option<Tensor<1>>>, usize);
+
+impl ModuleMapper for Assign {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let i = self.1;
+        self.1 += 1;
+        let (id, tensor, mapper) = param.consume();
+        match self.0.get_mut(i).and_then(Option::take) {
+            Some(new) => {
+                let new = Tensor::from_inner(new.reshape(tensor.dims())).require_grad();
+                Param::from_mapped_value(id, new, mapper)
+            }
+            None => Param::from_mapped_value(id, tensor, mapper),
+        }
     }
 }
 

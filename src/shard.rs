@@ -92,30 +92,70 @@ impl Shards {
         T: Add<Output = T> + Send,
         F: Fn(&Shard) -> (ParamGrads, T) + Sync,
     {
-        let pools = pools();
-        let results: Vec<(ParamGrads, T)> = if self.0.len() > 1 && pools.len() >= self.0.len() {
-            std::thread::scope(|scope| {
-                let f = &f;
-                let others: Vec<_> = self.0[1..]
-                    .iter()
-                    .zip(&pools[1..])
-                    .map(|(s, pool)| scope.spawn(move || pool.install(|| f(s))))
-                    .collect();
-                let first = pools[0].install(|| f(&self.0[0]));
-                std::iter::once(first)
-                    .chain(others.into_iter().map(|h| {
-                        h.join()
-                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-                    }))
-                    .collect()
-            })
-        } else {
-            self.0.iter().map(&f).collect()
-        };
-        let mut results = results.into_iter();
+        let f = &f;
+        let jobs = self.0.iter().map(|s| move || f(s)).collect();
+        let mut results = run_jobs(jobs).into_iter();
         let first = results.next().expect("a batch has at least one shard");
         results.fold(first, |(ga, ta), (gb, tb)| (ga.sum(gb), ta + tb))
     }
+}
+
+/// `f` over `items` (each with its cost), spread over the shard pools in bins of about equal
+/// cost; results in item order. Used for per-parameter work such as the optimiser update.
+pub fn par_map<T, R, F>(items: Vec<(usize, T)>, f: F) -> Vec<R>
+where
+    T: Send,
+    R: Send,
+    F: Fn(T) -> R + Sync,
+{
+    let n = items.len();
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(items[i].0));
+    let mut bins: Vec<(usize, Vec<usize>)> = vec![(0, Vec::new()); SHARDS];
+    for i in order {
+        let bin = bins.iter_mut().min_by_key(|b| b.0).expect("SHARDS > 0");
+        bin.0 += items[i].0;
+        bin.1.push(i);
+    }
+    let mut slots: Vec<Option<T>> = items.into_iter().map(|(_, t)| Some(t)).collect();
+    let f = &f;
+    let jobs = bins
+        .into_iter()
+        .map(|(_, idx)| {
+            let work: Vec<(usize, T)> = idx
+                .into_iter()
+                .filter_map(|i| slots[i].take().map(|t| (i, t)))
+                .collect();
+            move || work.into_iter().map(|(i, t)| (i, f(t))).collect::<Vec<_>>()
+        })
+        .collect();
+    let mut out: Vec<(usize, R)> = run_jobs(jobs).into_iter().flatten().collect();
+    out.sort_by_key(|(i, _)| *i);
+    out.into_iter().map(|(_, r)| r).collect()
+}
+
+/// Run each job on its own shard pool, concurrently, or one after another on this thread when
+/// there are fewer pools than jobs. Results in job order; a job's panic is re-raised here.
+fn run_jobs<R: Send, J: FnOnce() -> R + Send>(jobs: Vec<J>) -> Vec<R> {
+    let pools = pools();
+    if jobs.len() < 2 || pools.len() < jobs.len() {
+        return jobs.into_iter().map(|j| j()).collect();
+    }
+    std::thread::scope(|scope| {
+        let mut jobs = jobs.into_iter();
+        let first = jobs.next().expect("at least two jobs");
+        let others: Vec<_> = jobs
+            .zip(&pools[1..])
+            .map(|(job, pool)| scope.spawn(move || pool.install(job)))
+            .collect();
+        let first = pools[0].install(first);
+        std::iter::once(first)
+            .chain(others.into_iter().map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            }))
+            .collect()
+    })
 }
 
 /// One thread pool per shard, splitting this process's rayon threads between them, so each
@@ -170,6 +210,12 @@ mod tests {
         let w: f64 = s.0.iter().map(|s| s.weight).sum();
         assert!((w - 1.0).abs() < 1e-12);
         assert!(s.0.iter().all(|s| s.own));
+    }
+
+    #[test]
+    fn par_map_keeps_item_order() {
+        let items: Vec<(usize, u32)> = [5, 1, 9, 3, 3, 7].iter().map(|&c| (c, c as u32)).collect();
+        assert_eq!(par_map(items, |x| x * 10), vec![50, 10, 90, 30, 30, 70]);
     }
 
     #[test]

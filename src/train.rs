@@ -141,15 +141,7 @@ impl Engine {
         let (cfg, c) = (&self.cfg, &self.c);
         let (grads, stats) = shards.run(|s| {
             let rows = |t: &Tensor<2>| t.clone().narrow(0, s.start, s.len);
-            critic_shard(
-                cfg,
-                &g,
-                c,
-                s,
-                rows(&real),
-                rows(&z),
-                eps.as_ref().map(rows),
-            )
+            critic_shard(cfg, &g, c, s, rows(&real), rows(&z), eps.as_ref().map(rows))
         });
         let clamp = match self.cfg.clip_when {
             Some(ClipWhen::AfterStep) => self.cfg.clip,
