@@ -281,6 +281,7 @@ impl Engine {
             }
             if step.is_multiple_of(self.cfg.checkpoint_every) || is_last {
                 self.logs.write(dir)?;
+                measure::write_surface(self, dir)?;
                 checkpoint::save(self, dir, wall(self))?;
             }
         }

@@ -136,7 +136,6 @@ pub fn evaluate(e: &mut Engine, dir: &Path, wall_s: f64) -> Result<f64> {
                     value,
                 });
             }
-            write_surface(e, dir)?;
         }
         None => {
             let tanh = e.cfg.g_output == Some(crate::config::GOutput::Tanh);
@@ -211,8 +210,14 @@ pub fn mnist_scores(e: &Engine) -> Vec<(&'static str, f64)> {
     evaluator::score(ev, reference, &images).named().to_vec()
 }
 
-/// The critic's value on a grid over [-3, 3]^2, as `x,y,value` rows.
-fn write_surface(e: &Engine, dir: &Path) -> Result<()> {
+/// Toy data: the critic's value on a grid over [-3, 3]^2, as `x,y,value` rows in
+/// `surface.csv`. Written with each checkpoint (not each evaluation: the file holds one surface,
+/// and 16,384 critic evaluations cost more than the rest of an evaluation), so it always shows
+/// the critic a resumed run continues from.
+pub fn write_surface(e: &Engine, dir: &Path) -> Result<()> {
+    if Toy::from_dataset(e.cfg.dataset).is_none() {
+        return Ok(());
+    }
     let n = SURFACE_SIDE;
     let coord = |i: usize| -3.0 + 6.0 * i as f32 / (n - 1) as f32;
     let pts: Vec<f32> = (0..n * n)
