@@ -434,7 +434,10 @@ mod tests {
     use crate::config::Backend;
 
     fn host(t: &Tensor<1>) -> Vec<f32> {
-        t.clone().into_data().to_vec::<f32>().unwrap_or_default()
+        t.clone()
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap_or_default()
     }
 
     /// Equal up to `2e-5 * scale` elementwise.
