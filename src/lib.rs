@@ -11,6 +11,7 @@ pub mod dashboard;
 pub mod data;
 pub mod grid;
 pub mod hash;
+pub mod host_ops;
 pub mod loss;
 pub mod measure;
 pub mod model;

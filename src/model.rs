@@ -171,11 +171,18 @@ impl Act {
     fn apply<const D: usize>(self, x: Tensor<D>) -> Tensor<D> {
         match self {
             Act::Relu => burn::tensor::activation::relu(x),
-            Act::LeakyRelu => burn::tensor::activation::leaky_relu(x, LEAK),
+            // `x * slope` with the slope (1 or LEAK) a constant computed outside autodiff: one
+            // multiply forward and one backward, where Burn's default leaky_relu records a
+            // compare, a scale and a select whose backward is two more selects.
+            Act::LeakyRelu => {
+                let slope = self.mask(x.clone().without_autodiff());
+                x * slope
+            }
         }
     }
 
-    /// Derivative of the activation at pre-activation `a` (a detached 0/1 or 0.2/1 mask).
+    /// Derivative of the activation at pre-activation `a`: a 0/1 or 0.2/1 mask, as PyTorch's
+    /// backward has it (the slope below zero also at zero).
     fn mask<const D: usize>(self, a: Tensor<D>) -> Tensor<D> {
         let pos = a.greater_elem(0.0).float();
         match self {
@@ -197,7 +204,7 @@ impl OutAct {
     fn apply<const D: usize>(self, x: Tensor<D>) -> Tensor<D> {
         match self {
             OutAct::Linear => x,
-            OutAct::Tanh => x.tanh(),
+            OutAct::Tanh => crate::host_ops::tanh(x),
             OutAct::Sigmoid => burn::tensor::activation::sigmoid(x),
         }
     }
@@ -250,12 +257,12 @@ impl Mlp {
         let n = self.layers.len();
         let batch = x.dims()[0];
         let device = x.device();
-        // Detached forward to record the activation masks.
+        // A forward outside autodiff records the activation masks.
         let mut masks = Vec::with_capacity(n - 1);
-        let mut h = x.detach();
+        let mut h = x.without_autodiff();
         for l in &self.layers[..n - 1] {
-            let a = h.matmul(l.weight.val().detach().transpose())
-                + l.bias.val().detach().unsqueeze_dim(0);
+            let a = h.matmul(l.weight.val().without_autodiff().transpose())
+                + l.bias.val().without_autodiff().unsqueeze_dim(0);
             masks.push(self.act.mask(a.clone()));
             h = self.act.apply(a);
         }
@@ -349,12 +356,12 @@ impl ConvCritic {
         );
         let b = x.dims()[0];
         let device = x.device();
-        let d = x.detach().reshape([b, 1, IMAGE_SIDE, IMAGE_SIDE]);
+        let d = x.without_autodiff().reshape([b, 1, IMAGE_SIDE, IMAGE_SIDE]);
         let detached = |c: &Conv, x: Tensor<4>| {
             conv2d(
                 x,
-                c.weight.val().detach(),
-                Some(c.bias.val().detach()),
+                c.weight.val().without_autodiff(),
+                Some(c.bias.val().without_autodiff()),
                 ConvOptions::new([STRIDE, STRIDE], [PAD, PAD], [1, 1], 1),
             )
         };
@@ -401,6 +408,26 @@ impl Generator {
             Generator::Conv(c) => c.forward(z),
         }
     }
+
+    /// Samples for `z` with the weights held constant, computed outside autodiff: no graph is
+    /// recorded, which `no_grad` alone would still do op by op. The result is a constant on
+    /// `z`'s device.
+    pub fn sample(&self, z: Tensor<2>) -> Tensor<2> {
+        let autodiff = z.is_autodiff();
+        let x = constant(self).forward(z.without_autodiff());
+        if autodiff { x.autodiff() } else { x }
+    }
+}
+
+/// `module` with its parameters moved off autodiff (training flags kept, unlike `valid`).
+fn constant<M: Module>(module: &M) -> M {
+    struct Plain;
+    impl burn::module::ModuleMapper for Plain {
+        fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+            param.map(Tensor::without_autodiff)
+        }
+    }
+    module.clone().map(&mut Plain)
 }
 
 impl Critic {

@@ -62,49 +62,74 @@ impl Optim {
 
     /// Apply one update from `grads`; with `clamp = Some(c)` every parameter is clamped to
     /// `[-c, c]` in the same pass (WGAN weight clipping after the step).
-    pub fn step<M: Module>(&mut self, module: M, grads: &Gradients, clamp: Option<f64>) -> M {
+    pub fn step<M: Module>(&mut self, mut module: M, grads: &Gradients, clamp: Option<f64>) -> M {
         let grads = ParamGrads::from_grads(&module, grads);
-        self.apply(module, &grads, clamp)
+        self.apply(&mut module, grads, clamp);
+        module
     }
 
     /// [`Optim::step`] from gradients already collected per parameter (e.g. summed over the
-    /// shards of a batch). Parameters are updated concurrently on the shard pools (each update
-    /// is a handful of elementwise passes; one thread would leave the other core idle).
-    pub fn apply<M: Module>(&mut self, module: M, grads: &ParamGrads, clamp: Option<f64>) -> M {
+    /// shards of a batch). Parameters are updated concurrently on the shard pools (one thread
+    /// would leave the other core idle). The parameter and state tensors are moved out of
+    /// `module` and `self` first, so on the CPU backends the update owns their only references
+    /// and rewrites their buffers in place.
+    pub fn apply<M: Module>(&mut self, module: &mut M, grads: ParamGrads, clamp: Option<f64>) {
         self.t += 1;
-        struct Flat(Vec<Tensor<1>>);
-        impl ModuleVisitor for Flat {
-            fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-                let n = param.shape().num_elements();
-                self.0.push(param.val().inner().reshape([n]));
-            }
-        }
-        let mut flat = Flat(Vec::new());
-        module.visit(&mut flat);
-        let jobs = flat
+        let mut taken = Take(Vec::new());
+        *module = module.clone().map(&mut taken);
+        let mut first: Vec<_> = std::mem::take(&mut self.state.first)
+            .into_iter()
+            .map(Some)
+            .collect();
+        let mut second: Vec<_> = std::mem::take(&mut self.state.second)
+            .into_iter()
+            .map(Some)
+            .collect();
+        let mut grads = grads.0;
+        let jobs = taken
             .0
             .into_iter()
             .enumerate()
             .filter_map(|(i, p)| {
-                let g = grads.0.get(i).cloned().flatten()?;
-                let state = (self.state.first[i].val(), self.state.second[i].val());
-                Some((p.shape().num_elements(), (i, p, g, state)))
+                debug_assert!(p.is_some() || grads.get(i).is_none_or(Option::is_none));
+                let (p, dims) = p?;
+                let state = (
+                    first[i].take()?.into_value(),
+                    second[i].take()?.into_value(),
+                );
+                let g = grads.get_mut(i).and_then(Option::take);
+                let cost = if g.is_some() {
+                    p.shape().num_elements()
+                } else {
+                    0
+                };
+                Some((cost, (i, dims, p, g, state)))
             })
             .collect();
         let (cfg, t) = (&self.cfg, self.t);
-        let updates = crate::shard::par_map(jobs, |(i, p, g, (first, second))| {
-            (i, update(cfg, t, p, g, first, second, clamp))
+        let updated = crate::shard::par_map(jobs, |(i, dims, p, g, (first, second))| {
+            let u = match g {
+                Some(g) => update(cfg, t, p, g, first, second, clamp),
+                None => Update {
+                    param: p,
+                    first,
+                    second,
+                },
+            };
+            (i, dims, u)
         });
-        let mut new = Assign(Vec::new(), 0);
-        for (i, u) in updates {
-            self.state.first[i] = Param::from_tensor(u.first);
-            if let Some(second) = u.second {
-                self.state.second[i] = Param::from_tensor(second);
-            }
-            new.0.resize(i + 1, None);
-            new.0[i] = Some(u.param);
+        let mut assign = Assign(Vec::new(), 0);
+        for (i, dims, u) in updated {
+            first[i] = Some(Param::from_tensor(u.first));
+            second[i] = Some(Param::from_tensor(u.second));
+            assign.0.resize_with(i + 1, || None);
+            assign.0[i] = Some((u.param, dims));
         }
-        module.map(&mut new)
+        // Entries still `None` here belong to parameters that were not taken (their state was
+        // never moved out), so every slot is filled again.
+        self.state.first = first.into_iter().flatten().collect();
+        self.state.second = second.into_iter().flatten().collect();
+        *module = module.clone().map(&mut assign);
     }
 }
 
@@ -151,12 +176,31 @@ impl ParamGrads {
 struct Update {
     param: Tensor<1>,
     first: Tensor<1>,
-    /// `None`: the second buffer is unused (RMSprop without momentum).
-    second: Option<Tensor<1>>,
+    /// Unused (and returned unchanged) by RMSprop without momentum.
+    second: Tensor<1>,
 }
 
-/// The update of one flattened parameter `p` with gradient `g` (formulas in the module docs).
+/// The update of one flattened parameter `p` with gradient `g` (formulas in the module docs):
+/// one fused pass on the host for f32 on the CPU backends, elementwise tensor ops elsewhere.
+/// Both compute the same f32 operations in the same order, so they give the same bits.
 fn update(
+    c: &OptimConfig,
+    t: u64,
+    p: Tensor<1>,
+    g: Tensor<1>,
+    first: Tensor<1>,
+    second: Tensor<1>,
+    clamp: Option<f64>,
+) -> Update {
+    if crate::host_ops::on_host_f32(&p) {
+        update_on_host(c, t, p, g, first, second, clamp)
+    } else {
+        update_tensors(c, t, p, g, first, second, clamp)
+    }
+}
+
+/// [`update`] as elementwise tensor ops, for backends whose memory the host cannot read.
+fn update_tensors(
     c: &OptimConfig,
     t: u64,
     p: Tensor<1>,
@@ -174,21 +218,19 @@ fn update(
             match c.momentum.unwrap_or(0.0) {
                 m if m > 0.0 => {
                     let b = second.mul_scalar(m) + u;
-                    (b.clone().mul_scalar(lr), v, Some(b))
+                    (b.clone().mul_scalar(lr), v, b)
                 }
-                _ => (u.mul_scalar(lr), v, None),
+                _ => (u.mul_scalar(lr), v, second),
             }
         }
         OptimKind::Adam => {
-            let b1 = c.beta1.unwrap_or(0.9);
-            let b2 = c.beta2.unwrap_or(0.999);
+            let (b1, b2) = (c.beta1.unwrap_or(0.9), c.beta2.unwrap_or(0.999));
             let m = first.mul_scalar(b1) + g.clone().mul_scalar(1.0 - b1);
             let v = second.mul_scalar(b2) + g.square().mul_scalar(1.0 - b2);
-            let bc1 = 1.0 - b1.powi(t as i32);
-            let bc2 = 1.0 - b2.powi(t as i32);
+            let (bc1, bc2) = bias_corrections(b1, b2, t);
             let u =
                 m.clone().mul_scalar(lr / bc1) / v.clone().div_scalar(bc2).sqrt().add_scalar(c.eps);
-            (u, m, Some(v))
+            (u, m, v)
         }
     };
     let mut param = p - step;
@@ -202,8 +244,111 @@ fn update(
     }
 }
 
-/// Puts updated values (by visiting index) back into a module as fresh trainable leaves.
-struct Assign(Vec<Option<Tensor<1>>>, usize);
+fn bias_corrections(b1: f64, b2: f64, t: u64) -> (f64, f64) {
+    (1.0 - b1.powi(t as i32), 1.0 - b2.powi(t as i32))
+}
+
+/// [`update`] as one loop over host slices. The tensors are moved in, so a buffer nobody else
+/// references is rewritten in place instead of copied (flex hands it over without a copy).
+fn update_on_host(
+    c: &OptimConfig,
+    t: u64,
+    p: Tensor<1>,
+    g: Tensor<1>,
+    first: Tensor<1>,
+    second: Tensor<1>,
+    clamp: Option<f64>,
+) -> Update {
+    let device = p.device();
+    let host = |x: Tensor<1>| {
+        x.into_data()
+            .try_into_vec::<f32>()
+            .expect("on_host_f32 checked the dtype")
+    };
+    let (mut pv, g, mut m1, mut m2) = (host(p), host(g), host(first), host(second));
+    // Scalars rounded to f32 as Burn's `*_scalar` ops round them, so both paths agree bit for bit.
+    let lr = c.lr as f32;
+    let eps = c.eps as f32;
+    let (lo, hi) = clamp.map_or((f32::NEG_INFINITY, f32::INFINITY), |k| {
+        (-k as f32, k as f32)
+    });
+    // `f32::clamp` without its bound check, so the loops vectorise; NaN stays NaN.
+    let clip = |x: f32| {
+        let x = if x < lo { lo } else { x };
+        if x > hi { hi } else { x }
+    };
+    // Equal lengths up front let the compiler drop the bounds checks and vectorise.
+    let n = pv.len();
+    let (p, g, m1s, m2s) = (&mut pv[..n], &g[..n], &mut m1[..n], &mut m2[..n]);
+    match c.kind {
+        OptimKind::Rmsprop => {
+            let alpha = c.alpha.unwrap_or(0.99);
+            let (a, one_minus_a) = (alpha as f32, (1.0 - alpha) as f32);
+            let mu = c.momentum.unwrap_or(0.0);
+            if mu > 0.0 {
+                let mu = mu as f32;
+                for i in 0..n {
+                    m1s[i] = m1s[i] * a + g[i] * g[i] * one_minus_a;
+                    m2s[i] = m2s[i] * mu + g[i] / (m1s[i].sqrt() + eps);
+                    p[i] = clip(p[i] - m2s[i] * lr);
+                }
+            } else {
+                for i in 0..n {
+                    m1s[i] = m1s[i] * a + g[i] * g[i] * one_minus_a;
+                    p[i] = clip(p[i] - g[i] / (m1s[i].sqrt() + eps) * lr);
+                }
+            }
+        }
+        OptimKind::Adam => {
+            let (b1, b2) = (c.beta1.unwrap_or(0.9), c.beta2.unwrap_or(0.999));
+            let (bc1, bc2) = bias_corrections(b1, b2, t);
+            let (b1f, one_minus_b1) = (b1 as f32, (1.0 - b1) as f32);
+            let (b2f, one_minus_b2) = (b2 as f32, (1.0 - b2) as f32);
+            let (lr_bc1, bc2) = ((c.lr / bc1) as f32, bc2 as f32);
+            for i in 0..n {
+                m1s[i] = m1s[i] * b1f + g[i] * one_minus_b1;
+                m2s[i] = m2s[i] * b2f + g[i] * g[i] * one_minus_b2;
+                p[i] = clip(p[i] - m1s[i] * lr_bc1 / ((m2s[i] / bc2).sqrt() + eps));
+            }
+        }
+    }
+    let tensor = |v: Vec<f32>| {
+        let n = v.len();
+        Tensor::<1>::from_data(TensorData::new(v, [n]), &device)
+    };
+    Update {
+        param: tensor(pv),
+        first: tensor(m1),
+        second: tensor(m2),
+    }
+}
+
+/// Moves every trained parameter out of a module (flattened, off autodiff, with its shape),
+/// leaving a one-element placeholder, so the module no longer references the parameter's
+/// buffer. Untrained tensors (batch-norm running statistics) stay where they are (`None`).
+struct Take(Vec<Option<(Tensor<1>, Vec<usize>)>>);
+
+impl ModuleMapper for Take {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let (id, tensor, mapper) = param.consume();
+        if !tensor.is_require_grad() {
+            self.0.push(None);
+            return Param::from_mapped_value(id, tensor, mapper);
+        }
+        let dims = tensor.dims();
+        let placeholder = Tensor::<D>::zeros([1; D], &tensor.device());
+        let n: usize = dims.iter().product();
+        self.0.push(Some((
+            tensor.without_autodiff().reshape([n]),
+            dims.to_vec(),
+        )));
+        Param::from_mapped_value(id, placeholder, mapper)
+    }
+}
+
+/// Puts updated (flattened) parameters back into a module, in visiting order, as fresh
+/// autodiff leaves.
+struct Assign(Vec<Option<(Tensor<1>, Vec<usize>)>>, usize);
 
 impl ModuleMapper for Assign {
     fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
@@ -211,8 +356,9 @@ impl ModuleMapper for Assign {
         self.1 += 1;
         let (id, tensor, mapper) = param.consume();
         match self.0.get_mut(i).and_then(Option::take) {
-            Some(new) => {
-                let new = Tensor::from_inner(new.reshape(tensor.dims())).require_grad();
+            Some((new, dims)) => {
+                let shape: [usize; D] = std::array::from_fn(|k| dims[k]);
+                let new = Tensor::from_inner(new.reshape(shape)).require_grad();
                 Param::from_mapped_value(id, new, mapper)
             }
             None => Param::from_mapped_value(id, tensor, mapper),
@@ -239,4 +385,66 @@ pub fn clamp_params<M: Module>(module: M, c: f64) -> M {
         }
     }
     module.map(&mut Clamp(c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(n: usize, seed: u32, scale: f32) -> Vec<f32> {
+        (0..n)
+            .map(|i| ((i as u32).wrapping_mul(2_654_435_761) ^ seed) % 2001)
+            .map(|k| k as f32 / 1000.0 - 1.0)
+            .map(|x| x * scale)
+            .collect()
+    }
+
+    /// The host loop and the tensor ops give the same bits, for every optimiser form.
+    #[test]
+    fn host_update_matches_tensor_update() {
+        let device = Device::flex();
+        let n = 1003;
+        let t = |v: Vec<f32>| Tensor::<1>::from_data(TensorData::new(v, [n]), &device);
+        let bits = |x: Tensor<1>| -> Vec<u32> {
+            let v = x.into_data().try_into_vec::<f32>().unwrap();
+            v.iter().map(|f| f.to_bits()).collect()
+        };
+        let cfgs = [
+            (OptimKind::Rmsprop, None, Some(0.01)),
+            (OptimKind::Rmsprop, Some(0.9), None),
+            (OptimKind::Adam, None, None),
+            (OptimKind::Adam, None, Some(0.05)),
+        ];
+        for (kind, momentum, clamp) in cfgs {
+            let cfg = OptimConfig {
+                kind,
+                lr: 3e-3,
+                momentum,
+                alpha: Some(0.99),
+                beta1: Some(0.5),
+                beta2: Some(0.9),
+                eps: 1e-8,
+            };
+            let run = |host: bool| {
+                let (p, g) = (t(values(n, 1, 0.05)), t(values(n, 2, 1.0)));
+                let (m1, m2) = (
+                    t(values(n, 3, 0.1).iter().map(|x| x.abs()).collect()),
+                    t(values(n, 4, 0.1)),
+                );
+                let u = if host {
+                    update_on_host(&cfg, 7, p, g, m1, m2, clamp)
+                } else {
+                    update_tensors(&cfg, 7, p, g, m1, m2, clamp)
+                };
+                (bits(u.param), bits(u.first), bits(u.second))
+            };
+            let (host, tensors) = (run(true), run(false));
+            assert_eq!(
+                host, tensors,
+                "{kind:?} momentum {momentum:?} clamp {clamp:?}"
+            );
+            // The update moved the parameters (a no-op on both paths would also agree).
+            assert_ne!(host.0, bits(t(values(n, 1, 0.05))));
+        }
+    }
 }

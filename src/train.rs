@@ -135,19 +135,17 @@ impl Engine {
             }
             _ => None,
         };
-        // The generator's weights are constants here: no graph is recorded for them.
-        let g = self.g.clone().no_grad();
         let shards = Shards::of(b, !self.c.couples_batch());
-        let (cfg, c) = (&self.cfg, &self.c);
+        let (cfg, g, c) = (&self.cfg, &self.g, &self.c);
         let (grads, stats) = shards.run(|s| {
             let rows = |t: &Tensor<2>| t.clone().narrow(0, s.start, s.len);
-            critic_shard(cfg, &g, c, s, rows(&real), rows(&z), eps.as_ref().map(rows))
+            critic_shard(cfg, g, c, s, rows(&real), rows(&z), eps.as_ref().map(rows))
         });
         let clamp = match self.cfg.clip_when {
             Some(ClipWhen::AfterStep) => self.cfg.clip,
             _ => None,
         };
-        self.c = self.c_opt.apply(self.c.clone(), &grads, clamp);
+        self.c_opt.apply(&mut self.c, grads, clamp);
         self.last_critic = Some(stats);
     }
 
@@ -157,7 +155,7 @@ impl Engine {
         let (cfg, g) = (&self.cfg, &self.g);
         let (grads, loss) =
             shards.run(|s| generator_shard(cfg, g, &c, s, z.clone().narrow(0, s.start, s.len)));
-        self.g = self.g_opt.apply(self.g.clone(), &grads, None);
+        self.g_opt.apply(&mut self.g, grads, None);
         self.last_gen = Some(loss);
     }
 
@@ -286,9 +284,7 @@ impl Engine {
     /// Generate samples from `z` without recording a graph, as host floats.
     pub fn generate(&self, z: Tensor<2>) -> Vec<f32> {
         self.g
-            .clone()
-            .no_grad()
-            .forward(z)
+            .sample(z)
             .into_data()
             .try_into_vec::<f32>()
             .unwrap_or_default()
@@ -314,7 +310,7 @@ impl Engine {
     /// The critic loss (no penalty) on given real data and fakes from `z`; with autodiff on the
     /// critic's weights so per-layer gradients can be read.
     pub fn critic_loss_on(&self, real: Tensor<2>, z: Tensor<2>) -> Tensor<1> {
-        let fake = self.g.clone().no_grad().forward(z).detach();
+        let fake = self.g.sample(z);
         loss::critic_loss(self.cfg.loss, self.c.forward(real), self.c.forward(fake))
     }
 
@@ -346,7 +342,8 @@ fn critic_shard(
     eps: Option<Tensor<2>>,
 ) -> (ParamGrads, CriticStats) {
     let c = s.own_graph(c);
-    let fake = g.forward(z).detach();
+    // The generator's weights are constants here.
+    let fake = g.sample(z);
     // One forward over [real; fake]: twice the rows per matrix product, half the ops. A
     // batch-norm critic must see each batch alone (its statistics would mix them).
     let (c_real, c_fake) = if c.couples_batch() {
@@ -488,7 +485,7 @@ mod tests {
         let real = e.tensor2(real, e.dim);
         let eps: Vec<f32> = (0..b).map(|_| e.noise_rng.random::<f32>()).collect();
         let eps = e.tensor2(eps, 1);
-        let g = e.g.clone().no_grad();
+        let g = e.g.clone();
         let rows = |t: &Tensor<2>, s: &crate::shard::Shard| t.clone().narrow(0, s.start, s.len);
         let critic = |shards: Shards| {
             shards.run(|s| {
