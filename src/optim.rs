@@ -16,6 +16,7 @@ use crate::config::{OptimConfig, OptimKind};
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::prelude::*;
 use burn::tensor::Gradients;
+use std::borrow::Cow;
 
 /// Per-parameter optimiser state, in module visiting order. A module so it can be stored.
 #[derive(Module, Debug)]
@@ -91,30 +92,31 @@ impl Optim {
             .into_iter()
             .enumerate()
             .filter_map(|(i, p)| {
-                debug_assert!(p.is_some() || grads.get(i).is_none_or(Option::is_none));
+                debug_assert!(p.is_some() || grads.get(i).is_none_or(Vec::is_empty));
                 let (p, dims) = p?;
                 let state = (
                     first[i].take()?.into_value(),
                     second[i].take()?.into_value(),
                 );
-                let g = grads.get_mut(i).and_then(Option::take);
-                let cost = if g.is_some() {
-                    p.shape().num_elements()
-                } else {
+                let g = grads.get_mut(i).map(std::mem::take).unwrap_or_default();
+                let cost = if g.is_empty() {
                     0
+                } else {
+                    p.shape().num_elements()
                 };
                 Some((cost, (i, dims, p, g, state)))
             })
             .collect();
         let (cfg, t) = (&self.cfg, self.t);
         let updated = crate::shard::par_map(jobs, |(i, dims, p, g, (first, second))| {
-            let u = match g {
-                Some(g) => update(cfg, t, p, g, first, second, clamp),
-                None => Update {
+            let u = if g.is_empty() {
+                Update {
                     param: p,
                     first,
                     second,
-                },
+                }
+            } else {
+                update(cfg, t, p, g, first, second, clamp)
             };
             (i, dims, u)
         });
@@ -133,23 +135,24 @@ impl Optim {
     }
 }
 
-/// Each parameter's gradient, flattened, in module visiting order (`None`: not trained). Unlike
-/// burn's `Gradients`, which are keyed by graph node, these can be summed across graphs: the
-/// shards of one batch are differentiated in separate graphs (see `train`).
+/// Each parameter's gradient, flattened, in module visiting order (no parts: not trained).
+/// Unlike burn's `Gradients`, which are keyed by graph node, these can be summed across graphs:
+/// the shards of one batch are differentiated in separate graphs (see `train`). The sum is
+/// kept as its parts and done, in part order, inside the optimiser's pass over the parameter.
 #[derive(Clone, Debug)]
-pub struct ParamGrads(pub Vec<Option<Tensor<1>>>);
+pub struct ParamGrads(Vec<Vec<Tensor<1>>>);
 
 impl ParamGrads {
     /// Read `module`'s parameter gradients out of one backward pass.
     pub fn from_grads<M: Module>(module: &M, grads: &Gradients) -> Self {
-        struct Collect<'a>(&'a Gradients, Vec<Option<Tensor<1>>>);
+        struct Collect<'a>(&'a Gradients, Vec<Vec<Tensor<1>>>);
         impl ModuleVisitor for Collect<'_> {
             fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
                 let g = param.val().grad(self.0).map(|g| {
                     let n = g.shape().num_elements();
                     g.reshape([n])
                 });
-                self.1.push(g);
+                self.1.push(g.into_iter().collect());
             }
         }
         let mut c = Collect(grads, Vec::new());
@@ -158,17 +161,21 @@ impl ParamGrads {
     }
 
     /// Elementwise sum, parameter by parameter (a parameter trained in either is kept).
-    pub fn sum(self, other: Self) -> Self {
-        let sum = self
-            .0
+    pub fn sum(mut self, other: Self) -> Self {
+        self.0
+            .resize_with(self.0.len().max(other.0.len()), Vec::new);
+        for (mine, theirs) in self.0.iter_mut().zip(other.0) {
+            mine.extend(theirs);
+        }
+        self
+    }
+
+    /// The summed gradient of every parameter (`None`: not trained).
+    pub fn totals(self) -> Vec<Option<Tensor<1>>> {
+        self.0
             .into_iter()
-            .zip(other.0)
-            .map(|(a, b)| match (a, b) {
-                (Some(a), Some(b)) => Some(a + b),
-                (a, b) => a.or(b),
-            })
-            .collect();
-        Self(sum)
+            .map(|parts| parts.into_iter().reduce(|a, b| a + b))
+            .collect()
     }
 }
 
@@ -180,14 +187,15 @@ struct Update {
     second: Tensor<1>,
 }
 
-/// The update of one flattened parameter `p` with gradient `g` (formulas in the module docs):
-/// one fused pass on the host for f32 on the CPU backends, elementwise tensor ops elsewhere.
-/// Both compute the same f32 operations in the same order, so they give the same bits.
+/// The update of one flattened parameter `p` with the gradient summed from `g`'s parts
+/// (formulas in the module docs): one fused pass on the host for f32 on the CPU backends,
+/// elementwise tensor ops elsewhere. Both compute the same f32 operations in the same order, so
+/// they give the same bits.
 fn update(
     c: &OptimConfig,
     t: u64,
     p: Tensor<1>,
-    g: Tensor<1>,
+    g: Vec<Tensor<1>>,
     first: Tensor<1>,
     second: Tensor<1>,
     clamp: Option<f64>,
@@ -204,11 +212,15 @@ fn update_tensors(
     c: &OptimConfig,
     t: u64,
     p: Tensor<1>,
-    g: Tensor<1>,
+    g: Vec<Tensor<1>>,
     first: Tensor<1>,
     second: Tensor<1>,
     clamp: Option<f64>,
 ) -> Update {
+    let g = g
+        .into_iter()
+        .reduce(|a, b| a + b)
+        .expect("a trained parameter has a gradient");
     let lr = c.lr;
     let (step, first, second) = match c.kind {
         OptimKind::Rmsprop => {
@@ -254,7 +266,7 @@ fn update_on_host(
     c: &OptimConfig,
     t: u64,
     p: Tensor<1>,
-    g: Tensor<1>,
+    g: Vec<Tensor<1>>,
     first: Tensor<1>,
     second: Tensor<1>,
     clamp: Option<f64>,
@@ -265,7 +277,64 @@ fn update_on_host(
             .try_into_vec::<f32>()
             .expect("on_host_f32 checked the dtype")
     };
-    let (mut pv, g, mut m1, mut m2) = (host(p), host(g), host(first), host(second));
+    let (mut pv, mut m1, mut m2) = (host(p), host(first), host(second));
+    // Gradients are only read: borrowed from their buffers (matmul outputs, whose allocation
+    // cannot become a `Vec<f32>` without a copy).
+    let g: Vec<TensorData> = g.into_iter().map(Tensor::into_data).collect();
+    let g: Vec<Cow<[f32]>> = g
+        .iter()
+        .map(|d| match d.as_slice::<f32>() {
+            Ok(s) => Cow::Borrowed(s),
+            Err(_) => Cow::Owned(d.iter::<f32>().collect()),
+        })
+        .collect();
+    let n = pv.len();
+    let (p, m1s, m2s) = (&mut pv[..n], &mut m1[..n], &mut m2[..n]);
+    // One or two parts (one or two shards) are summed inside the update loop. The closures
+    // capture the slices by value so the loops see plain pointers and vectorise.
+    match g.as_slice() {
+        [a] => {
+            let a = &a[..n];
+            fused_step(c, t, clamp, p, m1s, m2s, move |i| a[i])
+        }
+        [a, b] => {
+            let (a, b) = (&a[..n], &b[..n]);
+            fused_step(c, t, clamp, p, m1s, m2s, move |i| a[i] + b[i])
+        }
+        [first, rest @ ..] => {
+            let mut sum = first[..n].to_vec();
+            for part in rest {
+                for (x, y) in sum.iter_mut().zip(&part[..n]) {
+                    *x += y;
+                }
+            }
+            let a = &sum[..n];
+            fused_step(c, t, clamp, p, m1s, m2s, move |i| a[i])
+        }
+        [] => unreachable!("a trained parameter has a gradient"),
+    }
+    let tensor = |v: Vec<f32>| {
+        let n = v.len();
+        Tensor::<1>::from_data(TensorData::new(v, [n]), &device)
+    };
+    Update {
+        param: tensor(pv),
+        first: tensor(m1),
+        second: tensor(m2),
+    }
+}
+
+/// The optimiser step over equal-length slices, with the gradient of entry `i` from `grad`.
+#[inline(always)]
+fn fused_step(
+    c: &OptimConfig,
+    t: u64,
+    clamp: Option<f64>,
+    p: &mut [f32],
+    m1s: &mut [f32],
+    m2s: &mut [f32],
+    grad: impl Fn(usize) -> f32,
+) {
     // Scalars rounded to f32 as Burn's `*_scalar` ops round them, so both paths agree bit for bit.
     let lr = c.lr as f32;
     let eps = c.eps as f32;
@@ -278,8 +347,8 @@ fn update_on_host(
         if x > hi { hi } else { x }
     };
     // Equal lengths up front let the compiler drop the bounds checks and vectorise.
-    let n = pv.len();
-    let (p, g, m1s, m2s) = (&mut pv[..n], &g[..n], &mut m1[..n], &mut m2[..n]);
+    let n = p.len();
+    let (m1s, m2s) = (&mut m1s[..n], &mut m2s[..n]);
     match c.kind {
         OptimKind::Rmsprop => {
             let alpha = c.alpha.unwrap_or(0.99);
@@ -288,14 +357,16 @@ fn update_on_host(
             if mu > 0.0 {
                 let mu = mu as f32;
                 for i in 0..n {
-                    m1s[i] = m1s[i] * a + g[i] * g[i] * one_minus_a;
-                    m2s[i] = m2s[i] * mu + g[i] / (m1s[i].sqrt() + eps);
+                    let g = grad(i);
+                    m1s[i] = m1s[i] * a + g * g * one_minus_a;
+                    m2s[i] = m2s[i] * mu + g / (m1s[i].sqrt() + eps);
                     p[i] = clip(p[i] - m2s[i] * lr);
                 }
             } else {
                 for i in 0..n {
-                    m1s[i] = m1s[i] * a + g[i] * g[i] * one_minus_a;
-                    p[i] = clip(p[i] - g[i] / (m1s[i].sqrt() + eps) * lr);
+                    let g = grad(i);
+                    m1s[i] = m1s[i] * a + g * g * one_minus_a;
+                    p[i] = clip(p[i] - g / (m1s[i].sqrt() + eps) * lr);
                 }
             }
         }
@@ -306,20 +377,12 @@ fn update_on_host(
             let (b2f, one_minus_b2) = (b2 as f32, (1.0 - b2) as f32);
             let (lr_bc1, bc2) = ((c.lr / bc1) as f32, bc2 as f32);
             for i in 0..n {
-                m1s[i] = m1s[i] * b1f + g[i] * one_minus_b1;
-                m2s[i] = m2s[i] * b2f + g[i] * g[i] * one_minus_b2;
+                let g = grad(i);
+                m1s[i] = m1s[i] * b1f + g * one_minus_b1;
+                m2s[i] = m2s[i] * b2f + g * g * one_minus_b2;
                 p[i] = clip(p[i] - m1s[i] * lr_bc1 / ((m2s[i] / bc2).sqrt() + eps));
             }
         }
-    }
-    let tensor = |v: Vec<f32>| {
-        let n = v.len();
-        Tensor::<1>::from_data(TensorData::new(v, [n]), &device)
-    };
-    Update {
-        param: tensor(pv),
-        first: tensor(m1),
-        second: tensor(m2),
     }
 }
 
@@ -425,8 +488,11 @@ mod tests {
                 beta2: Some(0.9),
                 eps: 1e-8,
             };
-            let run = |host: bool| {
-                let (p, g) = (t(values(n, 1, 0.05)), t(values(n, 2, 1.0)));
+            let run = |host: bool, parts: u32| {
+                let p = t(values(n, 1, 0.05));
+                let g = (0..parts)
+                    .map(|k| t(values(n, 5 + k, 1.0 / (k + 1) as f32)))
+                    .collect();
                 let (m1, m2) = (
                     t(values(n, 3, 0.1).iter().map(|x| x.abs()).collect()),
                     t(values(n, 4, 0.1)),
@@ -438,11 +504,12 @@ mod tests {
                 };
                 (bits(u.param), bits(u.first), bits(u.second))
             };
-            let (host, tensors) = (run(true), run(false));
-            assert_eq!(
-                host, tensors,
-                "{kind:?} momentum {momentum:?} clamp {clamp:?}"
-            );
+            for parts in 1..=3 {
+                let (host, tensors) = (run(true, parts), run(false, parts));
+                let case = format!("{kind:?} momentum {momentum:?} clamp {clamp:?}, {parts} parts");
+                assert_eq!(host, tensors, "{case}");
+            }
+            let host = run(true, 2);
             // The update moved the parameters (a no-op on both paths would also agree).
             assert_ne!(host.0, bits(t(values(n, 1, 0.05))));
         }
