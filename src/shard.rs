@@ -141,21 +141,33 @@ fn run_jobs<R: Send, J: FnOnce() -> R + Send>(jobs: Vec<J>) -> Vec<R> {
     if jobs.len() < 2 || pools.len() < jobs.len() {
         return jobs.into_iter().map(|j| j()).collect();
     }
-    std::thread::scope(|scope| {
-        let mut jobs = jobs.into_iter();
-        let first = jobs.next().expect("at least two jobs");
-        let others: Vec<_> = jobs
-            .zip(&pools[1..])
-            .map(|(job, pool)| scope.spawn(move || pool.install(job)))
-            .collect();
-        let first = pools[0].install(first);
-        std::iter::once(first)
-            .chain(others.into_iter().map(|h| {
-                h.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            }))
-            .collect()
-    })
+    let mut slots: Vec<Option<R>> = jobs.iter().map(|_| None).collect();
+    spread(pools, jobs.into_iter().zip(slots.iter_mut()).collect());
+    slots
+        .into_iter()
+        .map(|r| r.expect("every job ran"))
+        .collect()
+}
+
+/// Job `i` on pool `i`: each job after the first is spawned into its pool's scope (no thread
+/// is created per call, and the pools' threads keep their allocator heaps), the first runs
+/// on pool 0 while this thread waits.
+fn spread<R: Send, J: FnOnce() -> R + Send>(
+    pools: &[rayon::ThreadPool],
+    mut work: Vec<(J, &mut Option<R>)>,
+) {
+    let Some((job, slot)) = work.pop() else {
+        return;
+    };
+    let k = work.len();
+    if k == 0 {
+        *slot = Some(pools[0].install(job));
+        return;
+    }
+    pools[k].in_place_scope(|scope| {
+        scope.spawn(move |_| *slot = Some(job()));
+        spread(pools, work);
+    });
 }
 
 /// One thread pool per shard, splitting this process's rayon threads between them, so each
