@@ -104,19 +104,29 @@ impl Optim {
                 } else {
                     p.shape().num_elements()
                 };
-                Some((cost, (i, dims, p, g, state)))
+                let slot = Slot {
+                    param: p,
+                    grad: g,
+                    first: state.0,
+                    second: state.1,
+                };
+                Some((cost, (i, dims, slot)))
             })
             .collect();
-        let (cfg, t) = (&self.cfg, self.t);
-        let updated = crate::shard::par_map(jobs, |(i, dims, p, g, (first, second))| {
-            let u = if g.is_empty() {
+        let step = Step {
+            cfg: &self.cfg,
+            t: self.t,
+            clamp,
+        };
+        let updated = crate::shard::par_map(jobs, |(i, dims, slot)| {
+            let u = if slot.grad.is_empty() {
                 Update {
-                    param: p,
-                    first,
-                    second,
+                    param: slot.param,
+                    first: slot.first,
+                    second: slot.second,
                 }
             } else {
-                update(cfg, t, p, g, first, second, clamp)
+                update(&step, slot)
             };
             (i, dims, u)
         });
@@ -179,6 +189,23 @@ impl ParamGrads {
     }
 }
 
+/// What every parameter's update of one step shares.
+struct Step<'a> {
+    cfg: &'a OptimConfig,
+    /// Update count, for Adam's bias corrections.
+    t: u64,
+    /// WGAN weight clipping after the update.
+    clamp: Option<f64>,
+}
+
+/// One parameter's update inputs: its value, its gradient as parts to sum, its state.
+struct Slot {
+    param: Tensor<1>,
+    grad: Vec<Tensor<1>>,
+    first: Tensor<1>,
+    second: Tensor<1>,
+}
+
 /// One parameter's new value and optimiser state.
 struct Update {
     param: Tensor<1>,
@@ -191,38 +218,25 @@ struct Update {
 /// (formulas in the module docs): one fused pass on the host for f32 on the CPU backends,
 /// elementwise tensor ops elsewhere. Both compute the same f32 operations in the same order, so
 /// they give the same bits.
-fn update(
-    c: &OptimConfig,
-    t: u64,
-    p: Tensor<1>,
-    g: Vec<Tensor<1>>,
-    first: Tensor<1>,
-    second: Tensor<1>,
-    clamp: Option<f64>,
-) -> Update {
-    if crate::host_ops::on_host_f32(&p) {
-        update_on_host(c, t, p, g, first, second, clamp)
+fn update(step: &Step, slot: Slot) -> Update {
+    if crate::host_ops::on_host_f32(&slot.param) {
+        update_on_host(step, slot)
     } else {
-        update_tensors(c, t, p, g, first, second, clamp)
+        update_tensors(step, slot)
     }
 }
 
 /// [`update`] as elementwise tensor ops, for backends whose memory the host cannot read.
-fn update_tensors(
-    c: &OptimConfig,
-    t: u64,
-    p: Tensor<1>,
-    g: Vec<Tensor<1>>,
-    first: Tensor<1>,
-    second: Tensor<1>,
-    clamp: Option<f64>,
-) -> Update {
-    let g = g
+fn update_tensors(step: &Step, slot: Slot) -> Update {
+    let (c, t, clamp) = (step.cfg, step.t, step.clamp);
+    let (p, first, second) = (slot.param, slot.first, slot.second);
+    let g = slot
+        .grad
         .into_iter()
         .reduce(|a, b| a + b)
         .expect("a trained parameter has a gradient");
     let lr = c.lr;
-    let (step, first, second) = match c.kind {
+    let (delta, first, second) = match c.kind {
         OptimKind::Rmsprop => {
             let alpha = c.alpha.unwrap_or(0.99);
             let v = first.mul_scalar(alpha) + g.clone().square().mul_scalar(1.0 - alpha);
@@ -245,7 +259,7 @@ fn update_tensors(
             (u, m, v)
         }
     };
-    let mut param = p - step;
+    let mut param = p - delta;
     if let Some(clip) = clamp {
         param = param.clamp(-clip, clip);
     }
@@ -262,25 +276,17 @@ fn bias_corrections(b1: f64, b2: f64, t: u64) -> (f64, f64) {
 
 /// [`update`] as one loop over host slices. The tensors are moved in, so a buffer nobody else
 /// references is rewritten in place instead of copied (flex hands it over without a copy).
-fn update_on_host(
-    c: &OptimConfig,
-    t: u64,
-    p: Tensor<1>,
-    g: Vec<Tensor<1>>,
-    first: Tensor<1>,
-    second: Tensor<1>,
-    clamp: Option<f64>,
-) -> Update {
-    let device = p.device();
+fn update_on_host(step: &Step, slot: Slot) -> Update {
+    let device = slot.param.device();
     let host = |x: Tensor<1>| {
         x.into_data()
             .try_into_vec::<f32>()
             .expect("on_host_f32 checked the dtype")
     };
-    let (mut pv, mut m1, mut m2) = (host(p), host(first), host(second));
+    let (mut pv, mut m1, mut m2) = (host(slot.param), host(slot.first), host(slot.second));
     // Gradients are only read: borrowed from their buffers (matmul outputs, whose allocation
     // cannot become a `Vec<f32>` without a copy).
-    let g: Vec<TensorData> = g.into_iter().map(Tensor::into_data).collect();
+    let g: Vec<TensorData> = slot.grad.into_iter().map(Tensor::into_data).collect();
     let g: Vec<Cow<[f32]>> = g
         .iter()
         .map(|d| match d.as_slice::<f32>() {
@@ -295,11 +301,11 @@ fn update_on_host(
     match g.as_slice() {
         [a] => {
             let a = &a[..n];
-            fused_step(c, t, clamp, p, m1s, m2s, move |i| a[i])
+            fused_step(step, p, m1s, m2s, move |i| a[i])
         }
         [a, b] => {
             let (a, b) = (&a[..n], &b[..n]);
-            fused_step(c, t, clamp, p, m1s, m2s, move |i| a[i] + b[i])
+            fused_step(step, p, m1s, m2s, move |i| a[i] + b[i])
         }
         [first, rest @ ..] => {
             let mut sum = first[..n].to_vec();
@@ -309,7 +315,7 @@ fn update_on_host(
                 }
             }
             let a = &sum[..n];
-            fused_step(c, t, clamp, p, m1s, m2s, move |i| a[i])
+            fused_step(step, p, m1s, m2s, move |i| a[i])
         }
         [] => unreachable!("a trained parameter has a gradient"),
     }
@@ -327,14 +333,13 @@ fn update_on_host(
 /// The optimiser step over equal-length slices, with the gradient of entry `i` from `grad`.
 #[inline(always)]
 fn fused_step(
-    c: &OptimConfig,
-    t: u64,
-    clamp: Option<f64>,
+    step: &Step,
     p: &mut [f32],
     m1s: &mut [f32],
     m2s: &mut [f32],
     grad: impl Fn(usize) -> f32,
 ) {
+    let (c, t, clamp) = (step.cfg, step.t, step.clamp);
     // Scalars rounded to f32 as Burn's `*_scalar` ops round them, so both paths agree bit for bit.
     let lr = c.lr as f32;
     let eps = c.eps as f32;
@@ -497,10 +502,21 @@ mod tests {
                     t(values(n, 3, 0.1).iter().map(|x| x.abs()).collect()),
                     t(values(n, 4, 0.1)),
                 );
+                let step = Step {
+                    cfg: &cfg,
+                    t: 7,
+                    clamp,
+                };
+                let slot = Slot {
+                    param: p,
+                    grad: g,
+                    first: m1,
+                    second: m2,
+                };
                 let u = if host {
-                    update_on_host(&cfg, 7, p, g, m1, m2, clamp)
+                    update_on_host(&step, slot)
                 } else {
-                    update_tensors(&cfg, 7, p, g, m1, m2, clamp)
+                    update_tensors(&step, slot)
                 };
                 (bits(u.param), bits(u.first), bits(u.second))
             };
