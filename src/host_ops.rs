@@ -20,7 +20,9 @@ pub fn on_host_f32<const D: usize>(x: &Tensor<D>) -> bool {
     cpu && x.dtype() == DType::F32
 }
 
-/// `tanh(x)`, vectorised on the CPU backends; differentiable where `x` is tracked.
+/// `tanh(x)`, vectorised on the CPU backends; differentiable where `x` is tracked. (A tracked
+/// infinite input gives NaN, `inf - inf`, where tanh gives +-1; a generator whose pre-activations
+/// overflow has diverged anyway.)
 pub fn tanh<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     if !on_host_f32(&x) {
         return x.tanh();
