@@ -263,8 +263,10 @@ impl Mlp {
         for l in &self.layers[..n - 1] {
             let a = h.matmul(l.weight.val().without_autodiff().transpose())
                 + l.bias.val().without_autodiff().unsqueeze_dim(0);
-            masks.push(self.act.mask(a.clone()));
-            h = self.act.apply(a);
+            // The activation is `a * mask` (the mask is computed once, not again inside apply).
+            let m = self.act.mask(a.clone());
+            h = a * m.clone();
+            masks.push(m);
         }
         let last = &self.layers[n - 1];
         let mut g = Tensor::<2>::ones([batch, 1], &device).matmul(last.weight.val());
@@ -367,9 +369,9 @@ impl ConvCritic {
         };
         let a1 = detached(&self.conv1, d);
         let m1 = Act::LeakyRelu.mask(a1.clone());
-        let a2 = detached(&self.conv2, Act::LeakyRelu.apply(a1));
+        let a2 = detached(&self.conv2, a1 * m1.clone());
         let m2 = Act::LeakyRelu.mask(a2.clone());
-        let a3 = detached(&self.conv3, Act::LeakyRelu.apply(a2));
+        let a3 = detached(&self.conv3, a2 * m2.clone());
         let m3 = Act::LeakyRelu.mask(a3);
         let g = Tensor::<2>::ones([b, 1], &device).matmul(self.output.weight.val());
         let g = g.reshape([b, 4 * self.dim, 4, 4]) * m3;
