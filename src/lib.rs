@@ -3,6 +3,7 @@
 //! Data flows one way: grid file ([`grid`]) -> expanded plan -> run ([`run`], [`train`],
 //! [`measure`]) -> result folder ([`store`]) -> report ([`report`]).
 
+pub mod atomic_file;
 pub mod bench;
 pub mod browse;
 pub mod checkpoint;

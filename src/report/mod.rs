@@ -28,6 +28,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Context, Result, bail};
 
+use crate::atomic_file::write_atomic;
+
 use figures::pick_three;
 pub use group::{
     Group, MeanBand, concise_labels, downsample_band, downsample_minmax, ema, group_runs,
@@ -232,25 +234,6 @@ pub fn build_sections(runs: &[Run], sweeps: &[SweepRecord], group_by: &[String])
             }
         })
         .collect()
-}
-
-/// Write via a temporary file and rename, so a browser or a concurrent report never
-/// sees half a file. (`fs::write` rather than `tempfile` keeps the usual 0644 mode.)
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir)?;
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let tmp = dir.join(format!(
-        ".{name}.{}.{}.tmp",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let written = fs::write(&tmp, bytes).and_then(|_| fs::rename(&tmp, path));
-    if written.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    written.with_context(|| format!("writing {}", path.display()))
 }
 
 const CACHE_FILE: &str = ".report-cache.json";

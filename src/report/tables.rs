@@ -96,7 +96,7 @@ pub fn write_summary_csv(path: &Path, runs: &[Run], sections: &[Section]) -> Res
         w.write_record(&row)?;
     }
     let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
-    super::write_atomic(path, &bytes)?;
+    crate::atomic_file::write_atomic(path, &bytes)?;
     Ok(bytes)
 }
 
