@@ -18,6 +18,7 @@ pub mod measure;
 pub mod model;
 pub mod optim;
 pub mod report;
+pub mod results;
 pub mod run;
 pub mod runlog;
 pub mod shard;

@@ -701,7 +701,7 @@ fn real_main() -> Result<ExitCode> {
             if !dir.is_dir() {
                 return Err(bad(format!("{} is not a results directory", dir.display())));
             }
-            let mut records = gan_harness::sweep::read_sweep_records(&store);
+            let mut records = gan_harness::results::sweep_record::read_all(&store.root).0;
             if let Some(name) = &sweep {
                 records.retain(|r| &r.name == name);
                 if records.is_empty() {

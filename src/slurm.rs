@@ -11,11 +11,11 @@
 //! `<job>_<task>.out` per array task).
 
 use crate::grid::{Plan, PlanEntry};
+use crate::results::record::now_rfc3339;
+use crate::results::sweep_record::{self, SlurmJob};
 use crate::run::{RunOptions, load_data};
-use crate::store::{PlanStatus, Store, config_text, now_rfc3339, write_atomic};
-use crate::sweep::{read_sweep_record, update_sweep_record};
+use crate::store::{PlanStatus, Store, config_text, write_atomic};
 use anyhow::{Context, Result};
-use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -39,28 +39,6 @@ pub struct SlurmOptions {
     /// The harness executable the tasks run; it must be reachable from the compute nodes.
     pub harness_exe: PathBuf,
     pub run: RunOptions,
-}
-
-/// One submitted job array, as recorded in `sweeps/<name>.json`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct SlurmJob {
-    pub job_id: String,
-    pub submitted: String,
-    /// The submission folder (plan.tsv, configs/, job.sbatch, logs/).
-    pub dir: PathBuf,
-    /// Config hash of each array task, by task index.
-    pub tasks: Vec<String>,
-    #[serde(default)]
-    pub retry_failed: bool,
-}
-
-impl SlurmJob {
-    /// The log file of array task `index`.
-    pub fn log(&self, index: usize) -> PathBuf {
-        self.dir
-            .join("logs")
-            .join(format!("{}_{index}.out", self.job_id))
-    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -342,7 +320,7 @@ pub fn submit<'a>(
     if !dry_run && !have_sbatch {
         return Err(SlurmError::NoSbatch.into());
     }
-    let jobs = read_sweep_record(store, &plan.name)
+    let jobs = sweep_record::read(&store.root, &plan.name)
         .map(|r| r.slurm)
         .unwrap_or_default();
     let (queued, slurm_failed) = if have_sbatch {
@@ -397,7 +375,7 @@ pub fn submit<'a>(
     let script_path = dir.join("job.sbatch");
     write_atomic(&script_path, script.as_bytes())?;
     std::fs::create_dir_all(dir.join("logs"))?;
-    update_sweep_record(store, plan, |_| {})?;
+    sweep_record::record_plan(&store.root, plan, |_| {})?;
 
     let out = Command::new("sbatch")
         .arg("--parsable")
@@ -431,7 +409,7 @@ pub fn submit<'a>(
         retry_failed: opts.retry_failed,
     };
     write_atomic(&dir.join("job_id"), format!("{}\n", job.job_id).as_bytes())?;
-    update_sweep_record(store, plan, |rec| rec.slurm.push(job.clone()))?;
+    sweep_record::record_plan(&store.root, plan, |rec| rec.slurm.push(job.clone()))?;
     Ok(Submission {
         selection,
         script,

@@ -1,49 +1,19 @@
 //! The results store: one folder per configuration hash, written atomically, guarded by a lock.
 //!
-//! Layout (see `docs/results-layout.md`): `config.toml`, `run.json`, `metrics.csv`, `eval.csv`,
-//! `layers.csv`, `weights_hist.csv`, `samples/`, `checkpoints/`, `summary.json`, `lock`.
+//! What each file of a run folder holds is [`crate::results`]'s business (and
+//! `docs/results-layout.md`'s); this module finds run folders, plans around their state, and
+//! guards each with its lock.
 
 use crate::config::RunConfig;
+use crate::results::record::{self, RunRecord, Status};
+use crate::results::run_files;
 use anyhow::{Context, Result, bail};
 use fs4::fs_std::FileExt;
-use serde::{Deserialize, Serialize};
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
 pub use crate::atomic_file::write_atomic;
-
-/// Lifecycle state of a run folder.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    Running,
-    Done,
-    Failed,
-    Diverged,
-}
-
-/// `run.json`: what happened to a run, for humans and for `ls`/`report`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct RunRecord {
-    pub status: Status,
-    pub started: String,
-    pub finished: Option<String>,
-    pub harness_version: String,
-    pub git_commit: Option<String>,
-    pub backend: String,
-    pub device: String,
-    pub host: String,
-    pub wall_s: f64,
-    pub error: Option<String>,
-    pub diverged_at: Option<u32>,
-    /// Generator iterations completed.
-    pub step: u32,
-    pub sweep: Option<String>,
-    /// How many times this run was started (1 + resumes).
-    #[serde(default)]
-    pub attempts: u32,
-}
 
 /// Status as seen by a planner: a folder may not exist yet, or hold a checkpoint to resume from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,15 +65,15 @@ impl Store {
     }
 
     pub fn record(&self, hash: &str) -> Option<RunRecord> {
-        read_record(&self.run_dir(hash))
+        record::read(&self.run_dir(hash))
     }
 
     /// Status for planning: done/failed/diverged from `run.json`; `running` if the lock is held
     /// live; `partial` for a started run nobody holds.
     pub fn plan_status(&self, hash: &str) -> PlanStatus {
         let dir = self.run_dir(hash);
-        let Some(rec) = read_record(&dir) else {
-            return if dir.join("config.toml").exists() {
+        let Some(rec) = record::read(&dir) else {
+            return if dir.join(run_files::CONFIG).exists() {
                 PlanStatus::Partial
             } else {
                 PlanStatus::New
@@ -130,7 +100,7 @@ impl Store {
             .max_depth(2)
             .into_iter()
             .filter_map(|e| e.ok())
-            .filter(|e| e.file_type().is_dir() && e.path().join("config.toml").exists())
+            .filter(|e| e.file_type().is_dir() && e.path().join(run_files::CONFIG).exists())
             .map(|e| e.into_path())
             .collect();
         out.sort();
@@ -159,18 +129,6 @@ impl Store {
     }
 }
 
-pub fn read_record(dir: &Path) -> Option<RunRecord> {
-    let text = fs::read_to_string(dir.join("run.json")).ok()?;
-    serde_json::from_str(&text).ok()
-}
-
-pub fn write_record(dir: &Path, rec: &RunRecord) -> Result<()> {
-    write_atomic(
-        &dir.join("run.json"),
-        serde_json::to_string_pretty(rec)?.as_bytes(),
-    )
-}
-
 /// The resolved config as canonical TOML (keys sorted): what `harness run --config` reads.
 pub fn config_text(cfg: &RunConfig) -> Result<String> {
     let flat: std::collections::BTreeMap<_, _> = cfg.to_flat().into_iter().collect();
@@ -179,11 +137,11 @@ pub fn config_text(cfg: &RunConfig) -> Result<String> {
 
 /// Write the resolved config into a run folder.
 pub fn write_config(dir: &Path, cfg: &RunConfig) -> Result<()> {
-    write_atomic(&dir.join("config.toml"), config_text(cfg)?.as_bytes())
+    write_atomic(&dir.join(run_files::CONFIG), config_text(cfg)?.as_bytes())
 }
 
 pub fn read_config(dir: &Path) -> Result<RunConfig> {
-    let path = dir.join("config.toml");
+    let path = dir.join(run_files::CONFIG);
     let text = fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     RunConfig::from_flat_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
@@ -202,7 +160,7 @@ impl RunLock {
     /// Try to take the lock; `Ok(None)` when another live process holds it.
     pub fn try_acquire(dir: &Path) -> Result<Option<RunLock>> {
         fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        let path = dir.join("lock");
+        let path = dir.join(run_files::LOCK);
         let mut file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -235,7 +193,7 @@ impl RunLock {
         let Ok(file) = OpenOptions::new()
             .read(true)
             .write(true)
-            .open(dir.join("lock"))
+            .open(dir.join(run_files::LOCK))
         else {
             return false;
         };
@@ -272,8 +230,4 @@ pub fn git_commit() -> Option<String> {
     option_env!("HARNESS_GIT_COMMIT")
         .map(str::to_string)
         .filter(|s| !s.is_empty())
-}
-
-pub fn now_rfc3339() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }

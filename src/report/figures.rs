@@ -14,6 +14,7 @@ use super::charts::{self, Curve, HistPanel, Legend, Meta, Panel, StripRow, Surfa
 use super::group::{Group, ema, mean_band};
 use super::load::{Mtimes, Run, Status, read_points};
 use super::{Band, ReportOptions, Section};
+use crate::results::metrics::eval_direction;
 
 /// Bump when chart drawing changes so cached charts are redrawn.
 const DRAW_VERSION: u32 = 2;
@@ -626,13 +627,18 @@ pub fn plan<'a>(runs: &'a [Run], sec: &'a Section, opts: &'a ReportOptions) -> V
                     .any(|r| r.eval.contains_key(metric))
             })
             .collect();
-        let dir = match super::tables::higher_is_better(metric) {
-            Some(true) => " (higher is better)",
-            Some(false) => " (lower is better)",
-            None => "",
+        let dir = match eval_direction(metric).phrase() {
+            "" => String::new(),
+            phrase => format!(" ({phrase})"),
         };
         let title = format!("{metric} over training · {suffix}");
-        let (c, t, m, g2) = (ctx.clone(), title.clone(), metric.clone(), gs.clone());
+        let (c, t, m, g2, d) = (
+            ctx.clone(),
+            title.clone(),
+            metric.clone(),
+            gs.clone(),
+            dir.clone(),
+        );
         jobs.push(ctx.job(
             format!("eval_{}.svg", safe(metric)),
             title,
@@ -643,7 +649,7 @@ pub fn plan<'a>(runs: &'a [Run], sec: &'a Section, opts: &'a ReportOptions) -> V
                 let panel = Panel {
                     title: t.clone(),
                     x_label: "generator iterations".into(),
-                    y_label: format!("{m}{dir}"),
+                    y_label: format!("{m}{d}"),
                     curves: &curves,
                     auto_log: true,
                     integer_x: false,

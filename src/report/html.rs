@@ -76,25 +76,20 @@ image-rendering:pixelated;border:1px solid #ddd}.failed,.diverged{color:#b00020;
 .running{color:#8a5a00;font-weight:bold}pre{white-space:pre-wrap;background:#f7f7f7;\
 padding:.4em;margin:.2em 0}nav li{margin:.1em 0}";
 
-fn status_counts(runs: &[Run], idx: impl Iterator<Item = usize>) -> [usize; 5] {
-    let mut c = [0; 5];
+/// Runs per status, in [`Status::ALL`] order (done, running, failed, diverged).
+fn status_counts(runs: &[Run], idx: impl Iterator<Item = usize>) -> [usize; 4] {
+    let mut c = [0; 4];
     for i in idx {
-        c[match runs[i].status {
-            Status::Done => 0,
-            Status::Running => 1,
-            Status::Failed => 2,
-            Status::Diverged => 3,
-            Status::Other(_) => 4,
-        }] += 1;
+        let k = Status::ALL.iter().position(|s| *s == runs[i].status);
+        c[k.expect("every status is in ALL")] += 1;
     }
     c
 }
 
-fn counts_text(c: [usize; 5]) -> String {
-    let names = ["done", "running", "failed", "diverged", "other"];
+fn counts_text(c: [usize; 4]) -> String {
     let parts: Vec<String> = c
         .iter()
-        .zip(names)
+        .zip(Status::ALL)
         .filter(|(n, _)| **n > 0)
         .map(|(n, s)| format!("{n} {s}"))
         .collect();

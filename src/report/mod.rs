@@ -41,7 +41,7 @@ pub use load::{
 };
 #[doc(hidden)]
 pub use synth::synthetic_results;
-pub use tables::{ConfigTable, config_table, higher_is_better, sig};
+pub use tables::{ConfigTable, config_table, sig};
 
 /// What the shaded band around a mean curve shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -225,8 +225,8 @@ pub fn build_sections(runs: &[Run], sweeps: &[SweepRecord], group_by: &[String])
             Section {
                 slug,
                 is_sweep,
-                description: rec.and_then(|r| r.description.clone()),
-                grid_file: rec.and_then(|r| r.grid_file.clone()),
+                description: rec.map(|r| r.description.clone()).filter(|d| !d.is_empty()),
+                grid_file: rec.map(|r| r.grid_file.clone()).filter(|g| !g.is_empty()),
                 keys,
                 groups,
                 missing,

@@ -10,16 +10,7 @@ use super::Section;
 use super::figures::eval_metrics;
 use super::group::mean_std;
 use super::load::{Run, Status};
-
-/// Direction of a known score, used to bold the best configuration.
-pub fn higher_is_better(metric: &str) -> Option<bool> {
-    match metric {
-        "modes_covered" | "high_quality_frac" | "classifier_score" | "classes_covered"
-        | "precision" | "recall" => Some(true),
-        "mode_kl" | "mode_js" | "sliced_wasserstein" | "fld" | "class_kl" => Some(false),
-        _ => None,
-    }
-}
+use crate::results::metrics::{Direction, eval_direction};
 
 fn num(v: Option<f64>) -> String {
     v.filter(|x| x.is_finite())
@@ -80,8 +71,8 @@ pub fn write_summary_csv(path: &Path, runs: &[Run], sections: &[Section]) -> Res
             r.hash.clone(),
             sweeps.join(";"),
             r.status.as_str().to_string(),
-            num(r.wall_s),
-            r.step.map_or(String::new(), |s| s.to_string()),
+            num(Some(r.wall_s)),
+            r.step.to_string(),
             r.error.clone().unwrap_or_default(),
         ];
         row.extend(cfg_keys.iter().map(|k| r.setting(k).unwrap_or_default()));
@@ -149,10 +140,11 @@ pub fn config_table(runs: &[Run], sec: &Section) -> ConfigTable {
     }
     t.headers.push("runs".into());
     for m in &metrics {
-        t.headers.push(match higher_is_better(m) {
-            Some(true) => format!("{m} ↑"),
-            Some(false) => format!("{m} ↓"),
-            None => m.clone(),
+        let arrow = eval_direction(m).arrow();
+        t.headers.push(if arrow.is_empty() {
+            m.clone()
+        } else {
+            format!("{m} {arrow}")
         });
     }
     t.headers.push("wall time (s)".into());
@@ -180,16 +172,12 @@ pub fn config_table(runs: &[Run], sec: &Section) -> ConfigTable {
         .iter()
         .enumerate()
         .map(|(j, m)| {
-            let hib = higher_is_better(m)?;
-            if stats.iter().filter(|s| s[j].is_some()).count() < 2 {
-                return None; // nothing to compare against
+            let dir = eval_direction(m);
+            if dir == Direction::None || stats.iter().filter(|s| s[j].is_some()).count() < 2 {
+                return None; // no direction, or nothing to compare against
             }
             let means = stats.iter().filter_map(|s| s[j].map(|x| x.0));
-            if hib {
-                means.reduce(f64::max)
-            } else {
-                means.reduce(f64::min)
-            }
+            means.reduce(|a, b| if dir.better(b, a) { b } else { a })
         })
         .collect();
 
@@ -246,7 +234,7 @@ pub fn config_table(runs: &[Run], sec: &Section) -> ConfigTable {
                 },
             });
         }
-        let walls: Vec<f64> = g.members.iter().filter_map(|&i| runs[i].wall_s).collect();
+        let walls: Vec<f64> = g.members.iter().map(|&i| runs[i].wall_s).collect();
         row.push(Cell {
             text: mean_std(&walls).map_or("–".into(), |(m, _)| sig(m)),
             best: false,
