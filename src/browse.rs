@@ -8,6 +8,7 @@ use crate::results::{record, run_files};
 use crate::store::{self, Store};
 use anyhow::Result;
 use std::fmt::Write as _;
+use std::path::Path;
 
 /// The score `ls` shows for a run: the first `eval.csv` metric of the registry that has a
 /// direction and a final value (the registry lists each dataset's headline score first).
@@ -126,10 +127,9 @@ pub fn profile_diffs(cfg: &RunConfig) -> Vec<ProfileDiff> {
     .collect()
 }
 
-/// Everything about one run.
-pub fn show(store: &Store, prefix: &str) -> Result<String> {
-    let dir = store.find(prefix)?;
-    let cfg = store::read_config(&dir)?;
+/// Everything about the run folder `dir`.
+pub fn show(dir: &Path) -> Result<String> {
+    let cfg = store::read_config(dir)?;
     let mut out = String::new();
     let _ = writeln!(out, "run {}  ({})", dir.display(), cfg.label());
     let _ = writeln!(

@@ -6,7 +6,7 @@
 use crate::checkpoint;
 use crate::config::{Backend, RunConfig};
 use crate::dashboard::Dashboard;
-use crate::data::mnist::{self, Mnist};
+use crate::data::mnist::{self, DataError, Mnist};
 use crate::hash::short_hash;
 use crate::measure::evaluator::{Evaluator, TestReference};
 use crate::results::metrics::{self, MetricFile};
@@ -16,7 +16,7 @@ use crate::runlog::EvalRow;
 use crate::runlog::MetricsRow;
 use crate::store::{self, RunLock, Store};
 use crate::train::{Engine, Outcome};
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, bail};
 use burn::prelude::Device;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -78,13 +78,15 @@ pub fn device_for(backend: Backend) -> Result<Device> {
     }
 }
 
-/// Load MNIST for configs that need it, with the actionable error of the loader.
-pub fn load_data(cfg: &RunConfig, data_dir: Option<&Path>) -> Result<Option<Arc<Mnist>>> {
+/// Load MNIST for configs that need it (`None` for toy data); the error says how to get it.
+pub fn load_data(
+    cfg: &RunConfig,
+    data_dir: Option<&Path>,
+) -> Result<Option<Arc<Mnist>>, DataError> {
     if cfg.is_toy() {
         return Ok(None);
     }
-    let dir = mnist::resolve_dir(data_dir);
-    Ok(Some(mnist::load_cached(&dir).map_err(|e| anyhow!("{e}"))?))
+    mnist::load_cached(&mnist::resolve_dir(data_dir)).map(Some)
 }
 
 /// Execute one configuration in `store`. Errors are for problems with the store itself; a
@@ -260,21 +262,20 @@ pub fn load_evaluator(
 
 /// `harness eval`: recompute the sample-quality scores of a run at its latest checkpoint (e.g.
 /// after a new evaluator), without retraining. Replaces that step's rows in `eval.csv` and the
-/// scores and evaluator in `summary.json`.
+/// scores and evaluator in `summary.json`. `data`: what [`load_data`] gives for its config.
 pub fn rescore(
     store: &Store,
     dir: &Path,
-    data_dir: Option<&Path>,
+    cfg: &RunConfig,
+    data: Option<Arc<Mnist>>,
 ) -> Result<(u32, Vec<(&'static str, f64)>)> {
-    let cfg = store::read_config(dir)?;
     let Some(_lock) = RunLock::try_acquire(dir)? else {
         bail!(
             "{} is being trained right now; rescore it when it has finished",
             dir.display()
         );
     };
-    let data = load_data(&cfg, data_dir)?;
-    let mut e = Engine::new(&cfg, &Device::flex(), data.clone());
+    let mut e = Engine::new(cfg, &Device::flex(), data.clone());
     let Some(step) = checkpoint::restore(&mut e, dir)? else {
         bail!("{} has no checkpoint to score", dir.display());
     };

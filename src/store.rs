@@ -7,7 +7,7 @@
 use crate::config::RunConfig;
 use crate::results::record::{self, RunRecord, Status};
 use crate::results::run_files;
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use fs4::fs_std::FileExt;
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, Write};
@@ -49,13 +49,10 @@ pub struct Store {
 
 impl Store {
     /// Open (without creating) a results directory; a path that is a file is an error.
-    pub fn new(root: impl Into<PathBuf>) -> Result<Self> {
+    pub fn new(root: impl Into<PathBuf>) -> Result<Self, StoreError> {
         let root = root.into();
         if root.exists() && !root.is_dir() {
-            bail!(
-                "results path {} is a file, not a directory; pass --results DIR with a directory",
-                root.display()
-            );
+            return Err(StoreError::NotADirectory(root));
         }
         Ok(Self { root })
     }
@@ -108,8 +105,8 @@ impl Store {
     }
 
     /// Find a run by hash prefix; ambiguous or unknown prefixes are errors.
-    pub fn find(&self, prefix: &str) -> Result<PathBuf> {
-        let hits: Vec<PathBuf> = self
+    pub fn find(&self, prefix: &str) -> Result<PathBuf, StoreError> {
+        let mut hits: Vec<PathBuf> = self
             .runs()
             .into_iter()
             .filter(|p| {
@@ -118,15 +115,35 @@ impl Store {
             })
             .collect();
         match hits.len() {
-            0 => bail!(
-                "no run whose hash starts with `{prefix}` under {}; `harness ls {}` lists them",
-                self.root.display(),
-                self.root.display()
-            ),
-            1 => Ok(hits.into_iter().next().unwrap()),
-            n => bail!("`{prefix}` matches {n} runs; give more characters of the hash"),
+            0 => Err(StoreError::NoSuchRun {
+                prefix: prefix.into(),
+                root: self.root.clone(),
+            }),
+            1 => Ok(hits.remove(0)),
+            n => Err(StoreError::Ambiguous {
+                prefix: prefix.into(),
+                matches: n,
+            }),
         }
     }
+}
+
+/// A results directory or run that cannot be used as given.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "results path {} is a file, not a directory; pass --results DIR with a directory",
+        .0.display()
+    )]
+    NotADirectory(PathBuf),
+    #[error(
+        "no run whose hash starts with `{prefix}` under {}; `harness ls {}` lists them",
+        root.display(),
+        root.display()
+    )]
+    NoSuchRun { prefix: String, root: PathBuf },
+    #[error("`{prefix}` matches {matches} runs; give more characters of the hash")]
+    Ambiguous { prefix: String, matches: usize },
 }
 
 /// The resolved config as canonical TOML (keys sorted): what `harness run --config` reads.

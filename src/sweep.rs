@@ -8,6 +8,7 @@
 //! is killed cannot take the others down; a library caller without the executable
 //! (`worker_exe: None`) gets N threads in this process instead.
 
+use crate::data::mnist::DataError;
 use crate::grid::{Plan, PlanEntry};
 use crate::results::{run_files, sweep_record};
 use crate::run::{RunOptions, RunResult, execute, load_data};
@@ -86,8 +87,24 @@ pub fn plan_table(plan: &Plan, store: &Store) -> Vec<(String, String, PlanStatus
         .collect()
 }
 
-/// Run every configuration of `plan` that is not done.
-pub fn run_sweep(plan: &Plan, store: &Store, opts: &SweepOptions) -> Result<SweepReport> {
+/// Why a sweep could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    /// A configuration needs data that is missing or invalid (nothing was written).
+    #[error(transparent)]
+    Data(#[from] DataError),
+    /// Writing the results tree failed.
+    #[error("{0:#}")]
+    Failed(#[from] anyhow::Error),
+}
+
+/// Run every configuration of `plan` that is not done. A configuration that fails is reported
+/// in the [`SweepReport`], not as an error.
+pub fn run_sweep(
+    plan: &Plan,
+    store: &Store,
+    opts: &SweepOptions,
+) -> Result<SweepReport, SweepError> {
     let entries: Vec<&PlanEntry> = match opts.shard {
         Some((k, n)) => plan.shard(k, n),
         None => plan.entries.iter().collect(),
