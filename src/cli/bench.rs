@@ -2,7 +2,7 @@
 //! reference (`--compare`). The measuring is `crate::bench`'s; this module runs the cases,
 //! prints the table and writes `bench.json`.
 
-use super::{CliResult, bad};
+use super::error::{CliResult, bad};
 use crate::bench::{self, CaseResult, TorchResult};
 use crate::browse::render_table;
 use crate::config::Backend;

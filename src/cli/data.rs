@@ -1,6 +1,6 @@
 //! `harness data mnist`: fetch MNIST, verified.
 
-use super::CliResult;
+use super::error::CliResult;
 use crate::data::{download, mnist};
 use std::path::PathBuf;
 use std::process::ExitCode;

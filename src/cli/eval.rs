@@ -1,6 +1,7 @@
 //! `harness eval HASH`: recompute a run's sample-quality scores at its latest checkpoint.
 
-use super::{CliResult, open_store};
+use super::error::CliResult;
+use super::input::open_store;
 use crate::run::{self, load_data};
 use crate::store;
 use std::path::PathBuf;

@@ -1,6 +1,7 @@
 //! `harness evaluator train`: the MNIST evaluator of a results directory.
 
-use super::{CliResult, open_store};
+use super::error::CliResult;
+use super::input::open_store;
 use crate::data::mnist;
 use crate::run::load_evaluator;
 use std::path::PathBuf;

@@ -5,8 +5,10 @@
 
 mod bench;
 mod data;
+mod error;
 mod eval;
 mod evaluator;
+mod input;
 mod ls;
 mod report;
 mod run;
@@ -14,16 +16,10 @@ mod show;
 mod status;
 mod sweep;
 
-use crate::config::Backend;
-use crate::data::mnist::DataError;
-use crate::grid::{self, GridError};
-use crate::slurm::SlurmError;
-use crate::store::{Store, StoreError};
-use crate::sweep::SweepError;
-use clap::builder::PossibleValue;
 use clap::{Parser, Subcommand};
-use std::path::Path;
 use std::process::ExitCode;
+
+pub use error::{CliError, CliResult};
 
 #[derive(Parser)]
 #[command(
@@ -48,88 +44,6 @@ enum Command {
     Eval(eval::Args),
     Evaluator(evaluator::Args),
     Data(data::Args),
-}
-
-/// Why a command failed, kept typed until the exit code is chosen.
-#[derive(Debug, thiserror::Error)]
-pub enum CliError {
-    /// What the user gave us is wrong (flags, files); says what would be valid.
-    #[error("{0}")]
-    BadInput(String),
-    #[error(transparent)]
-    Grid(#[from] GridError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Data(#[from] DataError),
-    #[error(transparent)]
-    Slurm(SlurmError),
-    /// Something failed while running (a run, a write, a child process).
-    #[error("{0:#}")]
-    Failed(#[from] anyhow::Error),
-}
-
-impl From<SweepError> for CliError {
-    fn from(e: SweepError) -> Self {
-        match e {
-            SweepError::Data(d) => CliError::Data(d),
-            SweepError::Failed(f) => CliError::Failed(f),
-        }
-    }
-}
-
-impl From<SlurmError> for CliError {
-    fn from(e: SlurmError) -> Self {
-        match e {
-            SlurmError::Data(d) => CliError::Data(d),
-            SlurmError::Failed(f) => CliError::Failed(f),
-            other => CliError::Slurm(other),
-        }
-    }
-}
-
-impl CliError {
-    /// 2 for bad input (nothing was run), 1 for a failure while running.
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            CliError::Failed(_) => 1,
-            // Fetching or storing the data failed: not something the user got wrong.
-            CliError::Data(DataError::DownloadFailed { .. } | DataError::Write { .. }) => 1,
-            CliError::BadInput(_)
-            | CliError::Grid(_)
-            | CliError::Store(_)
-            | CliError::Data(_)
-            | CliError::Slurm(_) => 2,
-        }
-    }
-}
-
-/// What a command's `exec` returns.
-pub type CliResult = Result<ExitCode, CliError>;
-
-fn bad(msg: impl Into<String>) -> CliError {
-    CliError::BadInput(msg.into())
-}
-
-/// `--backend` and `--backends` take the config's spellings.
-impl clap::ValueEnum for Backend {
-    fn value_variants<'a>() -> &'a [Self] {
-        Backend::ALL
-    }
-
-    fn to_possible_value(&self) -> Option<PossibleValue> {
-        Some(PossibleValue::new(self.as_str()))
-    }
-}
-
-/// A results directory given on the command line (a path that is a file is bad input).
-fn open_store(path: &Path) -> Result<Store, CliError> {
-    Ok(Store::new(path)?)
-}
-
-/// A grid file's plan, refused above `limit` configurations.
-fn load_plan(file: &Path, limit: Option<usize>) -> Result<grid::Plan, CliError> {
-    Ok(grid::load_plan(file, limit)?)
 }
 
 /// Parse the command line, run the command, print any error, and choose the exit code.

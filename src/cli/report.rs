@@ -1,6 +1,6 @@
 //! `harness report DIR`: the comparison report of a results directory.
 
-use super::{CliResult, bad};
+use super::error::{CliResult, bad};
 use crate::report::{self, Band, ReportOptions};
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -1,7 +1,8 @@
 //! `harness run`: exactly one configuration, the unit a cluster scheduler (or `sweep --jobs N`)
 //! launches.
 
-use super::{CliResult, bad, load_plan, open_store};
+use super::error::{CliResult, bad};
+use super::input::{load_plan, open_store};
 use crate::config::{Backend, RunConfig};
 use crate::hash;
 use crate::run::{RunOptions, RunResult, execute};

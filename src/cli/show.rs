@@ -1,6 +1,7 @@
 //! `harness show HASH`: everything about one run.
 
-use super::{CliResult, open_store};
+use super::error::CliResult;
+use super::input::open_store;
 use crate::browse;
 use std::path::PathBuf;
 use std::process::ExitCode;

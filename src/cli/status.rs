@@ -1,6 +1,7 @@
 //! `harness status`: where each sweep of a results directory stands.
 
-use super::{CliResult, bad, open_store};
+use super::error::{CliResult, bad};
+use super::input::open_store;
 use crate::results::sweep_record;
 use crate::status;
 use std::path::PathBuf;

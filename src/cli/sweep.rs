@@ -1,7 +1,8 @@
 //! `harness sweep FILE`: run every configuration of a grid file that is not done yet, here or
 //! as a SLURM job array.
 
-use super::{CliResult, bad, load_plan, open_store};
+use super::error::{CliResult, bad};
+use super::input::{load_plan, open_store};
 use crate::browse::render_table;
 use crate::config::Backend;
 use crate::grid::{self, Plan};

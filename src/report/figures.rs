@@ -4,16 +4,17 @@
 //! input files; the data preparation and drawing live in a closure that only runs
 //! when the chart is stale.
 
-use std::collections::BTreeSet;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::time::SystemTime;
 
 use anyhow::Result;
 
 use super::charts::{self, Curve, HistPanel, Legend, Meta, Panel, StripRow, SurfacePanel};
+use super::format::{safe, sig};
 use super::group::{Group, ema, mean_band};
 use super::load::{Mtimes, Run, Status, read_points};
-use super::{Band, ReportOptions, Section};
+use super::options::{Band, ReportOptions};
+use super::section::{Section, eval_metrics};
 use crate::results::metrics::eval_direction;
 
 /// Bump when chart drawing changes so cached charts are redrawn.
@@ -138,20 +139,16 @@ impl<'a> Ctx<'a> {
         } else if amax - amin < 1e-9 {
             format!(
                 "{band}; line: EMA (α={}) of the mean, faint: raw mean",
-                sig2(amin)
+                sig(amin)
             )
         } else {
             format!(
                 "{band}; line: EMA (α={}–{}) of the mean, faint: raw mean",
-                sig2(amin),
-                sig2(amax)
+                sig(amin),
+                sig(amax)
             )
         }
     }
-}
-
-fn sig2(v: f64) -> String {
-    super::tables::sig(v)
 }
 
 /// EMA weight for a curve of `n` points: the requested `alpha`, raised so the EMA window
@@ -339,17 +336,6 @@ fn m_surface(m: &Mtimes) -> [Option<SystemTime>; 2] {
 }
 fn m_samples(m: &Mtimes) -> [Option<SystemTime>; 2] {
     [m.samples, m.config]
-}
-
-/// Metrics that appear in `eval.csv` of any run of the section, in a stable order.
-pub fn eval_metrics(runs: &[Run], sec: &Section) -> Vec<String> {
-    let set: BTreeSet<&String> = sec
-        .groups
-        .iter()
-        .flat_map(|g| g.members.iter())
-        .flat_map(|&i| runs[i].eval.keys())
-        .collect();
-    set.into_iter().cloned().collect()
 }
 
 /// Plan every chart of a section.
@@ -747,19 +733,6 @@ fn thin(pts: Vec<(f64, f64)>, max: usize) -> Vec<(f64, f64)> {
     }
     let step = pts.len().div_ceil(max);
     pts.into_iter().step_by(step).collect()
-}
-
-/// File-name-safe version of a metric or sweep name.
-pub fn safe(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }
 
 /// Where a zero (underflowed) gradient norm is drawn: log10 of f32's smallest normal value.

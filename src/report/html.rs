@@ -3,10 +3,11 @@
 
 use std::fmt::Write;
 
-use super::Section;
 use super::charts::color_hex;
 use super::figures::Category;
+use super::format::running_note;
 use super::load::{Run, Status};
+use super::section::Section;
 use super::tables::ConfigTable;
 
 /// A chart as linked from the page.
@@ -103,14 +104,6 @@ fn counts_text(c: [usize; 4]) -> String {
 /// `1 run`, `2 runs`.
 fn plural(n: usize, word: &str) -> String {
     format!("{n} {word}{}", if n == 1 { "" } else { "s" })
-}
-
-/// "N runs still running: partial results".
-pub fn running_note(n: usize) -> String {
-    format!(
-        "{n} run{} still running: partial results.",
-        if n == 1 { "" } else { "s" }
-    )
 }
 
 fn table_html(out: &mut String, t: &ConfigTable) {

@@ -6,10 +6,10 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use super::Section;
-use super::figures::eval_metrics;
+use super::format::{running_note, sig};
 use super::group::mean_std;
 use super::load::{Run, Status};
+use super::section::{Section, eval_metrics};
 use crate::results::metrics::{Direction, eval_direction};
 
 fn num(v: Option<f64>) -> String {
@@ -105,28 +105,6 @@ pub struct ConfigTable {
     /// Colour index per row (the configuration's chart colour).
     pub colors: Vec<usize>,
     pub rows: Vec<Vec<Cell>>,
-}
-
-/// Four significant digits, no exponent for ordinary magnitudes.
-pub fn sig(v: f64) -> String {
-    if !v.is_finite() {
-        return format!("{v}");
-    }
-    let a = v.abs();
-    if a != 0.0 && !(1e-3..1e5).contains(&a) {
-        return format!("{v:.3e}");
-    }
-    let d = if a == 0.0 {
-        0
-    } else {
-        (3 - a.log10().floor() as i32).clamp(0, 6) as usize
-    };
-    let s = format!("{v:.d$}");
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s
-    }
 }
 
 /// One row per configuration: its varying settings, seed count, then `mean ± std`
@@ -267,7 +245,7 @@ pub fn summary_md(runs: &[Run], sections: &[Section], tables: &[ConfigTable]) ->
             .filter(|&i| runs[i].status == Status::Running)
             .count();
         if running > 0 {
-            out.push_str(&format!("{}\n\n", super::html::running_note(running)));
+            out.push_str(&format!("{}\n\n", running_note(running)));
         }
         if t.rows.is_empty() {
             out.push_str("No runs yet.\n");
@@ -291,18 +269,4 @@ pub fn summary_md(runs: &[Run], sections: &[Section], tables: &[ConfigTable]) ->
         }
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::sig;
-
-    #[test]
-    fn four_significant_digits() {
-        assert_eq!(sig(7.5), "7.5");
-        assert_eq!(sig(0.123456), "0.1235");
-        assert_eq!(sig(1234.5678), "1235");
-        assert_eq!(sig(0.0), "0");
-        assert_eq!(sig(1e-5), "1.000e-5");
-    }
 }
