@@ -417,7 +417,10 @@ fn modules_form_no_cycle() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let krate = scan(&src);
     assert!(
-        krate.edges.get("cli::sweep").is_some_and(|e| e.contains("sweep")),
+        krate
+            .edges
+            .get("cli::sweep")
+            .is_some_and(|e| e.contains("sweep")),
         "the scan finds no edges: {:?}",
         krate.edges.get("cli::sweep")
     );
