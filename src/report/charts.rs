@@ -8,9 +8,12 @@
 use std::ops::Range;
 
 use anyhow::Result;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::prelude::*;
+use plotters::style::colors::colormaps::{ColorMap, ViridisRGB};
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::group::{downsample_band, downsample_minmax};
@@ -523,33 +526,15 @@ pub fn hist_chart(meta: &Meta, panels: &[HistPanel], note: &str) -> Result<Strin
     })
 }
 
-/// Viridis (perceptually uniform, colour-blind safe) at ten anchors, interpolated.
+/// Viridis (perceptually uniform, colour-blind safe), plotters' colormap; `t` in [0, 1]
+/// (non-finite: the low end).
 fn viridis(t: f64) -> RGBColor {
-    const A: [(u8, u8, u8); 10] = [
-        (0x44, 0x01, 0x54),
-        (0x48, 0x28, 0x78),
-        (0x3E, 0x4A, 0x89),
-        (0x31, 0x68, 0x8E),
-        (0x26, 0x82, 0x8E),
-        (0x1F, 0x9E, 0x89),
-        (0x35, 0xB7, 0x79),
-        (0x6D, 0xCD, 0x59),
-        (0xB4, 0xDE, 0x2C),
-        (0xFD, 0xE7, 0x25),
-    ];
     let t = if t.is_finite() {
         t.clamp(0.0, 1.0)
     } else {
         0.0
-    } * 9.0;
-    let i = (t.floor() as usize).min(8);
-    let f = t - i as f64;
-    let mix = |a: u8, b: u8| (a as f64 + (b as f64 - a as f64) * f).round() as u8;
-    RGBColor(
-        mix(A[i].0, A[i + 1].0),
-        mix(A[i].1, A[i + 1].1),
-        mix(A[i].2, A[i + 1].2),
-    )
+    };
+    ViridisRGB.get_color(t)
 }
 
 /// Average blocks so that no axis has more than `max` cells (bounds the embedded PNG).
@@ -660,7 +645,7 @@ pub fn surface_chart(meta: &Meta, panels: &[SurfacePanel]) -> Result<String> {
                 py.start,
                 px.end - px.start,
                 py.end - py.start,
-                base64(&png)
+                BASE64.encode(&png)
             ));
             let (xr, yr) = (chart.x_range(), chart.y_range());
             let inside = |p: &&(f64, f64)| xr.contains(&p.0) && yr.contains(&p.1);
@@ -724,24 +709,6 @@ fn surface_png(s: &Surface, vmin: f64, span: f64) -> Result<Vec<u8>> {
     let mut buf = Vec::new();
     img.write_to(&mut std::io::Cursor::new(&mut buf), image::ImageFormat::Png)?;
     Ok(buf)
-}
-
-fn base64(bytes: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for c in bytes.chunks(3) {
-        let n = (c[0] as u32) << 16
-            | (*c.get(1).unwrap_or(&0) as u32) << 8
-            | *c.get(2).unwrap_or(&0) as u32;
-        for k in 0..4 {
-            if k <= c.len() {
-                out.push(T[(n >> (18 - 6 * k) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 /// Final scores: one dot per seed and a mean bar per configuration.
@@ -875,12 +842,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn base64_matches_rfc4648() {
-        assert_eq!(base64(b""), "");
-        assert_eq!(base64(b"f"), "Zg==");
-        assert_eq!(base64(b"fo"), "Zm8=");
-        assert_eq!(base64(b"foo"), "Zm9v");
-        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
+    fn viridis_runs_from_purple_to_yellow() {
+        assert_eq!(viridis(0.0), RGBColor(68, 1, 84));
+        assert_eq!(viridis(1.0), RGBColor(254, 232, 37));
+        assert_eq!(viridis(f64::NAN), viridis(0.0));
+        assert_eq!(viridis(7.0), viridis(1.0));
     }
 
     #[test]

@@ -19,7 +19,7 @@ use super::section::{Section, eval_metrics};
 use crate::results::metrics::eval_direction;
 
 /// Bump when chart drawing changes so cached charts are redrawn.
-const DRAW_VERSION: u32 = 2;
+const DRAW_VERSION: u32 = 3;
 
 /// Where a chart goes on the page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -11,6 +11,7 @@ use super::section::Section;
 use super::tables::ConfigTable;
 
 /// A chart as linked from the page.
+#[derive(Clone)]
 pub struct ChartLink {
     pub category: Category,
     /// Path relative to the report folder.
