@@ -10,7 +10,7 @@
 use nalgebra::{DMatrix, DMatrixView, DMatrixViewMut, Dyn, SymmetricEigen};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use rayon::prelude::*;
 
 /// Mean and covariance of a set of feature vectors, the sufficient statistics of the
 /// Fréchet distance (Heusel et al. 2017).
@@ -347,8 +347,8 @@ pub fn sliced_wasserstein(a: &[[f32; 2]], b: &[[f32; 2]], n_projections: usize, 
 /// (nalgebra `gemm`, i.e. the vectorised `matrixmultiply` kernel; products of `f32`
 /// values are exact in `f64`), and every decision that falls within the expansion's
 /// rounding bound, as well as each final k-NN radius, is recomputed from direct
-/// differences. Query blocks run on `std::thread::available_parallelism` scoped
-/// threads; a query stops being tested once a ball contains it.
+/// differences. Query blocks run on rayon's pool; a query stops being tested once a ball
+/// contains it.
 ///
 /// # Panics
 /// If `dim == 0`, a set is empty or ragged, or `k` is not in `1..min(n_real, n_fake)`.
@@ -537,34 +537,14 @@ fn count_covered(queries: &Points, refs: &Points, radii_sq: &[f64]) -> usize {
     blocks.into_iter().sum()
 }
 
-/// Runs `work(block)` for `0..n_blocks` on scoped threads pulling from a shared
-/// counter (balances the early-exit work of [`count_covered`]); results in block order.
+/// Runs `work(block)` for `0..n_blocks` on rayon's pool, one block per task (rayon's work
+/// stealing balances the early-exit work of [`count_covered`]); results in block order.
 fn parallel_blocks<T: Send>(n_blocks: usize, work: impl Fn(usize) -> T + Sync) -> Vec<T> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(n_blocks)
-        .max(1);
-    let next = AtomicUsize::new(0);
-    let run = || {
-        let mut out = Vec::new();
-        loop {
-            let b = next.fetch_add(1, Ordering::Relaxed);
-            if b >= n_blocks {
-                return out;
-            }
-            out.push((b, work(b)));
-        }
-    };
-    let mut all: Vec<(usize, T)> = std::thread::scope(|s| {
-        let handles: Vec<_> = (1..threads).map(|_| s.spawn(run)).collect();
-        let mut all = run();
-        for h in handles {
-            all.extend(h.join().expect("precision_recall worker panicked"));
-        }
-        all
-    });
-    all.sort_unstable_by_key(|(b, _)| *b);
-    all.into_iter().map(|(_, t)| t).collect()
+    (0..n_blocks)
+        .into_par_iter()
+        .with_max_len(1)
+        .map(&work)
+        .collect()
 }
 
 /// Number of rows of a non-empty row-major buffer, with shape checks.
