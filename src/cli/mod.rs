@@ -15,6 +15,7 @@ mod run;
 mod show;
 mod status;
 mod sweep;
+mod table;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

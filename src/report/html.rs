@@ -196,17 +196,36 @@ pub fn index_html(runs: &[Run], sections: &[PageSection], warnings: &[String]) -
 }
 
 fn section_html(o: &mut String, runs: &[Run], p: &PageSection) {
-    let sec = p.sec;
-    let _ = writeln!(o, "<section id=\"{}\">", esc(&sec.slug));
-    let kind = if sec.is_sweep {
-        "Sweep"
+    let _ = writeln!(o, "<section id=\"{}\">", esc(&p.sec.slug));
+    section_header(o, runs, p.sec);
+    o.push_str("<h3>Final scores</h3>\n");
+    if p.table.rows.is_empty() {
+        o.push_str("<p>No runs yet.</p>\n");
     } else {
-        "Runs without a sweep"
-    };
+        table_html(o, p.table);
+        o.push_str(
+            "<p class=\"meta\">mean ± std over seeds of the last evaluation (failed runs left \
+             out); best per column in bold (↑ higher is better, ↓ lower is better).</p>\n",
+        );
+    }
+    for cat in [
+        Category::Paper,
+        Category::Curves,
+        Category::Quality,
+        Category::Samples,
+    ] {
+        charts_html(o, p, cat);
+    }
+    failures_html(o, runs, p.sec);
+    o.push_str("</section>\n");
+}
+
+/// The section's title, question, counts and warnings.
+fn section_header(o: &mut String, runs: &[Run], sec: &Section) {
     if sec.is_sweep {
-        let _ = writeln!(o, "<h2>{kind}: {}</h2>", esc(&sec.name));
+        let _ = writeln!(o, "<h2>Sweep: {}</h2>", esc(&sec.name));
     } else {
-        let _ = writeln!(o, "<h2>{kind} ({})</h2>", esc(&sec.name));
+        let _ = writeln!(o, "<h2>Runs without a sweep ({})</h2>", esc(&sec.name));
     }
     if let Some(d) = &sec.description {
         let _ = writeln!(o, "<p class=\"question\">{}</p>", esc(d));
@@ -241,33 +260,18 @@ fn section_html(o: &mut String, runs: &[Run], p: &PageSection) {
             esc(&sec.missing.join(", "))
         );
     }
+}
 
-    o.push_str("<h3>Final scores</h3>\n");
-    if p.table.rows.is_empty() {
-        o.push_str("<p>No runs yet.</p>\n");
-    } else {
-        table_html(o, p.table);
-        o.push_str(
-            "<p class=\"meta\">mean ± std over seeds of the last evaluation (failed runs left \
-             out); best per column in bold (↑ higher is better, ↓ lower is better).</p>\n",
-        );
+/// The charts of one category (and, for samples, the MNIST sample grids).
+fn charts_html(o: &mut String, p: &PageSection, cat: Category) {
+    let charts: Vec<&ChartLink> = p.charts.iter().filter(|c| c.category == cat).collect();
+    let has_samples = cat == Category::Samples && !p.samples.is_empty();
+    if charts.is_empty() && !has_samples {
+        return;
     }
-
-    for cat in [
-        Category::Paper,
-        Category::Curves,
-        Category::Quality,
-        Category::Samples,
-    ] {
-        let charts: Vec<&ChartLink> = p.charts.iter().filter(|c| c.category == cat).collect();
-        let has_samples = cat == Category::Samples && !p.samples.is_empty();
-        if charts.is_empty() && !has_samples {
-            continue;
-        }
-        let _ = writeln!(o, "<h3>{}</h3>", cat.heading());
-        if !charts.is_empty() {
-            o.push_str("<div class=\"grid\">\n");
-        }
+    let _ = writeln!(o, "<h3>{}</h3>", cat.heading());
+    if !charts.is_empty() {
+        o.push_str("<div class=\"grid\">\n");
         for c in &charts {
             let _ = writeln!(
                 o,
@@ -277,47 +281,47 @@ fn section_html(o: &mut String, runs: &[Run], p: &PageSection) {
                 t = esc(&c.title)
             );
         }
-        if !charts.is_empty() {
-            o.push_str("</div>\n");
-        }
-        if has_samples {
-            samples_html(o, &p.samples);
-        }
+        o.push_str("</div>\n");
     }
+    if has_samples {
+        samples_html(o, &p.samples);
+    }
+}
 
+/// Failed and diverged runs, with their errors.
+fn failures_html(o: &mut String, runs: &[Run], sec: &Section) {
     let bad: Vec<&Run> = sec
         .run_indices()
         .map(|i| &runs[i])
         .filter(|r| matches!(r.status, Status::Failed | Status::Diverged))
         .collect();
-    if !bad.is_empty() {
-        o.push_str("<h3>Failed and diverged runs</h3>\n<ul>\n");
-        for r in bad {
-            let label = sec
-                .groups
-                .iter()
-                .find(|g| g.members.iter().any(|&i| runs[i].hash == r.hash))
-                .map_or(String::new(), |g| g.label.clone());
-            let mut extra = String::new();
-            if let Some(s) = r.diverged_at {
-                extra = format!(" at step {s}");
-            }
-            let _ = write!(
-                o,
-                "<li><code>{}</code> <span class=\"{st}\">{st}{extra}</span> {} (seed {})",
-                esc(&r.hash),
-                esc(&label),
-                esc(&r.setting("seed").unwrap_or_else(|| "?".into())),
-                st = r.status.as_str(),
-            );
-            if let Some(e) = &r.error {
-                let _ = write!(o, "<pre>{}</pre>", esc(e));
-            }
-            o.push_str("</li>\n");
-        }
-        o.push_str("</ul>\n");
+    if bad.is_empty() {
+        return;
     }
-    o.push_str("</section>\n");
+    o.push_str("<h3>Failed and diverged runs</h3>\n<ul>\n");
+    for r in bad {
+        let label = sec
+            .groups
+            .iter()
+            .find(|g| g.members.iter().any(|&i| runs[i].hash == r.hash))
+            .map_or(String::new(), |g| g.label.clone());
+        let extra = r
+            .diverged_at
+            .map_or(String::new(), |s| format!(" at step {s}"));
+        let _ = write!(
+            o,
+            "<li><code>{}</code> <span class=\"{st}\">{st}{extra}</span> {} (seed {})",
+            esc(&r.hash),
+            esc(&label),
+            esc(&r.setting("seed").unwrap_or_else(|| "?".into())),
+            st = r.status.as_str(),
+        );
+        if let Some(e) = &r.error {
+            let _ = write!(o, "<pre>{}</pre>", esc(e));
+        }
+        o.push_str("</li>\n");
+    }
+    o.push_str("</ul>\n");
 }
 
 fn samples_html(o: &mut String, rows: &[SampleRow]) {

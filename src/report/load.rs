@@ -258,7 +258,8 @@ fn read_opt(path: &Path) -> Result<Option<Vec<u8>>> {
     }
 }
 
-/// Load one run folder.
+/// One run folder: its config and record (either missing skips the run), and whatever of its
+/// CSVs and samples reads; the rest becomes warnings.
 pub fn load_run(dir: &Path) -> Result<Run> {
     let hash = dir
         .file_name()
@@ -269,6 +270,9 @@ pub fn load_run(dir: &Path) -> Result<Run> {
     let config: Config = toml::from_str(&cfg_text).context("parsing config.toml")?;
     let rec = record::try_read(dir).context("reading run.json")?;
 
+    let mut warnings = Vec::new();
+    let (metrics, estimate_kind) =
+        part(dir, run_files::METRICS, parse_metrics, &mut warnings).unwrap_or_default();
     let mut run = Run {
         hash,
         dir: dir.to_path_buf(),
@@ -279,72 +283,66 @@ pub fn load_run(dir: &Path) -> Result<Run> {
         error: rec.error,
         step: rec.step,
         diverged_at: rec.diverged_at,
-        metrics: Columns::default(),
-        estimate_kind: None,
-        eval: BTreeMap::new(),
-        layers_last: BTreeMap::new(),
-        hist_last: Vec::new(),
-        surface_file: None,
+        metrics,
+        estimate_kind,
+        eval: part(dir, run_files::EVAL, parse_eval, &mut warnings).unwrap_or_default(),
+        layers_last: part(dir, run_files::LAYERS, parse_layers, &mut warnings).unwrap_or_default(),
+        hist_last: part(dir, run_files::WEIGHTS_HIST, parse_hist, &mut warnings)
+            .unwrap_or_default(),
+        surface_file: Some(dir.join(run_files::SURFACE)).filter(|p| p.is_file()),
         png_samples: Vec::new(),
         csv_samples: Vec::new(),
-        mtimes: Mtimes {
-            config: mtime(&dir.join(run_files::CONFIG)),
-            run_json: mtime(&dir.join(run_files::RECORD)),
-            metrics: mtime(&dir.join(run_files::METRICS)).max(mtime(&dir.join(run_files::TIMING))),
-            eval: mtime(&dir.join(run_files::EVAL)),
-            layers: mtime(&dir.join(run_files::LAYERS)),
-            hist: mtime(&dir.join(run_files::WEIGHTS_HIST)),
-            surface: mtime(&dir.join(run_files::SURFACE)),
-            samples: None,
-        },
+        mtimes: Mtimes::of(dir),
         warnings: Vec::new(),
     };
-
-    let mut warnings = Vec::new();
-    macro_rules! part {
-        ($file:expr, $parse:expr) => {
-            match read_opt(&dir.join($file)) {
-                Ok(Some(bytes)) => match $parse(&bytes[..]) {
-                    Ok(v) => Some(v),
-                    Err(e) => {
-                        warnings.push(format!("{}: {e:#}", $file));
-                        None
-                    }
-                },
-                Ok(None) => None,
-                Err(e) => {
-                    warnings.push(format!("{e:#}"));
-                    None
-                }
-            }
-        };
-    }
-    if let Some((cols, kind)) = part!(run_files::METRICS, parse_metrics) {
-        run.metrics = cols;
-        run.estimate_kind = kind;
-    }
     // Wall times live in timing.csv (step,wall_s) so that metrics.csv is deterministic.
     if run.metrics.get("wall_s").is_none()
-        && let Some(timing) = part!(run_files::TIMING, parse_metrics)
+        && let Some((timing, _)) = part(dir, run_files::TIMING, parse_metrics, &mut warnings)
     {
-        run.metrics.join_by_step("wall_s", &timing.0);
+        run.metrics.join_by_step("wall_s", &timing);
     }
-    if let Some(eval) = part!(run_files::EVAL, parse_eval) {
-        run.eval = eval;
-    }
-    if let Some(layers) = part!(run_files::LAYERS, parse_layers) {
-        run.layers_last = layers;
-    }
-    if let Some(hist) = part!(run_files::WEIGHTS_HIST, parse_hist) {
-        run.hist_last = hist;
-    }
-    run.surface_file = Some(dir.join(run_files::SURFACE)).filter(|p| p.is_file());
     let (png, csv, newest) = list_samples(&dir.join(run_files::SAMPLES));
     run.png_samples = png;
     run.csv_samples = csv;
     run.mtimes.samples = newest;
     run.warnings = warnings;
     Ok(run)
+}
+
+/// `file` of `dir` parsed, if it exists; a read or parse error becomes a warning.
+fn part<T>(
+    dir: &Path,
+    file: &str,
+    parse: impl Fn(&[u8]) -> Result<T>,
+    warnings: &mut Vec<String>,
+) -> Option<T> {
+    match read_opt(&dir.join(file)) {
+        Ok(Some(bytes)) => parse(&bytes)
+            .map_err(|e| warnings.push(format!("{file}: {e:#}")))
+            .ok(),
+        Ok(None) => None,
+        Err(e) => {
+            warnings.push(format!("{e:#}"));
+            None
+        }
+    }
+}
+
+impl Mtimes {
+    /// The modification times of `dir`'s inputs (samples are filled in by the caller).
+    fn of(dir: &Path) -> Self {
+        let at = |file: &str| mtime(&dir.join(file));
+        Mtimes {
+            config: at(run_files::CONFIG),
+            run_json: at(run_files::RECORD),
+            metrics: at(run_files::METRICS).max(at(run_files::TIMING)),
+            eval: at(run_files::EVAL),
+            layers: at(run_files::LAYERS),
+            hist: at(run_files::WEIGHTS_HIST),
+            surface: at(run_files::SURFACE),
+            samples: None,
+        }
+    }
 }
 
 fn csv_reader(bytes: &[u8]) -> csv::Reader<&[u8]> {
