@@ -16,6 +16,7 @@ pub mod loss;
 pub mod measure;
 pub mod model;
 pub mod optim;
+pub mod pool;
 pub mod report;
 pub mod run;
 pub mod runlog;
