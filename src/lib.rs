@@ -26,3 +26,4 @@ pub mod status;
 pub mod store;
 pub mod sweep;
 pub mod train;
+pub mod weights;

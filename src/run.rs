@@ -3,7 +3,6 @@
 //! This is the unit a scheduler launches (`harness run --config results/<hash>/config.toml`): it
 //! needs nothing but the config and the results directory.
 
-use crate::checkpoint;
 use crate::config::{Backend, RunConfig};
 use crate::dashboard::Dashboard;
 use crate::data::mnist::{self, Mnist};
@@ -142,8 +141,9 @@ pub fn execute(
             if let Some(mnist) = &data {
                 engine.evaluator = Some(load_evaluator(&store.root, mnist)?);
             }
-            let resumed =
-                checkpoint::restore(&mut engine, &dir).context("resuming from the checkpoint")?;
+            let resumed = engine
+                .restore(&dir)
+                .context("resuming from the checkpoint")?;
             let first = engine.step;
             let mut dash = opts.dashboard.then(|| {
                 Dashboard::new(
@@ -164,7 +164,7 @@ pub fn execute(
                 d.finish();
             }
             if outcome == Outcome::Done {
-                checkpoint::export(&engine, &dir)?;
+                engine.export(&dir)?;
             }
             write_summary(
                 &engine,
@@ -277,13 +277,13 @@ pub fn rescore(
     };
     let data = load_data(&cfg, data_dir)?;
     let mut e = Engine::new(&cfg, &Device::flex(), data.clone());
-    let Some(step) = checkpoint::restore(&mut e, dir)? else {
+    let Some(step) = e.restore(dir)? else {
         bail!("{} has no checkpoint to score", dir.display());
     };
     if let Some(mnist) = &data {
         e.evaluator = Some(load_evaluator(&store.root, mnist)?);
     }
-    let scores = crate::measure::quality_scores(&e);
+    let scores = e.quality_scores();
     let wall_s = e
         .logs
         .eval
@@ -388,7 +388,7 @@ fn write_summary(
         }
     }
     let steps = e.step - first_step;
-    let critic_steps = e.c_opt.t as f64 * steps as f64 / e.step.max(1) as f64;
+    let critic_steps = e.critic_updates() as f64 * steps as f64 / e.step.max(1) as f64;
     let summary = json!({
         "step": e.step,
         "gen_iters": e.cfg.gen_iters,

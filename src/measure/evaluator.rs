@@ -18,10 +18,10 @@
 //! - `precision`, `recall`: improved precision/recall (k = 3) against the first N test images,
 //!   N = number of generated images.
 
-use crate::checkpoint::{load_into, to_bytes};
 use crate::data::mnist::{FILES, Mnist, MnistSplit};
 use crate::measure::quality::{self, Gaussian};
 use crate::store::{RunLock, now_rfc3339, write_atomic};
+use crate::weights::{load_into, to_bytes};
 use anyhow::{Context, Result, bail};
 use burn::module::{Module, Param};
 use burn::optim::{AdamConfig, GradientsParams};
