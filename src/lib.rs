@@ -6,6 +6,7 @@
 pub mod bench;
 pub mod browse;
 pub mod checkpoint;
+pub mod claims;
 pub mod config;
 pub mod dashboard;
 pub mod data;
