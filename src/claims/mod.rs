@@ -74,6 +74,9 @@ pub struct Claim {
     pub text: String,
     /// The metric the claim is about (for a correlation, the first of the two).
     pub metric: String,
+    /// The `where` selector: the configurations the claim is about (all when empty); for a
+    /// comparison it narrows both sides.
+    pub select: Selector,
     pub kind: ClaimKind,
 }
 
@@ -81,24 +84,18 @@ pub struct Claim {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClaimKind {
     /// Every configuration matching `better` beats every one matching `than` on the final value
-    /// (in the metric's direction); `select` (the `where` key) narrows both sides; with `same`,
-    /// only pairs that agree on those keys are compared.
+    /// (in the metric's direction); with `same`, only pairs that agree on those keys are compared.
     Comparison {
-        select: Selector,
         better: Selector,
         than: Selector,
         same: Vec<String>,
     },
     /// Each matching configuration's final value is at least / at most `bound`.
-    Threshold { select: Selector, bound: Bound },
+    Threshold { bound: Bound },
     /// A `layers.csv` quantity at the last evaluation, across layers.
-    LayerTrend { select: Selector, trend: Trend },
+    LayerTrend { trend: Trend },
     /// The metric and `tracks` move together over training with the claimed sign.
-    Correlation {
-        select: Selector,
-        tracks: String,
-        sign: Sign,
-    },
+    Correlation { tracks: String, sign: Sign },
 }
 
 impl ClaimKind {
@@ -232,6 +229,15 @@ pub fn selects(selector: &Selector, config: &toml::Table) -> bool {
             values_equal(want, have)
                 || matches!(want, toml::Value::Array(any) if any.iter().any(|w| values_equal(w, have)))
         })
+    })
+}
+
+/// Whether two configurations have equal values for each of `keys` (absent in both counts as
+/// equal): the pairing rule of a comparison's `same`.
+pub fn agree_on(keys: &[String], a: &toml::Table, b: &toml::Table) -> bool {
+    keys.iter().all(|k| match (a.get(k), b.get(k)) {
+        (Some(p), Some(q)) => values_equal(p, q),
+        (p, q) => p.is_none() && q.is_none(),
     })
 }
 

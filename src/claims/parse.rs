@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 use toml_edit::TableLike;
 
 use super::{
-    Bound, Claim, ClaimError, ClaimKind, MetricCatalog, Selector, Sign, Source, Trend,
-    configurations, selects, values_equal,
+    Bound, Claim, ClaimError, ClaimKind, MetricCatalog, Selector, Sign, Source, Trend, agree_on,
+    configurations, selects,
 };
 
 /// Every key a `[[claim]]` table accepts.
@@ -35,12 +35,24 @@ pub const CLAIM_KEYS: &[&str] = &[
     "sign",
 ];
 
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Tag {
+    Comparison,
+    Threshold,
+    LayerTrend,
+    Correlation,
+}
+
 /// The keys that make a claim each kind, in the order kinds are reported.
-const KIND_KEYS: &[(&str, &[&str])] = &[
-    ("a comparison", &["better", "than"]),
-    ("a threshold", &["at_least", "at_most"]),
-    ("a layer trend", &["decays_by", "grows_by", "within"]),
-    ("a correlation", &["tracks", "sign"]),
+const KINDS: &[(Tag, &str, &[&str])] = &[
+    (Tag::Comparison, "a comparison", &["better", "than"]),
+    (Tag::Threshold, "a threshold", &["at_least", "at_most"]),
+    (
+        Tag::LayerTrend,
+        "a layer trend",
+        &["decays_by", "grows_by", "within"],
+    ),
+    (Tag::Correlation, "a correlation", &["tracks", "sign"]),
 ];
 
 /// The flat, grid-file shape of a claim: what serde reads and writes. [`Claim`] converts to and
@@ -99,6 +111,33 @@ impl ClaimSpec {
         }
     }
 
+    /// Which kind the claim's keys make it: exactly one.
+    fn tag(&self) -> Result<Tag, KeyError> {
+        let mut found: Option<(Tag, &str, &str)> = None;
+        for &(tag, name, keys) in KINDS {
+            let Some(k) = keys.iter().find(|k| self.present(k)) else {
+                continue;
+            };
+            if let Some((_, first, first_key)) = found {
+                return Err(key_err(
+                    k,
+                    format!(
+                        "makes this claim {name}, but `{first_key}` already made it {first}: \
+                         one kind per claim (write two claims)"
+                    ),
+                ));
+            }
+            found = Some((tag, name, k));
+        }
+        found.map(|(tag, _, _)| tag).ok_or((
+            None,
+            "says nothing to test: give `better` and `than` (a comparison), `at_least` or \
+             `at_most` (a threshold), `decays_by`, `grows_by` or `within` (a layer trend), or \
+             `tracks` and `sign` (a correlation)"
+                .into(),
+        ))
+    }
+
     /// Check the claim's shape (no plan needed) and build it.
     fn build(mut self) -> Result<Claim, KeyError> {
         let text = match self.text.take() {
@@ -120,31 +159,17 @@ impl ClaimSpec {
                 ));
             }
         };
-        let mut kind: Option<(&str, &str)> = None;
-        for (name, keys) in KIND_KEYS {
-            if let Some(k) = keys.iter().find(|k| self.present(k)) {
-                if let Some((first, first_key)) = kind {
-                    return Err(key_err(
-                        k,
-                        format!(
-                            "makes this claim {name}, but `{first_key}` already made it {first}: \
-                             one kind per claim (write two claims)"
-                        ),
-                    ));
-                }
-                kind = Some((name, k));
-            }
-        }
-        if self.same.is_some() && !self.present("better") && !self.present("than") {
+        let tag = self.tag()?;
+        if self.same.is_some() && tag != Tag::Comparison {
             return Err(key_err(
                 "same",
                 "only applies to a comparison (`better` and `than`)",
             ));
         }
         let select = self.select.take().unwrap_or_default();
-        let kind = match kind.map(|(name, _)| name) {
-            Some("a comparison") => {
-                let missing = if self.present("better") {
+        let kind = match tag {
+            Tag::Comparison => {
+                let missing = if self.better.is_some() {
                     "than"
                 } else {
                     "better"
@@ -156,61 +181,38 @@ impl ClaimSpec {
                     ));
                 };
                 ClaimKind::Comparison {
-                    select,
                     better,
                     than,
                     same: self.same.unwrap_or_default(),
                 }
             }
-            Some("a threshold") => {
-                let bound = match (self.at_least, self.at_most) {
-                    (Some(_), Some(_)) => {
-                        return Err(key_err(
-                            "at_most",
-                            "a threshold takes one bound, `at_least` or `at_most` (write two claims for a range)",
-                        ));
-                    }
-                    (Some(v), None) => Bound::AtLeast(finite("at_least", v)?),
-                    (None, Some(v)) => Bound::AtMost(finite("at_most", v)?),
-                    (None, None) => unreachable!("kind detected from these keys"),
+            Tag::Threshold => {
+                let bound = match one_of(&[("at_least", self.at_least), ("at_most", self.at_most)])?
+                {
+                    ("at_least", v) => Bound::AtLeast(v),
+                    (_, v) => Bound::AtMost(v),
                 };
-                ClaimKind::Threshold { select, bound }
+                ClaimKind::Threshold { bound }
             }
-            Some("a layer trend") => {
-                let given: Vec<(&str, f64)> = [
+            Tag::LayerTrend => {
+                let trend = match one_of(&[
                     ("decays_by", self.decays_by),
                     ("grows_by", self.grows_by),
                     ("within", self.within),
-                ]
-                .into_iter()
-                .filter_map(|(k, v)| Some((k, v?)))
-                .collect();
-                if let [_, (second, _), ..] = given[..] {
-                    return Err(key_err(
-                        second,
-                        format!(
-                            "a layer trend takes one of `decays_by`, `grows_by`, `within`, \
-                             not both `{}` and `{second}`",
-                            given[0].0
-                        ),
-                    ));
-                }
-                let (key, v) = given[0];
-                let v = finite(key, v)?;
-                if v <= 0.0 {
-                    return Err(key_err(
-                        key,
-                        format!("must be a positive number of decades, not {v}"),
-                    ));
-                }
-                let trend = match key {
-                    "decays_by" => Trend::DecaysBy(v),
-                    "grows_by" => Trend::GrowsBy(v),
-                    _ => Trend::Within(v),
+                ])? {
+                    (key, v) if v <= 0.0 => {
+                        return Err(key_err(
+                            key,
+                            format!("must be a positive number of decades, not {v}"),
+                        ));
+                    }
+                    ("decays_by", v) => Trend::DecaysBy(v),
+                    ("grows_by", v) => Trend::GrowsBy(v),
+                    (_, v) => Trend::Within(v),
                 };
-                ClaimKind::LayerTrend { select, trend }
+                ClaimKind::LayerTrend { trend }
             }
-            Some(_) => {
+            Tag::Correlation => {
                 let Some(tracks) = self.tracks else {
                     return Err(key_err(
                         "tracks",
@@ -233,23 +235,34 @@ impl ClaimSpec {
                         ));
                     }
                 };
-                ClaimKind::Correlation {
-                    select,
-                    tracks,
-                    sign,
-                }
-            }
-            None => {
-                return Err((
-                    None,
-                    "says nothing to test: give `better` and `than` (a comparison), `at_least` or \
-                     `at_most` (a threshold), `decays_by`, `grows_by` or `within` (a layer trend), \
-                     or `tracks` and `sign` (a correlation)"
-                        .into(),
-                ));
+                ClaimKind::Correlation { tracks, sign }
             }
         };
-        Ok(Claim { text, metric, kind })
+        Ok(Claim {
+            text,
+            metric,
+            select,
+            kind,
+        })
+    }
+}
+
+/// The one given key of a group of alternatives (`at_least`/`at_most`, ...), with a finite value.
+fn one_of(keys: &[(&'static str, Option<f64>)]) -> Result<(&'static str, f64), KeyError> {
+    let given: Vec<(&str, f64)> = keys.iter().filter_map(|&(k, v)| Some((k, v?))).collect();
+    match given[..] {
+        [(key, v)] => Ok((key, finite(key, v)?)),
+        [(first, _), (second, _), ..] => {
+            let names: Vec<String> = keys.iter().map(|(k, _)| format!("`{k}`")).collect();
+            Err(key_err(
+                second,
+                format!(
+                    "give one of {}, not both `{first}` and `{second}` (write two claims)",
+                    names.join(", ")
+                ),
+            ))
+        }
+        [] => unreachable!("the kind was found from one of these keys"),
     }
 }
 
@@ -277,42 +290,25 @@ impl From<Claim> for ClaimSpec {
         let mut s = ClaimSpec {
             text: Some(c.text),
             metric: Some(c.metric),
+            select: (!c.select.is_empty()).then_some(c.select),
             ..ClaimSpec::default()
         };
-        let nonempty = |sel: Selector| (!sel.is_empty()).then_some(sel);
         match c.kind {
-            ClaimKind::Comparison {
-                select,
-                better,
-                than,
-                same,
-            } => {
-                s.select = nonempty(select);
+            ClaimKind::Comparison { better, than, same } => {
                 s.better = Some(better);
                 s.than = Some(than);
                 s.same = (!same.is_empty()).then_some(same);
             }
-            ClaimKind::Threshold { select, bound } => {
-                s.select = nonempty(select);
-                match bound {
-                    Bound::AtLeast(v) => s.at_least = Some(v),
-                    Bound::AtMost(v) => s.at_most = Some(v),
-                }
-            }
-            ClaimKind::LayerTrend { select, trend } => {
-                s.select = nonempty(select);
-                match trend {
-                    Trend::DecaysBy(v) => s.decays_by = Some(v),
-                    Trend::GrowsBy(v) => s.grows_by = Some(v),
-                    Trend::Within(v) => s.within = Some(v),
-                }
-            }
-            ClaimKind::Correlation {
-                select,
-                tracks,
-                sign,
-            } => {
-                s.select = nonempty(select);
+            ClaimKind::Threshold { bound } => match bound {
+                Bound::AtLeast(v) => s.at_least = Some(v),
+                Bound::AtMost(v) => s.at_most = Some(v),
+            },
+            ClaimKind::LayerTrend { trend } => match trend {
+                Trend::DecaysBy(v) => s.decays_by = Some(v),
+                Trend::GrowsBy(v) => s.grows_by = Some(v),
+                Trend::Within(v) => s.within = Some(v),
+            },
+            ClaimKind::Correlation { tracks, sign } => {
                 s.tracks = Some(tracks);
                 s.sign = Some(sign.to_string());
             }
@@ -338,7 +334,7 @@ struct Spans {
 }
 
 impl Spans {
-    fn of(table: &dyn TableLike) -> Spans {
+    fn of(table: &dyn TableLike, span: Option<Range<usize>>) -> Spans {
         let mut keys = HashMap::new();
         for (k, _) in table.iter() {
             let Some((key, item)) = table.get_key_value(k) else {
@@ -357,7 +353,7 @@ impl Spans {
                 }
             }
         }
-        Spans { table: None, keys }
+        Spans { table: span, keys }
     }
 
     /// The most precise span known for `key` (`better.clip`, else `better`, else the table).
@@ -427,10 +423,7 @@ pub fn parse_claims(item: &toml_edit::Item, plan: &PlanContext) -> Result<Vec<Cl
     };
     let mut claims = Vec::with_capacity(tables.len());
     for (i, (table, span)) in tables.into_iter().enumerate() {
-        let spans = Spans {
-            table: span,
-            ..Spans::of(table)
-        };
+        let spans = Spans::of(table, span);
         let claim = read_claim(table).map_err(|e| spans.error(i, e))?;
         check_claim(&claim, plan).map_err(|e| spans.error(i, e))?;
         claims.push(claim);
@@ -497,6 +490,7 @@ fn check_claim(claim: &Claim, plan: &PlanContext) -> Result<(), KeyError> {
         )
     })?;
     let configs = configurations(plan.configs);
+    let base = matching(&claim.select, "where", &configs, plan)?;
     let kind = claim.kind.name();
     let needs_scalar = || {
         if info.source == Source::Layers {
@@ -514,12 +508,7 @@ fn check_claim(claim: &Claim, plan: &PlanContext) -> Result<(), KeyError> {
         }
     };
     match &claim.kind {
-        ClaimKind::Comparison {
-            select,
-            better,
-            than,
-            same,
-        } => {
+        ClaimKind::Comparison { better, than, same } => {
             needs_scalar()?;
             if info.direction.is_none() {
                 return Err(key_err(
@@ -532,7 +521,6 @@ fn check_claim(claim: &Claim, plan: &PlanContext) -> Result<(), KeyError> {
                     ),
                 ));
             }
-            let base = matching(select, "where", &configs, plan)?;
             let b = matching_within(better, "better", &base, &configs, plan)?;
             let t = matching_within(than, "than", &base, &configs, plan)?;
             if let Some(both) = b.iter().find(|i| t.contains(i)) {
@@ -548,15 +536,10 @@ fn check_claim(claim: &Claim, plan: &PlanContext) -> Result<(), KeyError> {
             for k in same {
                 check_key(k, "same", plan)?;
             }
-            let agree = |x: usize, y: usize| {
-                same.iter()
-                    .all(|k| match (configs[x].get(k), configs[y].get(k)) {
-                        (Some(p), Some(q)) => values_equal(p, q),
-                        (None, None) => true,
-                        _ => false,
-                    })
-            };
-            if !b.iter().any(|&x| t.iter().any(|&y| agree(x, y))) {
+            if !b
+                .iter()
+                .any(|&x| t.iter().any(|&y| agree_on(same, &configs[x], &configs[y])))
+            {
                 return Err(key_err(
                     "same",
                     format!(
@@ -566,7 +549,7 @@ fn check_claim(claim: &Claim, plan: &PlanContext) -> Result<(), KeyError> {
                 ));
             }
         }
-        ClaimKind::Threshold { select, bound } => {
+        ClaimKind::Threshold { bound } => {
             needs_scalar()?;
             let key = match bound {
                 Bound::AtLeast(_) => "at_least",
@@ -583,9 +566,8 @@ fn check_claim(claim: &Claim, plan: &PlanContext) -> Result<(), KeyError> {
                     ),
                 ));
             }
-            matching(select, "where", &configs, plan)?;
         }
-        ClaimKind::LayerTrend { select, trend } => {
+        ClaimKind::LayerTrend { trend } => {
             if info.source != Source::Layers {
                 let key = match trend {
                     Trend::DecaysBy(_) => "decays_by",
@@ -601,9 +583,8 @@ fn check_claim(claim: &Claim, plan: &PlanContext) -> Result<(), KeyError> {
                     ),
                 ));
             }
-            matching(select, "where", &configs, plan)?;
         }
-        ClaimKind::Correlation { select, tracks, .. } => {
+        ClaimKind::Correlation { tracks, .. } => {
             needs_scalar()?;
             let other = plan.catalog.metric(tracks).ok_or_else(|| {
                 key_err(
@@ -629,7 +610,6 @@ fn check_claim(claim: &Claim, plan: &PlanContext) -> Result<(), KeyError> {
                     "names the claim's own metric: a metric always tracks itself",
                 ));
             }
-            matching(select, "where", &configs, plan)?;
         }
     }
     Ok(())
@@ -817,14 +797,17 @@ same = ["dataset"]
         assert_eq!(
             claims[1].kind,
             ClaimKind::Threshold {
-                select: [
-                    ("loss".to_string(), toml::Value::from("wgan-gp")),
-                    ("dataset".to_string(), toml::Value::from("8gaussians")),
-                ]
-                .into(),
                 bound: Bound::AtLeast(7.0),
             }
         );
+        assert_eq!(
+            claims[1].select,
+            Selector::from([
+                ("loss".to_string(), toml::Value::from("wgan-gp")),
+                ("dataset".to_string(), toml::Value::from("8gaussians")),
+            ])
+        );
+        assert!(claims[3].select.is_empty());
         assert!(matches!(
             claims[2].kind,
             ClaimKind::LayerTrend {
@@ -834,11 +817,35 @@ same = ["dataset"]
         ));
         assert!(matches!(
             &claims[3].kind,
-            ClaimKind::Correlation { tracks, sign: Sign::Positive, select } if tracks == "sliced_wasserstein" && select.is_empty()
+            ClaimKind::Correlation { tracks, sign: Sign::Positive } if tracks == "sliced_wasserstein"
         ));
         assert!(
             matches!(&claims[4].kind, ClaimKind::Comparison { same, .. } if same == &["dataset"])
         );
+    }
+
+    #[test]
+    fn the_documented_example_is_valid() {
+        let doc = include_str!("../../docs/claims.md");
+        let start = doc.find("```toml\n").expect("a toml block") + "```toml\n".len();
+        let text = &doc[start..start + doc[start..].find("```").expect("closed")];
+        let configs: Vec<toml::Table> = [
+            "loss = \"wgan-gp\"\ndataset = \"swissroll\"",
+            "loss = \"wgan-gp\"\ndataset = \"8gaussians\"",
+            "loss = \"wgan-clip\"\ndataset = \"swissroll\"\nclip = 0.01",
+            "loss = \"wgan-clip\"\ndataset = \"swissroll\"\nclip = 0.001",
+            "loss = \"wgan-clip\"\ndataset = \"mnist\"\nclip = 0.01\nprofile = \"seed\"",
+        ]
+        .map(config)
+        .to_vec();
+        let plan = PlanContext {
+            catalog: &TestCatalog,
+            configs: &configs,
+            keys: crate::config::KEYS,
+        };
+        let doc = toml_edit::ImDocument::parse(text.to_string()).expect("valid TOML");
+        let claims = parse_claims(doc.as_table().get("claim").unwrap(), &plan).unwrap();
+        assert_eq!(claims.len(), 4);
     }
 
     #[test]
@@ -1021,12 +1028,12 @@ same = ["dataset"]
         bad(
             &format!("{t}metric = \"fld\"\nat_most = 1\nat_least = 0"),
             Some("at_most"),
-            "one bound",
+            "give one of `at_least`, `at_most`, not both",
         );
         bad(
             &format!("{t}metric = \"act_grad_norm\"\ndecays_by = 2\nwithin = 1"),
             Some("within"),
-            "not both",
+            "give one of `decays_by`, `grows_by`, `within`, not both `decays_by` and `within`",
         );
         bad(
             &format!("{t}metric = \"act_grad_norm\"\nwithin = 0"),
@@ -1090,9 +1097,7 @@ same = ["dataset"]
         let text =
             "[[claim]]\ntext = \"x\"\nmetric = \"fld\"\nat_most = 1\n[claim.where]\nclip = 1e-1\n";
         let claims = parse(text).unwrap();
-        assert!(
-            matches!(&claims[0].kind, ClaimKind::Threshold { select, .. } if select.len() == 1)
-        );
+        assert!(claims[0].select.len() == 1);
     }
 
     #[test]

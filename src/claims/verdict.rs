@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::stats::{self, ALPHA};
 use super::{
     Bound, Claim, ClaimError, ClaimKind, Direction, MetricCatalog, Selector, Sign, Source, Trend,
-    selects, values_equal, without_seed,
+    agree_on, selects, values_equal, without_seed,
 };
 
 /// One run's data, as the report loads it.
@@ -361,7 +361,7 @@ impl Labeller {
         all.sort();
         all.dedup();
         for k in all {
-            let first = configs[0].get(k);
+            let first = configs.first().and_then(|c| c.get(k));
             let varies = configs.iter().any(|c| match (c.get(k), first) {
                 (Some(a), Some(b)) => !values_equal(a, b),
                 (a, b) => a.is_some() != b.is_some(),
@@ -410,13 +410,9 @@ pub fn evaluate(
         .metric(&claim.metric)
         .ok_or_else(|| error("metric", format!("unknown metric `{}`", claim.metric)))?;
     let groups = group(runs);
+    let select = &claim.select;
     let (items, none) = match &claim.kind {
-        ClaimKind::Comparison {
-            select,
-            better,
-            than,
-            same,
-        } => {
+        ClaimKind::Comparison { better, than, same } => {
             let direction = info.direction.ok_or_else(|| {
                 error(
                     "metric",
@@ -437,26 +433,22 @@ pub fn evaluate(
             let mut items = Vec::new();
             for gb in &b {
                 for gt in &t {
-                    let agree = same
-                        .iter()
-                        .all(|k| match (gb.config.get(k), gt.config.get(k)) {
-                            (Some(p), Some(q)) => values_equal(p, q),
-                            (p, q) => p.is_none() && q.is_none(),
-                        });
-                    if agree && !same_config(&gb.config, &gt.config) {
+                    if agree_on(same, &gb.config, &gt.config)
+                        && !same_config(&gb.config, &gt.config)
+                    {
                         items.push(compare(&claim.metric, direction, gb, gt, &labeller));
                     }
                 }
             }
             (items, "no finished runs on both sides of the comparison")
         }
-        ClaimKind::Threshold { select, bound } => (
+        ClaimKind::Threshold { bound } => (
             per_config(&groups, select, |g, label| {
                 threshold(&claim.metric, *bound, g, label)
             }),
             "no finished run matches `where`",
         ),
-        ClaimKind::LayerTrend { select, trend } => {
+        ClaimKind::LayerTrend { trend } => {
             if info.source != Source::Layers {
                 return Err(error(
                     "metric",
@@ -470,11 +462,7 @@ pub fn evaluate(
                 "no finished run matches `where`",
             )
         }
-        ClaimKind::Correlation {
-            select,
-            tracks,
-            sign,
-        } => (
+        ClaimKind::Correlation { tracks, sign } => (
             per_config(&groups, select, |g, label| {
                 correlation(&claim.metric, tracks, *sign, g, label)
             }),
@@ -582,89 +570,18 @@ fn compare(metric: &str, direction: Direction, gb: &Group, gt: &Group, l: &Label
         df: None,
         seeds_needed: None,
     };
-    let mut verdict = Verdict::Inconclusive;
-    let mut why;
-    if bv.is_empty() || tv.is_empty() {
-        why = "a side has no finite final value".into();
+    let (mut verdict, mut why) = if bv.is_empty() || tv.is_empty() {
+        (
+            Verdict::Inconclusive,
+            "a side has no finite final value".to_string(),
+        )
     } else if bv.len() < 2 || tv.len() < 2 {
-        d.method = Method::Margin;
-        let (lo_claim, hi_claim) = if higher { (&tv, &bv) } else { (&bv, &tv) };
-        if beyond_margin(lo_claim, hi_claim) {
-            verdict = Verdict::Supported;
-            why = "beyond the 2x margin (fewer than 2 seeds on a side: decided by margin, not by a test)".into();
-        } else if beyond_margin(hi_claim, lo_claim) {
-            verdict = Verdict::Contradicted;
-            why = "beyond the 2x margin the other way (fewer than 2 seeds on a side: decided by margin, not by a test)".into();
-        } else {
-            why = "within the 2x margin; with fewer than 2 seeds on a side no test is possible"
-                .into();
-        }
+        margin_rule(&mut d, &bv, &tv, higher)
     } else if let Some(w) = stats::welch(&bv, &tv) {
-        d.method = Method::Welch;
-        let (p, q) = if higher {
-            (w.p_greater, w.p_less)
-        } else {
-            (w.p_less, w.p_greater)
-        };
-        (d.p, d.p_opposite, d.df) = (Some(p), Some(q), Some(w.df));
-        let g = d
-            .hedges_g
-            .map_or(String::new(), |g| format!("g = {}, ", fmt_num(g)));
-        why = format!("{g}p = {} (Welch, one-sided)", fmt_p(p));
-        if p < ALPHA {
-            verdict = Verdict::Supported;
-        } else if q < ALPHA {
-            verdict = Verdict::Contradicted;
-            why = format!("{g}p = {} the other way (Welch, one-sided)", fmt_p(q));
-        } else {
-            d.seeds_needed = d.hedges_g.and_then(stats::seeds_needed);
-            why.push_str(&match d.seeds_needed {
-                Some(n) if n > stats::MAX_SEEDS => {
-                    format!(
-                        "; more than {} seeds per side needed for 80% power at this effect",
-                        stats::MAX_SEEDS
-                    )
-                }
-                Some(n) => {
-                    format!("; about {n} seeds per side needed for 80% power at this effect")
-                }
-                None => "; the observed difference goes the other way".into(),
-            });
-        }
+        welch_rule(&mut d, w, higher)
     } else {
-        // Both sides constant (n >= 2 each): only the ranks carry information.
-        d.method = Method::Separation;
-        let (mb, mt) = (bv[0], tv[0]);
-        if mb == mt {
-            why = "both sides constant and equal".into();
-        } else {
-            let p = stats::separation_p(bv.len(), tv.len());
-            let claimed = (mb > mt) == higher;
-            (d.p, d.p_opposite) = if claimed {
-                (Some(p), Some(1.0))
-            } else {
-                (Some(1.0), Some(p))
-            };
-            let way = if claimed { "" } else { " the other way" };
-            why = format!(
-                "both sides constant: exact permutation p = {}{way} (one-sided)",
-                fmt_p(p)
-            );
-            if p < ALPHA {
-                verdict = if claimed {
-                    Verdict::Supported
-                } else {
-                    Verdict::Contradicted
-                };
-            } else if claimed {
-                let n = (2..)
-                    .find(|&n| stats::separation_p(n, n) < ALPHA)
-                    .expect("exists");
-                d.seeds_needed = Some(n as u64);
-                why.push_str(&format!("; {n} seeds per side can reach p < 0.05"));
-            }
-        }
-    }
+        separation_rule(&mut d, &bv, &tv, higher)
+    };
     let bad_better = d.better.values.len() - d.better.n;
     if verdict == Verdict::Supported && bad_better > 0 {
         verdict = Verdict::Inconclusive;
@@ -677,6 +594,106 @@ fn compare(metric: &str, direction: Direction, gb: &Group, gt: &Group, l: &Label
         verdict,
         sentence: format!("{} vs {}: {why}", d.better.describe(), d.than.describe()),
         detail: Detail::Comparison(d),
+    }
+}
+
+/// Fewer than two seeds on a side: no test, only the 2x margin.
+fn margin_rule(d: &mut PairDetail, bv: &[f64], tv: &[f64], higher: bool) -> (Verdict, String) {
+    d.method = Method::Margin;
+    let (lo_claim, hi_claim) = if higher { (tv, bv) } else { (bv, tv) };
+    let why = "(fewer than 2 seeds on a side: decided by margin, not by a test)";
+    if beyond_margin(lo_claim, hi_claim) {
+        (Verdict::Supported, format!("beyond the 2x margin {why}"))
+    } else if beyond_margin(hi_claim, lo_claim) {
+        (
+            Verdict::Contradicted,
+            format!("beyond the 2x margin the other way {why}"),
+        )
+    } else {
+        (
+            Verdict::Inconclusive,
+            "within the 2x margin; with fewer than 2 seeds on a side no test is possible".into(),
+        )
+    }
+}
+
+/// Two or more seeds per side with some variance: one-sided Welch's t-test.
+fn welch_rule(d: &mut PairDetail, w: stats::Welch, higher: bool) -> (Verdict, String) {
+    d.method = Method::Welch;
+    let (p, q) = if higher {
+        (w.p_greater, w.p_less)
+    } else {
+        (w.p_less, w.p_greater)
+    };
+    (d.p, d.p_opposite, d.df) = (Some(p), Some(q), Some(w.df));
+    let g = d
+        .hedges_g
+        .map_or(String::new(), |g| format!("g = {}, ", fmt_num(g)));
+    if p < ALPHA {
+        return (
+            Verdict::Supported,
+            format!("{g}p = {} (Welch, one-sided)", fmt_p(p)),
+        );
+    }
+    if q < ALPHA {
+        return (
+            Verdict::Contradicted,
+            format!("{g}p = {} the other way (Welch, one-sided)", fmt_p(q)),
+        );
+    }
+    d.seeds_needed = d.hedges_g.and_then(stats::seeds_needed);
+    let more = match (d.seeds_needed, d.hedges_g) {
+        (Some(n), _) if n > stats::MAX_SEEDS => format!(
+            "more than {} seeds per side needed for 80% power at this effect",
+            stats::MAX_SEEDS
+        ),
+        (Some(n), _) => format!("about {n} seeds per side needed for 80% power at this effect"),
+        (None, Some(g)) if g < 0.0 => "the observed difference goes the other way".into(),
+        (None, _) => "no difference observed".into(),
+    };
+    (
+        Verdict::Inconclusive,
+        format!("{g}p = {} (Welch, one-sided); {more}", fmt_p(p)),
+    )
+}
+
+/// Both sides constant (two or more seeds each): Welch's t is undefined, and only the ranks
+/// carry information, so the exact permutation test of a complete separation decides.
+fn separation_rule(d: &mut PairDetail, bv: &[f64], tv: &[f64], higher: bool) -> (Verdict, String) {
+    d.method = Method::Separation;
+    let (mb, mt) = (bv[0], tv[0]);
+    if mb == mt {
+        return (
+            Verdict::Inconclusive,
+            "both sides constant and equal".into(),
+        );
+    }
+    let p = stats::separation_p(bv.len(), tv.len());
+    let claimed = (mb > mt) == higher;
+    (d.p, d.p_opposite) = if claimed {
+        (Some(p), Some(1.0))
+    } else {
+        (Some(1.0), Some(p))
+    };
+    let way = if claimed { "" } else { " the other way" };
+    let why = format!(
+        "both sides constant: exact permutation p = {}{way} (one-sided)",
+        fmt_p(p)
+    );
+    match (p < ALPHA, claimed) {
+        (true, true) => (Verdict::Supported, why),
+        (true, false) => (Verdict::Contradicted, why),
+        (false, false) => (Verdict::Inconclusive, why),
+        (false, true) => {
+            let n = (2..)
+                .find(|&n| stats::separation_p(n, n) < ALPHA)
+                .expect("1 / C(2n, n) falls below any level");
+            d.seeds_needed = Some(n as u64);
+            (
+                Verdict::Inconclusive,
+                format!("{why}; {n} seeds per side can reach p < 0.05"),
+            )
+        }
     }
 }
 
@@ -1055,15 +1072,11 @@ than = { loss = "wgan-clip" }
         );
         assert_eq!((d.better.n, d.than.n), (3, 3));
         assert_eq!(r.items[0].label, "loss=wgan-gp vs loss=wgan-clip clip=0.01");
-        assert!(
-            r.items[0]
-                .sentence
-                .contains("loss=wgan-gp 0.150 [0.125, 0.175] (n=3)")
-                && r.items[0]
-                    .sentence
-                    .contains("g = 11.7, p = 0.00149 (Welch, one-sided)"),
-            "{}",
-            r.items[0].sentence
+        // The example in docs/claims.md.
+        assert_eq!(
+            r.items[0].sentence,
+            "loss=wgan-gp 0.150 [0.125, 0.175] (n=3) vs loss=wgan-clip clip=0.01 1.73 \
+             [1.35, 2.11] (n=3): g = 11.7, p = 0.00149 (Welch, one-sided)"
         );
     }
 
@@ -1096,6 +1109,14 @@ than = { loss = "wgan-clip" }
         assert_eq!(r.verdict, Verdict::Inconclusive);
         assert_eq!(pair(&r, 0).seeds_needed, None);
         assert!(r.items[0].sentence.contains("goes the other way"));
+        // Equal means: no effect, no estimate.
+        let r = gp_vs_clip(&[1.0, 2.0, 3.0], &[3.0, 1.0, 2.0]);
+        assert_eq!(r.verdict, Verdict::Inconclusive);
+        assert!(
+            r.items[0].sentence.ends_with("no difference observed"),
+            "{}",
+            r.items[0].sentence
+        );
     }
 
     #[test]
