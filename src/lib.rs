@@ -7,6 +7,7 @@ pub mod atomic_file;
 pub mod bench;
 pub mod browse;
 pub mod checkpoint;
+pub mod claims;
 pub mod cli;
 pub mod config;
 pub mod dashboard;
