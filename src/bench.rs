@@ -175,7 +175,7 @@ pub fn run_case(case: &str, backend: Backend, iters: u32, warmup: u32) -> Result
     }
     device.sync().ok();
     let t0 = Instant::now();
-    let c0 = e.c_opt.t;
+    let c0 = e.critic_updates();
     for _ in 0..iters {
         e.train_step();
     }
@@ -189,7 +189,7 @@ pub fn run_case(case: &str, backend: Backend, iters: u32, warmup: u32) -> Result
         gen_iters: iters,
         seconds,
         gen_it_per_s: it_s,
-        critic_steps_per_s: (e.c_opt.t - c0) as f64 / seconds,
+        critic_steps_per_s: (e.critic_updates() - c0) as f64 / seconds,
         peak_rss_mb: peak_rss_mb(),
         gflop_per_iter: gflop,
         peak_share: gflop.map(|g| g * it_s / PEAK_GFLOPS),

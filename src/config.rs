@@ -150,96 +150,75 @@ pub struct OptimConfig {
     pub eps: f64,
 }
 
-/// Everything a grid point may set. All optional: `None` means "use the default".
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RunSpec {
-    pub profile: Option<Profile>,
-    pub loss: Option<Loss>,
-    pub model: Option<Model>,
-    pub dataset: Option<Dataset>,
-    pub z_dim: Option<u32>,
-    pub dim: Option<u32>,
-    pub depth: Option<u32>,
-    pub g_hidden: Option<Vec<u32>>,
-    pub c_hidden: Option<Vec<u32>>,
-    pub g_output: Option<GOutput>,
-    pub critic_norm: Option<CriticNorm>,
-    pub batch_size: Option<i64>,
-    pub gen_iters: Option<i64>,
-    pub n_critic: Option<i64>,
-    pub clip: Option<f64>,
-    pub clip_when: Option<ClipWhen>,
-    pub gp_lambda: Option<f64>,
-    pub warmup: Option<bool>,
-    pub order: Option<Order>,
-    pub schedule: Option<Schedule>,
-    pub g_optim: Option<OptimKind>,
-    pub g_lr: Option<f64>,
-    pub g_alpha: Option<f64>,
-    pub g_momentum: Option<f64>,
-    pub g_beta1: Option<f64>,
-    pub g_beta2: Option<f64>,
-    pub g_eps: Option<f64>,
-    pub c_optim: Option<OptimKind>,
-    pub c_lr: Option<f64>,
-    pub c_alpha: Option<f64>,
-    pub c_momentum: Option<f64>,
-    pub c_beta1: Option<f64>,
-    pub c_beta2: Option<f64>,
-    pub c_eps: Option<f64>,
-    pub seed: Option<u64>,
-    pub log_every: Option<i64>,
-    pub eval_every: Option<i64>,
-    pub checkpoint_every: Option<i64>,
-    pub eval_samples: Option<i64>,
-    pub backend: Option<Backend>,
+/// Declares every key a grid point may set, once: the [`RunSpec`] struct (every key optional,
+/// unknown keys rejected), the [`KEYS`] list that error messages suggest from, and the overlay
+/// of a profile's settings under a spec's own.
+macro_rules! run_spec {
+    ($($key:ident: $ty:ty,)+) => {
+        /// Everything a grid point may set. All optional: `None` means "use the default".
+        #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct RunSpec {
+            $(pub $key: Option<$ty>,)+
+        }
+
+        /// Keys accepted in `[base]` and `[[grid]]`, for "did you mean" suggestions.
+        pub const KEYS: &[&str] = &[$(stringify!($key)),+];
+
+        impl RunSpec {
+            /// Fill unset keys from `under` (used for profile presets).
+            fn overlay(mut self, under: &RunSpec) -> RunSpec {
+                $(if self.$key.is_none() {
+                    self.$key = under.$key.clone();
+                })+
+                self
+            }
+        }
+    };
 }
 
-/// Keys accepted in `[base]` and `[[grid]]`, for "did you mean" suggestions.
-pub const KEYS: &[&str] = &[
-    "profile",
-    "loss",
-    "model",
-    "dataset",
-    "z_dim",
-    "dim",
-    "depth",
-    "g_hidden",
-    "c_hidden",
-    "g_output",
-    "critic_norm",
-    "batch_size",
-    "gen_iters",
-    "n_critic",
-    "clip",
-    "clip_when",
-    "gp_lambda",
-    "warmup",
-    "order",
-    "schedule",
-    "g_optim",
-    "g_lr",
-    "g_alpha",
-    "g_momentum",
-    "g_beta1",
-    "g_beta2",
-    "g_eps",
-    "c_optim",
-    "c_lr",
-    "c_alpha",
-    "c_momentum",
-    "c_beta1",
-    "c_beta2",
-    "c_eps",
-    "seed",
-    "log_every",
-    "eval_every",
-    "checkpoint_every",
-    "eval_samples",
-    "backend",
-];
-
+run_spec! {
+    profile: Profile,
+    loss: Loss,
+    model: Model,
+    dataset: Dataset,
+    z_dim: u32,
+    dim: u32,
+    depth: u32,
+    g_hidden: Vec<u32>,
+    c_hidden: Vec<u32>,
+    g_output: GOutput,
+    critic_norm: CriticNorm,
+    batch_size: i64,
+    gen_iters: i64,
+    n_critic: i64,
+    clip: f64,
+    clip_when: ClipWhen,
+    gp_lambda: f64,
+    warmup: bool,
+    order: Order,
+    schedule: Schedule,
+    g_optim: OptimKind,
+    g_lr: f64,
+    g_alpha: f64,
+    g_momentum: f64,
+    g_beta1: f64,
+    g_beta2: f64,
+    g_eps: f64,
+    c_optim: OptimKind,
+    c_lr: f64,
+    c_alpha: f64,
+    c_momentum: f64,
+    c_beta1: f64,
+    c_beta2: f64,
+    c_eps: f64,
+    seed: u64,
+    log_every: i64,
+    eval_every: i64,
+    checkpoint_every: i64,
+    eval_samples: i64,
+    backend: Backend,
+}
 /// Keys that never change the result and are therefore left out of the hash.
 pub const UNHASHED_KEYS: &[&str] = &["backend", "profile"];
 
@@ -304,269 +283,297 @@ impl Profile {
         match self {
             // WGAN paper, Algorithm 1: RMSprop 5e-5, c = 0.01, n_critic 5, m = 64, clamp after step.
             Profile::WganPaper => RunSpec {
-                loss: Some(Loss::WganClip),
-                clip: Some(0.01),
-                clip_when: Some(ClipWhen::AfterStep),
-                n_critic: Some(5),
-                batch_size: Some(64),
-                g_optim: Some(OptimKind::Rmsprop),
-                c_optim: Some(OptimKind::Rmsprop),
-                g_lr: Some(5e-5),
-                c_lr: Some(5e-5),
                 warmup: Some(false),
-                ..RunSpec::default()
+                ..wgan_clip(ClipWhen::AfterStep)
             },
             // Official WGAN main.py: clamp before the critic's loss, 100 critic iterations for the
             // first 25 generator iterations and every 500th.
             Profile::WganCode => RunSpec {
-                loss: Some(Loss::WganClip),
-                clip: Some(0.01),
-                clip_when: Some(ClipWhen::BeforeStep),
-                n_critic: Some(5),
-                batch_size: Some(64),
-                g_optim: Some(OptimKind::Rmsprop),
-                c_optim: Some(OptimKind::Rmsprop),
-                g_lr: Some(5e-5),
-                c_lr: Some(5e-5),
                 warmup: Some(true),
                 order: Some(Order::CriticFirst),
-                ..RunSpec::default()
+                ..wgan_clip(ClipWhen::BeforeStep)
             },
             // WGAN-GP paper, Algorithm 1: lambda 10, n_critic 5, Adam 1e-4 (0, 0.9).
-            Profile::WgangpPaper => RunSpec {
-                loss: Some(Loss::WganGp),
-                gp_lambda: Some(10.0),
-                n_critic: Some(5),
-                batch_size: Some(64),
-                g_optim: Some(OptimKind::Adam),
-                c_optim: Some(OptimKind::Adam),
-                g_lr: Some(1e-4),
-                c_lr: Some(1e-4),
-                g_beta1: Some(0.0),
-                c_beta1: Some(0.0),
-                g_beta2: Some(0.9),
-                c_beta2: Some(0.9),
-                ..RunSpec::default()
-            },
+            Profile::WgangpPaper => wgan_gp(10.0, 0.0, 64),
             // gan_toy.py: lambda 0.1, Adam 1e-4 (0.5, 0.9), batch 256, generator first.
             Profile::WgangpToyCode => RunSpec {
-                loss: Some(Loss::WganGp),
                 model: Some(Model::ToyMlp),
-                gp_lambda: Some(0.1),
-                n_critic: Some(5),
-                batch_size: Some(256),
                 dim: Some(512),
-                g_optim: Some(OptimKind::Adam),
-                c_optim: Some(OptimKind::Adam),
-                g_lr: Some(1e-4),
-                c_lr: Some(1e-4),
-                g_beta1: Some(0.5),
-                c_beta1: Some(0.5),
-                g_beta2: Some(0.9),
-                c_beta2: Some(0.9),
                 order: Some(Order::GeneratorFirst),
-                ..RunSpec::default()
+                ..wgan_gp(0.1, 0.5, 256)
             },
-            // The seed document's PyTorch script.
+            // The seed document's PyTorch script: the WGAN paper's settings on its MLPs, with
+            // PyTorch's RMSprop defaults spelled out and its batch-index schedule.
             Profile::Seed => RunSpec {
-                loss: Some(Loss::WganClip),
                 model: Some(Model::Mlp),
                 dataset: Some(Dataset::Mnist),
                 g_output: Some(GOutput::Tanh),
-                clip: Some(0.01),
-                clip_when: Some(ClipWhen::AfterStep),
-                n_critic: Some(5),
-                batch_size: Some(64),
                 schedule: Some(Schedule::SeedBatchIndex),
-                g_optim: Some(OptimKind::Rmsprop),
-                c_optim: Some(OptimKind::Rmsprop),
-                g_lr: Some(5e-5),
-                c_lr: Some(5e-5),
                 g_alpha: Some(0.99),
                 c_alpha: Some(0.99),
                 g_momentum: Some(0.0),
                 c_momentum: Some(0.0),
                 g_eps: Some(1e-8),
                 c_eps: Some(1e-8),
-                ..RunSpec::default()
+                ..wgan_clip(ClipWhen::AfterStep)
             },
         }
     }
 }
 
-macro_rules! overlay {
-    ($dst:ident, $src:ident, $($f:ident),+) => { $( if $dst.$f.is_none() { $dst.$f = $src.$f.clone(); } )+ };
+/// The WGAN paper's settings: clipping at c = 0.01, n_critic 5, batch 64, RMSprop 5e-5 on both
+/// networks.
+fn wgan_clip(clip_when: ClipWhen) -> RunSpec {
+    RunSpec {
+        loss: Some(Loss::WganClip),
+        clip: Some(0.01),
+        clip_when: Some(clip_when),
+        n_critic: Some(5),
+        batch_size: Some(64),
+        g_optim: Some(OptimKind::Rmsprop),
+        c_optim: Some(OptimKind::Rmsprop),
+        g_lr: Some(5e-5),
+        c_lr: Some(5e-5),
+        ..RunSpec::default()
+    }
+}
+
+/// The WGAN-GP code's settings: penalty weight `lambda`, n_critic 5, Adam 1e-4 with
+/// betas (`beta1`, 0.9) on both networks.
+fn wgan_gp(lambda: f64, beta1: f64, batch_size: i64) -> RunSpec {
+    RunSpec {
+        loss: Some(Loss::WganGp),
+        gp_lambda: Some(lambda),
+        n_critic: Some(5),
+        batch_size: Some(batch_size),
+        g_optim: Some(OptimKind::Adam),
+        c_optim: Some(OptimKind::Adam),
+        g_lr: Some(1e-4),
+        c_lr: Some(1e-4),
+        g_beta1: Some(beta1),
+        c_beta1: Some(beta1),
+        g_beta2: Some(0.9),
+        c_beta2: Some(0.9),
+        ..RunSpec::default()
+    }
+}
+
+/// A resolved config's networks, every default filled in ([`RunConfig::shape`]): what
+/// [`crate::model::build`] builds, so the model code restates no default.
+#[derive(Clone, Debug, PartialEq)]
+pub enum NetShape {
+    /// The seed document's MLPs: generator `z_dim -> g_hidden -> 784`, critic
+    /// `784 -> c_hidden -> 1`.
+    Mlp {
+        z_dim: usize,
+        g_hidden: Vec<usize>,
+        c_hidden: Vec<usize>,
+        g_output: GOutput,
+    },
+    /// gan_toy.py: `depth` hidden ReLU layers of width `dim` in both networks, 2-D data.
+    ToyMlp {
+        z_dim: usize,
+        dim: usize,
+        depth: usize,
+    },
+    /// gan_mnist.py's convolutional networks with base width `dim`.
+    Dcgan {
+        z_dim: usize,
+        dim: usize,
+        g_output: GOutput,
+        critic_norm: Option<CriticNorm>,
+    },
+}
+
+/// The model-shape keys of a resolved config (see [`RunSpec::shape`]).
+struct Shape {
+    z_dim: u32,
+    dim: Option<u32>,
+    depth: Option<u32>,
+    g_hidden: Option<Vec<u32>>,
+    c_hidden: Option<Vec<u32>>,
+    g_output: Option<GOutput>,
+}
+
+/// The sizes and cadences of a resolved config (see [`RunSpec::cadence`]).
+struct Cadence {
+    batch_size: u32,
+    gen_iters: u32,
+    n_critic: u32,
+    log_every: u32,
+    eval_every: u32,
+    checkpoint_every: u32,
+    eval_samples: u32,
+}
+
+/// How the critic is kept Lipschitz and how the steps interleave (see [`RunSpec::procedure`]).
+struct Procedure {
+    clip_when: Option<ClipWhen>,
+    warmup: bool,
+    order: Order,
+    schedule: Schedule,
+}
+
+/// `v` (or `default`) as a positive `u32`.
+fn positive(key: &'static str, v: Option<i64>, default: i64) -> Result<u32, KeyError> {
+    let v = v.unwrap_or(default);
+    if v <= 0 || v > u32::MAX as i64 {
+        Err(KeyError::new(
+            key,
+            format!("{key} must be a positive integer, got {v}"),
+        ))
+    } else {
+        Ok(v as u32)
+    }
 }
 
 impl RunSpec {
-    /// Fill unset keys from `under` (used for profile presets).
-    fn overlay(mut self, under: &RunSpec) -> RunSpec {
-        overlay!(
-            self,
-            under,
-            profile,
-            loss,
-            model,
-            dataset,
-            z_dim,
-            dim,
-            depth,
-            g_hidden,
-            c_hidden,
-            g_output,
-            critic_norm,
-            batch_size,
-            gen_iters,
-            n_critic,
-            clip,
-            clip_when,
-            gp_lambda,
-            warmup,
-            order,
-            schedule,
-            g_optim,
-            g_lr,
-            g_alpha,
-            g_momentum,
-            g_beta1,
-            g_beta2,
-            g_eps,
-            c_optim,
-            c_lr,
-            c_alpha,
-            c_momentum,
-            c_beta1,
-            c_beta2,
-            c_eps,
-            seed,
-            log_every,
-            eval_every,
-            checkpoint_every,
-            eval_samples,
-            backend
-        );
-        self
-    }
-
     /// Apply defaults and check that every key applies. Errors name the offending key.
     pub fn resolve(&self) -> Result<RunConfig, KeyError> {
         let spec = match self.profile {
             Some(p) => self.clone().overlay(&p.settings()),
             None => self.clone(),
         };
-        let loss = spec.loss.unwrap_or(Loss::WganGp);
-        let dataset = spec.dataset.unwrap_or(Dataset::EightGaussians);
-        let model = spec.model.unwrap_or(if dataset.is_toy() {
+        let (loss, model, dataset) = spec.family()?;
+        spec.check_applicable(loss, model)?;
+        let (clip, gp_lambda) = spec.constraint(loss)?;
+        let cadence = spec.cadence(loss, dataset)?;
+        let shape = spec.shape(model)?;
+        let g_optim = resolve_optim(loss, Net::G, spec.optim_spec(Net::G))?;
+        let c_optim = resolve_optim(loss, Net::C, spec.optim_spec(Net::C))?;
+        let procedure = spec.procedure(loss)?;
+        let critic_norm = spec.critic_norm(loss)?;
+        Ok(RunConfig {
+            loss,
+            model,
+            dataset,
+            z_dim: shape.z_dim,
+            dim: shape.dim,
+            depth: shape.depth,
+            g_hidden: shape.g_hidden,
+            c_hidden: shape.c_hidden,
+            g_output: shape.g_output,
+            critic_norm,
+            batch_size: cadence.batch_size,
+            gen_iters: cadence.gen_iters,
+            n_critic: cadence.n_critic,
+            clip,
+            clip_when: procedure.clip_when,
+            gp_lambda,
+            warmup: procedure.warmup,
+            order: procedure.order,
+            schedule: procedure.schedule,
+            g_optim,
+            c_optim,
+            seed: spec.seed.unwrap_or(0),
+            log_every: cadence.log_every,
+            eval_every: cadence.eval_every,
+            checkpoint_every: cadence.checkpoint_every,
+            eval_samples: cadence.eval_samples,
+            profile: spec.profile,
+            backend: spec.backend.unwrap_or(Backend::Flex),
+        })
+    }
+
+    /// Loss, model and dataset, with the model defaulting to the dataset's family.
+    fn family(&self) -> Result<(Loss, Model, Dataset), KeyError> {
+        let loss = self.loss.unwrap_or(Loss::WganGp);
+        let dataset = self.dataset.unwrap_or(Dataset::EightGaussians);
+        let model = self.model.unwrap_or(if dataset.is_toy() {
             Model::ToyMlp
         } else {
             Model::Mlp
         });
         match (model, dataset.is_toy()) {
-            (Model::ToyMlp, false) => {
-                return Err(KeyError::new(
-                    "model",
-                    format!(
-                        "model \"toy-mlp\" is for 2-D toy data, not dataset \"{dataset}\"; use \"mlp\" or \"dcgan\""
-                    ),
-                ));
-            }
-            (Model::Mlp | Model::Dcgan, true) => {
-                return Err(KeyError::new(
-                    "model",
-                    format!(
-                        "model \"{model}\" needs image data (dataset \"mnist\"); for \"{dataset}\" use \"toy-mlp\""
-                    ),
-                ));
-            }
-            _ => {}
+            (Model::ToyMlp, false) => Err(KeyError::new(
+                "model",
+                format!(
+                    "model \"toy-mlp\" is for 2-D toy data, not dataset \"{dataset}\"; use \"mlp\" or \"dcgan\""
+                ),
+            )),
+            (Model::Mlp | Model::Dcgan, true) => Err(KeyError::new(
+                "model",
+                format!(
+                    "model \"{model}\" needs image data (dataset \"mnist\"); for \"{dataset}\" use \"toy-mlp\""
+                ),
+            )),
+            _ => Ok((loss, model, dataset)),
         }
+    }
 
-        let positive = |key: &'static str, v: Option<i64>, default: i64| -> Result<u32, KeyError> {
-            let v = v.unwrap_or(default);
-            if v <= 0 || v > u32::MAX as i64 {
-                Err(KeyError::new(
-                    key,
-                    format!("{key} must be a positive integer, got {v}"),
-                ))
-            } else {
-                Ok(v as u32)
-            }
-        };
-        let only_for = |key: &'static str, set: bool, ok: bool, what: &str| {
-            if set && !ok {
-                Err(KeyError::new(
-                    key,
-                    format!(
-                        "{key} only applies to {what}, not to loss \"{loss}\" / model \"{model}\""
-                    ),
-                ))
-            } else {
-                Ok(())
-            }
-        };
-
-        // Options that only make sense for some losses/models are errors elsewhere, not ignored.
+    /// Options that only make sense for some losses/models are errors elsewhere, not ignored.
+    fn check_applicable(&self, loss: Loss, model: Model) -> Result<(), KeyError> {
         let applicable: [(&'static str, bool, bool, &str); 9] = [
             (
                 "critic_norm",
-                spec.critic_norm.is_some(),
+                self.critic_norm.is_some(),
                 model == Model::Dcgan,
                 "model \"dcgan\"",
             ),
             (
                 "clip",
-                spec.clip.is_some(),
+                self.clip.is_some(),
                 loss == Loss::WganClip,
                 "loss \"wgan-clip\"",
             ),
             (
                 "clip_when",
-                spec.clip_when.is_some(),
+                self.clip_when.is_some(),
                 loss == Loss::WganClip,
                 "loss \"wgan-clip\"",
             ),
             (
                 "gp_lambda",
-                spec.gp_lambda.is_some(),
+                self.gp_lambda.is_some(),
                 loss.has_penalty(),
                 "losses \"wgan-gp\" and \"wgan-lp\"",
             ),
             (
                 "depth",
-                spec.depth.is_some(),
+                self.depth.is_some(),
                 model == Model::ToyMlp,
                 "model \"toy-mlp\"",
             ),
             (
                 "dim",
-                spec.dim.is_some(),
+                self.dim.is_some(),
                 model != Model::Mlp,
                 "models \"toy-mlp\" and \"dcgan\" (mlp uses g_hidden / c_hidden)",
             ),
             (
                 "g_hidden",
-                spec.g_hidden.is_some(),
+                self.g_hidden.is_some(),
                 model == Model::Mlp,
                 "model \"mlp\"",
             ),
             (
                 "c_hidden",
-                spec.c_hidden.is_some(),
+                self.c_hidden.is_some(),
                 model == Model::Mlp,
                 "model \"mlp\"",
             ),
             (
                 "g_output",
-                spec.g_output.is_some(),
+                self.g_output.is_some(),
                 model != Model::ToyMlp,
                 "image models (toy-mlp has a linear output)",
             ),
         ];
-        for (key, set, applies, what) in applicable {
-            only_for(key, set, applies, what)?;
+        match applicable
+            .iter()
+            .find(|(_, set, applies, _)| *set && !applies)
+        {
+            Some((key, _, _, what)) => Err(KeyError::new(
+                key,
+                format!("{key} only applies to {what}, not to loss \"{loss}\" / model \"{model}\""),
+            )),
+            None => Ok(()),
         }
+    }
 
-        let clip = match spec.clip {
+    /// The clip value (wgan-clip) and penalty weight (wgan-gp, wgan-lp).
+    fn constraint(&self, loss: Loss) -> Result<(Option<f64>, Option<f64>), KeyError> {
+        let clip = match self.clip {
             Some(c) if !(c > 0.0 && c.is_finite()) => {
                 return Err(KeyError::new(
                     "clip",
@@ -577,7 +584,7 @@ impl RunSpec {
             None if loss == Loss::WganClip => Some(0.01),
             None => None,
         };
-        let gp_lambda = match spec.gp_lambda {
+        let gp_lambda = match self.gp_lambda {
             Some(l) if !(l >= 0.0 && l.is_finite()) => {
                 return Err(KeyError::new(
                     "gp_lambda",
@@ -588,104 +595,89 @@ impl RunSpec {
             None if loss.has_penalty() => Some(10.0),
             None => None,
         };
+        Ok((clip, gp_lambda))
+    }
 
-        let batch_size = positive(
-            "batch_size",
-            spec.batch_size,
-            if dataset.is_toy() { 256 } else { 64 },
-        )?;
-        let gen_iters = positive("gen_iters", spec.gen_iters, 2000)?;
+    /// Batch size, run length and the logging, evaluation and checkpoint cadences.
+    fn cadence(&self, loss: Loss, dataset: Dataset) -> Result<Cadence, KeyError> {
+        let toy = dataset.is_toy();
+        let batch_size = positive("batch_size", self.batch_size, if toy { 256 } else { 64 })?;
+        let gen_iters = positive("gen_iters", self.gen_iters, 2000)? as i64;
         let default_n_critic = if loss.is_wasserstein() { 5 } else { 1 };
-        let n_critic = positive("n_critic", spec.n_critic, default_n_critic)?;
-        let log_every = positive("log_every", spec.log_every, 10)?;
-        let eval_every = positive(
-            "eval_every",
-            spec.eval_every,
-            (gen_iters as i64 / 10).max(1),
-        )?;
-        let checkpoint_every = positive(
-            "checkpoint_every",
-            spec.checkpoint_every,
-            (gen_iters as i64 / 4).clamp(1, 1000),
-        )?;
-        let eval_samples = positive(
-            "eval_samples",
-            spec.eval_samples,
-            if dataset.is_toy() { 2500 } else { 10_000 },
-        )?;
+        Ok(Cadence {
+            batch_size,
+            gen_iters: gen_iters as u32,
+            n_critic: positive("n_critic", self.n_critic, default_n_critic)?,
+            log_every: positive("log_every", self.log_every, 10)?,
+            eval_every: positive("eval_every", self.eval_every, (gen_iters / 10).max(1))?,
+            checkpoint_every: positive(
+                "checkpoint_every",
+                self.checkpoint_every,
+                (gen_iters / 4).clamp(1, 1000),
+            )?,
+            eval_samples: positive(
+                "eval_samples",
+                self.eval_samples,
+                if toy { 2500 } else { 10_000 },
+            )?,
+        })
+    }
 
-        let z_dim = match spec.z_dim {
-            Some(0) => return Err(KeyError::new("z_dim", "z_dim must be positive, got 0")),
-            Some(z) => z,
-            None => match model {
-                Model::Mlp => 100,
-                Model::Dcgan => 128,
-                Model::ToyMlp => 2,
-            },
+    /// The network keys of `model`, defaults filled in (the other families' keys are absent).
+    fn shape(&self, model: Model) -> Result<Shape, KeyError> {
+        let nonzero = |key: &'static str, v: Option<u32>| match v {
+            Some(0) => Err(KeyError::new(key, format!("{key} must be positive, got 0"))),
+            v => Ok(v),
         };
-        let dim = match model {
-            Model::Mlp => None,
-            Model::Dcgan => Some(spec.dim.unwrap_or(64)),
-            Model::ToyMlp => Some(spec.dim.unwrap_or(512)),
-        };
-        if dim == Some(0) {
-            return Err(KeyError::new("dim", "dim must be positive, got 0"));
-        }
-        let depth = match model {
-            Model::ToyMlp => Some(spec.depth.unwrap_or(3)),
-            _ => None,
-        };
-        if depth == Some(0) {
-            return Err(KeyError::new("depth", "depth must be positive, got 0"));
-        }
-        let (g_hidden, c_hidden) = match model {
-            Model::Mlp => (
-                Some(spec.g_hidden.clone().unwrap_or(vec![256, 512, 1024])),
-                Some(spec.c_hidden.clone().unwrap_or(vec![512, 256])),
-            ),
-            _ => (None, None),
-        };
-        for (key, h) in [("g_hidden", &g_hidden), ("c_hidden", &c_hidden)] {
-            if let Some(h) = h
-                && (h.is_empty() || h.contains(&0))
-            {
+        let z_dim = nonzero("z_dim", self.z_dim)?.unwrap_or(match model {
+            Model::Mlp => 100,
+            Model::Dcgan => 128,
+            Model::ToyMlp => 2,
+        });
+        let dim = nonzero("dim", self.dim)?;
+        let depth = nonzero("depth", self.depth)?;
+        let hidden = |key: &'static str, h: &Option<Vec<u32>>, default: &[u32]| {
+            let h = h.clone().unwrap_or(default.to_vec());
+            if h.is_empty() || h.contains(&0) {
                 return Err(KeyError::new(
                     key,
                     format!("{key} must be a non-empty list of positive widths, got {h:?}"),
                 ));
             }
-        }
-        let g_output = match model {
-            Model::ToyMlp => None,
-            Model::Mlp => Some(spec.g_output.unwrap_or(GOutput::Tanh)),
-            // gan_mnist.py ends in a sigmoid and feeds [0, 1] data.
-            Model::Dcgan => Some(spec.g_output.unwrap_or(GOutput::Sigmoid)),
+            Ok(Some(h))
         };
+        Ok(match model {
+            Model::Mlp => Shape {
+                z_dim,
+                dim: None,
+                depth: None,
+                g_hidden: hidden("g_hidden", &self.g_hidden, &[256, 512, 1024])?,
+                c_hidden: hidden("c_hidden", &self.c_hidden, &[512, 256])?,
+                g_output: Some(self.g_output.unwrap_or(GOutput::Tanh)),
+            },
+            Model::ToyMlp => Shape {
+                z_dim,
+                dim: Some(dim.unwrap_or(512)),
+                depth: Some(depth.unwrap_or(3)),
+                g_hidden: None,
+                c_hidden: None,
+                g_output: None,
+            },
+            // gan_mnist.py ends in a sigmoid and feeds [0, 1] data.
+            Model::Dcgan => Shape {
+                z_dim,
+                dim: Some(dim.unwrap_or(64)),
+                depth: None,
+                g_hidden: None,
+                c_hidden: None,
+                g_output: Some(self.g_output.unwrap_or(GOutput::Sigmoid)),
+            },
+        })
+    }
 
-        let g_optim = resolve_optim(
-            loss,
-            Net::G,
-            spec.g_optim,
-            spec.g_lr,
-            spec.g_alpha,
-            spec.g_momentum,
-            spec.g_beta1,
-            spec.g_beta2,
-            spec.g_eps,
-        )?;
-        let c_optim = resolve_optim(
-            loss,
-            Net::C,
-            spec.c_optim,
-            spec.c_lr,
-            spec.c_alpha,
-            spec.c_momentum,
-            spec.c_beta1,
-            spec.c_beta2,
-            spec.c_eps,
-        )?;
-
-        if spec.warmup == Some(true) && loss != Loss::WganClip {
+    /// Clamp placement, warm-up, update order and schedule.
+    fn procedure(&self, loss: Loss) -> Result<Procedure, KeyError> {
+        if self.warmup == Some(true) && loss != Loss::WganClip {
             return Err(KeyError::new(
                 "warmup",
                 format!(
@@ -693,8 +685,19 @@ impl RunSpec {
                 ),
             ));
         }
-        let schedule = spec.schedule.unwrap_or(Schedule::Fresh);
-        let critic_norm = spec.critic_norm.filter(|n| *n != CriticNorm::None);
+        Ok(Procedure {
+            clip_when: (loss == Loss::WganClip)
+                .then(|| self.clip_when.unwrap_or(ClipWhen::AfterStep)),
+            warmup: self.warmup.unwrap_or(false),
+            order: self.order.unwrap_or(Order::CriticFirst),
+            schedule: self.schedule.unwrap_or(Schedule::Fresh),
+        })
+    }
+
+    /// The dcgan critic's normalisation; `none` resolves to absent (so configs without the key
+    /// keep their hash).
+    fn critic_norm(&self, loss: Loss) -> Result<Option<CriticNorm>, KeyError> {
+        let critic_norm = self.critic_norm.filter(|n| *n != CriticNorm::None);
         if critic_norm == Some(CriticNorm::BatchNorm) && loss.has_penalty() {
             return Err(KeyError::new(
                 "critic_norm",
@@ -703,41 +706,31 @@ impl RunSpec {
                 ),
             ));
         }
+        Ok(critic_norm)
+    }
 
-        Ok(RunConfig {
-            loss,
-            model,
-            dataset,
-            z_dim,
-            dim,
-            depth,
-            g_hidden,
-            c_hidden,
-            g_output,
-            critic_norm,
-            batch_size,
-            gen_iters,
-            n_critic,
-            clip,
-            clip_when: if loss == Loss::WganClip {
-                Some(spec.clip_when.unwrap_or(ClipWhen::AfterStep))
-            } else {
-                None
+    /// One network's optimiser keys.
+    fn optim_spec(&self, net: Net) -> OptimSpec {
+        match net {
+            Net::G => OptimSpec {
+                kind: self.g_optim,
+                lr: self.g_lr,
+                alpha: self.g_alpha,
+                momentum: self.g_momentum,
+                beta1: self.g_beta1,
+                beta2: self.g_beta2,
+                eps: self.g_eps,
             },
-            gp_lambda,
-            warmup: spec.warmup.unwrap_or(false),
-            order: spec.order.unwrap_or(Order::CriticFirst),
-            schedule,
-            g_optim,
-            c_optim,
-            seed: spec.seed.unwrap_or(0),
-            log_every,
-            eval_every,
-            checkpoint_every,
-            eval_samples,
-            profile: spec.profile,
-            backend: spec.backend.unwrap_or(Backend::Flex),
-        })
+            Net::C => OptimSpec {
+                kind: self.c_optim,
+                lr: self.c_lr,
+                alpha: self.c_alpha,
+                momentum: self.c_momentum,
+                beta1: self.c_beta1,
+                beta2: self.c_beta2,
+                eps: self.c_eps,
+            },
+        }
     }
 }
 
@@ -747,11 +740,21 @@ enum Net {
     C,
 }
 
-/// Default optimiser per loss, as the source papers used them.
-#[allow(clippy::too_many_arguments)]
-fn resolve_optim(
-    loss: Loss,
-    net: Net,
+impl Net {
+    /// The spec key of this network's optimiser setting `name` (`g_lr`, `c_beta1`, ...).
+    fn key(self, name: &str) -> &'static str {
+        let prefix = match self {
+            Net::G => "g_",
+            Net::C => "c_",
+        };
+        KEYS.iter()
+            .find(|k| k.strip_prefix(prefix) == Some(name))
+            .expect("every optimiser setting is a declared key")
+    }
+}
+
+/// One network's optimiser keys of a spec (`g_optim`, `g_lr`, ... without the prefix).
+struct OptimSpec {
     kind: Option<OptimKind>,
     lr: Option<f64>,
     alpha: Option<f64>,
@@ -759,39 +762,35 @@ fn resolve_optim(
     beta1: Option<f64>,
     beta2: Option<f64>,
     eps: Option<f64>,
-) -> Result<OptimConfig, KeyError> {
-    let (p, keys): (&str, [&'static str; 5]) = match net {
-        Net::G => ("g", ["g_lr", "g_alpha", "g_momentum", "g_beta1", "g_beta2"]),
-        Net::C => ("c", ["c_lr", "c_alpha", "c_momentum", "c_beta1", "c_beta2"]),
-    };
-    let eps_key = match net {
-        Net::G => "g_eps",
-        Net::C => "c_eps",
-    };
-    let kind = kind.unwrap_or(match loss {
+}
+
+/// `v` if it lies in [0, 1), else an error naming `key`.
+fn fraction(key: &'static str, v: f64) -> Result<f64, KeyError> {
+    if (0.0..1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(KeyError::new(
+            key,
+            format!("{key} must be in [0, 1), got {v}"),
+        ))
+    }
+}
+
+/// Default optimiser per loss, as the source papers used them.
+fn resolve_optim(loss: Loss, net: Net, o: OptimSpec) -> Result<OptimConfig, KeyError> {
+    let kind = o.kind.unwrap_or(match loss {
         Loss::WganClip => OptimKind::Rmsprop,
         _ => OptimKind::Adam,
     });
-    let reject = |key: &'static str, set: bool| {
-        if set {
-            Err(KeyError::new(
+    let reject = |name: &str, set: bool| {
+        let key = net.key(name);
+        let optim = net.key("optim");
+        match set {
+            true => Err(KeyError::new(
                 key,
-                format!("{key} does not apply to optimiser \"{kind}\" ({p}_optim)"),
-            ))
-        } else {
-            Ok(())
-        }
-    };
-    let check = |key: &'static str, v: f64, lo: f64, hi: f64, hi_open: bool| {
-        let ok = v >= lo && (if hi_open { v < hi } else { v <= hi }) && v.is_finite();
-        if ok {
-            Ok(v)
-        } else {
-            let bracket = if hi_open { ")" } else { "]" };
-            Err(KeyError::new(
-                key,
-                format!("{key} must be in [{lo}, {hi}{bracket}, got {v}"),
-            ))
+                format!("{key} does not apply to optimiser \"{kind}\" ({optim})"),
+            )),
+            false => Ok(()),
         }
     };
     let default_lr = match (loss, kind) {
@@ -800,31 +799,34 @@ fn resolve_optim(
         (_, OptimKind::Adam) => 1e-4,
         (_, OptimKind::Rmsprop) => 5e-5,
     };
-    let lr = lr.unwrap_or(default_lr);
+    let lr = o.lr.unwrap_or(default_lr);
     if !(lr > 0.0 && lr.is_finite()) {
+        let key = net.key("lr");
         return Err(KeyError::new(
-            keys[0],
-            format!("{} must be a positive number, got {lr}", keys[0]),
+            key,
+            format!("{key} must be a positive number, got {lr}"),
         ));
     }
+    let setting =
+        |name: &str, v: Option<f64>, default: f64| fraction(net.key(name), v.unwrap_or(default));
     Ok(match kind {
+        // PyTorch/TensorFlow semantics, not Burn's defaults (momentum 0.9, eps 1e-5).
         OptimKind::Rmsprop => {
-            reject(keys[3], beta1.is_some())?;
-            reject(keys[4], beta2.is_some())?;
-            // PyTorch/TensorFlow semantics, not Burn's defaults (momentum 0.9, eps 1e-5).
+            reject("beta1", o.beta1.is_some())?;
+            reject("beta2", o.beta2.is_some())?;
             OptimConfig {
                 kind,
                 lr,
-                alpha: Some(check(keys[1], alpha.unwrap_or(0.99), 0.0, 1.0, true)?),
-                momentum: Some(check(keys[2], momentum.unwrap_or(0.0), 0.0, 1.0, true)?),
+                alpha: Some(setting("alpha", o.alpha, 0.99)?),
+                momentum: Some(setting("momentum", o.momentum, 0.0)?),
                 beta1: None,
                 beta2: None,
-                eps: check(eps_key, eps.unwrap_or(1e-8), 0.0, 1.0, true)?,
+                eps: setting("eps", o.eps, 1e-8)?,
             }
         }
         OptimKind::Adam => {
-            reject(keys[1], alpha.is_some())?;
-            reject(keys[2], momentum.is_some())?;
+            reject("alpha", o.alpha.is_some())?;
+            reject("momentum", o.momentum.is_some())?;
             let (b1, b2) = match loss {
                 Loss::Gan | Loss::GanNs => (0.5, 0.999),
                 _ => (0.0, 0.9),
@@ -834,14 +836,13 @@ fn resolve_optim(
                 lr,
                 alpha: None,
                 momentum: None,
-                beta1: Some(check(keys[3], beta1.unwrap_or(b1), 0.0, 1.0, true)?),
-                beta2: Some(check(keys[4], beta2.unwrap_or(b2), 0.0, 1.0, true)?),
-                eps: check(eps_key, eps.unwrap_or(1e-8), 0.0, 1.0, true)?,
+                beta1: Some(setting("beta1", o.beta1, b1)?),
+                beta2: Some(setting("beta2", o.beta2, b2)?),
+                eps: setting("eps", o.eps, 1e-8)?,
             }
         }
     })
 }
-
 impl RunConfig {
     /// The flat key/value view written to `config.toml` and hashed: optimiser fields become
     /// `g_lr`, `c_beta1`, ...; `None` values are omitted.
@@ -880,6 +881,40 @@ impl RunConfig {
 
     pub fn is_toy(&self) -> bool {
         self.dataset.is_toy()
+    }
+
+    /// The networks this config describes. Only [`RunSpec::resolve`] makes a `RunConfig`, and
+    /// it sets every key of the chosen model family, so a missing one is a programming error.
+    pub fn shape(&self) -> NetShape {
+        const RESOLVED: &str = "a resolved config sets every key of its model family";
+        let z_dim = self.z_dim as usize;
+        let widths = |h: &Option<Vec<u32>>| -> Vec<usize> {
+            h.as_ref()
+                .expect(RESOLVED)
+                .iter()
+                .map(|&w| w as usize)
+                .collect()
+        };
+        let dim = || self.dim.expect(RESOLVED) as usize;
+        match self.model {
+            Model::Mlp => NetShape::Mlp {
+                z_dim,
+                g_hidden: widths(&self.g_hidden),
+                c_hidden: widths(&self.c_hidden),
+                g_output: self.g_output.expect(RESOLVED),
+            },
+            Model::ToyMlp => NetShape::ToyMlp {
+                z_dim,
+                dim: dim(),
+                depth: self.depth.expect(RESOLVED) as usize,
+            },
+            Model::Dcgan => NetShape::Dcgan {
+                z_dim,
+                dim: dim(),
+                g_output: self.g_output.expect(RESOLVED),
+                critic_norm: self.critic_norm,
+            },
+        }
     }
 
     /// A short human label of the loss and its main knob, e.g. `wgan-clip c=0.01`.
@@ -942,5 +977,118 @@ mod tests {
         let c = Profile::Seed.settings().resolve().unwrap();
         let text = toml::to_string(&c.to_flat()).unwrap();
         assert_eq!(RunConfig::from_flat_str(&text).unwrap(), c);
+    }
+
+    /// Each resolve check reports its key and says what would be valid; with several bad keys
+    /// the first check in resolve order reports.
+    #[test]
+    fn resolve_errors_name_the_key_and_the_valid_values() {
+        let cases = [
+            (
+                "loss = \"wgan-clip\"\ng_beta2 = 0.9\n",
+                "g_beta2",
+                "g_beta2 does not apply to optimiser \"rmsprop\" (g_optim)",
+            ),
+            (
+                "c_optim = \"adam\"\nc_momentum = 0.9\n",
+                "c_momentum",
+                "c_momentum does not apply to optimiser \"adam\" (c_optim)",
+            ),
+            (
+                "g_optim = \"rmsprop\"\ng_alpha = 1.0\n",
+                "g_alpha",
+                "g_alpha must be in [0, 1), got 1",
+            ),
+            (
+                "c_beta1 = -0.1\n",
+                "c_beta1",
+                "c_beta1 must be in [0, 1), got -0.1",
+            ),
+            ("g_eps = 2.0\n", "g_eps", "g_eps must be in [0, 1), got 2"),
+            (
+                "c_lr = 0.0\n",
+                "c_lr",
+                "c_lr must be a positive number, got 0",
+            ),
+            ("z_dim = 0\n", "z_dim", "z_dim must be positive, got 0"),
+            ("dim = 0\n", "dim", "dim must be positive, got 0"),
+            ("depth = 0\n", "depth", "depth must be positive, got 0"),
+            (
+                "dataset = \"mnist\"\nc_hidden = []\n",
+                "c_hidden",
+                "c_hidden must be a non-empty list of positive widths, got []",
+            ),
+            (
+                "dataset = \"mnist\"\ng_hidden = [3, 0]\n",
+                "g_hidden",
+                "g_hidden must be a non-empty list of positive widths, got [3, 0]",
+            ),
+            (
+                "gp_lambda = -1.0\n",
+                "gp_lambda",
+                "gp_lambda must be a non-negative number, got -1",
+            ),
+            (
+                "eval_samples = 0\n",
+                "eval_samples",
+                "eval_samples must be a positive integer, got 0",
+            ),
+            (
+                "depth = 2\ndataset = \"mnist\"\n",
+                "depth",
+                "depth only applies to model \"toy-mlp\", not to loss \"wgan-gp\" / model \"mlp\"",
+            ),
+            (
+                "g_output = \"tanh\"\n",
+                "g_output",
+                "g_output only applies to image models",
+            ),
+            // Precedence: applicability before values, values in resolve order.
+            (
+                "clip = -1.0\nbatch_size = 0\n",
+                "clip",
+                "clip only applies to loss \"wgan-clip\"",
+            ),
+            (
+                "batch_size = 0\ngen_iters = 0\n",
+                "batch_size",
+                "batch_size must be a positive integer, got 0",
+            ),
+            (
+                "gen_iters = 0\nz_dim = 0\n",
+                "gen_iters",
+                "gen_iters must be a positive integer",
+            ),
+            (
+                "z_dim = 0\ng_lr = -1.0\n",
+                "z_dim",
+                "z_dim must be positive",
+            ),
+            (
+                "g_lr = -1.0\nc_lr = -1.0\n",
+                "g_lr",
+                "g_lr must be a positive number",
+            ),
+            (
+                "c_lr = -1.0\nwarmup = true\n",
+                "c_lr",
+                "c_lr must be a positive number",
+            ),
+            (
+                "warmup = true\n",
+                "warmup",
+                "warmup (100 critic steps early on, official WGAN code) only applies to loss \"wgan-clip\", not \"wgan-gp\"",
+            ),
+        ];
+        for (text, key, message) in cases {
+            let spec: RunSpec = toml::from_str(text).unwrap();
+            let e = spec.resolve().unwrap_err();
+            assert_eq!(e.key, key, "for {text:?}: {}", e.message);
+            assert!(
+                e.message.starts_with(message),
+                "for {text:?}\n got: {}\nwant: {message}",
+                e.message
+            );
+        }
     }
 }

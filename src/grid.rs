@@ -191,217 +191,39 @@ pub fn load_plan(path: &Path, max_runs: Option<usize>) -> Result<Plan, GridError
 /// Parse and expand grid text (the file name is only used in messages).
 pub fn parse_plan(path: &Path, text: &str, max_runs: Option<usize>) -> Result<Plan, GridError> {
     let loc = Locator { file: path, text };
-    let doc = toml_edit::ImDocument::parse(text)
-        .map_err(|e| loc.at(e.span(), format!("invalid TOML: {}", e.message().trim())))?;
-    let values: toml::Table = toml::from_str(text)
-        .map_err(|e| loc.at(e.span(), format!("invalid TOML: {}", e.message().trim())))?;
+    let invalid = |span, message: &str| loc.at(span, format!("invalid TOML: {}", message.trim()));
+    let doc = toml_edit::ImDocument::parse(text).map_err(|e| invalid(e.span(), e.message()))?;
+    let values: toml::Table = toml::from_str(text).map_err(|e| invalid(e.span(), e.message()))?;
     let root = doc.as_table();
-    let root_spans = key_spans(root);
-    let span_of = |k: &str| root_spans.get(k).cloned();
-
-    for k in values.keys() {
-        if !TOP_KEYS.contains(&k.as_str()) {
-            let hint = if KEYS.contains(&k.as_str()) {
-                format!(" (run settings go in [base] or [[grid]]: move `{k}` under [base])")
-            } else {
-                suggest(k, TOP_KEYS)
-            };
-            return Err(loc.at(
-                span_of(k),
-                format!(
-                    "unknown top-level key `{k}`{hint}; valid keys: {}",
-                    TOP_KEYS.join(", ")
-                ),
-            ));
-        }
-    }
-    let string_key = |k: &str| -> Result<String, GridError> {
-        match values.get(k) {
-            None => Ok(String::new()),
-            Some(toml::Value::String(s)) => Ok(s.clone()),
-            Some(other) => Err(loc.at(
-                span_of(k),
-                format!("key `{k}`: expected a string, got {}", other.type_str()),
-            )),
-        }
+    let top = Top {
+        loc: &loc,
+        values: &values,
+        spans: key_spans(root),
     };
-    let name = match string_key("name")? {
-        n if n.is_empty() => path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "sweep".into()),
-        n => n,
-    };
-    if !name
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
-    {
-        return Err(loc.at(
-            span_of("name"),
-            format!("key `name`: \"{name}\" may only contain letters, digits, '_', '-' and '.' (it names files)"),
-        ));
-    }
-    let description = string_key("description")?;
-    let file_max = match values.get("max_runs") {
-        None => None,
-        Some(toml::Value::Integer(n)) if *n > 0 => Some(*n as usize),
-        Some(other) => {
-            return Err(loc.at(
-                span_of("max_runs"),
-                format!("key `max_runs`: expected a positive integer, got {other}"),
-            ));
-        }
-    };
-    let seeds: Option<Vec<u64>> = match values.get("seeds") {
-        None => None,
-        Some(toml::Value::Array(a)) if !a.is_empty() => Some(
-            a.iter()
-                .map(|v| match v {
-                    toml::Value::Integer(i) if *i >= 0 => Ok(*i as u64),
-                    other => Err(loc.at(
-                        span_of("seeds"),
-                        format!("key `seeds`: expected non-negative integers, got {other}"),
-                    )),
-                })
-                .collect::<Result<_, _>>()?,
-        ),
-        Some(_) => {
-            return Err(loc.at(
-                span_of("seeds"),
-                "key `seeds`: expected a non-empty array of integers, e.g. seeds = [1, 2, 3]",
-            ));
-        }
-    };
-
-    // [base]
-    let empty = toml::Table::new();
-    let base = match values.get("base") {
-        None => &empty,
-        Some(toml::Value::Table(t)) => t,
-        Some(_) => return Err(loc.at(span_of("base"), "`base` must be a table: [base]")),
-    };
-    let base_spans = root
-        .get("base")
-        .and_then(|i| i.as_table())
-        .map(key_spans)
-        .unwrap_or_default();
-    check_table(&loc, base, &base_spans, "[base]", false)?;
-
-    // [[grid]]
-    let grids: Vec<(&toml::Table, Spans)> = match values.get("grid") {
-        None => vec![(&empty, Spans::new())],
-        Some(toml::Value::Array(a)) => {
-            let tables = root.get("grid").and_then(|i| i.as_array_of_tables());
-            let mut out = Vec::new();
-            for (i, v) in a.iter().enumerate() {
-                let spans = tables
-                    .and_then(|t| t.get(i))
-                    .map(key_spans)
-                    .unwrap_or_default();
-                match v {
-                    toml::Value::Table(t) => out.push((t, spans)),
-                    _ => {
-                        return Err(loc.at(
-                            span_of("grid"),
-                            "`grid` must be an array of tables: [[grid]]",
-                        ));
-                    }
-                }
-            }
-            if out.is_empty() {
-                return Err(loc.at(span_of("grid"), "empty grid: `grid` has no tables"));
-            }
-            out
-        }
-        Some(_) => {
-            return Err(loc.at(
-                span_of("grid"),
-                "`grid` must be an array of tables: write [[grid]] (two brackets)",
-            ));
-        }
-    };
+    top.check_keys()?;
+    let name = top.name(path)?;
+    let description = top.string_key("description")?;
+    let file_max = top.max_runs()?;
+    let seeds = top.seeds()?;
+    let (base, base_spans) = top.base(root)?;
+    let grids = top.grids(root)?;
     for (i, (t, spans)) in grids.iter().enumerate() {
         check_table(&loc, t, spans, &format!("[[grid]] #{}", i + 1), true)?;
         if seeds.is_some() && t.contains_key("seed") {
-            return Err(loc.at(
-                spans.get("seed").cloned(),
-                "key `seed`: conflicts with the top-level `seeds` replicate axis; set one of them",
-            ));
+            return Err(seed_conflict(&loc, spans));
         }
     }
     if seeds.is_some() && base.contains_key("seed") {
-        return Err(loc.at(
-            base_spans.get("seed").cloned(),
-            "key `seed`: conflicts with the top-level `seeds` replicate axis; set one of them",
-        ));
+        return Err(seed_conflict(&loc, &base_spans));
     }
-
-    // Expand.
-    let mut entries: Vec<PlanEntry> = Vec::new();
-    let mut counts: HashMap<String, usize> = HashMap::new();
-    for (t, spans) in &grids {
-        let axes: Vec<(&String, Vec<toml::Value>)> = t
-            .iter()
-            .map(|(k, v)| match v {
-                toml::Value::Array(a) if !is_list_key(k) || a.iter().all(|x| x.is_array()) => {
-                    (k, a.clone())
-                }
-                other => (k, vec![other.clone()]),
-            })
-            .collect();
-        let total: usize = axes.iter().map(|(_, v)| v.len()).product::<usize>()
-            * seeds.as_ref().map_or(1, |s| s.len());
-        if let Some(limit) = max_runs.map(|m| file_max.map_or(m, |f| f.max(m)))
-            && entries.len() + total > limit
-        {
-            return Err(loc.at(
-                span_of("grid"),
-                format!(
-                    "the grid expands to more than {limit} runs; pass --yes to run them anyway, \
-                     or raise `max_runs` in the file"
-                ),
-            ));
-        }
-        let n_points: usize = axes.iter().map(|(_, v)| v.len()).product();
-        for flat in 0..n_points {
-            // Mixed-radix digits of `flat`: the first axis varies slowest.
-            let mut point = base.clone();
-            let mut rem = flat;
-            for (k, vals) in axes.iter().rev() {
-                point.insert((*k).clone(), vals[rem % vals.len()].clone());
-                rem /= vals.len();
-            }
-            for seed in seeds.clone().unwrap_or_else(|| vec![u64::MAX]) {
-                let mut p = point.clone();
-                if seed != u64::MAX {
-                    p.insert("seed".into(), toml::Value::Integer(seed as i64));
-                }
-                let spec: RunSpec = toml::Value::Table(p.clone())
-                    .try_into()
-                    .map_err(|e| loc.at(None, format!("invalid settings: {e}")))?;
-                let config = spec.resolve().map_err(|e| {
-                    let span = spans
-                        .get(e.key)
-                        .or_else(|| base_spans.get(e.key))
-                        .or_else(|| {
-                            // The error is about a key that came from a default; point at the
-                            // key that selected the loss/model instead.
-                            ["loss", "model", "dataset", "profile"]
-                                .iter()
-                                .find_map(|k| spans.get(*k).or_else(|| base_spans.get(*k)))
-                        })
-                        .cloned();
-                    loc.at(span, format!("key `{}`: {}", e.key, e.message))
-                })?;
-                let hash = short_hash(&config);
-                let n = counts.entry(hash.clone()).or_insert(0);
-                *n += 1;
-                if *n == 1 {
-                    entries.push(PlanEntry { hash, config });
-                }
-            }
-        }
-    }
+    let limit = max_runs.map(|m| file_max.map_or(m, |f| f.max(m)));
+    let expansion = Expansion {
+        top: &top,
+        base: &base,
+        base_spans: &base_spans,
+        seeds: seeds.as_deref(),
+    };
+    let (entries, counts) = expansion.expand(&grids, limit)?;
     let duplicates = entries
         .iter()
         .filter_map(|e| {
@@ -409,19 +231,7 @@ pub fn parse_plan(path: &Path, text: &str, max_runs: Option<usize>) -> Result<Pl
             (n > 1).then(|| (e.hash.clone(), n))
         })
         .collect();
-    // Show the keys the user varies (grid keys, seeds), not the defaults they imply.
-    let mentioned: Vec<&str> = grids
-        .iter()
-        .flat_map(|(t, _)| t.keys().map(String::as_str))
-        .chain(seeds.iter().map(|_| "seed"))
-        .collect();
-    let all = varying_keys(entries.iter().map(|e| &e.config));
-    let chosen: Vec<String> = all
-        .iter()
-        .filter(|k| mentioned.contains(&k.as_str()))
-        .cloned()
-        .collect();
-    let varying = if chosen.is_empty() { all } else { chosen };
+    let varying = shown_varying(&grids, seeds.is_some(), &entries);
     Ok(Plan {
         name,
         description,
@@ -430,6 +240,277 @@ pub fn parse_plan(path: &Path, text: &str, max_runs: Option<usize>) -> Result<Pl
         duplicates,
         varying,
     })
+}
+
+/// The top level of a grid file: its values and where each key was written.
+struct Top<'a> {
+    loc: &'a Locator<'a>,
+    values: &'a toml::Table,
+    spans: Spans,
+}
+
+/// A `[base]` or `[[grid]]` table with where each of its keys was written.
+type Located = (toml::Table, Spans);
+
+impl Top<'_> {
+    fn err(&self, key: &str, message: impl Into<String>) -> GridError {
+        self.loc.at(self.spans.get(key).cloned(), message)
+    }
+
+    fn check_keys(&self) -> Result<(), GridError> {
+        let Some(k) = self.values.keys().find(|k| !TOP_KEYS.contains(&k.as_str())) else {
+            return Ok(());
+        };
+        let hint = if KEYS.contains(&k.as_str()) {
+            format!(" (run settings go in [base] or [[grid]]: move `{k}` under [base])")
+        } else {
+            suggest(k, TOP_KEYS)
+        };
+        Err(self.err(
+            k,
+            format!(
+                "unknown top-level key `{k}`{hint}; valid keys: {}",
+                TOP_KEYS.join(", ")
+            ),
+        ))
+    }
+
+    fn string_key(&self, k: &str) -> Result<String, GridError> {
+        match self.values.get(k) {
+            None => Ok(String::new()),
+            Some(toml::Value::String(s)) => Ok(s.clone()),
+            Some(other) => Err(self.err(
+                k,
+                format!("key `{k}`: expected a string, got {}", other.type_str()),
+            )),
+        }
+    }
+
+    /// `name`, or the file's stem; it names files, so only a safe alphabet is allowed.
+    fn name(&self, path: &Path) -> Result<String, GridError> {
+        let name = match self.string_key("name")? {
+            n if n.is_empty() => path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "sweep".into()),
+            n => n,
+        };
+        let safe = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.';
+        if !name.chars().all(safe) {
+            return Err(self.err(
+                "name",
+                format!("key `name`: \"{name}\" may only contain letters, digits, '_', '-' and '.' (it names files)"),
+            ));
+        }
+        Ok(name)
+    }
+
+    fn max_runs(&self) -> Result<Option<usize>, GridError> {
+        match self.values.get("max_runs") {
+            None => Ok(None),
+            Some(toml::Value::Integer(n)) if *n > 0 => Ok(Some(*n as usize)),
+            Some(other) => Err(self.err(
+                "max_runs",
+                format!("key `max_runs`: expected a positive integer, got {other}"),
+            )),
+        }
+    }
+
+    /// The replicate axis.
+    fn seeds(&self) -> Result<Option<Vec<u64>>, GridError> {
+        let seed = |v: &toml::Value| match v {
+            toml::Value::Integer(i) if *i >= 0 => Ok(*i as u64),
+            other => Err(self.err(
+                "seeds",
+                format!("key `seeds`: expected non-negative integers, got {other}"),
+            )),
+        };
+        match self.values.get("seeds") {
+            None => Ok(None),
+            Some(toml::Value::Array(a)) if !a.is_empty() => {
+                Ok(Some(a.iter().map(seed).collect::<Result<_, _>>()?))
+            }
+            Some(_) => Err(self.err(
+                "seeds",
+                "key `seeds`: expected a non-empty array of integers, e.g. seeds = [1, 2, 3]",
+            )),
+        }
+    }
+
+    /// `[base]` (empty when absent), checked.
+    fn base(&self, root: &toml_edit::Table) -> Result<Located, GridError> {
+        let base = match self.values.get("base") {
+            None => toml::Table::new(),
+            Some(toml::Value::Table(t)) => t.clone(),
+            Some(_) => return Err(self.err("base", "`base` must be a table: [base]")),
+        };
+        let spans = root
+            .get("base")
+            .and_then(|i| i.as_table())
+            .map(key_spans)
+            .unwrap_or_default();
+        check_table(self.loc, &base, &spans, "[base]", false)?;
+        Ok((base, spans))
+    }
+
+    /// The `[[grid]]` tables (one empty table when there are none), not yet checked.
+    fn grids(&self, root: &toml_edit::Table) -> Result<Vec<Located>, GridError> {
+        let a = match self.values.get("grid") {
+            None => return Ok(vec![(toml::Table::new(), Spans::new())]),
+            Some(toml::Value::Array(a)) => a,
+            Some(_) => {
+                return Err(self.err(
+                    "grid",
+                    "`grid` must be an array of tables: write [[grid]] (two brackets)",
+                ));
+            }
+        };
+        let tables = root.get("grid").and_then(|i| i.as_array_of_tables());
+        let mut out = Vec::new();
+        for (i, v) in a.iter().enumerate() {
+            let spans = tables
+                .and_then(|t| t.get(i))
+                .map(key_spans)
+                .unwrap_or_default();
+            match v {
+                toml::Value::Table(t) => out.push((t.clone(), spans)),
+                _ => return Err(self.err("grid", "`grid` must be an array of tables: [[grid]]")),
+            }
+        }
+        if out.is_empty() {
+            return Err(self.err("grid", "empty grid: `grid` has no tables"));
+        }
+        Ok(out)
+    }
+}
+
+fn seed_conflict(loc: &Locator, spans: &Spans) -> GridError {
+    loc.at(
+        spans.get("seed").cloned(),
+        "key `seed`: conflicts with the top-level `seeds` replicate axis; set one of them",
+    )
+}
+
+/// Expands grid tables over `[base]` and the seeds into resolved, hashed configurations.
+struct Expansion<'a> {
+    top: &'a Top<'a>,
+    base: &'a toml::Table,
+    base_spans: &'a Spans,
+    seeds: Option<&'a [u64]>,
+}
+
+impl Expansion<'_> {
+    /// Every configuration in order (first of each hash kept), and how many points hashed to each.
+    fn expand(
+        &self,
+        grids: &[Located],
+        limit: Option<usize>,
+    ) -> Result<(Vec<PlanEntry>, HashMap<String, usize>), GridError> {
+        let mut entries: Vec<PlanEntry> = Vec::new();
+        let mut counts: HashMap<String, usize> = HashMap::new();
+        for (t, spans) in grids {
+            let axes: Vec<(&String, Vec<toml::Value>)> = t
+                .iter()
+                .map(|(k, v)| match v {
+                    toml::Value::Array(a) if !is_list_key(k) || a.iter().all(|x| x.is_array()) => {
+                        (k, a.clone())
+                    }
+                    other => (k, vec![other.clone()]),
+                })
+                .collect();
+            let n_points: usize = axes.iter().map(|(_, v)| v.len()).product();
+            let total = n_points * self.seeds.map_or(1, <[u64]>::len);
+            if let Some(limit) = limit
+                && entries.len() + total > limit
+            {
+                return Err(self.top.err(
+                    "grid",
+                    format!(
+                        "the grid expands to more than {limit} runs; pass --yes to run them anyway, \
+                         or raise `max_runs` in the file"
+                    ),
+                ));
+            }
+            for flat in 0..n_points {
+                for config in self.point(&axes, flat, spans)? {
+                    let hash = short_hash(&config);
+                    let n = counts.entry(hash.clone()).or_insert(0);
+                    *n += 1;
+                    if *n == 1 {
+                        entries.push(PlanEntry { hash, config });
+                    }
+                }
+            }
+        }
+        Ok((entries, counts))
+    }
+
+    /// Point `flat` of a grid's axes (mixed-radix digits: the first axis varies slowest),
+    /// resolved once per seed.
+    fn point(
+        &self,
+        axes: &[(&String, Vec<toml::Value>)],
+        flat: usize,
+        spans: &Spans,
+    ) -> Result<Vec<RunConfig>, GridError> {
+        let mut point = self.base.clone();
+        let mut rem = flat;
+        for (k, vals) in axes.iter().rev() {
+            point.insert((*k).clone(), vals[rem % vals.len()].clone());
+            rem /= vals.len();
+        }
+        let seeds: Vec<Option<u64>> = match self.seeds {
+            Some(s) => s.iter().copied().map(Some).collect(),
+            None => vec![None],
+        };
+        let loc = self.top.loc;
+        seeds
+            .into_iter()
+            .map(|seed| {
+                let mut p = point.clone();
+                if let Some(seed) = seed {
+                    p.insert("seed".into(), toml::Value::Integer(seed as i64));
+                }
+                let spec: RunSpec = toml::Value::Table(p)
+                    .try_into()
+                    .map_err(|e| loc.at(None, format!("invalid settings: {e}")))?;
+                spec.resolve().map_err(|e| {
+                    let span = self.key_span(e.key, spans);
+                    loc.at(span, format!("key `{}`: {}", e.key, e.message))
+                })
+            })
+            .collect()
+    }
+
+    /// Where a resolve error's key was written: in the grid table, in `[base]`, or, for a key
+    /// that came from a default, the key that selected the loss/model.
+    fn key_span(&self, key: &str, spans: &Spans) -> Option<Range<usize>> {
+        let find = |k: &str| spans.get(k).or_else(|| self.base_spans.get(k));
+        find(key)
+            .or_else(|| {
+                ["loss", "model", "dataset", "profile"]
+                    .iter()
+                    .find_map(|k| find(k))
+            })
+            .cloned()
+    }
+}
+
+/// The keys the user varies (grid keys, seeds) among those that differ, not the defaults they
+/// imply; all differing keys when the user varied none.
+fn shown_varying(grids: &[Located], seeds: bool, entries: &[PlanEntry]) -> Vec<String> {
+    let mentioned: Vec<&str> = grids
+        .iter()
+        .flat_map(|(t, _)| t.keys().map(String::as_str))
+        .chain(seeds.then_some("seed"))
+        .collect();
+    let all = varying_keys(entries.iter().map(|e| &e.config));
+    let chosen: Vec<String> = all
+        .iter()
+        .filter(|k| mentioned.contains(&k.as_str()))
+        .cloned()
+        .collect();
+    if chosen.is_empty() { all } else { chosen }
 }
 
 /// Keys whose value is itself a list: in a grid, only an array of arrays is an axis.
@@ -498,4 +579,126 @@ pub fn varying_keys<'a>(configs: impl Iterator<Item = &'a RunConfig>) -> Vec<Str
         .filter(|(_, (count, vals))| vals.len() > 1 || *count < n)
         .map(|(k, _)| k)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(text: &str) -> String {
+        parse_plan(Path::new("g.toml"), text, Some(20))
+            .map(|p| panic!("accepted: {} entries", p.entries.len()))
+            .unwrap_err()
+            .to_string()
+    }
+
+    /// Each check of the file's structure, with the location it reports.
+    #[test]
+    fn structural_errors_name_their_line_and_column() {
+        let cases = [
+            (
+                "loss = \"gan\"\n",
+                "g.toml:1:1: unknown top-level key `loss` (run settings go in [base] or [[grid]]: move `loss` under [base])",
+            ),
+            (
+                "nmae = \"x\"\n",
+                "g.toml:1:1: unknown top-level key `nmae` (did you mean `name`?)",
+            ),
+            (
+                "name = 3\n",
+                "g.toml:1:1: key `name`: expected a string, got integer",
+            ),
+            (
+                "name = \"a b\"\n",
+                "g.toml:1:1: key `name`: \"a b\" may only contain letters",
+            ),
+            (
+                "description = [1]\n",
+                "g.toml:1:1: key `description`: expected a string, got array",
+            ),
+            (
+                "max_runs = 0\n",
+                "g.toml:1:1: key `max_runs`: expected a positive integer, got 0",
+            ),
+            (
+                "seeds = []\n",
+                "g.toml:1:1: key `seeds`: expected a non-empty array",
+            ),
+            (
+                "seeds = [1, -2]\n",
+                "g.toml:1:1: key `seeds`: expected non-negative integers, got -2",
+            ),
+            ("base = 1\n", "g.toml:1:1: `base` must be a table"),
+            (
+                "grid = 1\n",
+                "g.toml:1:1: `grid` must be an array of tables: write [[grid]]",
+            ),
+            ("grid = []\n", "g.toml:1:1: empty grid"),
+            (
+                "grid = [1]\n",
+                "g.toml:1:1: `grid` must be an array of tables: [[grid]]",
+            ),
+            (
+                "seeds = [1]\n[base]\nseed = 2\n",
+                "g.toml:3:1: key `seed`: conflicts with the top-level `seeds`",
+            ),
+            (
+                "[[grid]]\nn_critic = [1, 2, 3, 4, 5, 6, 7]\nseed = [1, 2, 3]\n",
+                "g.toml:1:3: the grid expands to more than 20 runs",
+            ),
+            // An error about a default points at the key that chose it.
+            (
+                "[base]\ndataset = \"mnist\"\n[[grid]]\nmodel = \"toy-mlp\"\n",
+                "g.toml:4:1: key `model`: model \"toy-mlp\" is for 2-D toy data",
+            ),
+            (
+                "[[grid]]\nloss = \"gan\"\nwarmup = [false, true]\n",
+                "g.toml:3:1: key `warmup`: warmup (100 critic steps",
+            ),
+            (
+                "[base]\nprofile = \"seed\"\ndataset = \"8gaussians\"\n",
+                "g.toml:3:1: key `model`: model \"mlp\" needs image data",
+            ),
+        ];
+        for (text, want) in cases {
+            let got = error(text);
+            assert!(
+                got.starts_with(want),
+                "for {text:?}\n got: {got}\nwant: {want}"
+            );
+        }
+    }
+
+    #[test]
+    fn points_expand_first_axis_slowest_and_duplicates_are_counted() {
+        let p = parse_plan(
+            Path::new("g.toml"),
+            "seeds = [1, 2]\n[base]\ndim = 8\n[[grid]]\nloss = [\"wgan-gp\", \"gan\"]\nn_critic = [1, 2]\n[[grid]]\nloss = \"gan\"\nn_critic = 1\n",
+            None,
+        )
+        .unwrap();
+        let got: Vec<(String, u32, u64)> = p
+            .entries
+            .iter()
+            .map(|e| (e.config.loss.to_string(), e.config.n_critic, e.config.seed))
+            .collect();
+        let want = [
+            ("wgan-gp", 1, 1),
+            ("wgan-gp", 1, 2),
+            ("wgan-gp", 2, 1),
+            ("wgan-gp", 2, 2),
+            ("gan", 1, 1),
+            ("gan", 1, 2),
+            ("gan", 2, 1),
+            ("gan", 2, 2),
+        ];
+        let want: Vec<(String, u32, u64)> = want
+            .iter()
+            .map(|(l, n, s)| (l.to_string(), *n, *s))
+            .collect();
+        assert_eq!(got, want);
+        assert_eq!(p.duplicates.len(), 2);
+        assert!(p.duplicates.iter().all(|(_, n)| *n == 2));
+        assert_eq!(p.varying, ["loss", "n_critic", "seed"]);
+    }
 }

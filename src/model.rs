@@ -10,7 +10,7 @@
 //! safetensors load into the equivalent `nn.Sequential` unchanged. Initialisation draws from a
 //! seeded host RNG, so a run starts from the same weights on every backend.
 
-use crate::config::{CriticNorm, GOutput, Model, RunConfig};
+use crate::config::{CriticNorm, GOutput, NetShape, RunConfig};
 use burn::module::{Module, Param};
 use burn::nn::{BatchNorm, BatchNormConfig};
 use burn::prelude::*;
@@ -523,69 +523,48 @@ pub fn data_dim(cfg: &RunConfig) -> usize {
 
 /// Build both networks for a config, initialised from `rng`.
 pub fn build(cfg: &RunConfig, rng: &mut ChaCha8Rng, device: &Device) -> (Generator, Critic) {
-    let z = cfg.z_dim as usize;
-    let out = match cfg.g_output {
-        Some(GOutput::Tanh) => OutAct::Tanh,
-        Some(GOutput::Sigmoid) => OutAct::Sigmoid,
-        None => OutAct::Linear,
+    let out = |g: GOutput| match g {
+        GOutput::Tanh => OutAct::Tanh,
+        GOutput::Sigmoid => OutAct::Sigmoid,
     };
-    match cfg.model {
-        Model::Mlp => {
-            let mut gs = vec![z];
-            gs.extend(cfg.g_hidden.iter().flatten().map(|&h| h as usize));
-            gs.push(IMAGE_DIM);
-            let mut cs = vec![IMAGE_DIM];
-            cs.extend(cfg.c_hidden.iter().flatten().map(|&h| h as usize));
-            cs.push(1);
-            let g = Mlp::new(rng, &gs, Act::Relu, out, (Init::Torch, Init::Torch), device);
-            let c = Mlp::new(
-                rng,
-                &cs,
-                Act::LeakyRelu,
-                OutAct::Linear,
-                (Init::Torch, Init::Torch),
-                device,
-            );
+    match cfg.shape() {
+        NetShape::Mlp {
+            z_dim,
+            g_hidden,
+            c_hidden,
+            g_output,
+        } => {
+            let gs = [&[z_dim][..], &g_hidden, &[IMAGE_DIM]].concat();
+            let cs = [&[IMAGE_DIM][..], &c_hidden, &[1]].concat();
+            let torch = (Init::Torch, Init::Torch);
+            let g = Mlp::new(rng, &gs, Act::Relu, out(g_output), torch, device);
+            let c = Mlp::new(rng, &cs, Act::LeakyRelu, OutAct::Linear, torch, device);
             (Generator::Mlp(g), Critic::Mlp(c))
         }
-        Model::ToyMlp => {
-            let dim = cfg.dim.unwrap_or(512) as usize;
-            let depth = cfg.depth.unwrap_or(3) as usize;
-            let mut gs = vec![z];
-            gs.extend(std::iter::repeat_n(dim, depth));
-            gs.push(2);
-            let mut cs = vec![2];
-            cs.extend(std::iter::repeat_n(dim, depth));
-            cs.push(1);
-            let g = Mlp::new(
-                rng,
-                &gs,
-                Act::Relu,
-                OutAct::Linear,
-                (Init::He, Init::Glorot),
-                device,
-            );
-            let c = Mlp::new(
-                rng,
-                &cs,
-                Act::Relu,
-                OutAct::Linear,
-                (Init::He, Init::Glorot),
-                device,
-            );
+        NetShape::ToyMlp { z_dim, dim, depth } => {
+            let hidden = vec![dim; depth];
+            let gs = [&[z_dim][..], &hidden, &[2]].concat();
+            let cs = [&[2][..], &hidden, &[1]].concat();
+            let tf = (Init::He, Init::Glorot);
+            let g = Mlp::new(rng, &gs, Act::Relu, OutAct::Linear, tf, device);
+            let c = Mlp::new(rng, &cs, Act::Relu, OutAct::Linear, tf, device);
             (Generator::Mlp(g), Critic::Mlp(c))
         }
-        Model::Dcgan => {
-            let dim = cfg.dim.unwrap_or(64) as usize;
+        NetShape::Dcgan {
+            z_dim,
+            dim,
+            g_output,
+            critic_norm,
+        } => {
             let g = ConvGenerator {
-                input: Dense::new(rng, z, 4 * 4 * 4 * dim, Init::Glorot, device),
+                input: Dense::new(rng, z_dim, 4 * 4 * 4 * dim, Init::Glorot, device),
                 deconv1: Conv::new(rng, 4 * dim, 2 * dim, true, device),
                 deconv2: Conv::new(rng, 2 * dim, dim, true, device),
                 deconv3: Conv::new(rng, dim, 1, true, device),
                 dim,
-                out,
+                out: out(g_output),
             };
-            let c = ConvCritic::new(rng, dim, cfg.critic_norm, device);
+            let c = ConvCritic::new(rng, dim, critic_norm, device);
             (Generator::Conv(g), Critic::Conv(c))
         }
     }

@@ -70,7 +70,7 @@ impl Optim {
     }
 
     /// [`Optim::step`] from gradients already collected per parameter (e.g. summed over the
-    /// shards of a batch). Parameters are updated concurrently on the shard pools (one thread
+    /// shards of a batch). Parameters are updated concurrently on the pools ([`crate::pool`]) (one thread
     /// would leave the other core idle). The parameter and state tensors are moved out of
     /// `module` and `self` first, so on the CPU backends the update owns their only references
     /// and rewrites their buffers in place.
@@ -118,7 +118,7 @@ impl Optim {
             t: self.t,
             clamp,
         };
-        let updated = crate::shard::par_map(jobs, |(i, dims, slot)| {
+        let updated = crate::pool::par_map(jobs, |(i, dims, slot)| {
             let u = if slot.grad.is_empty() {
                 Update {
                     param: slot.param,

@@ -3,7 +3,6 @@
 //! This is the unit a scheduler launches (`harness run --config results/<hash>/config.toml`): it
 //! needs nothing but the config and the results directory.
 
-use crate::checkpoint;
 use crate::config::{Backend, RunConfig};
 use crate::dashboard::Dashboard;
 use crate::data::mnist::{self, DataError, Mnist};
@@ -196,8 +195,9 @@ impl Attempt<'_> {
         if let Some(mnist) = &data {
             engine.evaluator = Some(load_evaluator(&store.root, mnist)?);
         }
-        let resumed =
-            checkpoint::restore(&mut engine, dir).context("resuming from the checkpoint")?;
+        let resumed = engine
+            .restore(dir)
+            .context("resuming from the checkpoint")?;
         let first = engine.step;
         let mut dash = opts.dashboard.then(|| {
             Dashboard::new(
@@ -218,7 +218,7 @@ impl Attempt<'_> {
             d.finish();
         }
         if outcome == Outcome::Done {
-            checkpoint::export(&engine, dir)?;
+            engine.export(dir)?;
         }
         let elapsed = self.started.elapsed().as_secs_f64();
         summary::write(dir, &summarise(&engine, &outcome, first, elapsed))?;
@@ -316,13 +316,13 @@ pub fn rescore(
         );
     };
     let mut e = Engine::new(cfg, &Device::flex(), data.clone());
-    let Some(step) = checkpoint::restore(&mut e, dir)? else {
+    let Some(step) = e.restore(dir)? else {
         bail!("{} has no checkpoint to score", dir.display());
     };
     if let Some(mnist) = &data {
         e.evaluator = Some(load_evaluator(&store.root, mnist)?);
     }
-    let scores = crate::measure::quality_scores(&e);
+    let scores = e.quality_scores();
     let wall_s = e
         .logs
         .eval
@@ -449,7 +449,7 @@ fn summarise(e: &Engine, outcome: &Outcome, first_step: u32, elapsed: f64) -> Su
         }
     }
     let steps = e.step - first_step;
-    let critic_steps = e.c_opt.t as f64 * steps as f64 / e.step.max(1) as f64;
+    let critic_steps = e.critic_updates() as f64 * steps as f64 / e.step.max(1) as f64;
     let diverged_at = match outcome {
         Outcome::Diverged { step } => Some(*step),
         _ => None,

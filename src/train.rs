@@ -7,25 +7,25 @@
 //!
 //! The hot path is [`Engine::critic_step`] and [`Engine::generator_step`]; nothing there reads a
 //! value back from the device: losses are kept as tensors and read only on logging steps.
+//! Measurements ([`crate::measure`]) and checkpoints ([`crate::checkpoint`]) are functions of
+//! the networks and state the engine hands them; the loop records what they return.
 
-use crate::checkpoint;
-use crate::config::{ClipWhen, Loss, Order, RunConfig, Schedule};
-use crate::data::{Sampler, rng_for, streams};
+use crate::checkpoint::{self, Nets, Position};
+use crate::config::{ClipWhen, Order, RunConfig, Schedule};
+use crate::data::{Sampler, normal_rows, rng_for, streams, to_tensor};
 use crate::loss;
-use crate::measure;
-use crate::measure::evaluator::{Evaluator, TestReference};
+use crate::measure::{self, Evaluation, Scorer, Subject};
 use crate::model::{self, Critic, Generator};
 use crate::optim::{Optim, ParamGrads, clamp_params};
 use crate::runlog::{MetricsRow, RunLogs};
-use crate::shard::Shards;
+use crate::shard::{Shard, Shards};
+use crate::store::write_atomic;
 use anyhow::Result;
 use burn::module::Module;
 use burn::prelude::*;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, StandardNormal};
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Instant;
 
 /// Losses of the latest critic step, still on the device.
@@ -50,24 +50,25 @@ pub enum Outcome {
     },
 }
 
-/// The state of one run: networks, optimisers, data and random streams, logs.
+/// The state of one run: networks, optimisers, data and random streams, logs. The public fields
+/// are what the run's lifecycle ([`crate::run`]) reads and sets around training.
 pub struct Engine {
     pub cfg: RunConfig,
-    pub device: Device,
-    pub g: Generator,
-    pub c: Critic,
-    pub g_opt: Optim,
-    pub c_opt: Optim,
-    pub sampler: Sampler,
-    /// Noise for z and for the penalty's interpolation coefficients.
-    pub noise_rng: ChaCha8Rng,
     /// Generator iterations completed.
     pub step: u32,
     pub logs: RunLogs,
     /// Training wall time accumulated before this process (resumed runs).
     pub wall_offset: f64,
-    /// MNIST sample-quality evaluator and its test-set reference (None: scores not computed).
-    pub evaluator: Option<(Arc<Evaluator>, Arc<TestReference>)>,
+    /// MNIST sample-quality scorer (None: scores not computed).
+    pub evaluator: Option<Scorer>,
+    device: Device,
+    g: Generator,
+    c: Critic,
+    g_opt: Optim,
+    c_opt: Optim,
+    sampler: Sampler,
+    /// Noise for z and for the penalty's interpolation coefficients.
+    noise_rng: ChaCha8Rng,
     last_critic: Option<CriticStats>,
     last_gen: Option<Tensor<1>>,
     dim: usize,
@@ -104,17 +105,13 @@ impl Engine {
         }
     }
 
-    fn tensor2(&self, data: Vec<f32>, cols: usize) -> Tensor<2> {
-        let rows = data.len() / cols;
-        Tensor::<1>::from_floats(data.as_slice(), &self.device).reshape([rows, cols])
-    }
-
     fn noise(&mut self, n: usize) -> Tensor<2> {
-        let z = self.cfg.z_dim as usize;
-        let v: Vec<f32> = (0..n * z)
-            .map(|_| StandardNormal.sample(&mut self.noise_rng))
-            .collect();
-        self.tensor2(v, z)
+        normal_rows(
+            &mut self.noise_rng,
+            n,
+            self.cfg.z_dim as usize,
+            &self.device,
+        )
     }
 
     /// One critic update. `z` lets the seed schedule reuse the generator step's noise.
@@ -127,11 +124,11 @@ impl Engine {
             self.c = clamp_params(self.c.clone(), self.cfg.clip.unwrap_or_default());
         }
         let real = self.sampler.next_batch(b);
-        let real = self.tensor2(real, self.dim);
+        let real = self.to_tensor(real, self.dim);
         let eps = match (self.cfg.loss.has_penalty(), self.cfg.gp_lambda) {
             (true, Some(_)) => {
                 let eps: Vec<f32> = (0..b).map(|_| self.noise_rng.random::<f32>()).collect();
-                Some(self.tensor2(eps, 1))
+                Some(self.to_tensor(eps, 1))
             }
             _ => None,
         };
@@ -203,16 +200,11 @@ impl Engine {
         self.step += 1;
     }
 
-    fn lr_pair(&self) -> (f64, f64) {
-        (self.cfg.g_optim.lr, self.cfg.c_optim.lr)
-    }
-
     /// Read the latest losses (one device sync) into a metrics row.
     fn log_row(&self, wall_s: f64) -> Option<MetricsRow> {
         let st = self.last_critic.as_ref()?;
         let scalar = |t: &Tensor<1>| t.clone().into_scalar::<f32>() as f64;
         let critic_loss = scalar(&st.loss);
-        let (lr_g, lr_c) = self.lr_pair();
         Some(MetricsRow {
             step: self.step,
             wall_s,
@@ -223,8 +215,8 @@ impl Engine {
             penalty: st.penalty.as_ref().map(scalar),
             grad_norm: st.grad_norm.as_ref().map(scalar),
             val_critic_loss: None,
-            lr_g,
-            lr_c,
+            lr_g: self.cfg.g_optim.lr,
+            lr_c: self.cfg.c_optim.lr,
         })
     }
 
@@ -248,86 +240,160 @@ impl Engine {
             let is_last = step == end;
             let log_now = step.is_multiple_of(self.cfg.log_every) || is_last;
             let eval_now = step.is_multiple_of(self.cfg.eval_every) || is_last;
-            if log_now || eval_now {
-                let mut row = self.log_row(wall(self));
-                let finite = row.as_ref().is_none_or(|r| {
-                    r.critic_loss.is_finite()
-                        && r.gen_loss.is_none_or(f64::is_finite)
-                        && r.penalty.is_none_or(f64::is_finite)
-                });
-                if eval_now && finite {
-                    let val = measure::evaluate(self, dir, wall(self))?;
-                    if let Some(r) = row.as_mut() {
-                        r.val_critic_loss = Some(val);
-                    }
-                }
-                if let Some(r) = row.clone() {
-                    self.logs.metrics.push(r);
-                }
-                on_step(step, row.as_ref());
-                if !finite || (eval_now && !measure::params_finite(&self.c, &self.g)) {
-                    self.logs.write(dir)?;
-                    return Ok(Outcome::Diverged { step });
-                }
-            } else {
+            if !(log_now || eval_now) {
                 on_step(step, None);
+            } else if let Some(diverged) = self.observe(dir, eval_now, wall(self), &mut on_step)? {
+                self.logs.write(dir)?;
+                return Ok(diverged);
             }
             if step.is_multiple_of(self.cfg.checkpoint_every) || is_last {
-                self.logs.write(dir)?;
-                measure::write_surface(self, dir)?;
-                checkpoint::save(self, dir, wall(self))?;
+                self.checkpoint(dir, wall(self))?;
             }
         }
         Ok(Outcome::Done)
     }
 
+    /// A logging (and, with `eval_now`, evaluation) step: record the metrics row and what the
+    /// evaluation measured. Returns the divergence when a loss or parameter is not finite.
+    fn observe(
+        &mut self,
+        dir: &Path,
+        eval_now: bool,
+        wall_s: f64,
+        on_step: &mut impl FnMut(u32, Option<&MetricsRow>),
+    ) -> Result<Option<Outcome>> {
+        let mut row = self.log_row(wall_s);
+        let finite = row.as_ref().is_none_or(|r| {
+            r.critic_loss.is_finite()
+                && r.gen_loss.is_none_or(f64::is_finite)
+                && r.penalty.is_none_or(f64::is_finite)
+        });
+        if eval_now && finite {
+            let held_out = self.sampler.held_out(self.cfg.batch_size as usize);
+            let ev = self.subject().evaluate(&held_out, self.step, wall_s)?;
+            if let Some(r) = row.as_mut() {
+                r.val_critic_loss = Some(ev.val_critic_loss);
+            }
+            self.record(dir, ev)?;
+        }
+        if let Some(r) = row.clone() {
+            self.logs.metrics.push(r);
+        }
+        on_step(self.step, row.as_ref());
+        let diverged = !finite || (eval_now && !measure::params_finite(&self.c, &self.g));
+        Ok(diverged.then_some(Outcome::Diverged { step: self.step }))
+    }
+
+    /// Keep an evaluation's rows and write its sample file.
+    fn record(&mut self, dir: &Path, ev: Evaluation) -> Result<()> {
+        let (file, bytes) = ev.samples;
+        write_atomic(&dir.join(file), &bytes)?;
+        self.logs.layers.extend(ev.layers);
+        self.logs.hist.extend(ev.hist);
+        self.logs.eval.extend(ev.eval);
+        Ok(())
+    }
+
+    /// The logs, the critic surface (toy data) and a checkpoint, written together so the files
+    /// always match the latest checkpoint.
+    fn checkpoint(&self, dir: &Path, wall_s: f64) -> Result<()> {
+        self.logs.write(dir)?;
+        if self.cfg.is_toy() {
+            write_atomic(
+                &dir.join("surface.csv"),
+                &measure::surface_csv(&self.c, &self.device)?,
+            )?;
+        }
+        let pos = Position {
+            step: self.step,
+            wall_s,
+            noise_rng_pos: self.noise_rng.get_word_pos(),
+            sampler: self.sampler.state(),
+        };
+        let nets = Nets {
+            g: &self.g,
+            c: &self.c,
+            g_opt: &self.g_opt,
+            c_opt: &self.c_opt,
+        };
+        checkpoint::save(dir, nets, &pos)
+    }
+
+    /// Continue from the latest checkpoint in `dir`: networks, optimisers, random streams,
+    /// sampler, step, wall time and the logs up to that step. Returns the step resumed from, or
+    /// `None` when there is no checkpoint (a fresh start).
+    pub fn restore(&mut self, dir: &Path) -> Result<Option<u32>> {
+        let nets = Nets {
+            g: &mut self.g,
+            c: &mut self.c,
+            g_opt: &mut self.g_opt,
+            c_opt: &mut self.c_opt,
+        };
+        let Some(pos) = checkpoint::restore(dir, nets)? else {
+            return Ok(None);
+        };
+        // Make every parameter a tracked leaf again.
+        self.g = self.g.clone().no_grad().train_mode();
+        self.c = self.c.clone().no_grad().train_mode();
+        self.noise_rng.set_word_pos(pos.noise_rng_pos);
+        self.sampler
+            .restore(&pos.sampler)
+            .map_err(|m| anyhow::anyhow!(m))?;
+        self.step = pos.step;
+        self.wall_offset = pos.wall_s;
+        self.logs = RunLogs::read(dir, pos.step)?;
+        self.last_critic = None;
+        self.last_gen = None;
+        Ok(Some(pos.step))
+    }
+
+    /// Export the networks with PyTorch `nn.Sequential` names (see [`crate::weights::export`]).
+    pub fn export(&self, dir: &Path) -> Result<()> {
+        crate::weights::export(&self.g, &self.c, dir)
+    }
+
+    /// What measurements see of this run.
+    fn subject(&self) -> Subject<'_> {
+        Subject {
+            cfg: &self.cfg,
+            g: &self.g,
+            c: &self.c,
+            device: &self.device,
+            scorer: self.evaluator.as_ref(),
+        }
+    }
+
+    /// Every sample-quality score of the current generator (what `eval.csv` holds).
+    pub fn quality_scores(&self) -> Vec<(&'static str, f64)> {
+        self.subject().quality_scores()
+    }
+
     /// Generate samples from `z` without recording a graph, as host floats.
     pub fn generate(&self, z: Tensor<2>) -> Vec<f32> {
-        self.g
-            .sample(z)
-            .into_data()
-            .try_into_vec::<f32>()
-            .unwrap_or_default()
+        self.subject().generate(z)
     }
 
     /// `n` noise vectors from the fixed evaluation stream (the same every evaluation).
     pub fn eval_noise(&self, n: usize) -> Tensor<2> {
-        let mut r = rng_for(self.cfg.seed, streams::EVAL);
-        let z = self.cfg.z_dim as usize;
-        let v: Vec<f32> = (0..n * z).map(|_| StandardNormal.sample(&mut r)).collect();
-        self.tensor2(v, z)
-    }
-
-    pub fn data_dim(&self) -> usize {
-        self.dim
+        self.subject().eval_noise(n)
     }
 
     /// Host floats to a `[n, cols]` tensor on the engine's device.
     pub fn to_tensor(&self, data: Vec<f32>, cols: usize) -> Tensor<2> {
-        self.tensor2(data, cols)
+        to_tensor(&data, cols, &self.device)
     }
 
-    /// The critic loss (no penalty) on given real data and fakes from `z`; with autodiff on the
-    /// critic's weights so per-layer gradients can be read.
-    pub fn critic_loss_on(&self, real: Tensor<2>, z: Tensor<2>) -> Tensor<1> {
-        let fake = self.g.sample(z);
-        loss::critic_loss(self.cfg.loss, self.c.forward(real), self.c.forward(fake))
+    pub fn generator(&self) -> &Generator {
+        &self.g
     }
 
-    pub fn loss(&self) -> Loss {
-        self.cfg.loss
+    pub fn critic(&self) -> &Critic {
+        &self.c
     }
 
-    /// Reset transient state after a checkpoint load.
-    pub(crate) fn clear_last(&mut self) {
-        self.last_critic = None;
-        self.last_gen = None;
-    }
-
-    /// Make every parameter a tracked leaf again (after loading weights).
-    pub(crate) fn retrack(&mut self) {
-        self.g = self.g.clone().no_grad().train_mode();
-        self.c = self.c.clone().no_grad().train_mode();
+    /// Critic updates applied so far (warm-up steps included).
+    pub fn critic_updates(&self) -> u64 {
+        self.c_opt.t
     }
 }
 
@@ -336,7 +402,7 @@ fn critic_shard(
     cfg: &RunConfig,
     g: &Generator,
     c: &Critic,
-    s: &crate::shard::Shard,
+    s: &Shard,
     real: Tensor<2>,
     z: Tensor<2>,
     eps: Option<Tensor<2>>,
@@ -384,7 +450,7 @@ fn generator_shard(
     cfg: &RunConfig,
     g: &Generator,
     c: &Critic,
-    s: &crate::shard::Shard,
+    s: &Shard,
     z: Tensor<2>,
 ) -> (ParamGrads, Tensor<1>) {
     let g = s.own_graph(g);
@@ -483,9 +549,9 @@ mod tests {
         let b = 65;
         let z = e.noise(b);
         let real = e.sampler.next_batch(b);
-        let real = e.tensor2(real, e.dim);
+        let real = e.to_tensor(real, e.dim);
         let eps: Vec<f32> = (0..b).map(|_| e.noise_rng.random::<f32>()).collect();
-        let eps = e.tensor2(eps, 1);
+        let eps = e.to_tensor(eps, 1);
         let g = e.g.clone();
         let rows = |t: &Tensor<2>, s: &crate::shard::Shard| t.clone().narrow(0, s.start, s.len);
         let critic = |shards: Shards| {

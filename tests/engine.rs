@@ -307,7 +307,7 @@ fn clamp_holds_after_every_critic_step() {
     let mut e = Engine::new(&cfg, &Device::flex(), None);
     for _ in 0..5 {
         e.train_step();
-        let max = max_abs(&e.c);
+        let max = max_abs(e.critic());
         assert!(max <= 0.02, "critic parameter {max} outside [-0.02, 0.02]");
         assert!(max > 0.019, "clipping should bind at this c ({max})");
     }
@@ -317,12 +317,12 @@ fn clamp_holds_after_every_critic_step() {
     let mut e = Engine::new(&cfg, &Device::flex(), None);
     for _ in 0..5 {
         e.train_step();
-        let max = max_abs(&e.c);
+        let max = max_abs(e.critic());
         assert!(
             max <= 0.02 + 1e-3,
             "critic parameter {max} too far outside the clamp"
         );
-        let clamped = gan_harness::optim::clamp_params(e.c.clone(), 0.02);
+        let clamped = gan_harness::optim::clamp_params(e.critic().clone(), 0.02);
         let max = max_abs(&clamped);
         assert!(max <= 0.02);
     }
@@ -434,8 +434,8 @@ fn same_seed_is_identical_and_resume_equals_uninterrupted() {
     // canonical, so the files' bytes may differ).
     let nets = |d: &Path| {
         let mut e = Engine::new(&cfg, &Device::flex(), None);
-        gan_harness::checkpoint::restore(&mut e, &d.join(&hash)).unwrap();
-        (params(&e.g), params(&e.c))
+        e.restore(&d.join(&hash)).unwrap();
+        (params(e.generator()), params(e.critic()))
     };
     assert!(
         nets(a.path()) == nets(c.path()),
@@ -677,15 +677,15 @@ fn batch_norm_critic_trains_with_clipping_and_is_refused_with_a_penalty() {
     let mut cfg = spec(Loss::WganClip).resolve().unwrap();
     cfg.clip = Some(0.05);
     let mut e = Engine::new(&cfg, &Device::flex(), Some(data.clone()));
-    assert!(e.c.couples_batch());
+    assert!(e.critic().couples_batch());
     // Batch dependence: the first sample's score changes with its batch-mates.
     let x: Vec<f32> = (0..3 * 784)
         .map(|i| ((i * 7919) % 255) as f32 / 255.0)
         .collect();
     let a = e.to_tensor(x[..2 * 784].to_vec(), 784);
     let b = e.to_tensor([&x[..784], &x[2 * 784..]].concat(), 784);
-    let sa = vals(e.c.forward(a))[0];
-    let sb = vals(e.c.forward(b))[0];
+    let sa = vals(e.critic().forward(a))[0];
+    let sb = vals(e.critic().forward(b))[0];
     assert!(
         (sa - sb).abs() > 1e-6,
         "batch norm had no effect: {sa} vs {sb}"
@@ -694,7 +694,7 @@ fn batch_norm_critic_trains_with_clipping_and_is_refused_with_a_penalty() {
         e.train_step();
         // Every trainable parameter is clamped; the running statistics are buffers, which the
         // official code's `for p in netD.parameters()` does not touch either.
-        let model::Critic::Conv(c) = &e.c else {
+        let model::Critic::Conv(c) = e.critic() else {
             panic!("dcgan critic expected")
         };
         let bn2 = c.bn2.as_ref().unwrap();
@@ -715,7 +715,7 @@ fn batch_norm_critic_trains_with_clipping_and_is_refused_with_a_penalty() {
     }
     // Clipping before the step (the official code's placement) leaves the running statistics,
     // which are buffers, alone.
-    let clamped = gan_harness::optim::clamp_params(e.c.clone(), 0.01);
+    let clamped = gan_harness::optim::clamp_params(e.critic().clone(), 0.01);
     let model::Critic::Conv(cc) = &clamped else {
         unreachable!()
     };
@@ -729,18 +729,18 @@ fn batch_norm_critic_trains_with_clipping_and_is_refused_with_a_penalty() {
         model::Critic::Conv(c) => vals(c.bn2.as_ref().unwrap().running_var.value()),
         _ => unreachable!(),
     };
-    assert_eq!(running_var(&clamped), running_var(&e.c));
-    assert!(running_var(&e.c).iter().any(|v| *v > 0.01));
+    assert_eq!(running_var(&clamped), running_var(e.critic()));
+    assert!(running_var(e.critic()).iter().any(|v| *v > 0.01));
     let out = tempfile::tempdir().unwrap();
     e.train(out.path(), None, |_, _| {}).unwrap();
     assert!(e.logs.metrics.iter().all(|r| r.critic_loss.is_finite()));
     // Checkpoints carry the batch-norm parameters and running statistics.
     let mut r = Engine::new(&cfg, &Device::flex(), Some(data));
-    assert_eq!(
-        gan_harness::checkpoint::restore(&mut r, out.path()).unwrap(),
-        Some(6)
+    assert_eq!(r.restore(out.path()).unwrap(), Some(6));
+    assert!(
+        params(r.critic()) == params(e.critic()),
+        "restored critic differs"
     );
-    assert!(params(&r.c) == params(&e.c), "restored critic differs");
 }
 
 /// `--dashboard`: burn-train's FileMetricLogger receives every logged row (the same values as

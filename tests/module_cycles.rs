@@ -11,14 +11,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-/// Cycles tolerated for now, each as the set of modules it may span. The engine's cycles
-/// (`train` <-> `checkpoint` <-> `measure`, `optim` <-> `shard`) are being removed on the
-/// engine's branch; this list goes when that merges.
-const ALLOWED: &[&[&str]] = &[
-    &["train", "checkpoint", "measure", "measure::evaluator"],
-    &["optim", "shard"],
-];
-
 /// Source text with comments, string and char literals blanked out (newlines kept).
 fn strip(src: &str) -> String {
     let b = src.as_bytes();
@@ -426,11 +418,6 @@ fn modules_form_no_cycle() {
     );
     let bad: Vec<String> = cycles(&krate.edges)
         .into_iter()
-        .filter(|comp| {
-            !ALLOWED
-                .iter()
-                .any(|allowed| comp.iter().all(|m| allowed.contains(&m.as_str())))
-        })
         .map(|comp| {
             format!(
                 "{} (all of: {})",

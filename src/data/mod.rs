@@ -6,10 +6,12 @@ pub mod mnist;
 pub mod toy;
 
 use crate::config::{GOutput, RunConfig};
+use burn::prelude::*;
 use mnist::{Mnist, MnistSplit};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use toy::Toy;
@@ -79,6 +81,18 @@ pub fn rng_for(seed: u64, stream: u64) -> ChaCha8Rng {
     let mut r = ChaCha8Rng::seed_from_u64(seed);
     r.set_stream(stream);
     r
+}
+
+/// Host rows (`cols` values each, concatenated) as a `[rows, cols]` tensor on `device`.
+pub fn to_tensor(data: &[f32], cols: usize, device: &Device) -> Tensor<2> {
+    let rows = data.len() / cols;
+    Tensor::<1>::from_floats(data, device).reshape([rows, cols])
+}
+
+/// `n` rows of `cols` standard-normal draws from `rng` (the generator's noise), row by row.
+pub fn normal_rows(rng: &mut ChaCha8Rng, n: usize, cols: usize, device: &Device) -> Tensor<2> {
+    let v: Vec<f32> = (0..n * cols).map(|_| StandardNormal.sample(rng)).collect();
+    to_tensor(&v, cols, device)
 }
 
 impl Sampler {

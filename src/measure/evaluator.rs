@@ -18,11 +18,11 @@
 //! - `precision`, `recall`: improved precision/recall (k = 3) against the first N test images,
 //!   N = number of generated images.
 
-use crate::checkpoint::{load_into, to_bytes};
 use crate::data::mnist::{FILES, Mnist, MnistSplit};
 use crate::measure::quality::{self, Gaussian};
 use crate::results::record::now_rfc3339;
 use crate::store::{RunLock, write_atomic};
+use crate::weights::{load_into, to_bytes};
 use anyhow::{Context, Result, bail};
 use burn::module::{Module, Param};
 use burn::nn::loss::CrossEntropyLossConfig;
