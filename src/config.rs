@@ -34,7 +34,7 @@ named_enum!(
     Loss {
         /// Minimax GAN: D maximises log D(x) + log(1 - D(G(z))), G minimises log(1 - D(G(z))).
         Gan = "gan",
-        /// Non-saturating GAN: G minimises -log D(G(z)) (the seed text's L(G)).
+        /// Non-saturating GAN: G minimises -log D(G(z)) (the seed script's L(G)).
         GanNs = "gan-ns",
         /// WGAN with weight clipping (Arjovsky et al. 2017).
         WganClip = "wgan-clip",
@@ -57,7 +57,7 @@ impl Loss {
 named_enum!(
     /// Network family for both generator and critic.
     Model {
-        /// The seed document's MLPs (G 100-256-512-1024-784, C 784-512-256-1).
+        /// The seed script's MLPs (G 100-256-512-1024-784, C 784-512-256-1; docs/seed-script.md).
         Mlp = "mlp",
         /// WGAN-GP gan_mnist.py convolutional nets.
         Dcgan = "dcgan",
@@ -302,7 +302,7 @@ impl Profile {
                 order: Some(Order::GeneratorFirst),
                 ..wgan_gp(0.1, 0.5, 256)
             },
-            // The seed document's PyTorch script: the WGAN paper's settings on its MLPs, with
+            // The seed script (docs/seed-script.md): the WGAN paper's settings on its MLPs, with
             // PyTorch's RMSprop defaults spelled out and its batch-index schedule.
             Profile::Seed => RunSpec {
                 model: Some(Model::Mlp),
@@ -362,7 +362,7 @@ fn wgan_gp(lambda: f64, beta1: f64, batch_size: i64) -> RunSpec {
 /// [`crate::model::build`] builds, so the model code restates no default.
 #[derive(Clone, Debug, PartialEq)]
 pub enum NetShape {
-    /// The seed document's MLPs: generator `z_dim -> g_hidden -> 784`, critic
+    /// The seed script's MLPs (docs/seed-script.md): generator `z_dim -> g_hidden -> 784`, critic
     /// `784 -> c_hidden -> 1`.
     Mlp {
         z_dim: usize,
