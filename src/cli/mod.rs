@@ -43,7 +43,11 @@ enum Command {
     Bench(bench::Args),
     Report(report::Args),
     Eval(eval::Args),
+    /// The MNIST evaluator (a LeNet trained once per results directory).
+    #[command(subcommand)]
     Evaluator(evaluator::Args),
+    /// Datasets.
+    #[command(subcommand)]
     Data(data::Args),
 }
 

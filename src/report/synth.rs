@@ -12,6 +12,7 @@ use crate::atomic_file::write_atomic;
 use crate::results::record::{self, RunRecord, Status};
 use crate::results::sweep_record::SweepRecord;
 use crate::results::{run_files, tree_dirs};
+use crate::runlog::METRICS_HEADER;
 
 /// One synthetic configuration: `(loss, clip, gp_lambda, lr)`.
 type Setting = (&'static str, Option<f64>, Option<f64>, f64);
@@ -131,19 +132,8 @@ fn write_metrics(
 ) -> Result<()> {
     let wass = loss.starts_with("wgan");
     let kind = if wass { "wasserstein" } else { "js" };
-    let header = [
-        "step",
-        "wall_s",
-        "critic_loss",
-        "gen_loss",
-        "estimate",
-        "estimate_kind",
-        "penalty",
-        "grad_norm",
-        "val_critic_loss",
-        "lr_g",
-        "lr_c",
-    ];
+    let mut header = METRICS_HEADER.to_vec();
+    header.insert(1, "wall_s");
     let rows = (1..=n_steps).map(|s| {
         let t = s as f64 / n_steps as f64;
         let est = if wass {

@@ -4,8 +4,7 @@
 //! Updated under an exclusive lock on `sweeps/.<name>.lock` (read, merge, atomic write), so
 //! concurrent sweeps and submissions of one grid keep each other's entries.
 
-use super::tree_dirs;
-use crate::atomic_file::write_atomic;
+use super::{json, tree_dirs};
 use crate::grid::Plan;
 use anyhow::{Context, Result};
 use fs4::fs_std::FileExt;
@@ -62,8 +61,7 @@ fn path(root: &Path, name: &str) -> PathBuf {
 
 /// The record of sweep `name` under the results tree `root`, if one was written.
 pub fn read(root: &Path, name: &str) -> Option<SweepRecord> {
-    let text = std::fs::read_to_string(path(root, name)).ok()?;
-    serde_json::from_str(&text).ok()
+    json::read(&path(root, name)).ok()
 }
 
 /// Every sweep record under `root`, by file name, and a warning for each that does not parse.
@@ -78,17 +76,14 @@ pub fn read_all(root: &Path) -> (Vec<SweepRecord>, Vec<String>) {
         .collect();
     paths.sort();
     for p in paths {
-        let rec = std::fs::read_to_string(&p)
-            .map_err(anyhow::Error::from)
-            .and_then(|s| Ok(serde_json::from_str::<SweepRecord>(&s)?));
-        match rec {
+        match json::read::<SweepRecord>(&p) {
             Ok(mut r) => {
                 if r.name.is_empty() {
                     r.name = p.file_stem().unwrap_or_default().to_string_lossy().into();
                 }
                 records.push(r);
             }
-            Err(e) => warnings.push(format!("{}: {e:#}", p.display())),
+            Err(e) => warnings.push(format!("{e:#}")),
         }
     }
     (records, warnings)
@@ -120,7 +115,7 @@ pub fn record_plan(root: &Path, plan: &Plan, change: impl FnOnce(&mut SweepRecor
     rec.varying = plan.varying.clone();
     rec.updated = super::record::now_rfc3339();
     change(&mut rec);
-    let result = write_atomic(&path, serde_json::to_string_pretty(&rec)?.as_bytes());
+    let result = json::write(&path, &rec);
     let _ = FileExt::unlock(&lock);
     result
 }
