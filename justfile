@@ -4,23 +4,24 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 
 # Run every not-yet-done configuration of a grid file (release build).
 sweep FILE *ARGS:
-    cargo run --release --quiet --bin harness -- sweep {{FILE}} {{ARGS}}
+    cargo harness sweep {{FILE}} {{ARGS}}
 
 # Draw the comparison report of a results directory.
 report DIR="results" *ARGS:
-    cargo run --release --quiet --bin harness -- report {{DIR}} {{ARGS}}
+    cargo harness report {{DIR}} {{ARGS}}
 
-# The test suite (CI runs exactly this). MNIST is read from ../shared/data/mnist.
+# The test suite (what CI runs). MNIST comes from $HARNESS_DATA_DIR, else ../shared/data/mnist
+# where that exists, else data/mnist (downloaded and verified on first need).
 test:
-    HARNESS_DATA_DIR="${HARNESS_DATA_DIR:-$PWD/../shared/data/mnist}" cargo test --all-targets -- --test-threads 2
+    if [ -z "${HARNESS_DATA_DIR:-}" ] && [ -d ../shared/data/mnist ]; then export HARNESS_DATA_DIR="$PWD/../shared/data/mnist"; fi; cargo test --all-targets -- --test-threads 2
 
 # Throughput benchmark of the fixed cases (release build).
 bench *ARGS:
-    cargo run --release --quiet --bin harness -- bench {{ARGS}}
+    cargo harness bench {{ARGS}}
 
 # The same cases through the PyTorch reference, side by side.
 bench-compare *ARGS:
-    cargo run --release --quiet --bin harness -- bench --compare {{ARGS}}
+    cargo harness bench --compare {{ARGS}}
 
 # Formatting and lints, as CI would want them.
 lint:

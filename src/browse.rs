@@ -2,17 +2,21 @@
 
 use crate::config::{Profile, RunConfig};
 use crate::grid::show_value;
+use crate::results::metrics::{self, Direction, MetricFile};
+use crate::results::summary::{self, Summary};
+use crate::results::{record, run_files};
 use crate::store::{self, Store};
 use anyhow::Result;
 use std::fmt::Write as _;
 use std::path::Path;
 
-fn summary(dir: &Path) -> Option<serde_json::Value> {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).ok()?).ok()
-}
-
-fn final_value(s: &serde_json::Value, key: &str) -> Option<f64> {
-    s.get("final")?.get(key)?.get("value")?.as_f64()
+/// The score `ls` shows for a run: the first `eval.csv` metric of the registry that has a
+/// direction and a final value (the registry lists each dataset's headline score first).
+fn headline_score(s: &Summary) -> Option<String> {
+    metrics::REGISTRY
+        .iter()
+        .filter(|m| m.file == MetricFile::Eval && m.direction != Direction::None)
+        .find_map(|m| Some(format!("{}={:.3}", m.name, s.last.get(m.name)?.value)))
 }
 
 /// A table of every run under the store.
@@ -33,14 +37,10 @@ pub fn ls(store: &Store) -> Result<String> {
         let Ok(cfg) = store::read_config(&dir) else {
             continue;
         };
-        let rec = store::read_record(&dir);
-        let s = summary(&dir);
+        let rec = record::read(&dir);
+        let s = summary::read(&dir);
         let status = store.plan_status(&hash).as_str().to_string();
-        let score = s.as_ref().and_then(|s| {
-            ["modes_covered", "fld", "sliced_wasserstein"]
-                .iter()
-                .find_map(|k| final_value(s, k).map(|v| format!("{k}={v:.3}")))
-        });
+        let score = s.as_ref().and_then(headline_score);
         rows.push(vec![
             hash,
             rec.as_ref()
@@ -56,8 +56,8 @@ pub fn ls(store: &Store) -> Result<String> {
                 .map(|r| format!("{}/{}", r.step, cfg.gen_iters))
                 .unwrap_or_default(),
             s.as_ref()
-                .and_then(|s| final_value(s, "estimate"))
-                .map(|v| format!("{v:.4}"))
+                .and_then(|s| s.last.get("estimate"))
+                .map(|f| format!("{:.4}", f.value))
                 .unwrap_or_default(),
             score.unwrap_or_default(),
             rec.as_ref()
@@ -127,21 +127,20 @@ pub fn profile_diffs(cfg: &RunConfig) -> Vec<ProfileDiff> {
     .collect()
 }
 
-/// Everything about one run.
-pub fn show(store: &Store, prefix: &str) -> Result<String> {
-    let dir = store.find(prefix)?;
-    let cfg = store::read_config(&dir)?;
+/// Everything about the run folder `dir`.
+pub fn show(dir: &Path) -> Result<String> {
+    let cfg = store::read_config(dir)?;
     let mut out = String::new();
     let _ = writeln!(out, "run {}  ({})", dir.display(), cfg.label());
     let _ = writeln!(
         out,
         "\n[config]\n{}",
-        std::fs::read_to_string(dir.join("config.toml"))?.trim_end()
+        std::fs::read_to_string(dir.join(run_files::CONFIG))?.trim_end()
     );
-    if let Ok(r) = std::fs::read_to_string(dir.join("run.json")) {
+    if let Ok(r) = std::fs::read_to_string(dir.join(run_files::RECORD)) {
         let _ = writeln!(out, "\n[run.json]\n{}", r.trim_end());
     }
-    if let Ok(s) = std::fs::read_to_string(dir.join("summary.json")) {
+    if let Ok(s) = std::fs::read_to_string(dir.join(run_files::SUMMARY)) {
         let _ = writeln!(out, "\n[summary.json]\n{}", s.trim_end());
     }
     let _ = writeln!(out, "\n[differences from the fidelity profiles]");

@@ -9,6 +9,7 @@
 //! CLI renderer otherwise. `harness run --dashboard` / `harness sweep --dashboard` turn it on.
 //! The run's own CSVs stay the source of truth for reports; this is a view.
 
+use crate::results::metrics::{self, Direction, MetricFile};
 use crate::runlog::MetricsRow;
 use burn::train::logger::{FileMetricLogger, MetricLogger};
 use burn::train::metric::store::{EpochSummary, MetricsUpdate, NumericMetricUpdate, Split};
@@ -20,13 +21,13 @@ use burn::train::{Interrupter, LearnerSummary};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// The metrics shown and logged, with whether higher is better.
-const METRICS: [(&str, bool); 5] = [
-    ("critic_loss", false),
-    ("gen_loss", false),
-    ("estimate", true),
-    ("penalty", false),
-    ("grad_norm", false),
+/// The `metrics.csv` columns shown and logged (their directions come from the registry).
+const METRICS: [&str; 5] = [
+    "critic_loss",
+    "gen_loss",
+    "estimate",
+    "penalty",
+    "grad_norm",
 ];
 
 fn values(row: &MetricsRow) -> [Option<f64>; 5] {
@@ -62,7 +63,8 @@ impl Dashboard {
     ) -> Self {
         let defs: Vec<MetricDefinition> = METRICS
             .iter()
-            .map(|(name, higher)| {
+            .map(|name| {
+                let higher = metrics::direction(MetricFile::Metrics, name) == Direction::Higher;
                 let name = Arc::new(name.to_string());
                 MetricDefinition {
                     metric_id: MetricId::new(name.clone()),
@@ -70,7 +72,7 @@ impl Dashboard {
                     description: None,
                     attributes: NumericAttributes {
                         unit: None,
-                        higher_is_better: *higher,
+                        higher_is_better: higher,
                     }
                     .into(),
                 }
@@ -144,13 +146,12 @@ impl Dashboard {
     pub fn finish(mut self) -> Option<LearnerSummary> {
         self.logger
             .log_epoch_summary(EpochSummary::new(1, Split::Train));
-        let names: Vec<&str> = METRICS.iter().map(|(n, _)| *n).collect();
-        let summary = LearnerSummary::new(&self.dir, &names).ok();
+        let summary = LearnerSummary::new(&self.dir, &METRICS).ok();
         if let Some(mut r) = self.renderer.take() {
             r.end_split();
             r.update_epoch(1);
             r.end();
-            let _ = r.on_train_end(LearnerSummary::new(&self.dir, &names).ok());
+            let _ = r.on_train_end(LearnerSummary::new(&self.dir, &METRICS).ok());
         }
         summary
     }

@@ -3,9 +3,12 @@
 //! Data flows one way: grid file ([`grid`]) -> expanded plan -> run ([`run`], [`train`],
 //! [`measure`]) -> result folder ([`store`]) -> report ([`report`]).
 
+pub mod atomic_file;
 pub mod bench;
 pub mod browse;
 pub mod checkpoint;
+pub mod claims;
+pub mod cli;
 pub mod config;
 pub mod dashboard;
 pub mod data;
@@ -18,6 +21,7 @@ pub mod model;
 pub mod optim;
 pub mod pool;
 pub mod report;
+pub mod results;
 pub mod run;
 pub mod runlog;
 pub mod shard;

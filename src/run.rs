@@ -5,15 +5,18 @@
 
 use crate::config::{Backend, RunConfig};
 use crate::dashboard::Dashboard;
-use crate::data::mnist::{self, Mnist};
+use crate::data::mnist::{self, DataError, Mnist};
 use crate::hash::short_hash;
 use crate::measure::evaluator::{Evaluator, TestReference};
+use crate::results::metrics::{self, MetricFile};
+use crate::results::record::{self, RunRecord, Status, now_rfc3339};
+use crate::results::summary::{self, Best, EvaluatorRef, Final, StepTime, Summary, Throughput};
+use crate::runlog::EvalRow;
 use crate::runlog::MetricsRow;
-use crate::store::{self, RunLock, RunRecord, Status, Store};
+use crate::store::{self, RunLock, Store};
 use crate::train::{Engine, Outcome};
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, bail};
 use burn::prelude::Device;
-use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -74,13 +77,15 @@ pub fn device_for(backend: Backend) -> Result<Device> {
     }
 }
 
-/// Load MNIST for configs that need it, with the actionable error of the loader.
-pub fn load_data(cfg: &RunConfig, data_dir: Option<&Path>) -> Result<Option<Arc<Mnist>>> {
+/// Load MNIST for configs that need it (`None` for toy data); the error says how to get it.
+pub fn load_data(
+    cfg: &RunConfig,
+    data_dir: Option<&Path>,
+) -> Result<Option<Arc<Mnist>>, DataError> {
     if cfg.is_toy() {
         return Ok(None);
     }
-    let dir = mnist::resolve_dir(data_dir);
-    Ok(Some(mnist::load_cached(&dir).map_err(|e| anyhow!("{e}"))?))
+    mnist::load_cached(&mnist::resolve_dir(data_dir)).map(Some)
 }
 
 /// Execute one configuration in `store`. Errors are for problems with the store itself; a
@@ -96,7 +101,7 @@ pub fn execute(
     let Some(lock) = RunLock::try_acquire(&dir)? else {
         return Ok(RunResult::Busy);
     };
-    let previous = store::read_record(&dir);
+    let previous = record::read(&dir);
     if previous
         .as_ref()
         .is_some_and(|r| matches!(r.status, Status::Done | Status::Diverged))
@@ -113,7 +118,7 @@ pub fn execute(
         started: previous
             .as_ref()
             .map(|r| r.started.clone())
-            .unwrap_or_else(store::now_rfc3339),
+            .unwrap_or_else(now_rfc3339),
         finished: None,
         harness_version: env!("CARGO_PKG_VERSION").into(),
         git_commit: store::git_commit(),
@@ -130,7 +135,7 @@ pub fn execute(
             .or_else(|| previous.as_ref().and_then(|r| r.sweep.clone())),
         attempts: previous.as_ref().map_or(0, |r| r.attempts) + 1,
     };
-    store::write_record(&dir, &record)?;
+    record::write(&dir, &record)?;
 
     let started = Instant::now();
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(
@@ -166,13 +171,8 @@ pub fn execute(
             if outcome == Outcome::Done {
                 engine.export(&dir)?;
             }
-            write_summary(
-                &engine,
-                &dir,
-                &outcome,
-                first,
-                started.elapsed().as_secs_f64(),
-            )?;
+            let elapsed = started.elapsed().as_secs_f64();
+            summary::write(&dir, &summarise(&engine, &outcome, first, elapsed))?;
             Ok((
                 outcome,
                 resumed,
@@ -229,8 +229,8 @@ pub fn execute(
             }
         }
     };
-    record.finished = Some(store::now_rfc3339());
-    store::write_record(&dir, &record)?;
+    record.finished = Some(now_rfc3339());
+    record::write(&dir, &record)?;
     drop(lock);
     Ok(result)
 }
@@ -262,21 +262,20 @@ pub fn load_evaluator(
 
 /// `harness eval`: recompute the sample-quality scores of a run at its latest checkpoint (e.g.
 /// after a new evaluator), without retraining. Replaces that step's rows in `eval.csv` and the
-/// scores and evaluator in `summary.json`.
+/// scores and evaluator in `summary.json`. `data`: what [`load_data`] gives for its config.
 pub fn rescore(
     store: &Store,
     dir: &Path,
-    data_dir: Option<&Path>,
+    cfg: &RunConfig,
+    data: Option<Arc<Mnist>>,
 ) -> Result<(u32, Vec<(&'static str, f64)>)> {
-    let cfg = store::read_config(dir)?;
     let Some(_lock) = RunLock::try_acquire(dir)? else {
         bail!(
             "{} is being trained right now; rescore it when it has finished",
             dir.display()
         );
     };
-    let data = load_data(&cfg, data_dir)?;
-    let mut e = Engine::new(&cfg, &Device::flex(), data.clone());
+    let mut e = Engine::new(cfg, &Device::flex(), data.clone());
     let Some(step) = e.restore(dir)? else {
         bail!("{} has no checkpoint to score", dir.display());
     };
@@ -293,7 +292,7 @@ pub fn rescore(
         .map_or(e.wall_offset, |r| r.wall_s);
     e.logs.eval.retain(|r| r.step != step);
     for (metric, value) in &scores {
-        e.logs.eval.push(crate::runlog::EvalRow {
+        e.logs.eval.push(EvalRow {
             step,
             wall_s,
             metric: (*metric).into(),
@@ -301,113 +300,132 @@ pub fn rescore(
         });
     }
     e.logs.write(dir)?;
-    let path = dir.join("summary.json");
-    let mut summary: serde_json::Value = std::fs::read_to_string(&path)
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or_else(|| json!({}));
+    let mut summary = summary::read(dir).unwrap_or_else(|| Summary {
+        step,
+        gen_iters: cfg.gen_iters,
+        ..Default::default()
+    });
     for (metric, value) in &scores {
-        summary["final"][*metric] = json!({"value": value, "step": step, "wall_s": wall_s});
+        summary.last.insert(
+            (*metric).into(),
+            Final {
+                value: *value,
+                step: Some(step),
+                wall_s: Some(wall_s),
+            },
+        );
     }
-    summary["evaluator"] = e.evaluator.as_ref().map_or(
-        serde_json::Value::Null,
-        |(ev, _)| json!({"hash": ev.hash, "test_accuracy": ev.test_accuracy}),
-    );
-    store::write_atomic(&path, serde_json::to_string_pretty(&summary)?.as_bytes())?;
+    summary.evaluator = evaluator_ref(&e);
+    summary::write(dir, &summary)?;
     Ok((step, scores))
 }
 
-/// Scores where a smaller value is better (everything else: larger is better).
-pub fn lower_is_better(metric: &str) -> bool {
-    matches!(
-        metric,
-        "sliced_wasserstein" | "mode_kl" | "mode_js" | "class_kl" | "fld"
-    )
+fn evaluator_ref(e: &Engine) -> Option<EvaluatorRef> {
+    e.evaluator.as_ref().map(|(ev, _)| EvaluatorRef {
+        hash: ev.hash.clone(),
+        test_accuracy: ev.test_accuracy,
+    })
 }
 
 /// Time to reach a score: the first evaluation within 5% of the run's best value of `metric`
 /// (the convergence-speed measure of Lucic et al.-style comparisons).
-fn time_to_near(eval: &[crate::runlog::EvalRow], metric: &str, best: f64) -> serde_json::Value {
+fn time_to_near(eval: &[EvalRow], metric: &str, best: f64) -> Option<StepTime> {
     let tol = 0.05 * best.abs().max(1e-12);
     eval.iter()
         .filter(|r| r.metric == metric)
         .find(|r| (r.value - best).abs() <= tol)
-        .map_or(
-            serde_json::Value::Null,
-            |r| json!({"step": r.step, "wall_s": r.wall_s}),
-        )
+        .map(|r| StepTime {
+            step: r.step,
+            wall_s: r.wall_s,
+        })
 }
 
-/// `summary.json`: final and best value of each score (with step and wall time), divergence,
-/// and throughput.
-fn write_summary(
-    e: &Engine,
-    dir: &Path,
-    outcome: &Outcome,
-    first_step: u32,
-    elapsed: f64,
-) -> Result<()> {
-    let mut finals: BTreeMap<String, serde_json::Value> = BTreeMap::new();
-    let mut best: BTreeMap<String, (f64, u32, f64)> = BTreeMap::new();
-    for r in &e.logs.eval {
+/// The final value of every score, and the best one in the direction the metric registry
+/// gives (scores without a direction have no best).
+fn eval_finals_and_bests(eval: &[EvalRow]) -> (BTreeMap<String, Final>, BTreeMap<String, Best>) {
+    let mut finals = BTreeMap::new();
+    let mut best: BTreeMap<String, Best> = BTreeMap::new();
+    for r in eval {
         finals.insert(
             r.metric.clone(),
-            json!({"value": r.value, "step": r.step, "wall_s": r.wall_s}),
+            Final {
+                value: r.value,
+                step: Some(r.step),
+                wall_s: Some(r.wall_s),
+            },
         );
-        let better = |old: f64| {
-            if lower_is_better(&r.metric) {
-                r.value < old
-            } else {
-                r.value > old
-            }
-        };
-        match best.get(&r.metric) {
-            Some(&(v, _, _)) if !better(v) => {}
-            _ => {
-                best.insert(r.metric.clone(), (r.value, r.step, r.wall_s));
-            }
+        let dir = metrics::direction(MetricFile::Eval, &r.metric);
+        if dir == metrics::Direction::None {
+            continue;
         }
-    }
-    if let Some(last) = e.logs.metrics.last() {
-        for (k, v) in [
-            ("critic_loss", Some(last.critic_loss)),
-            ("gen_loss", last.gen_loss),
-            ("estimate", Some(last.estimate)),
-            ("penalty", last.penalty),
-            ("grad_norm", last.grad_norm),
-        ] {
-            if let Some(v) = v {
-                finals.insert(
-                    k.into(),
-                    json!({"value": v, "step": last.step, "wall_s": last.wall_s}),
+        match best.get(&r.metric) {
+            Some(b) if !dir.better(r.value, b.value) => {}
+            _ => {
+                best.insert(
+                    r.metric.clone(),
+                    Best {
+                        value: r.value,
+                        step: r.step,
+                        wall_s: r.wall_s,
+                        within_5pct: None,
+                    },
                 );
             }
         }
-        if let Some(v) = e.logs.metrics.iter().rev().find_map(|r| r.val_critic_loss) {
-            finals.insert("val_critic_loss".into(), json!({"value": v}));
+    }
+    for (metric, b) in best.iter_mut() {
+        b.within_5pct = time_to_near(eval, metric, b.value);
+    }
+    (finals, best)
+}
+
+/// `summary.json` of the engine's run: final and best value of each score (with step and wall
+/// time), the last logged losses, divergence, and throughput over this attempt.
+fn summarise(e: &Engine, outcome: &Outcome, first_step: u32, elapsed: f64) -> Summary {
+    let (mut last, best) = eval_finals_and_bests(&e.logs.eval);
+    if let Some(row) = e.logs.metrics.last() {
+        for (k, v) in [
+            ("critic_loss", Some(row.critic_loss)),
+            ("gen_loss", row.gen_loss),
+            ("estimate", Some(row.estimate)),
+            ("penalty", row.penalty),
+            ("grad_norm", row.grad_norm),
+        ] {
+            if let Some(value) = v {
+                let at = Final {
+                    value,
+                    step: Some(row.step),
+                    wall_s: Some(row.wall_s),
+                };
+                last.insert(k.into(), at);
+            }
+        }
+        if let Some(value) = e.logs.metrics.iter().rev().find_map(|r| r.val_critic_loss) {
+            let only_value = Final {
+                value,
+                ..Default::default()
+            };
+            last.insert("val_critic_loss".into(), only_value);
         }
     }
     let steps = e.step - first_step;
     let critic_steps = e.critic_updates() as f64 * steps as f64 / e.step.max(1) as f64;
-    let summary = json!({
-        "step": e.step,
-        "gen_iters": e.cfg.gen_iters,
-        "diverged": matches!(outcome, Outcome::Diverged { .. }),
-        "diverged_at": match outcome { Outcome::Diverged { step } => Some(*step), _ => None },
-        "final": finals,
-        "best": best.into_iter().map(|(k, (v, s, w))| {
-            let near = time_to_near(&e.logs.eval, &k, v);
-            (k, json!({"value": v, "step": s, "wall_s": w, "within_5pct": near}))
-        }).collect::<BTreeMap<_, _>>(),
-        "throughput": {
-            "gen_iters_per_s": steps as f64 / elapsed.max(1e-9),
-            "critic_steps_per_s": critic_steps / elapsed.max(1e-9),
-            "measured_over_steps": steps,
-        },
-        "evaluator": e.evaluator.as_ref().map(|(ev, _)| json!({"hash": ev.hash, "test_accuracy": ev.test_accuracy})),
-    });
-    store::write_atomic(
-        &dir.join("summary.json"),
-        serde_json::to_string_pretty(&summary)?.as_bytes(),
-    )
+    let diverged_at = match outcome {
+        Outcome::Diverged { step } => Some(*step),
+        _ => None,
+    };
+    Summary {
+        best,
+        diverged: diverged_at.is_some(),
+        diverged_at,
+        evaluator: evaluator_ref(e),
+        last,
+        gen_iters: e.cfg.gen_iters,
+        step: e.step,
+        throughput: Some(Throughput {
+            critic_steps_per_s: critic_steps / elapsed.max(1e-9),
+            gen_iters_per_s: steps as f64 / elapsed.max(1e-9),
+            measured_over_steps: steps,
+        }),
+    }
 }

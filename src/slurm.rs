@@ -10,12 +10,13 @@
 //! `plan.tsv` (task index, hash, settings), `configs/<i>.toml`, `job.sbatch`, and `logs/` (one
 //! `<job>_<task>.out` per array task).
 
+use crate::data::mnist::DataError;
 use crate::grid::{Plan, PlanEntry};
+use crate::results::record::now_rfc3339;
+use crate::results::sweep_record::{self, SlurmJob};
 use crate::run::{RunOptions, load_data};
-use crate::store::{PlanStatus, Store, config_text, now_rfc3339, write_atomic};
-use crate::sweep::{read_sweep_record, update_sweep_record};
+use crate::store::{PlanStatus, Store, config_text, write_atomic};
 use anyhow::{Context, Result};
-use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -41,28 +42,6 @@ pub struct SlurmOptions {
     pub run: RunOptions,
 }
 
-/// One submitted job array, as recorded in `sweeps/<name>.json`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct SlurmJob {
-    pub job_id: String,
-    pub submitted: String,
-    /// The submission folder (plan.tsv, configs/, job.sbatch, logs/).
-    pub dir: PathBuf,
-    /// Config hash of each array task, by task index.
-    pub tasks: Vec<String>,
-    #[serde(default)]
-    pub retry_failed: bool,
-}
-
-impl SlurmJob {
-    /// The log file of array task `index`.
-    pub fn log(&self, index: usize) -> PathBuf {
-        self.dir
-            .join("logs")
-            .join(format!("{}_{index}.out", self.job_id))
-    }
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum SlurmError {
     #[error(
@@ -79,6 +58,12 @@ pub enum SlurmError {
         dir: PathBuf,
         message: String,
     },
+    /// A configuration needs data that is missing or invalid (nothing was written).
+    #[error(transparent)]
+    Data(#[from] DataError),
+    /// Writing the submission or running sbatch failed.
+    #[error("{0:#}")]
+    Failed(#[from] anyhow::Error),
 }
 
 /// What a submission chose to run and what it left out, and why.
@@ -337,12 +322,12 @@ pub fn submit<'a>(
     store: &Store,
     opts: &SlurmOptions,
     dry_run: bool,
-) -> Result<Submission<'a>> {
+) -> Result<Submission<'a>, SlurmError> {
     let have_sbatch = which::which("sbatch").is_ok();
     if !dry_run && !have_sbatch {
-        return Err(SlurmError::NoSbatch.into());
+        return Err(SlurmError::NoSbatch);
     }
-    let jobs = read_sweep_record(store, &plan.name)
+    let jobs = sweep_record::read(&store.root, &plan.name)
         .map(|r| r.slurm)
         .unwrap_or_default();
     let (queued, slurm_failed) = if have_sbatch {
@@ -361,16 +346,7 @@ pub fn submit<'a>(
     // Absolute paths: the tasks run elsewhere, from another working directory.
     let results = std::path::absolute(&store.root)
         .with_context(|| format!("resolving {}", store.root.display()))?;
-    let mut run = opts.run.clone();
-    if let Some(d) = &run.data_dir {
-        run.data_dir = Some(std::path::absolute(d)?);
-    } else if selection.submit.iter().any(|e| !e.config.is_toy()) {
-        run.data_dir = Some(std::path::absolute(crate::data::mnist::resolve_dir(None))?);
-    }
-    let opts = SlurmOptions {
-        run,
-        ..opts.clone()
-    };
+    let opts = with_absolute_data_dir(opts, &selection)?;
     let dir = submission_dir(&results, &plan.name);
     let script = render_script(plan, &results, &dir, selection.submit.len(), &opts);
     if dry_run {
@@ -384,20 +360,61 @@ pub fn submit<'a>(
     if let Some(e) = selection.submit.iter().find(|e| !e.config.is_toy()) {
         load_data(&e.config, opts.run.data_dir.as_deref())?;
     }
+    let job = write_and_submit(plan, store, &opts, &selection.submit, &dir, &script)?;
+    Ok(Submission {
+        selection,
+        script,
+        job: Some(job),
+    })
+}
 
-    let mut tsv = String::from("task\thash\tsettings\n");
-    for (i, e) in selection.submit.iter().enumerate() {
+/// `opts` with the data folder the tasks read made absolute (MNIST configs only).
+fn with_absolute_data_dir(opts: &SlurmOptions, selection: &Selection) -> Result<SlurmOptions> {
+    let mut run = opts.run.clone();
+    if let Some(d) = &run.data_dir {
+        run.data_dir = Some(std::path::absolute(d)?);
+    } else if selection.submit.iter().any(|e| !e.config.is_toy()) {
+        run.data_dir = Some(std::path::absolute(crate::data::mnist::resolve_dir(None))?);
+    }
+    Ok(SlurmOptions {
+        run,
+        ..opts.clone()
+    })
+}
+
+/// The submission folder's `plan.tsv`: task index, hash and settings of each array task.
+fn plan_tsv(plan: &Plan, entries: &[&PlanEntry]) -> Result<Vec<u8>> {
+    let mut w = csv::WriterBuilder::new()
+        .delimiter(b'\t')
+        .from_writer(Vec::new());
+    w.write_record(["task", "hash", "settings"])?;
+    for (i, e) in entries.iter().enumerate() {
+        w.write_record([i.to_string(), e.hash.clone(), plan.settings_text(e)])?;
+    }
+    Ok(w.into_inner().map_err(|e| e.into_error())?)
+}
+
+/// Write the submission folder (configs, plan, script), submit the script, and record the
+/// job in the sweep record.
+fn write_and_submit(
+    plan: &Plan,
+    store: &Store,
+    opts: &SlurmOptions,
+    entries: &[&PlanEntry],
+    dir: &Path,
+    script: &str,
+) -> Result<SlurmJob, SlurmError> {
+    for (i, e) in entries.iter().enumerate() {
         write_atomic(
             &dir.join("configs").join(format!("{i}.toml")),
             config_text(&e.config)?.as_bytes(),
         )?;
-        let _ = writeln!(tsv, "{i}\t{}\t{}", e.hash, plan.settings_text(e));
     }
-    write_atomic(&dir.join("plan.tsv"), tsv.as_bytes())?;
+    write_atomic(&dir.join("plan.tsv"), &plan_tsv(plan, entries)?)?;
     let script_path = dir.join("job.sbatch");
     write_atomic(&script_path, script.as_bytes())?;
-    std::fs::create_dir_all(dir.join("logs"))?;
-    update_sweep_record(store, plan, |_| {})?;
+    std::fs::create_dir_all(dir.join("logs")).context("creating the logs folder")?;
+    sweep_record::record_plan(&store.root, plan, |_| {})?;
 
     let out = Command::new("sbatch")
         .arg("--parsable")
@@ -411,10 +428,9 @@ pub fn submit<'a>(
         }
         return Err(SlurmError::Rejected {
             script: script_path,
-            dir,
+            dir: dir.to_path_buf(),
             message,
-        }
-        .into());
+        });
     }
     // `--parsable` prints `jobid` or `jobid;cluster`.
     let job_id = String::from_utf8_lossy(&out.stdout)
@@ -426,15 +442,11 @@ pub fn submit<'a>(
     let job = SlurmJob {
         job_id,
         submitted: now_rfc3339(),
-        dir: dir.clone(),
-        tasks: selection.submit.iter().map(|e| e.hash.clone()).collect(),
+        dir: dir.to_path_buf(),
+        tasks: entries.iter().map(|e| e.hash.clone()).collect(),
         retry_failed: opts.retry_failed,
     };
     write_atomic(&dir.join("job_id"), format!("{}\n", job.job_id).as_bytes())?;
-    update_sweep_record(store, plan, |rec| rec.slurm.push(job.clone()))?;
-    Ok(Submission {
-        selection,
-        script,
-        job: Some(job),
-    })
+    sweep_record::record_plan(&store.root, plan, |rec| rec.slurm.push(job.clone()))?;
+    Ok(job)
 }

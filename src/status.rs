@@ -2,9 +2,9 @@
 //! for sweeps submitted to SLURM, from what `squeue`/`sacct` say about the array's tasks.
 
 use crate::browse::render_table;
-use crate::slurm::{self, SlurmJob};
+use crate::results::sweep_record::{SlurmJob, SweepRecord};
+use crate::slurm;
 use crate::store::{self, PlanStatus, Store};
-use crate::sweep::SweepRecord;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;

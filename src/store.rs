@@ -1,66 +1,19 @@
 //! The results store: one folder per configuration hash, written atomically, guarded by a lock.
 //!
-//! Layout (see `docs/results-layout.md`): `config.toml`, `run.json`, `metrics.csv`, `eval.csv`,
-//! `layers.csv`, `weights_hist.csv`, `samples/`, `checkpoints/`, `summary.json`, `lock`.
+//! What each file of a run folder holds is [`crate::results`]'s business (and
+//! `docs/results-layout.md`'s); this module finds run folders, plans around their state, and
+//! guards each with its lock.
 
 use crate::config::RunConfig;
-use anyhow::{Context, Result, bail};
+use crate::results::record::{self, RunRecord, Status};
+use crate::results::run_files;
+use anyhow::{Context, Result};
 use fs4::fs_std::FileExt;
-use serde::{Deserialize, Serialize};
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
-/// Write `bytes` to `path` via a temporary file in the same folder and a rename, so a reader
-/// (or a crash) never sees a half-written file.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
-        .tempfile_in(dir)
-        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path)
-        .with_context(|| format!("renaming into {}", path.display()))?;
-    Ok(())
-}
-
-/// Lifecycle state of a run folder.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    Running,
-    Done,
-    Failed,
-    Diverged,
-}
-
-/// `run.json`: what happened to a run, for humans and for `ls`/`report`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct RunRecord {
-    pub status: Status,
-    pub started: String,
-    pub finished: Option<String>,
-    pub harness_version: String,
-    pub git_commit: Option<String>,
-    pub backend: String,
-    pub device: String,
-    pub host: String,
-    pub wall_s: f64,
-    pub error: Option<String>,
-    pub diverged_at: Option<u32>,
-    /// Generator iterations completed.
-    pub step: u32,
-    pub sweep: Option<String>,
-    /// How many times this run was started (1 + resumes).
-    #[serde(default)]
-    pub attempts: u32,
-}
+pub use crate::atomic_file::write_atomic;
 
 /// Status as seen by a planner: a folder may not exist yet, or hold a checkpoint to resume from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,13 +49,10 @@ pub struct Store {
 
 impl Store {
     /// Open (without creating) a results directory; a path that is a file is an error.
-    pub fn new(root: impl Into<PathBuf>) -> Result<Self> {
+    pub fn new(root: impl Into<PathBuf>) -> Result<Self, StoreError> {
         let root = root.into();
         if root.exists() && !root.is_dir() {
-            bail!(
-                "results path {} is a file, not a directory; pass --results DIR with a directory",
-                root.display()
-            );
+            return Err(StoreError::NotADirectory(root));
         }
         Ok(Self { root })
     }
@@ -112,15 +62,15 @@ impl Store {
     }
 
     pub fn record(&self, hash: &str) -> Option<RunRecord> {
-        read_record(&self.run_dir(hash))
+        record::read(&self.run_dir(hash))
     }
 
     /// Status for planning: done/failed/diverged from `run.json`; `running` if the lock is held
     /// live; `partial` for a started run nobody holds.
     pub fn plan_status(&self, hash: &str) -> PlanStatus {
         let dir = self.run_dir(hash);
-        let Some(rec) = read_record(&dir) else {
-            return if dir.join("config.toml").exists() {
+        let Some(rec) = record::read(&dir) else {
+            return if dir.join(run_files::CONFIG).exists() {
                 PlanStatus::Partial
             } else {
                 PlanStatus::New
@@ -147,7 +97,7 @@ impl Store {
             .max_depth(2)
             .into_iter()
             .filter_map(|e| e.ok())
-            .filter(|e| e.file_type().is_dir() && e.path().join("config.toml").exists())
+            .filter(|e| e.file_type().is_dir() && e.path().join(run_files::CONFIG).exists())
             .map(|e| e.into_path())
             .collect();
         out.sort();
@@ -155,8 +105,8 @@ impl Store {
     }
 
     /// Find a run by hash prefix; ambiguous or unknown prefixes are errors.
-    pub fn find(&self, prefix: &str) -> Result<PathBuf> {
-        let hits: Vec<PathBuf> = self
+    pub fn find(&self, prefix: &str) -> Result<PathBuf, StoreError> {
+        let mut hits: Vec<PathBuf> = self
             .runs()
             .into_iter()
             .filter(|p| {
@@ -165,27 +115,35 @@ impl Store {
             })
             .collect();
         match hits.len() {
-            0 => bail!(
-                "no run whose hash starts with `{prefix}` under {}; `harness ls {}` lists them",
-                self.root.display(),
-                self.root.display()
-            ),
-            1 => Ok(hits.into_iter().next().unwrap()),
-            n => bail!("`{prefix}` matches {n} runs; give more characters of the hash"),
+            0 => Err(StoreError::NoSuchRun {
+                prefix: prefix.into(),
+                root: self.root.clone(),
+            }),
+            1 => Ok(hits.remove(0)),
+            n => Err(StoreError::Ambiguous {
+                prefix: prefix.into(),
+                matches: n,
+            }),
         }
     }
 }
 
-pub fn read_record(dir: &Path) -> Option<RunRecord> {
-    let text = fs::read_to_string(dir.join("run.json")).ok()?;
-    serde_json::from_str(&text).ok()
-}
-
-pub fn write_record(dir: &Path, rec: &RunRecord) -> Result<()> {
-    write_atomic(
-        &dir.join("run.json"),
-        serde_json::to_string_pretty(rec)?.as_bytes(),
-    )
+/// A results directory or run that cannot be used as given.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "results path {} is a file, not a directory; pass --results DIR with a directory",
+        .0.display()
+    )]
+    NotADirectory(PathBuf),
+    #[error(
+        "no run whose hash starts with `{prefix}` under {}; `harness ls {}` lists them",
+        root.display(),
+        root.display()
+    )]
+    NoSuchRun { prefix: String, root: PathBuf },
+    #[error("`{prefix}` matches {matches} runs; give more characters of the hash")]
+    Ambiguous { prefix: String, matches: usize },
 }
 
 /// The resolved config as canonical TOML (keys sorted): what `harness run --config` reads.
@@ -196,11 +154,11 @@ pub fn config_text(cfg: &RunConfig) -> Result<String> {
 
 /// Write the resolved config into a run folder.
 pub fn write_config(dir: &Path, cfg: &RunConfig) -> Result<()> {
-    write_atomic(&dir.join("config.toml"), config_text(cfg)?.as_bytes())
+    write_atomic(&dir.join(run_files::CONFIG), config_text(cfg)?.as_bytes())
 }
 
 pub fn read_config(dir: &Path) -> Result<RunConfig> {
-    let path = dir.join("config.toml");
+    let path = dir.join(run_files::CONFIG);
     let text = fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     RunConfig::from_flat_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
@@ -219,7 +177,7 @@ impl RunLock {
     /// Try to take the lock; `Ok(None)` when another live process holds it.
     pub fn try_acquire(dir: &Path) -> Result<Option<RunLock>> {
         fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        let path = dir.join("lock");
+        let path = dir.join(run_files::LOCK);
         let mut file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -252,7 +210,7 @@ impl RunLock {
         let Ok(file) = OpenOptions::new()
             .read(true)
             .write(true)
-            .open(dir.join("lock"))
+            .open(dir.join(run_files::LOCK))
         else {
             return false;
         };
@@ -289,8 +247,4 @@ pub fn git_commit() -> Option<String> {
     option_env!("HARNESS_GIT_COMMIT")
         .map(str::to_string)
         .filter(|s| !s.is_empty())
-}
-
-pub fn now_rfc3339() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }

@@ -8,12 +8,12 @@
 //! is killed cannot take the others down; a library caller without the executable
 //! (`worker_exe: None`) gets N threads in this process instead.
 
+use crate::data::mnist::DataError;
 use crate::grid::{Plan, PlanEntry};
+use crate::results::{run_files, sweep_record};
 use crate::run::{RunOptions, RunResult, execute, load_data};
-use crate::slurm::SlurmJob;
-use crate::store::{PlanStatus, Store, config_text, now_rfc3339, write_atomic};
+use crate::store::{PlanStatus, Store, config_text, write_atomic};
 use anyhow::{Context, Result};
-use fs4::fs_std::FileExt;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
@@ -50,20 +50,6 @@ impl Default for SweepOptions {
     }
 }
 
-/// `results/sweeps/<name>.json`: which runs belong to a sweep, for `report` and `status`.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct SweepRecord {
-    pub name: String,
-    pub description: String,
-    pub grid_file: String,
-    pub runs: Vec<String>,
-    pub varying: Vec<String>,
-    pub updated: String,
-    /// Job arrays submitted for this sweep, oldest first.
-    #[serde(default)]
-    pub slurm: Vec<SlurmJob>,
-}
-
 /// What a sweep did, per configuration.
 #[derive(Debug, Default)]
 pub struct SweepReport {
@@ -82,77 +68,9 @@ impl SweepReport {
     }
 }
 
-fn record_path(store: &Store, name: &str) -> PathBuf {
-    store.root.join("sweeps").join(format!("{name}.json"))
-}
-
-/// The record of sweep `name`, if one was written.
-pub fn read_sweep_record(store: &Store, name: &str) -> Option<SweepRecord> {
-    let text = std::fs::read_to_string(record_path(store, name)).ok()?;
-    serde_json::from_str(&text).ok()
-}
-
-/// Every sweep record under the store, by name.
-pub fn read_sweep_records(store: &Store) -> Vec<SweepRecord> {
-    let Ok(dir) = std::fs::read_dir(store.root.join("sweeps")) else {
-        return Vec::new();
-    };
-    let mut names: Vec<String> = dir
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            let p = e.path();
-            if p.extension()? != "json" {
-                return None;
-            }
-            Some(p.file_stem()?.to_string_lossy().into_owned())
-        })
-        .collect();
-    names.sort();
-    names
-        .iter()
-        .filter_map(|n| read_sweep_record(store, n))
-        .collect()
-}
-
-/// Merge `plan` into its sweep record and apply `change`, under an exclusive lock on the
-/// record so that concurrent sweeps and submissions of the same grid do not lose each other's
-/// updates.
-pub fn update_sweep_record(
-    store: &Store,
-    plan: &Plan,
-    change: impl FnOnce(&mut SweepRecord),
-) -> Result<()> {
-    let path = record_path(store, &plan.name);
-    let dir = path.parent().expect("sweeps folder");
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let lock_path = dir.join(format!(".{}.lock", plan.name));
-    let lock = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .with_context(|| format!("opening {}", lock_path.display()))?;
-    FileExt::lock_exclusive(&lock).with_context(|| format!("locking {}", lock_path.display()))?;
-    let mut rec = read_sweep_record(store, &plan.name).unwrap_or_default();
-    rec.name = plan.name.clone();
-    rec.description = plan.description.clone();
-    rec.grid_file = plan.file.display().to_string();
-    for e in &plan.entries {
-        if !rec.runs.contains(&e.hash) {
-            rec.runs.push(e.hash.clone());
-        }
-    }
-    rec.varying = plan.varying.clone();
-    rec.updated = now_rfc3339();
-    change(&mut rec);
-    let result = write_atomic(&path, serde_json::to_string_pretty(&rec)?.as_bytes());
-    let _ = FileExt::unlock(&lock);
-    result
-}
-
 /// Record the sweep in the store (merging with an earlier record of the same name).
 pub fn write_sweep_record(store: &Store, plan: &Plan) -> Result<()> {
-    update_sweep_record(store, plan, |_| {})
+    sweep_record::record_plan(&store.root, plan, |_| {})
 }
 
 /// Rows of the `--dry-run` table: hash, varying settings, status.
@@ -169,8 +87,24 @@ pub fn plan_table(plan: &Plan, store: &Store) -> Vec<(String, String, PlanStatus
         .collect()
 }
 
-/// Run every configuration of `plan` that is not done.
-pub fn run_sweep(plan: &Plan, store: &Store, opts: &SweepOptions) -> Result<SweepReport> {
+/// Why a sweep could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    /// A configuration needs data that is missing or invalid (nothing was written).
+    #[error(transparent)]
+    Data(#[from] DataError),
+    /// Writing the results tree failed.
+    #[error("{0:#}")]
+    Failed(#[from] anyhow::Error),
+}
+
+/// Run every configuration of `plan` that is not done. A configuration that fails is reported
+/// in the [`SweepReport`], not as an error.
+pub fn run_sweep(
+    plan: &Plan,
+    store: &Store,
+    opts: &SweepOptions,
+) -> Result<SweepReport, SweepError> {
     let entries: Vec<&PlanEntry> = match opts.shard {
         Some((k, n)) => plan.shard(k, n),
         None => plan.entries.iter().collect(),
@@ -314,7 +248,7 @@ impl<'a> Workers<'a> {
         write_atomic(&cfg_path, config_text(&entry.config)?.as_bytes())?;
         let dir = self.store.run_dir(&entry.hash);
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        let log_path = dir.join("worker.log");
+        let log_path = dir.join(run_files::WORKER_LOG);
         let log = OpenOptions::new()
             .create(true)
             .append(true)

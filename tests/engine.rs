@@ -1,6 +1,8 @@
 //! The training engine: objectives, optimisers, the explicit input gradient, clipping,
 //! determinism, resume, and learning on real data.
 
+mod common;
+
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::prelude::*;
 use gan_harness::config::{
@@ -499,13 +501,9 @@ fn wgan_gp_covers_the_modes_of_8_gaussians() {
     );
 }
 
-/// The MNIST copy the tests read (`../shared/data/mnist`).
+/// The MNIST copy the tests read (see `tests/common`).
 fn shared_mnist() -> std::sync::Arc<mnist::Mnist> {
-    let dir = mnist::resolve_dir(Some(Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/data/mnist"
-    ))));
-    mnist::load_cached(&dir).unwrap()
+    mnist::load_cached(common::mnist_dir()).unwrap()
 }
 
 /// 20-bin pixel-intensity histogram of values in the generator's output range.

@@ -1,10 +1,12 @@
 //! The LeNet evaluator for MNIST sample quality (`measure::evaluator`), against the real MNIST
-//! in `../shared/data/mnist`.
+//! (found or fetched by `tests/common`).
 //!
 //! The default evaluator is trained once per test binary (a `OnceLock`) into a fixed cache
 //! folder under the target directory, so repeated `cargo test` runs load it instead of
 //! training again; its folder is named by the spec hash, so a changed spec never reuses a stale
 //! network. Assertions compare orderings and ratios rather than exact values.
+
+mod common;
 
 use burn::prelude::*;
 use gan_harness::data::mnist::{Mnist, load_cached};
@@ -17,7 +19,6 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
-const MNIST_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/mnist");
 /// Scored samples per set (the assertions hold with margin at this size; scoring is ~1 s).
 const N: usize = 2000;
 
@@ -26,7 +27,7 @@ fn cache_dir() -> PathBuf {
 }
 
 fn mnist() -> Arc<Mnist> {
-    load_cached(Path::new(MNIST_DIR)).expect("MNIST at ../shared/data/mnist")
+    load_cached(common::mnist_dir()).expect("MNIST for the tests")
 }
 
 /// The default evaluator, trained once per cache dir (its folder is keyed by the spec hash,

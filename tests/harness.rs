@@ -584,3 +584,58 @@ gen_iters = [20000, 20, 21, 22]
     let rec = store.record(&long).unwrap();
     assert_eq!((rec.attempts, rec.step), (2, 20000));
 }
+
+/// Every file and folder the harness writes (run folders, sweep record, report) follows the
+/// process umask, as cargo and git do, so a group can share a results directory.
+#[test]
+fn written_files_follow_the_umask() {
+    const ONE: &str = "name = \"perm\"\n[base]\ndataset = \"8gaussians\"\nloss = \"wgan-gp\"\n\
+        dim = 16\nbatch_size = 32\ngen_iters = 4\nlog_every = 2\neval_every = 4\n\
+        checkpoint_every = 4\neval_samples = 100\n";
+    use std::os::unix::fs::PermissionsExt;
+    for (umask, file_mode, dir_mode) in [("027", 0o640, 0o750), ("022", 0o644, 0o755)] {
+        let d = tempfile::tempdir().unwrap();
+        let g = write_grid(d.path(), ONE);
+        let res = d.path().join("results");
+        let under_umask = |args: &[&std::ffi::OsStr]| {
+            let out = Command::new("sh")
+                .arg("-c")
+                .arg(format!("umask {umask} && exec \"$0\" \"$@\""))
+                .arg(env!("CARGO_BIN_EXE_harness"))
+                .args(args)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        under_umask(&[
+            "sweep".as_ref(),
+            g.as_os_str(),
+            "--results".as_ref(),
+            res.as_os_str(),
+            "--no-progress".as_ref(),
+        ]);
+        under_umask(&["report".as_ref(), res.as_os_str()]);
+        let mut files = 0;
+        for e in walkdir::WalkDir::new(&res).min_depth(1) {
+            let e = e.unwrap();
+            let mode = e.metadata().unwrap().permissions().mode() & 0o777;
+            let want = if e.file_type().is_dir() {
+                dir_mode
+            } else {
+                files += 1;
+                file_mode
+            };
+            assert_eq!(
+                mode,
+                want,
+                "umask {umask}: {} is {mode:o}",
+                e.path().display()
+            );
+        }
+        assert!(files > 15, "only {files} files written");
+    }
+}

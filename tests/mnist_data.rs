@@ -1,7 +1,9 @@
-//! MNIST loading and downloading, against the real data in `../shared/data/mnist`.
+//! MNIST loading and downloading, against the real data (found or fetched by `tests/common`).
 //!
 //! Downloads are exercised over loopback with a minimal HTTP/1.1 server whose mirrors can
 //! serve good data, corrupt data, drop the connection mid-body, answer 404 or hang up.
+
+mod common;
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -25,22 +27,23 @@ const TRAIN_COUNTS: [usize; 10] = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 626
 const TEST_COUNTS: [usize; 10] = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009];
 
 fn shared_dir() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/mnist"))
+    common::mnist_dir()
 }
 
 /// The verified real dataset, decoded once for the whole test binary.
 fn reference() -> Arc<Mnist> {
-    load_cached(shared_dir()).expect("real MNIST in ../shared/data/mnist must load")
+    load_cached(shared_dir()).expect("the real MNIST must load")
 }
 
-/// `<stem>.gz` name -> archive bytes exactly as stored in the shared directory.
+/// `<stem>.gz` name -> archive bytes as stored in the data directory (a raw copy is gzipped).
 fn archives() -> &'static HashMap<String, Vec<u8>> {
     static A: OnceLock<HashMap<String, Vec<u8>>> = OnceLock::new();
     A.get_or_init(|| {
         FILES
             .iter()
             .map(|f| {
-                let bytes = fs::read(shared_dir().join(f.gz_name())).unwrap();
+                let bytes = fs::read(shared_dir().join(f.gz_name()))
+                    .unwrap_or_else(|_| gzip(&fs::read(shared_dir().join(f.stem)).unwrap()));
                 (f.gz_name(), bytes)
             })
             .collect()

@@ -3,8 +3,8 @@
 //! and skip, unless HARNESS_REQUIRE_SLURM is set (CI sets it), in which case they fail.
 
 use gan_harness::grid::parse_plan;
+use gan_harness::results::sweep_record;
 use gan_harness::store::{PlanStatus, Store};
-use gan_harness::sweep::read_sweep_record;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -132,7 +132,7 @@ fn job_array_runs_every_configuration_and_a_second_submission_submits_nothing() 
             assert!(res.join(&e.hash).join(f).exists(), "{f} missing");
         }
     }
-    let rec = read_sweep_record(&store, "slurm-small").unwrap();
+    let rec = sweep_record::read(&store.root, "slurm-small").unwrap();
     assert_eq!(rec.slurm.len(), 1);
     assert_eq!(rec.slurm[0].job_id, job);
     assert_eq!(rec.slurm[0].tasks.len(), 4);
@@ -152,7 +152,7 @@ fn job_array_runs_every_configuration_and_a_second_submission_submits_nothing() 
         text(&again)
     );
     assert_eq!(
-        read_sweep_record(&store, "slurm-small")
+        sweep_record::read(&store.root, "slurm-small")
             .unwrap()
             .slurm
             .len(),
@@ -214,7 +214,7 @@ fn a_cancelled_task_is_resubmitted_by_retry_failed_and_resumes_from_its_checkpoi
     assert!(out.status.success(), "{}", text(&out));
     let job = job_id(&out);
     let store = Store::new(&res).unwrap();
-    let task = read_sweep_record(&store, "slurm-kill").unwrap().slurm[0]
+    let task = sweep_record::read(&store.root, "slurm-kill").unwrap().slurm[0]
         .tasks
         .iter()
         .position(|h| h == &long)
@@ -260,7 +260,7 @@ fn a_cancelled_task_is_resubmitted_by_retry_failed_and_resumes_from_its_checkpoi
     });
     assert_eq!(store.plan_status(&long), PlanStatus::Done);
     assert_eq!(store.record(&long).unwrap().attempts, 2);
-    let rec = read_sweep_record(&store, "slurm-kill").unwrap();
+    let rec = sweep_record::read(&store.root, "slurm-kill").unwrap();
     assert_eq!(rec.slurm.len(), 2);
     assert_eq!(rec.slurm[1].tasks, vec![long.clone()]);
     let log = std::fs::read_to_string(rec.slurm[1].log(0)).unwrap();
@@ -293,7 +293,7 @@ fn sbatch_rejecting_the_script_shows_its_message_and_keeps_the_plan() {
         "{err}"
     );
     let store = Store::new(&res).unwrap();
-    let rec = read_sweep_record(&store, "slurm-small").unwrap();
+    let rec = sweep_record::read(&store.root, "slurm-small").unwrap();
     assert!(
         rec.slurm.is_empty(),
         "a rejected array was recorded as a job"

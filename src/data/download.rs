@@ -12,13 +12,14 @@
 //! [`load`]: super::mnist::load
 
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::thread;
 use std::time::Duration;
 
 pub use super::mnist::MirrorFailure;
 use super::mnist::{DataError, FILES, MnistFile, decode_verified, read_verified};
+use crate::atomic_file::write_atomic;
 
 /// Mirrors tried in order; each serves `<stem>.gz`. The original host is last because it is
 /// often slow or refuses automated downloads.
@@ -31,9 +32,6 @@ pub const DEFAULT_MIRRORS: &[&str] = &[
 /// Cap on a response body; the largest archive is about 10 MB (47 MB if a server sends it
 /// uncompressed). Stops a broken mirror from exhausting memory.
 const MAX_DOWNLOAD: u64 = 128 << 20;
-
-/// Prefix of in-flight temporary files, hidden so that listings stay clean.
-const TEMP_PREFIX: &str = ".mnist-download-";
 
 /// How [`download_mnist`] talks to mirrors.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,7 +109,10 @@ pub fn download_mnist(dir: &Path, opts: &DownloadOptions) -> Result<DownloadRepo
         } else {
             (raw_path, gz_path)
         };
-        write_atomically(dir, &target, &download.bytes)?;
+        write_atomic(&target, &download.bytes).map_err(|e| DataError::Write {
+            source: e.downcast().unwrap_or_else(io::Error::other),
+            path: target.clone(),
+        })?;
         // `read_verified` failed above, so any other copy present is invalid.
         if other.exists() {
             fs::remove_file(&other).map_err(|source| DataError::Write {
@@ -238,22 +239,4 @@ fn classify(e: ureq::Error) -> AttemptError {
         other => (other.to_string(), false),
     };
     AttemptError { reason, retryable }
-}
-
-/// Writes `bytes` to `target` via a temporary file in `dir` and a rename, so readers see either
-/// the old file or the complete new one. On any error the temporary file is removed (by
-/// `NamedTempFile`'s drop).
-fn write_atomically(dir: &Path, target: &Path, bytes: &[u8]) -> Result<(), DataError> {
-    let err = |source: io::Error| DataError::Write {
-        path: target.to_path_buf(),
-        source,
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .tempfile_in(dir)
-        .map_err(err)?;
-    tmp.write_all(bytes).map_err(err)?;
-    tmp.as_file().sync_all().map_err(err)?;
-    tmp.persist(target).map_err(|e| err(e.error))?;
-    Ok(())
 }

@@ -20,7 +20,8 @@
 
 use crate::data::mnist::{FILES, Mnist, MnistSplit};
 use crate::measure::quality::{self, Gaussian};
-use crate::store::{RunLock, now_rfc3339, write_atomic};
+use crate::results::record::now_rfc3339;
+use crate::store::{RunLock, write_atomic};
 use crate::weights::{load_into, to_bytes};
 use anyhow::{Context, Result, bail};
 use burn::module::{Module, Param};
@@ -42,7 +43,7 @@ use std::time::{Duration, Instant};
 /// Version of the evaluator's hashed form and of its training code; bump when either changes.
 pub const EVALUATOR_SCHEMA: u32 = 1;
 /// Subfolder of the results directory holding evaluators.
-pub const EVALUATORS_DIR: &str = "evaluators";
+pub const EVALUATORS_DIR: &str = crate::results::tree_dirs::EVALUATORS;
 /// Number of classes.
 pub const N_CLASSES: usize = 10;
 /// Neighbourhood size of improved precision/recall.

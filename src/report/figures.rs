@@ -4,16 +4,19 @@
 //! input files; the data preparation and drawing live in a closure that only runs
 //! when the chart is stale.
 
-use std::collections::BTreeSet;
 use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use anyhow::Result;
 
 use super::charts::{self, Curve, HistPanel, Legend, Meta, Panel, StripRow, SurfacePanel};
+use super::format::{safe, sig};
 use super::group::{Group, ema, mean_band};
 use super::load::{Mtimes, Run, Status, read_points};
-use super::{Band, ReportOptions, Section};
+use super::options::{Band, ReportOptions};
+use super::section::{Section, eval_metrics};
+use crate::results::metrics::eval_direction;
 
 /// Bump when chart drawing changes so cached charts are redrawn.
 const DRAW_VERSION: u32 = 2;
@@ -74,32 +77,52 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// A chart job: `draw(ctx, title)` runs only when the chart is stale.
     fn job(
-        &self,
+        self: &Arc<Self>,
         file: String,
         title: String,
         category: Category,
         input: fn(&Mtimes) -> [Option<SystemTime>; 2],
-        draw: Draw<'a>,
+        draw: impl Fn(&Ctx<'a>, &str) -> Result<String> + Send + Sync + 'a,
     ) -> Job<'a> {
         let mut h = DefaultHasher::new();
         (self.base_hash, &file, &title).hash(&mut h);
         let newest = self
             .sec
-            .groups
-            .iter()
-            .flat_map(|g| g.members.iter())
-            .flat_map(|&i| input(&self.runs[i].mtimes))
+            .run_indices()
+            .flat_map(|i| input(&self.runs[i].mtimes))
             .flatten()
             .max();
+        let (ctx, t) = (Arc::clone(self), title.clone());
         Job {
             file,
             title,
             category,
             fingerprint: h.finish(),
             newest_input: newest,
-            draw,
+            draw: Box::new(move || draw(&ctx, &t)),
         }
+    }
+
+    /// Indices of the configurations for which `keep` holds.
+    fn groups_where(&self, keep: impl Fn(usize) -> bool) -> Vec<usize> {
+        (0..self.sec.groups.len()).filter(|&gi| keep(gi)).collect()
+    }
+
+    /// Whether any seed of configuration `gi` satisfies `f`.
+    fn any_member(&self, gi: usize, f: impl Fn(&Run) -> bool) -> bool {
+        self.members(&self.sec.groups[gi]).any(f)
+    }
+
+    /// Whether any seed of configuration `gi` logged a finite value in `metrics.csv` column
+    /// `col`.
+    fn has_column(&self, gi: usize, col: &str) -> bool {
+        self.any_member(gi, |r| {
+            r.metrics
+                .get(col)
+                .is_some_and(|v| v.iter().any(|x| x.is_finite()))
+        })
     }
 
     fn legend(&self, groups: &[usize], note: Option<String>) -> Legend {
@@ -137,20 +160,16 @@ impl<'a> Ctx<'a> {
         } else if amax - amin < 1e-9 {
             format!(
                 "{band}; line: EMA (α={}) of the mean, faint: raw mean",
-                sig2(amin)
+                sig(amin)
             )
         } else {
             format!(
                 "{band}; line: EMA (α={}–{}) of the mean, faint: raw mean",
-                sig2(amin),
-                sig2(amax)
+                sig(amin),
+                sig(amax)
             )
         }
     }
-}
-
-fn sig2(v: f64) -> String {
-    super::tables::sig(v)
 }
 
 /// EMA weight for a curve of `n` points: the requested `alpha`, raised so the EMA window
@@ -212,14 +231,6 @@ fn group_kind(ctx: &Ctx, g: &Group) -> String {
     } else {
         "js".into()
     }
-}
-
-fn has_column(ctx: &Ctx, g: &Group, col: &str) -> bool {
-    ctx.members(g).any(|r| {
-        r.metrics
-            .get(col)
-            .is_some_and(|v| v.iter().any(|x| x.is_finite()))
-    })
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -340,384 +351,331 @@ fn m_samples(m: &Mtimes) -> [Option<SystemTime>; 2] {
     [m.samples, m.config]
 }
 
-/// Metrics that appear in `eval.csv` of any run of the section, in a stable order.
-pub fn eval_metrics(runs: &[Run], sec: &Section) -> Vec<String> {
-    let set: BTreeSet<&String> = sec
-        .groups
-        .iter()
-        .flat_map(|g| g.members.iter())
-        .flat_map(|&i| runs[i].eval.keys())
-        .collect();
-    set.into_iter().cloned().collect()
-}
-
-/// Plan every chart of a section.
+/// Plan every chart of a section, in page order within each category.
 pub fn plan<'a>(runs: &'a [Run], sec: &'a Section, opts: &'a ReportOptions) -> Vec<Job<'a>> {
-    let ctx = Ctx {
+    let ctx = Arc::new(Ctx {
         runs,
         sec,
         opts,
         base_hash: fingerprint_base(sec, runs, opts),
-    };
-    let ctx = std::sync::Arc::new(ctx);
-    let mut jobs = Vec::new();
-    let all: Vec<usize> = (0..sec.groups.len()).collect();
-    let suffix = ctx.suffix();
-
-    // --- Training curves -------------------------------------------------------------
+    });
     let kinds: Vec<String> = sec.groups.iter().map(|g| group_kind(&ctx, g)).collect();
-    let mut curve_specs: Vec<(String, String, Vec<usize>, bool)> = Vec::new();
+    let metrics = eval_metrics(runs, sec);
+    let mut jobs = training_curves(&ctx, &kinds);
+    jobs.extend(grad_norm_by_layer(&ctx));
+    jobs.extend(weight_histograms(&ctx));
+    jobs.extend(critic_surface(&ctx));
+    for metric in &metrics {
+        jobs.extend(estimate_and_quality(&ctx, &kinds, metric));
+    }
+    for metric in &metrics {
+        jobs.push(quality_curve(&ctx, metric));
+        jobs.push(final_scores(&ctx, metric));
+    }
+    for gi in 0..sec.groups.len() {
+        jobs.extend(toy_samples(&ctx, gi));
+    }
+    jobs
+}
+
+/// The `metrics.csv` curves: losses and the estimate (one chart per estimate kind) against
+/// steps and wall time, the penalty and the input-gradient norm against steps.
+fn training_curves<'a>(ctx: &Arc<Ctx<'a>>, kinds: &[String]) -> Vec<Job<'a>> {
+    // (file stem, column, what it is, groups that have it, also against wall time)
+    let mut specs: Vec<(String, &str, String, Vec<usize>, bool)> = Vec::new();
     for col in ["critic_loss", "gen_loss"] {
-        let gs: Vec<usize> = all
-            .iter()
-            .copied()
-            .filter(|&g| has_column(&ctx, &sec.groups[g], col))
-            .collect();
-        if !gs.is_empty() {
-            curve_specs.push((col.into(), metric_title(col), gs, true));
-        }
+        let gs = ctx.groups_where(|gi| ctx.has_column(gi, col));
+        specs.push((col.into(), col, metric_title(col), gs, true));
     }
     for kind in ["wasserstein", "js"] {
-        let gs: Vec<usize> = all
-            .iter()
-            .copied()
-            .filter(|&g| kinds[g] == kind && has_column(&ctx, &sec.groups[g], "estimate"))
-            .collect();
-        if !gs.is_empty() {
-            curve_specs.push((
-                format!("estimate_{kind}"),
-                estimate_title(kind).into(),
-                gs,
-                true,
-            ));
-        }
+        let gs = ctx.groups_where(|gi| kinds[gi] == kind && ctx.has_column(gi, "estimate"));
+        let what = estimate_title(kind).to_string();
+        specs.push((format!("estimate_{kind}"), "estimate", what, gs, true));
     }
     for col in ["penalty", "grad_norm"] {
-        let gs: Vec<usize> = all
-            .iter()
-            .copied()
-            .filter(|&g| has_column(&ctx, &sec.groups[g], col))
-            .collect();
-        if !gs.is_empty() {
-            curve_specs.push((col.into(), metric_title(col), gs, false));
-        }
+        let gs = ctx.groups_where(|gi| ctx.has_column(gi, col));
+        specs.push((col.into(), col, metric_title(col), gs, false));
     }
-    for (name, what, gs, with_wall) in curve_specs {
-        let col: String = name
-            .strip_prefix("estimate_")
-            .map_or(name.clone(), |_| "estimate".into());
+    let mut jobs = Vec::new();
+    for (name, col, what, gs, with_wall) in specs.into_iter().filter(|s| !s.3.is_empty()) {
         let axes: &[XAxis] = if with_wall {
             &[XAxis::Step, XAxis::Wall]
         } else {
             &[XAxis::Step]
         };
         for &axis in axes {
-            let (file, title, x_label) = match axis {
-                XAxis::Step => (
-                    format!("curve_{name}_step.svg"),
-                    format!("{what} · {suffix}"),
-                    "generator iterations",
-                ),
-                XAxis::Wall => (
-                    format!("curve_{name}_wall.svg"),
-                    format!("{what} vs wall time · {suffix}"),
-                    "wall time (s)",
-                ),
-            };
-            let c = ctx.clone();
-            let (gs, col, what) = (gs.clone(), col.clone(), what.clone());
-            let t = title.clone();
-            jobs.push(ctx.job(
-                file,
-                title,
-                Category::Curves,
-                m_metrics,
-                Box::new(move || {
-                    let curves: Vec<Curve> = gs
-                        .iter()
-                        .map(|&g| metric_curve(&c, g, &col, axis, true))
-                        .collect();
-                    let panel = Panel {
-                        title: t.clone(),
-                        x_label: x_label.into(),
-                        y_label: what.clone(),
-                        curves: &curves,
-                        auto_log: true,
-                        integer_x: false,
-                    };
-                    let legend = c.legend(&gs, Some(c.band_note(&curves, true)));
-                    curve_svg(&t, "curve", &[panel], &legend)
-                }),
-            ));
+            jobs.push(curve_job(ctx, &name, col, &what, &gs, axis));
         }
     }
+    jobs
+}
 
-    // --- Paper figures ---------------------------------------------------------------
-    let gn: Vec<usize> = all
-        .iter()
-        .copied()
-        .filter(|&g| {
-            ctx.members(&sec.groups[g]).any(|r| {
-                r.layers_last
-                    .get("grad_norm")
-                    .is_some_and(|v| !v.is_empty())
-            })
-        })
-        .collect();
-    if !gn.is_empty() {
-        let title = format!("Critic gradient norm by layer (WGAN-GP Fig. 1b) · {suffix}");
-        let (c, t) = (ctx.clone(), title.clone());
-        jobs.push(ctx.job(
-            "fig1b_grad_norm_by_layer.svg".into(),
-            title,
-            Category::Paper,
-            m_layers,
-            Box::new(move || {
-                let curves: Vec<Curve> = gn.iter().map(|&g| layer_curve(&c, g)).collect();
-                let panel = Panel {
-                    title: t.clone(),
-                    x_label: "critic layer (input → output)".into(),
-                    y_label: "log10 gradient norm ‖∂L_C/∂W‖".into(),
-                    curves: &curves,
-                    auto_log: false,
-                    integer_x: true,
-                };
-                let floor = curves
-                    .iter()
-                    .any(|cv| cv.raw.iter().any(|&m| m <= UNDERFLOW_LOG10));
-                let note = format!(
-                    "last logged step; {}{}",
-                    c.band_note(&curves, false),
-                    if floor {
-                        "; -38 = zero gradient (f32 underflow)"
-                    } else {
-                        ""
-                    }
-                );
-                let legend = c.legend(&gn, Some(note));
-                curve_svg(&t, "grad-norm-by-layer", &[panel], &legend)
-            }),
-        ));
+/// One `metrics.csv` column of groups `gs` against steps or wall time.
+fn curve_job<'a>(
+    ctx: &Arc<Ctx<'a>>,
+    name: &str,
+    col: &str,
+    what: &str,
+    gs: &[usize],
+    axis: XAxis,
+) -> Job<'a> {
+    let suffix = ctx.suffix();
+    let (file, title, x_label) = match axis {
+        XAxis::Step => (
+            format!("curve_{name}_step.svg"),
+            format!("{what} · {suffix}"),
+            "generator iterations",
+        ),
+        XAxis::Wall => (
+            format!("curve_{name}_wall.svg"),
+            format!("{what} vs wall time · {suffix}"),
+            "wall time (s)",
+        ),
+    };
+    let (gs, col, what) = (gs.to_vec(), col.to_string(), what.to_string());
+    ctx.job(file, title, Category::Curves, m_metrics, move |c, t| {
+        let curves: Vec<Curve> = gs
+            .iter()
+            .map(|&g| metric_curve(c, g, &col, axis, true))
+            .collect();
+        let panel = Panel {
+            title: t.into(),
+            x_label: x_label.into(),
+            y_label: what.clone(),
+            curves: &curves,
+            auto_log: true,
+            integer_x: false,
+        };
+        let legend = c.legend(&gs, Some(c.band_note(&curves, true)));
+        curve_svg(t, "curve", &[panel], &legend)
+    })
+}
+
+/// WGAN-GP Fig. 1b: log10 of each critic layer's weight-gradient norm at the last step.
+fn grad_norm_by_layer<'a>(ctx: &Arc<Ctx<'a>>) -> Option<Job<'a>> {
+    let has = |r: &Run| {
+        r.layers_last
+            .get("grad_norm")
+            .is_some_and(|v| !v.is_empty())
+    };
+    let gs = ctx.groups_where(|gi| ctx.any_member(gi, has));
+    if gs.is_empty() {
+        return None;
     }
+    let title = format!(
+        "Critic gradient norm by layer (WGAN-GP Fig. 1b) · {}",
+        ctx.suffix()
+    );
+    let file = "fig1b_grad_norm_by_layer.svg".to_string();
+    Some(
+        ctx.job(file, title, Category::Paper, m_layers, move |c, t| {
+            let curves: Vec<Curve> = gs.iter().map(|&g| layer_curve(c, g)).collect();
+            let panel = Panel {
+                title: t.into(),
+                x_label: "critic layer (input → output)".into(),
+                y_label: "log10 gradient norm ‖∂L_C/∂W‖".into(),
+                curves: &curves,
+                auto_log: false,
+                integer_x: true,
+            };
+            let floor = curves
+                .iter()
+                .any(|cv| cv.raw.iter().any(|&m| m <= UNDERFLOW_LOG10));
+            let floor_note = if floor {
+                "; -38 = zero gradient (f32 underflow)"
+            } else {
+                ""
+            };
+            let note = format!(
+                "last logged step; {}{floor_note}",
+                c.band_note(&curves, false)
+            );
+            let legend = c.legend(&gs, Some(note));
+            curve_svg(t, "grad-norm-by-layer", &[panel], &legend)
+        }),
+    )
+}
 
-    let hg: Vec<usize> = all
-        .iter()
-        .copied()
-        .filter(|&g| ctx.members(&sec.groups[g]).any(|r| !r.hist_last.is_empty()))
-        .collect();
-    if !hg.is_empty() {
-        let title = format!("Critic weights at the last step (WGAN-GP Fig. 1c) · {suffix}");
-        let (c, t) = (ctx.clone(), title.clone());
-        jobs.push(ctx.job(
-            "fig1c_weight_hist.svg".into(),
-            title,
-            Category::Paper,
-            m_hist,
-            Box::new(move || {
-                let panels: Vec<HistPanel> = hg.iter().map(|&g| hist_panel(&c, g)).collect();
-                let meta = Meta {
-                    title: &t,
-                    kind: "weight-histograms",
-                    series: panels.iter().map(|p| p.label.clone()).collect(),
-                };
-                charts::hist_chart(&meta, &panels, "all critic layers and seeds pooled")
-            }),
-        ));
+/// WGAN-GP Fig. 1c: the critic's weights at the last step, one histogram per configuration.
+fn weight_histograms<'a>(ctx: &Arc<Ctx<'a>>) -> Option<Job<'a>> {
+    let gs = ctx.groups_where(|gi| ctx.any_member(gi, |r| !r.hist_last.is_empty()));
+    if gs.is_empty() {
+        return None;
     }
+    let title = format!(
+        "Critic weights at the last step (WGAN-GP Fig. 1c) · {}",
+        ctx.suffix()
+    );
+    let file = "fig1c_weight_hist.svg".to_string();
+    Some(ctx.job(file, title, Category::Paper, m_hist, move |c, t| {
+        let panels: Vec<HistPanel> = gs.iter().map(|&g| hist_panel(c, g)).collect();
+        let meta = Meta {
+            title: t,
+            kind: "weight-histograms",
+            series: panels.iter().map(|p| p.label.clone()).collect(),
+        };
+        charts::hist_chart(&meta, &panels, "all critic layers and seeds pooled")
+    }))
+}
 
-    let sg: Vec<usize> = all
-        .iter()
-        .copied()
-        .filter(|&g| {
-            ctx.members(&sec.groups[g])
-                .any(|r| r.surface_file.is_some())
-        })
-        .collect();
-    if !sg.is_empty() {
-        let title = format!("Critic value surface and generated samples · {suffix}");
-        let (c, t) = (ctx.clone(), title.clone());
-        jobs.push(ctx.job(
-            "critic_surface.svg".into(),
-            title,
-            Category::Paper,
-            m_surface,
-            Box::new(move || {
-                let panels: Vec<SurfacePanel> =
-                    sg.iter().filter_map(|&g| surface_panel(&c, g)).collect();
-                let meta = Meta {
-                    title: &t,
-                    kind: "critic-surface",
-                    series: panels.iter().map(|p| p.label.clone()).collect(),
-                };
-                charts::surface_chart(&meta, &panels)
-            }),
-        ));
+/// WGAN-GP Fig. 1a (toy data): the critic's value surface with the last generated samples.
+fn critic_surface<'a>(ctx: &Arc<Ctx<'a>>) -> Option<Job<'a>> {
+    let gs = ctx.groups_where(|gi| ctx.any_member(gi, |r| r.surface_file.is_some()));
+    if gs.is_empty() {
+        return None;
     }
+    let title = format!(
+        "Critic value surface and generated samples · {}",
+        ctx.suffix()
+    );
+    let file = "critic_surface.svg".to_string();
+    Some(
+        ctx.job(file, title, Category::Paper, m_surface, move |c, t| {
+            let panels: Vec<SurfacePanel> =
+                gs.iter().filter_map(|&g| surface_panel(c, g)).collect();
+            let meta = Meta {
+                title: t,
+                kind: "critic-surface",
+                series: panels.iter().map(|p| p.label.clone()).collect(),
+            };
+            charts::surface_chart(&meta, &panels)
+        }),
+    )
+}
 
-    let metrics = eval_metrics(runs, sec);
-    let est_kind = if kinds.iter().any(|k| k == "wasserstein") {
+/// WGAN Fig. 3: the estimate over training above a sample-quality score, for the
+/// configurations of the section's main estimate kind (Wasserstein where there is one).
+fn estimate_and_quality<'a>(ctx: &Arc<Ctx<'a>>, kinds: &[String], metric: &str) -> Option<Job<'a>> {
+    let kind = if kinds.iter().any(|k| k == "wasserstein") {
         "wasserstein"
     } else {
         "js"
     };
-    for metric in &metrics {
-        let gs: Vec<usize> = all
+    let gs = ctx.groups_where(|gi| {
+        kinds[gi] == kind
+            && ctx.has_column(gi, "estimate")
+            && ctx.any_member(gi, |r| r.eval.contains_key(metric))
+    });
+    if gs.is_empty() {
+        return None;
+    }
+    let est = estimate_title(kind);
+    let title = format!(
+        "{} and {metric} over training (WGAN Fig. 3) · {}",
+        est.split(' ').next().unwrap_or(est),
+        ctx.suffix()
+    );
+    let (file, m) = (format!("fig3_{}.svg", safe(metric)), metric.to_string());
+    Some(
+        ctx.job(file, title, Category::Paper, m_eval_metrics, move |c, t| {
+            let top: Vec<Curve> = gs
+                .iter()
+                .map(|&g| metric_curve(c, g, "estimate", XAxis::Step, true))
+                .collect();
+            let bottom: Vec<Curve> = gs.iter().map(|&g| eval_curve(c, g, &m)).collect();
+            let panel = |title: &str, y_label: &str, curves, auto_log| Panel {
+                title: title.into(),
+                x_label: "generator iterations".into(),
+                y_label: y_label.into(),
+                curves,
+                auto_log,
+                integer_x: false,
+            };
+            let panels = [
+                panel(est, "estimate", &top, false),
+                panel(&m, &m, &bottom, true),
+            ];
+            let legend = c.legend(&gs, Some(c.band_note(&top, true)));
+            curve_svg(t, "estimate-vs-quality", &panels, &legend)
+        }),
+    )
+}
+
+/// ` (lower is better)`, ` (higher is better)` or nothing, after a score's name.
+fn direction_note(metric: &str) -> String {
+    match eval_direction(metric).phrase() {
+        "" => String::new(),
+        phrase => format!(" ({phrase})"),
+    }
+}
+
+/// One `eval.csv` score over training.
+fn quality_curve<'a>(ctx: &Arc<Ctx<'a>>, metric: &str) -> Job<'a> {
+    let gs = ctx.groups_where(|gi| ctx.any_member(gi, |r| r.eval.contains_key(metric)));
+    let title = format!("{metric} over training · {}", ctx.suffix());
+    let (file, m) = (format!("eval_{}.svg", safe(metric)), metric.to_string());
+    ctx.job(file, title, Category::Quality, m_eval, move |c, t| {
+        let curves: Vec<Curve> = gs.iter().map(|&g| eval_curve(c, g, &m)).collect();
+        let panel = Panel {
+            title: t.into(),
+            x_label: "generator iterations".into(),
+            y_label: format!("{m}{}", direction_note(&m)),
+            curves: &curves,
+            auto_log: true,
+            integer_x: false,
+        };
+        let legend = c.legend(&gs, Some(c.band_note(&curves, false)));
+        curve_svg(t, "eval-curve", &[panel], &legend)
+    })
+}
+
+/// The final value of one score per seed, by configuration (failed runs left out).
+fn final_scores<'a>(ctx: &Arc<Ctx<'a>>, metric: &str) -> Job<'a> {
+    let gs = ctx.groups_where(|gi| ctx.any_member(gi, |r| r.eval.contains_key(metric)));
+    let title = format!("Final {metric} per configuration · {}", ctx.suffix());
+    let (file, m) = (format!("final_{}.svg", safe(metric)), metric.to_string());
+    ctx.job(file, title, Category::Quality, m_eval, move |c, t| {
+        let rows: Vec<StripRow> = gs
             .iter()
-            .copied()
-            .filter(|&g| {
-                kinds[g] == est_kind
-                    && has_column(&ctx, &sec.groups[g], "estimate")
-                    && ctx
-                        .members(&sec.groups[g])
-                        .any(|r| r.eval.contains_key(metric))
+            .map(|&g| StripRow {
+                label: c.sec.groups[g].label.clone(),
+                color: g,
+                values: c
+                    .members(&c.sec.groups[g])
+                    .filter(|r| r.status != Status::Failed)
+                    .filter_map(|r| r.eval.get(&m)?.last())
+                    .collect(),
             })
             .collect();
-        if gs.is_empty() {
-            continue;
-        }
-        let est = estimate_title(est_kind);
-        let title = format!(
-            "{} and {metric} over training (WGAN Fig. 3) · {suffix}",
-            est.split(' ').next().unwrap_or(est)
+        let meta = Meta {
+            title: t,
+            kind: "final-strip",
+            series: rows.iter().map(|r| r.label.clone()).collect(),
+        };
+        let note = format!(
+            "dots: one per seed (failed runs left out); black bar: mean{}",
+            direction_note(&m)
         );
-        let (c, t, m) = (ctx.clone(), title.clone(), metric.clone());
-        jobs.push(ctx.job(
-            format!("fig3_{}.svg", safe(metric)),
-            title,
-            Category::Paper,
-            m_eval_metrics,
-            Box::new(move || {
-                let top: Vec<Curve> = gs
-                    .iter()
-                    .map(|&g| metric_curve(&c, g, "estimate", XAxis::Step, true))
-                    .collect();
-                let bottom: Vec<Curve> = gs.iter().map(|&g| eval_curve(&c, g, &m)).collect();
-                let panels = [
-                    Panel {
-                        title: estimate_title(est_kind).into(),
-                        x_label: "generator iterations".into(),
-                        y_label: "estimate".into(),
-                        curves: &top,
-                        auto_log: false,
-                        integer_x: false,
-                    },
-                    Panel {
-                        title: m.clone(),
-                        x_label: "generator iterations".into(),
-                        y_label: m.clone(),
-                        curves: &bottom,
-                        auto_log: true,
-                        integer_x: false,
-                    },
-                ];
-                let legend = c.legend(&gs, Some(c.band_note(&top, true)));
-                curve_svg(&t, "estimate-vs-quality", &panels, &legend)
-            }),
-        ));
-    }
+        charts::strip_chart(&meta, &format!("final {m}"), &rows, &note)
+    })
+}
 
-    // --- Sample quality --------------------------------------------------------------
-    for metric in &metrics {
-        let gs: Vec<usize> = all
-            .iter()
-            .copied()
-            .filter(|&g| {
-                ctx.members(&sec.groups[g])
-                    .any(|r| r.eval.contains_key(metric))
-            })
-            .collect();
-        let dir = match super::tables::higher_is_better(metric) {
-            Some(true) => " (higher is better)",
-            Some(false) => " (lower is better)",
-            None => "",
-        };
-        let title = format!("{metric} over training · {suffix}");
-        let (c, t, m, g2) = (ctx.clone(), title.clone(), metric.clone(), gs.clone());
-        jobs.push(ctx.job(
-            format!("eval_{}.svg", safe(metric)),
-            title,
-            Category::Quality,
-            m_eval,
-            Box::new(move || {
-                let curves: Vec<Curve> = g2.iter().map(|&g| eval_curve(&c, g, &m)).collect();
-                let panel = Panel {
-                    title: t.clone(),
-                    x_label: "generator iterations".into(),
-                    y_label: format!("{m}{dir}"),
-                    curves: &curves,
-                    auto_log: true,
-                    integer_x: false,
-                };
-                let legend = c.legend(&g2, Some(c.band_note(&curves, false)));
-                curve_svg(&t, "eval-curve", &[panel], &legend)
-            }),
-        ));
-
-        let title = format!("Final {metric} per configuration · {suffix}");
-        let (c, t, m) = (ctx.clone(), title.clone(), metric.clone());
-        jobs.push(ctx.job(
-            format!("final_{}.svg", safe(metric)),
-            title,
-            Category::Quality,
-            m_eval,
-            Box::new(move || {
-                let rows: Vec<StripRow> = gs
-                    .iter()
-                    .map(|&g| StripRow {
-                        label: c.sec.groups[g].label.clone(),
-                        color: g,
-                        values: c
-                            .members(&c.sec.groups[g])
-                            .filter(|r| r.status != Status::Failed)
-                            .filter_map(|r| r.eval.get(&m)?.last())
-                            .collect(),
-                    })
-                    .collect();
-                let meta = Meta {
-                    title: &t,
-                    kind: "final-strip",
-                    series: rows.iter().map(|r| r.label.clone()).collect(),
-                };
-                let note =
-                    format!("dots: one per seed (failed runs left out); black bar: mean{dir}");
-                charts::strip_chart(&meta, &format!("final {m}"), &rows, &note)
-            }),
-        ));
-    }
-
-    // --- Toy samples -----------------------------------------------------------------
-    for (gi, g) in sec.groups.iter().enumerate() {
-        let Some(run) = ctx.members(g).find(|r| !r.csv_samples.is_empty()) else {
-            continue;
-        };
-        let title = format!("Generated samples · {} · {}", g.label, sec.name);
-        let (c, t) = (ctx.clone(), title.clone());
-        jobs.push(ctx.job(
-            format!("samples_{gi}.svg"),
-            title,
-            Category::Samples,
-            m_samples,
-            Box::new(move || {
-                let picks = pick_three(&run.csv_samples);
-                let panels = picks
-                    .iter()
-                    .map(|s| {
-                        Ok((
-                            format!("step {} (seed {})", s.step, seed_str(run)),
-                            thin(read_points(&s.path)?, 1000),
-                        ))
-                    })
-                    .collect::<Result<Vec<_>>>()?;
-                let meta = Meta {
-                    title: &t,
-                    kind: "samples",
-                    series: vec![c.sec.groups[gi].label.clone()],
-                };
-                charts::scatter_chart(&meta, gi, &panels)
-            }),
-        ));
-    }
-    jobs
+/// Toy data: generated points of configuration `gi`'s first seed at its first, middle and
+/// last evaluation.
+fn toy_samples<'a>(ctx: &Arc<Ctx<'a>>, gi: usize) -> Option<Job<'a>> {
+    let g = &ctx.sec.groups[gi];
+    let run = ctx.members(g).find(|r| !r.csv_samples.is_empty())?;
+    let title = format!("Generated samples · {} · {}", g.label, ctx.sec.name);
+    let file = format!("samples_{gi}.svg");
+    Some(
+        ctx.job(file, title, Category::Samples, m_samples, move |c, t| {
+            let panels = pick_three(&run.csv_samples)
+                .iter()
+                .map(|s| {
+                    Ok((
+                        format!("step {} (seed {})", s.step, seed_str(run)),
+                        thin(read_points(&s.path)?, 1000),
+                    ))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let meta = Meta {
+                title: t,
+                kind: "samples",
+                series: vec![c.sec.groups[gi].label.clone()],
+            };
+            charts::scatter_chart(&meta, gi, &panels)
+        }),
+    )
 }
 
 fn seed_str(r: &Run) -> String {
@@ -741,19 +699,6 @@ fn thin(pts: Vec<(f64, f64)>, max: usize) -> Vec<(f64, f64)> {
     }
     let step = pts.len().div_ceil(max);
     pts.into_iter().step_by(step).collect()
-}
-
-/// File-name-safe version of a metric or sweep name.
-pub fn safe(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }
 
 /// Where a zero (underflowed) gradient norm is drawn: log10 of f32's smallest normal value.

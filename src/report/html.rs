@@ -3,10 +3,11 @@
 
 use std::fmt::Write;
 
-use super::Section;
 use super::charts::color_hex;
 use super::figures::Category;
+use super::format::running_note;
 use super::load::{Run, Status};
+use super::section::Section;
 use super::tables::ConfigTable;
 
 /// A chart as linked from the page.
@@ -76,25 +77,20 @@ image-rendering:pixelated;border:1px solid #ddd}.failed,.diverged{color:#b00020;
 .running{color:#8a5a00;font-weight:bold}pre{white-space:pre-wrap;background:#f7f7f7;\
 padding:.4em;margin:.2em 0}nav li{margin:.1em 0}";
 
-fn status_counts(runs: &[Run], idx: impl Iterator<Item = usize>) -> [usize; 5] {
-    let mut c = [0; 5];
+/// Runs per status, in [`Status::ALL`] order (done, running, failed, diverged).
+fn status_counts(runs: &[Run], idx: impl Iterator<Item = usize>) -> [usize; 4] {
+    let mut c = [0; 4];
     for i in idx {
-        c[match runs[i].status {
-            Status::Done => 0,
-            Status::Running => 1,
-            Status::Failed => 2,
-            Status::Diverged => 3,
-            Status::Other(_) => 4,
-        }] += 1;
+        let k = Status::ALL.iter().position(|s| *s == runs[i].status);
+        c[k.expect("every status is in ALL")] += 1;
     }
     c
 }
 
-fn counts_text(c: [usize; 5]) -> String {
-    let names = ["done", "running", "failed", "diverged", "other"];
+fn counts_text(c: [usize; 4]) -> String {
     let parts: Vec<String> = c
         .iter()
-        .zip(names)
+        .zip(Status::ALL)
         .filter(|(n, _)| **n > 0)
         .map(|(n, s)| format!("{n} {s}"))
         .collect();
@@ -108,14 +104,6 @@ fn counts_text(c: [usize; 5]) -> String {
 /// `1 run`, `2 runs`.
 fn plural(n: usize, word: &str) -> String {
     format!("{n} {word}{}", if n == 1 { "" } else { "s" })
-}
-
-/// "N runs still running: partial results".
-pub fn running_note(n: usize) -> String {
-    format!(
-        "{n} run{} still running: partial results.",
-        if n == 1 { "" } else { "s" }
-    )
 }
 
 fn table_html(out: &mut String, t: &ConfigTable) {

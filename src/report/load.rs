@@ -11,43 +11,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::SystemTime;
 
 use anyhow::{Context, Result};
-use serde::Deserialize;
+
+pub use crate::results::record::Status;
+pub use crate::results::sweep_record::SweepRecord;
+use crate::results::{record, run_files, sweep_record, tree_dirs};
 
 /// A resolved configuration: the flat table of `config.toml`.
 pub type Config = BTreeMap<String, toml::Value>;
-
-/// Lifecycle state from `run.json`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Status {
-    Running,
-    Done,
-    Failed,
-    Diverged,
-    /// Anything else the engine may add later; shown verbatim.
-    Other(String),
-}
-
-impl Status {
-    pub fn parse(s: &str) -> Self {
-        match s {
-            "running" => Status::Running,
-            "done" => Status::Done,
-            "failed" => Status::Failed,
-            "diverged" => Status::Diverged,
-            other => Status::Other(other.to_string()),
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        match self {
-            Status::Running => "running",
-            Status::Done => "done",
-            Status::Failed => "failed",
-            Status::Diverged => "diverged",
-            Status::Other(s) => s,
-        }
-    }
-}
 
 /// Numeric columns of a CSV file. Empty or unparsable cells are NaN so that
 /// "not applicable" cells never shift rows between columns.
@@ -151,10 +121,10 @@ pub struct Run {
     pub config: Config,
     pub status: Status,
     pub sweep: Option<String>,
-    pub wall_s: Option<f64>,
+    pub wall_s: f64,
     pub error: Option<String>,
-    pub step: Option<u64>,
-    pub diverged_at: Option<u64>,
+    pub step: u32,
+    pub diverged_at: Option<u32>,
     /// `metrics.csv` numeric columns (`estimate_kind` is kept apart).
     pub metrics: Columns,
     /// Last non-empty `estimate_kind` (`wasserstein` or `js`).
@@ -215,36 +185,6 @@ pub fn value_str(v: &toml::Value) -> String {
     }
 }
 
-#[derive(Debug, Deserialize, Default)]
-struct RunJson {
-    #[serde(default)]
-    status: Option<String>,
-    #[serde(default)]
-    sweep: Option<String>,
-    #[serde(default)]
-    wall_s: Option<f64>,
-    #[serde(default)]
-    error: Option<serde_json::Value>,
-    #[serde(default)]
-    step: Option<u64>,
-    #[serde(default)]
-    diverged_at: Option<u64>,
-}
-
-/// `sweeps/<name>.json`.
-#[derive(Debug, Clone, Deserialize, Default)]
-pub struct SweepRecord {
-    pub name: String,
-    #[serde(default)]
-    pub description: Option<String>,
-    #[serde(default)]
-    pub grid_file: Option<String>,
-    #[serde(default)]
-    pub runs: Vec<String>,
-    #[serde(default)]
-    pub varying: Vec<String>,
-}
-
 /// Every directory under `root` holding both `config.toml` and `run.json`, sorted.
 /// Does not descend into run folders, the report output or bookkeeping folders.
 pub fn discover(root: &Path, skip: &Path) -> Vec<PathBuf> {
@@ -262,16 +202,20 @@ pub fn discover(root: &Path, skip: &Path) -> Vec<PathBuf> {
             let own = path.canonicalize().map(|p| p == skip).unwrap_or(false);
             if own
                 || name.starts_with('.')
-                || matches!(
-                    name.as_ref(),
-                    "sweeps" | "slurm" | "evaluators" | "checkpoints" | "samples"
-                )
+                || [
+                    tree_dirs::SWEEPS,
+                    tree_dirs::SLURM,
+                    tree_dirs::EVALUATORS,
+                    run_files::CHECKPOINTS,
+                    run_files::SAMPLES,
+                ]
+                .contains(&name.as_ref())
             {
                 it.skip_current_dir();
                 continue;
             }
         }
-        if path.join("config.toml").is_file() && path.join("run.json").is_file() {
+        if path.join(run_files::CONFIG).is_file() && path.join(run_files::RECORD).is_file() {
             found.push(path.to_path_buf());
             it.skip_current_dir();
         }
@@ -282,30 +226,9 @@ pub fn discover(root: &Path, skip: &Path) -> Vec<PathBuf> {
 
 /// Read `sweeps/*.json`, skipping (with a warning) records that do not parse.
 pub fn load_sweeps(root: &Path, warnings: &mut Vec<String>) -> Vec<SweepRecord> {
-    let mut out = Vec::new();
-    let Ok(dir) = fs::read_dir(root.join("sweeps")) else {
-        return out;
-    };
-    let mut paths: Vec<PathBuf> = dir
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    paths.sort();
-    for p in paths {
-        let rec = fs::read_to_string(&p)
-            .map_err(anyhow::Error::from)
-            .and_then(|s| Ok(serde_json::from_str::<SweepRecord>(&s)?));
-        match rec {
-            Ok(mut r) => {
-                if r.name.is_empty() {
-                    r.name = p.file_stem().unwrap_or_default().to_string_lossy().into();
-                }
-                out.push(r);
-            }
-            Err(e) => warnings.push(format!("{}: {e:#}", p.display())),
-        }
-    }
-    out
+    let (records, bad) = sweep_record::read_all(root);
+    warnings.extend(bad);
+    records
 }
 
 /// Load many runs on all cores: parsing CSV dominates report time.
@@ -363,26 +286,21 @@ pub fn load_run(dir: &Path) -> Result<Run> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let cfg_text = fs::read_to_string(dir.join("config.toml")).context("reading config.toml")?;
+    let cfg_text =
+        fs::read_to_string(dir.join(run_files::CONFIG)).context("reading config.toml")?;
     let config: Config = toml::from_str(&cfg_text).context("parsing config.toml")?;
-    let rj_text = fs::read_to_string(dir.join("run.json")).context("reading run.json")?;
-    let rj: RunJson = serde_json::from_str(&rj_text).context("parsing run.json")?;
-    let error = match rj.error {
-        None | Some(serde_json::Value::Null) => None,
-        Some(serde_json::Value::String(s)) => Some(s),
-        Some(other) => Some(other.to_string()),
-    };
+    let rec = record::try_read(dir).context("reading run.json")?;
 
     let mut run = Run {
         hash,
         dir: dir.to_path_buf(),
         config,
-        status: Status::parse(rj.status.as_deref().unwrap_or("running")),
-        sweep: rj.sweep,
-        wall_s: rj.wall_s,
-        error,
-        step: rj.step,
-        diverged_at: rj.diverged_at,
+        status: rec.status,
+        sweep: rec.sweep,
+        wall_s: rec.wall_s,
+        error: rec.error,
+        step: rec.step,
+        diverged_at: rec.diverged_at,
         metrics: Columns::default(),
         estimate_kind: None,
         eval: BTreeMap::new(),
@@ -392,13 +310,13 @@ pub fn load_run(dir: &Path) -> Result<Run> {
         png_samples: Vec::new(),
         csv_samples: Vec::new(),
         mtimes: Mtimes {
-            config: mtime(&dir.join("config.toml")),
-            run_json: mtime(&dir.join("run.json")),
-            metrics: mtime(&dir.join("metrics.csv")).max(mtime(&dir.join("timing.csv"))),
-            eval: mtime(&dir.join("eval.csv")),
-            layers: mtime(&dir.join("layers.csv")),
-            hist: mtime(&dir.join("weights_hist.csv")),
-            surface: mtime(&dir.join("surface.csv")),
+            config: mtime(&dir.join(run_files::CONFIG)),
+            run_json: mtime(&dir.join(run_files::RECORD)),
+            metrics: mtime(&dir.join(run_files::METRICS)).max(mtime(&dir.join(run_files::TIMING))),
+            eval: mtime(&dir.join(run_files::EVAL)),
+            layers: mtime(&dir.join(run_files::LAYERS)),
+            hist: mtime(&dir.join(run_files::WEIGHTS_HIST)),
+            surface: mtime(&dir.join(run_files::SURFACE)),
             samples: None,
         },
         warnings: Vec::new(),
@@ -423,27 +341,27 @@ pub fn load_run(dir: &Path) -> Result<Run> {
             }
         };
     }
-    if let Some((cols, kind)) = part!("metrics.csv", parse_metrics) {
+    if let Some((cols, kind)) = part!(run_files::METRICS, parse_metrics) {
         run.metrics = cols;
         run.estimate_kind = kind;
     }
     // Wall times live in timing.csv (step,wall_s) so that metrics.csv is deterministic.
     if run.metrics.get("wall_s").is_none()
-        && let Some(timing) = part!("timing.csv", parse_metrics)
+        && let Some(timing) = part!(run_files::TIMING, parse_metrics)
     {
         run.metrics.join_by_step("wall_s", &timing.0);
     }
-    if let Some(eval) = part!("eval.csv", parse_eval) {
+    if let Some(eval) = part!(run_files::EVAL, parse_eval) {
         run.eval = eval;
     }
-    if let Some(layers) = part!("layers.csv", parse_layers) {
+    if let Some(layers) = part!(run_files::LAYERS, parse_layers) {
         run.layers_last = layers;
     }
-    if let Some(hist) = part!("weights_hist.csv", parse_hist) {
+    if let Some(hist) = part!(run_files::WEIGHTS_HIST, parse_hist) {
         run.hist_last = hist;
     }
-    run.surface_file = Some(dir.join("surface.csv")).filter(|p| p.is_file());
-    let (png, csv, newest) = list_samples(&dir.join("samples"));
+    run.surface_file = Some(dir.join(run_files::SURFACE)).filter(|p| p.is_file());
+    let (png, csv, newest) = list_samples(&dir.join(run_files::SAMPLES));
     run.png_samples = png;
     run.csv_samples = csv;
     run.mtimes.samples = newest;

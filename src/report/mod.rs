@@ -14,9 +14,12 @@
 
 mod charts;
 mod figures;
+mod format;
 mod group;
 mod html;
 mod load;
+mod options;
+mod section;
 mod synth;
 mod tables;
 
@@ -28,7 +31,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Context, Result, bail};
 
+use crate::atomic_file::write_atomic;
+
 use figures::pick_three;
+pub use format::sig;
 pub use group::{
     Group, MeanBand, concise_labels, downsample_band, downsample_minmax, ema, group_runs,
     mean_band, mean_std, varying_keys,
@@ -37,49 +43,11 @@ pub use load::{
     Columns, Config, EvalSeries, Run, Sample, Status, Surface, SweepRecord, discover, load_run,
     load_runs, load_sweeps, parse_eval, parse_layers, parse_metrics, parse_surface, value_str,
 };
+pub use options::{Band, ReportOptions};
+pub use section::{Section, build_sections};
 #[doc(hidden)]
 pub use synth::synthetic_results;
-pub use tables::{ConfigTable, config_table, higher_is_better, sig};
-
-/// What the shaded band around a mean curve shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Band {
-    /// Mean ± 1 sample standard deviation over seeds.
-    #[default]
-    Std,
-    /// Minimum to maximum over seeds.
-    MinMax,
-}
-
-/// Options of `harness report`.
-#[derive(Debug, Clone)]
-pub struct ReportOptions {
-    /// Output folder; `None` means `DIR/report`.
-    pub out: Option<PathBuf>,
-    /// Config keys that define a configuration. Empty: every key that varies within
-    /// the sweep except `seed` (equivalently, the config minus `seed`). Runs that differ
-    /// only in keys not listed are pooled like seeds.
-    pub group_by: Vec<String>,
-    /// EMA weight of the newest point, in (0, 1], applied per logged step to the mean
-    /// curve and band of `metrics.csv` charts: `s_t = α·y_t + (1−α)·s_(t−1)`; the faint
-    /// raw mean stays visible under it. 1 disables smoothing. Default 0.1 (a window of
-    /// about 20 logged steps). On short curves α is raised so the window stays under a
-    /// twentieth of the curve (the legend states the α used); eval curves, which are
-    /// sparse, are never smoothed.
-    pub smooth: f64,
-    pub band: Band,
-}
-
-impl Default for ReportOptions {
-    fn default() -> Self {
-        Self {
-            out: None,
-            group_by: Vec::new(),
-            smooth: 0.1,
-            band: Band::Std,
-        }
-    }
-}
+pub use tables::{ConfigTable, config_table};
 
 /// What `generate` produced.
 #[derive(Debug, Clone)]
@@ -95,162 +63,6 @@ pub struct ReportSummary {
     pub index: PathBuf,
     /// Non-fatal problems, also listed at the end of `index.html`.
     pub warnings: Vec<String>,
-}
-
-/// One page section: a sweep, runs naming a sweep with no record, or `ungrouped`.
-#[derive(Debug, Clone)]
-pub struct Section {
-    pub name: String,
-    /// Folder and HTML anchor name.
-    pub slug: String,
-    pub is_sweep: bool,
-    pub description: Option<String>,
-    pub grid_file: Option<String>,
-    /// Keys naming configurations in legends and table columns.
-    pub keys: Vec<String>,
-    /// Configurations; `members` index the run slice.
-    pub groups: Vec<Group>,
-    /// Hashes the sweep record lists but that have no folder (not started).
-    pub missing: Vec<String>,
-}
-
-impl Section {
-    /// Indices of every run in the section.
-    pub fn run_indices(&self) -> impl Iterator<Item = usize> + '_ {
-        self.groups.iter().flat_map(|g| g.members.iter().copied())
-    }
-}
-
-/// Assign runs to sections and group each section into configurations.
-///
-/// A run belongs to every sweep whose record lists its hash (identical configurations
-/// share a folder across sweeps) and to the sweep its `run.json` names; runs in no sweep
-/// go to `ungrouped`.
-pub fn build_sections(runs: &[Run], sweeps: &[SweepRecord], group_by: &[String]) -> Vec<Section> {
-    let by_hash: HashMap<&str, usize> = runs
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (r.hash.as_str(), i))
-        .collect();
-    let mut assigned = vec![false; runs.len()];
-    // (name, is_sweep, record, member runs, missing hashes)
-    type Draft<'r> = (
-        String,
-        bool,
-        Option<&'r SweepRecord>,
-        Vec<usize>,
-        Vec<String>,
-    );
-    let mut raw: Vec<Draft> = Vec::new();
-    let mut sorted: Vec<&SweepRecord> = sweeps.iter().collect();
-    sorted.sort_by(|a, b| a.name.cmp(&b.name));
-    for rec in sorted {
-        let mut members = Vec::new();
-        let mut missing = Vec::new();
-        for h in &rec.runs {
-            match by_hash.get(h.as_str()) {
-                Some(&i) if !members.contains(&i) => members.push(i),
-                Some(_) => {}
-                None => missing.push(h.clone()),
-            }
-        }
-        for (i, r) in runs.iter().enumerate() {
-            if r.sweep.as_deref() == Some(rec.name.as_str()) && !members.contains(&i) {
-                members.push(i);
-            }
-        }
-        for &i in &members {
-            assigned[i] = true;
-        }
-        raw.push((rec.name.clone(), true, Some(rec), members, missing));
-    }
-    let mut adhoc: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-    let mut ungrouped = Vec::new();
-    for (i, r) in runs.iter().enumerate() {
-        if assigned[i] {
-            continue;
-        }
-        match &r.sweep {
-            Some(s) => adhoc.entry(s.clone()).or_default().push(i),
-            None => ungrouped.push(i),
-        }
-    }
-    raw.extend(
-        adhoc
-            .into_iter()
-            .map(|(n, m)| (n, true, None, m, Vec::new())),
-    );
-    if !ungrouped.is_empty() {
-        raw.push(("ungrouped".into(), false, None, ungrouped, Vec::new()));
-    }
-
-    let mut slugs: Vec<String> = Vec::new();
-    raw.into_iter()
-        .map(|(name, is_sweep, rec, members, missing)| {
-            let configs: Vec<&Config> = members.iter().map(|&i| &runs[i].config).collect();
-            let declared: Vec<String> = rec.map_or(Vec::new(), |r| r.varying.clone());
-            let keys = if group_by.is_empty() {
-                varying_keys(&configs, &declared)
-            } else {
-                group_by.to_vec()
-            };
-            let mut groups: Vec<Group> = group_runs(&configs, &keys)
-                .into_iter()
-                .map(|mut g| {
-                    g.members = g.members.iter().map(|&j| members[j]).collect();
-                    g
-                })
-                .collect();
-            let keys = if group_by.is_empty() {
-                let keep: Vec<String> = keys
-                    .iter()
-                    .filter(|k| declared.contains(k))
-                    .cloned()
-                    .collect();
-                concise_labels(&mut groups, &keep)
-            } else {
-                keys
-            };
-            let mut slug = if is_sweep {
-                format!("sweep_{}", figures::safe(&name))
-            } else {
-                "ungrouped".to_string()
-            };
-            while slugs.contains(&slug) {
-                slug.push('_');
-            }
-            slugs.push(slug.clone());
-            Section {
-                slug,
-                is_sweep,
-                description: rec.and_then(|r| r.description.clone()),
-                grid_file: rec.and_then(|r| r.grid_file.clone()),
-                keys,
-                groups,
-                missing,
-                name,
-            }
-        })
-        .collect()
-}
-
-/// Write via a temporary file and rename, so a browser or a concurrent report never
-/// sees half a file. (`fs::write` rather than `tempfile` keeps the usual 0644 mode.)
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir)?;
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let tmp = dir.join(format!(
-        ".{name}.{}.{}.tmp",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let written = fs::write(&tmp, bytes).and_then(|_| fs::rename(&tmp, path));
-    if written.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    written.with_context(|| format!("writing {}", path.display()))
 }
 
 const CACHE_FILE: &str = ".report-cache.json";

@@ -6,20 +6,11 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use super::Section;
-use super::figures::eval_metrics;
+use super::format::{running_note, sig};
 use super::group::mean_std;
 use super::load::{Run, Status};
-
-/// Direction of a known score, used to bold the best configuration.
-pub fn higher_is_better(metric: &str) -> Option<bool> {
-    match metric {
-        "modes_covered" | "high_quality_frac" | "classifier_score" | "classes_covered"
-        | "precision" | "recall" => Some(true),
-        "mode_kl" | "mode_js" | "sliced_wasserstein" | "fld" | "class_kl" => Some(false),
-        _ => None,
-    }
-}
+use super::section::{Section, eval_metrics};
+use crate::results::metrics::{Direction, eval_direction};
 
 fn num(v: Option<f64>) -> String {
     v.filter(|x| x.is_finite())
@@ -80,8 +71,8 @@ pub fn write_summary_csv(path: &Path, runs: &[Run], sections: &[Section]) -> Res
             r.hash.clone(),
             sweeps.join(";"),
             r.status.as_str().to_string(),
-            num(r.wall_s),
-            r.step.map_or(String::new(), |s| s.to_string()),
+            num(Some(r.wall_s)),
+            r.step.to_string(),
             r.error.clone().unwrap_or_default(),
         ];
         row.extend(cfg_keys.iter().map(|k| r.setting(k).unwrap_or_default()));
@@ -96,7 +87,7 @@ pub fn write_summary_csv(path: &Path, runs: &[Run], sections: &[Section]) -> Res
         w.write_record(&row)?;
     }
     let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
-    super::write_atomic(path, &bytes)?;
+    crate::atomic_file::write_atomic(path, &bytes)?;
     Ok(bytes)
 }
 
@@ -116,28 +107,6 @@ pub struct ConfigTable {
     pub rows: Vec<Vec<Cell>>,
 }
 
-/// Four significant digits, no exponent for ordinary magnitudes.
-pub fn sig(v: f64) -> String {
-    if !v.is_finite() {
-        return format!("{v}");
-    }
-    let a = v.abs();
-    if a != 0.0 && !(1e-3..1e5).contains(&a) {
-        return format!("{v:.3e}");
-    }
-    let d = if a == 0.0 {
-        0
-    } else {
-        (3 - a.log10().floor() as i32).clamp(0, 6) as usize
-    };
-    let s = format!("{v:.d$}");
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s
-    }
-}
-
 /// One row per configuration: its varying settings, seed count, then `mean ± std`
 /// over seeds of each final score, best per column marked.
 pub fn config_table(runs: &[Run], sec: &Section) -> ConfigTable {
@@ -149,10 +118,11 @@ pub fn config_table(runs: &[Run], sec: &Section) -> ConfigTable {
     }
     t.headers.push("runs".into());
     for m in &metrics {
-        t.headers.push(match higher_is_better(m) {
-            Some(true) => format!("{m} ↑"),
-            Some(false) => format!("{m} ↓"),
-            None => m.clone(),
+        let arrow = eval_direction(m).arrow();
+        t.headers.push(if arrow.is_empty() {
+            m.clone()
+        } else {
+            format!("{m} {arrow}")
         });
     }
     t.headers.push("wall time (s)".into());
@@ -180,16 +150,12 @@ pub fn config_table(runs: &[Run], sec: &Section) -> ConfigTable {
         .iter()
         .enumerate()
         .map(|(j, m)| {
-            let hib = higher_is_better(m)?;
-            if stats.iter().filter(|s| s[j].is_some()).count() < 2 {
-                return None; // nothing to compare against
+            let dir = eval_direction(m);
+            if dir == Direction::None || stats.iter().filter(|s| s[j].is_some()).count() < 2 {
+                return None; // no direction, or nothing to compare against
             }
             let means = stats.iter().filter_map(|s| s[j].map(|x| x.0));
-            if hib {
-                means.reduce(f64::max)
-            } else {
-                means.reduce(f64::min)
-            }
+            means.reduce(|a, b| if dir.better(b, a) { b } else { a })
         })
         .collect();
 
@@ -246,7 +212,7 @@ pub fn config_table(runs: &[Run], sec: &Section) -> ConfigTable {
                 },
             });
         }
-        let walls: Vec<f64> = g.members.iter().filter_map(|&i| runs[i].wall_s).collect();
+        let walls: Vec<f64> = g.members.iter().map(|&i| runs[i].wall_s).collect();
         row.push(Cell {
             text: mean_std(&walls).map_or("–".into(), |(m, _)| sig(m)),
             best: false,
@@ -279,7 +245,7 @@ pub fn summary_md(runs: &[Run], sections: &[Section], tables: &[ConfigTable]) ->
             .filter(|&i| runs[i].status == Status::Running)
             .count();
         if running > 0 {
-            out.push_str(&format!("{}\n\n", super::html::running_note(running)));
+            out.push_str(&format!("{}\n\n", running_note(running)));
         }
         if t.rows.is_empty() {
             out.push_str("No runs yet.\n");
@@ -303,18 +269,4 @@ pub fn summary_md(runs: &[Run], sections: &[Section], tables: &[ConfigTable]) ->
         }
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::sig;
-
-    #[test]
-    fn four_significant_digits() {
-        assert_eq!(sig(7.5), "7.5");
-        assert_eq!(sig(0.123456), "0.1235");
-        assert_eq!(sig(1234.5678), "1235");
-        assert_eq!(sig(0.0), "0");
-        assert_eq!(sig(1e-5), "1.000e-5");
-    }
 }

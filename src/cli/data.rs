@@ -1,0 +1,43 @@
+//! `harness data mnist`: fetch MNIST, verified.
+
+use super::error::CliResult;
+use crate::data::{download, mnist};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Datasets.
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    what: What,
+}
+
+#[derive(clap::Subcommand)]
+enum What {
+    /// Download MNIST (checksums verified) into --data-dir (default: data/mnist).
+    Mnist {
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Mirror base URLs to try in order (default: the usual public mirrors).
+        #[arg(long = "mirror")]
+        mirrors: Vec<String>,
+    },
+}
+
+pub fn exec(a: Args) -> CliResult {
+    let What::Mnist { data_dir, mirrors } = a.what;
+    let dir = mnist::resolve_dir(data_dir.as_deref());
+    let mut opts = download::DownloadOptions::default();
+    if !mirrors.is_empty() {
+        opts.mirrors = mirrors;
+    }
+    let rep = download::download_mnist(&dir, &opts)?;
+    for f in &rep.already_present {
+        println!("{f}: already present and verified");
+    }
+    for f in &rep.fetched {
+        println!("{f}: downloaded and verified");
+    }
+    println!("MNIST is ready in {}", dir.display());
+    Ok(ExitCode::SUCCESS)
+}

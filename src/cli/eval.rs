@@ -1,0 +1,31 @@
+//! `harness eval HASH`: recompute a run's sample-quality scores at its latest checkpoint.
+
+use super::error::CliResult;
+use super::input::open_store;
+use crate::run::{self, load_data};
+use crate::store;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Recompute the sample-quality scores of a run at its latest checkpoint, without retraining.
+#[derive(clap::Args)]
+pub struct Args {
+    hash: String,
+    #[arg(long, default_value = "results")]
+    results: PathBuf,
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+}
+
+pub fn exec(a: Args) -> CliResult {
+    let store = open_store(&a.results)?;
+    let dir = store.find(&a.hash)?;
+    let cfg = store::read_config(&dir)?;
+    let data = load_data(&cfg, a.data_dir.as_deref())?;
+    let (step, scores) = run::rescore(&store, &dir, &cfg, data)?;
+    println!("{}: scores at step {step}", dir.display());
+    for (m, v) in scores {
+        println!("  {m} = {v:.6}");
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,40 @@
+//! `harness evaluator train`: the MNIST evaluator of a results directory.
+
+use super::error::CliResult;
+use super::input::open_store;
+use crate::data::mnist;
+use crate::run::load_evaluator;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// The MNIST evaluator (a LeNet trained once per results directory).
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    what: What,
+}
+
+#[derive(clap::Subcommand)]
+enum What {
+    /// Train (or load) the evaluator under RESULTS/evaluators/<hash> and print its accuracy.
+    Train {
+        #[arg(long, default_value = "results")]
+        results: PathBuf,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+pub fn exec(a: Args) -> CliResult {
+    let What::Train { results, data_dir } = a.what;
+    let store = open_store(&results)?;
+    let data = mnist::load_cached(&mnist::resolve_dir(data_dir.as_deref()))?;
+    let (ev, _) = load_evaluator(&store.root, &data)?;
+    println!(
+        "evaluator {}: test accuracy {:.2}% ({})",
+        ev.hash,
+        100.0 * ev.test_accuracy,
+        ev.spec.dir(&store.root).display()
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,68 @@
+//! The `harness` command line: one module per command, each with its clap `Args` and an `exec`
+//! that turns them into calls of the library and prints the outcome (cargo's `commands/` over
+//! its `ops/`). Errors stay typed up to [`CliError::exit_code`], which alone decides between
+//! exit code 2 (bad input: nothing was run) and 1 (a run or an operation failed).
+
+mod bench;
+mod data;
+mod error;
+mod eval;
+mod evaluator;
+mod input;
+mod ls;
+mod report;
+mod run;
+mod show;
+mod status;
+mod sweep;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+pub use error::{CliError, CliResult};
+
+#[derive(Parser)]
+#[command(
+    name = "harness",
+    version,
+    about = "Reproducible GAN loss ablations (GAN, WGAN-clip, WGAN-GP) on Burn"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    Sweep(sweep::Args),
+    Status(status::Args),
+    Run(run::Args),
+    Ls(ls::Args),
+    Show(show::Args),
+    Bench(bench::Args),
+    Report(report::Args),
+    Eval(eval::Args),
+    Evaluator(evaluator::Args),
+    Data(data::Args),
+}
+
+/// Parse the command line, run the command, print any error, and choose the exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Sweep(a) => sweep::exec(a),
+        Command::Status(a) => status::exec(a),
+        Command::Run(a) => run::exec(a),
+        Command::Ls(a) => ls::exec(a),
+        Command::Show(a) => show::exec(a),
+        Command::Bench(a) => bench::exec(a),
+        Command::Report(a) => report::exec(a),
+        Command::Eval(a) => eval::exec(a),
+        Command::Evaluator(a) => evaluator::exec(a),
+        Command::Data(a) => data::exec(a),
+    };
+    result.unwrap_or_else(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(e.exit_code())
+    })
+}

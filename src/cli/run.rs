@@ -1,0 +1,89 @@
+//! `harness run`: exactly one configuration, the unit a cluster scheduler (or `sweep --jobs N`)
+//! launches.
+
+use super::error::{CliResult, bad};
+use super::input::{load_plan, open_store};
+use crate::config::{Backend, RunConfig};
+use crate::hash;
+use crate::run::{RunOptions, RunResult, execute};
+use crate::sweep::RunOutput;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Run exactly one configuration (the unit a cluster scheduler launches).
+#[derive(clap::Args)]
+pub struct Args {
+    /// A resolved config, e.g. results/<hash>/config.toml.
+    #[arg(long, conflicts_with_all = ["grid", "index"])]
+    config: Option<PathBuf>,
+    /// A grid file, with --index.
+    #[arg(long, requires = "index")]
+    grid: Option<PathBuf>,
+    /// 0-based index into the grid's expanded plan.
+    #[arg(long)]
+    index: Option<usize>,
+    #[arg(long, default_value = "results")]
+    results: PathBuf,
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    #[arg(long, value_enum)]
+    backend: Option<Backend>,
+    /// Record the run as part of this sweep (what array tasks and workers pass).
+    #[arg(long)]
+    sweep: Option<String>,
+    /// Print the outcome as one JSON line.
+    #[arg(long)]
+    json: bool,
+    /// Show burn-train's live dashboard (TUI on a terminal).
+    #[arg(long, conflicts_with = "json")]
+    dashboard: bool,
+}
+
+pub fn exec(a: Args) -> CliResult {
+    let store = open_store(&a.results)?;
+    let (cfg, grid_sweep): (RunConfig, Option<String>) = match (a.config, a.grid, a.index) {
+        (Some(path), _, _) => {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| bad(format!("{}: {e}", path.display())))?;
+            let cfg = RunConfig::from_flat_str(&text)
+                .map_err(|e| bad(format!("{}: {e}", path.display())))?;
+            (cfg, None)
+        }
+        (None, Some(file), Some(i)) => {
+            let plan = load_plan(&file, None)?;
+            let n = plan.entries.len();
+            let e = plan.entries.get(i).ok_or_else(|| {
+                bad(format!(
+                    "--index {i}: the grid has {n} configurations (0..{})",
+                    n.saturating_sub(1)
+                ))
+            })?;
+            (e.config.clone(), Some(plan.name.clone()))
+        }
+        _ => return Err(bad("give --config FILE, or --grid FILE --index K")),
+    };
+    let h = hash::short_hash(&cfg);
+    let opts = RunOptions {
+        backend: a.backend,
+        data_dir: a.data_dir,
+        sweep: a.sweep.or(grid_sweep),
+        dashboard: a.dashboard,
+        ..Default::default()
+    };
+    let result = execute(&store, &cfg, &opts, |_, _| {})?;
+    let failed = matches!(result, RunResult::Failed { .. });
+    if a.json {
+        let line = RunOutput { hash: h, result };
+        println!(
+            "{}",
+            serde_json::to_string(&line).map_err(anyhow::Error::from)?
+        );
+    } else {
+        println!("{h}: {result:?}");
+    }
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

@@ -1,0 +1,291 @@
+//! `harness sweep FILE`: run every configuration of a grid file that is not done yet, here or
+//! as a SLURM job array.
+
+use super::error::{CliResult, bad};
+use super::input::{load_plan, open_store};
+use crate::browse::render_table;
+use crate::config::Backend;
+use crate::grid::{self, Plan};
+use crate::run::RunOptions;
+use crate::slurm::{self, SlurmOptions, Submission};
+use crate::store::Store;
+use crate::sweep::{SweepOptions, SweepReport, plan_table, run_sweep};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Run every configuration of a grid file that is not done yet.
+#[derive(clap::Args)]
+pub struct Args {
+    file: PathBuf,
+    #[arg(long, default_value = "results")]
+    results: PathBuf,
+    /// Configurations to run at once in this process.
+    #[arg(long, default_value_t = 1)]
+    jobs: usize,
+    /// Run only slice K of N (1-based), e.g. 2/4.
+    #[arg(long, value_parser = parse_shard)]
+    shard: Option<(usize, usize)>,
+    /// Print the expanded plan and write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Allow grids larger than --max-runs.
+    #[arg(long)]
+    yes: bool,
+    #[arg(long, default_value_t = grid::DEFAULT_MAX_RUNS)]
+    max_runs: usize,
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Override the configs' backend (not hashed).
+    #[arg(long, value_enum)]
+    backend: Option<Backend>,
+    #[arg(long)]
+    no_progress: bool,
+    /// Show burn-train's live dashboard (TUI on a terminal) for each run; with --jobs 1.
+    #[arg(long)]
+    dashboard: bool,
+    /// Where the runs execute: here, or as a SLURM job array (see README: Running on a
+    /// cluster).
+    #[arg(long, value_enum, default_value = "local")]
+    launcher: Launcher,
+    #[command(flatten)]
+    slurm: SlurmArgs,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Launcher {
+    Local,
+    Slurm,
+}
+
+/// Options of `--launcher slurm`.
+#[derive(clap::Args)]
+struct SlurmArgs {
+    /// SLURM partition.
+    #[arg(long, help_heading = "SLURM")]
+    partition: Option<String>,
+    /// Wall-time limit per task (sbatch --time), e.g. 2:00:00.
+    #[arg(long, help_heading = "SLURM")]
+    time: Option<String>,
+    /// CPUs per array task; each run trains with exactly this many threads.
+    #[arg(long, default_value_t = 1, help_heading = "SLURM")]
+    cpus_per_task: u32,
+    /// GPUs per array task (sbatch --gpus).
+    #[arg(long, help_heading = "SLURM")]
+    gpus: Option<u32>,
+    /// Run at most K tasks of the array at once (--array=...%K).
+    #[arg(long, help_heading = "SLURM")]
+    max_parallel: Option<u32>,
+    /// Extra sbatch option, written as an `#SBATCH` line (repeatable), e.g. --sbatch-arg=--mem=4G.
+    #[arg(
+        long = "sbatch-arg",
+        allow_hyphen_values = true,
+        help_heading = "SLURM"
+    )]
+    sbatch_args: Vec<String>,
+    /// Submit only the configurations that failed or were interrupted.
+    #[arg(long, help_heading = "SLURM")]
+    retry_failed: bool,
+}
+
+impl SlurmArgs {
+    /// The first SLURM-only option given (an error with the local launcher).
+    fn given(&self) -> Option<&'static str> {
+        [
+            (self.partition.is_some(), "--partition"),
+            (self.time.is_some(), "--time"),
+            (self.cpus_per_task != 1, "--cpus-per-task"),
+            (self.gpus.is_some(), "--gpus"),
+            (self.max_parallel.is_some(), "--max-parallel"),
+            (!self.sbatch_args.is_empty(), "--sbatch-arg"),
+            (self.retry_failed, "--retry-failed"),
+        ]
+        .into_iter()
+        .find_map(|(given, name)| given.then_some(name))
+    }
+}
+
+fn parse_shard(s: &str) -> Result<(usize, usize), String> {
+    let err = || format!("expected K/N with 1 <= K <= N, got `{s}`");
+    let (k, n) = s.split_once('/').ok_or_else(err)?;
+    let (k, n): (usize, usize) = (k.parse().map_err(|_| err())?, n.parse().map_err(|_| err())?);
+    if k == 0 || n == 0 || k > n {
+        return Err(err());
+    }
+    Ok((k, n))
+}
+
+pub fn exec(a: Args) -> CliResult {
+    if a.dashboard && (a.jobs != 1 || a.launcher == Launcher::Slurm) {
+        return Err(bad(
+            "--dashboard shows one run at a time: use it with --jobs 1 and the local launcher",
+        ));
+    }
+    let limit = (!a.yes).then_some(a.max_runs);
+    if a.launcher == Launcher::Slurm {
+        return submit(a, limit);
+    }
+    if let Some(flag) = a.slurm.given() {
+        return Err(bad(format!("{flag} applies only with --launcher slurm")));
+    }
+    let plan = load_plan(&a.file, limit)?;
+    let store = open_store(&a.results)?;
+    note_duplicates(&plan);
+    if a.dry_run {
+        print_dry_run(&plan, &store, a.shard);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let opts = SweepOptions {
+        jobs: a.jobs,
+        worker_exe: Some(std::env::current_exe().map_err(anyhow::Error::from)?),
+        shard: a.shard,
+        run: RunOptions {
+            backend: a.backend,
+            data_dir: a.data_dir,
+            dashboard: a.dashboard,
+            ..Default::default()
+        },
+        progress: !a.no_progress && !a.dashboard,
+    };
+    let report = run_sweep(&plan, &store, &opts)?;
+    print_report(&plan, &store, &report);
+    Ok(if report.success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn note_duplicates(plan: &Plan) {
+    for (h, n) in &plan.duplicates {
+        eprintln!("note: {n} grid points expand to the same configuration {h}; it runs once");
+    }
+}
+
+/// The expanded plan (or its shard) with each configuration's status.
+fn print_dry_run(plan: &Plan, store: &Store, shard: Option<(usize, usize)>) {
+    let selected: Vec<&str> = match shard {
+        Some((k, n)) => plan.shard(k, n).iter().map(|e| e.hash.as_str()).collect(),
+        None => plan.entries.iter().map(|e| e.hash.as_str()).collect(),
+    };
+    let mut rows = vec![
+        ["#", "hash", "settings", "status"]
+            .map(String::from)
+            .to_vec(),
+    ];
+    for (i, (h, settings, status)) in plan_table(plan, store).into_iter().enumerate() {
+        if selected.contains(&h.as_str()) {
+            rows.push(vec![i.to_string(), h, settings, status.as_str().into()]);
+        }
+    }
+    println!(
+        "{}: {} configurations (dry run: nothing written)",
+        plan.name,
+        rows.len() - 1
+    );
+    print!("{}", render_table(&rows));
+}
+
+fn print_report(plan: &Plan, store: &Store, report: &SweepReport) {
+    if report.trained.is_empty()
+        && report.failed.is_empty()
+        && report.diverged.is_empty()
+        && report.busy.is_empty()
+    {
+        println!(
+            "{}: nothing to train: all {} configurations are already done ({})",
+            plan.name,
+            report.total,
+            store.root.display()
+        );
+    } else {
+        println!(
+            "{}: {} trained ({} resumed), {} already done, {} diverged, {} failed, {} running elsewhere",
+            plan.name,
+            report.trained.len(),
+            report.resumed.len(),
+            report.already_done.len(),
+            report.diverged.len(),
+            report.failed.len(),
+            report.busy.len()
+        );
+    }
+    for (h, step) in &report.diverged {
+        println!("  diverged: {h} at step {step}");
+    }
+    for (h, e) in &report.failed {
+        eprintln!("  FAILED: {h}: {e}");
+    }
+}
+
+/// `--launcher slurm`: submit what needs running as one job array.
+fn submit(a: Args, limit: Option<usize>) -> CliResult {
+    if a.shard.is_some() || a.jobs != 1 {
+        return Err(bad(
+            "--launcher slurm: --shard and --jobs do not apply (SLURM runs one task per configuration; use --max-parallel to throttle)",
+        ));
+    }
+    let plan = load_plan(&a.file, limit)?;
+    let store = open_store(&a.results)?;
+    note_duplicates(&plan);
+    let s = a.slurm;
+    let opts = SlurmOptions {
+        partition: s.partition,
+        time: s.time,
+        cpus_per_task: s.cpus_per_task,
+        gpus: s.gpus,
+        max_parallel: s.max_parallel,
+        sbatch_args: s.sbatch_args,
+        retry_failed: s.retry_failed,
+        harness_exe: std::env::current_exe().map_err(anyhow::Error::from)?,
+        run: RunOptions {
+            backend: a.backend,
+            data_dir: a.data_dir,
+            ..Default::default()
+        },
+    };
+    let sub = slurm::submit(&plan, &store, &opts, a.dry_run)?;
+    print_submission(&plan, &a.results, &sub);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_submission(plan: &Plan, results: &std::path::Path, sub: &Submission) {
+    let sel = &sub.selection;
+    let mut left_out = vec![format!("{} already done", sel.finished)];
+    for (n, what) in [
+        (sel.running.len(), "running"),
+        (sel.queued.len(), "queued in an earlier array"),
+        (sel.untried.len(), "never tried (--retry-failed)"),
+    ] {
+        if n > 0 {
+            left_out.push(format!("{n} {what}"));
+        }
+    }
+    let left_out = left_out.join(", ");
+    if sel.submit.is_empty() {
+        println!(
+            "{}: nothing to submit: {left_out} (of {} configurations)",
+            plan.name,
+            plan.entries.len()
+        );
+        return;
+    }
+    match &sub.job {
+        None => {
+            println!(
+                "{}: would submit {} configurations ({left_out}); dry run, nothing written. Script:\n",
+                plan.name,
+                sel.submit.len()
+            );
+            print!("{}", sub.script);
+        }
+        Some(job) => println!(
+            "{}: submitted job array {} with {} tasks ({left_out})\n  plan, script and logs: {}\n  follow it with: harness status {} --sweep {}",
+            plan.name,
+            job.job_id,
+            job.tasks.len(),
+            job.dir.display(),
+            results.display(),
+            plan.name
+        ),
+    }
+}

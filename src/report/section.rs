@@ -1,0 +1,156 @@
+//! Sections of the report page: one per sweep (plus runs naming a sweep without a record, and
+//! `ungrouped`), each grouped into configurations.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use super::format::safe;
+use super::group::{Group, concise_labels, group_runs, varying_keys};
+use super::load::{Config, Run, SweepRecord};
+
+/// One page section: a sweep, runs naming a sweep with no record, or `ungrouped`.
+#[derive(Debug, Clone)]
+pub struct Section {
+    pub name: String,
+    /// Folder and HTML anchor name.
+    pub slug: String,
+    pub is_sweep: bool,
+    pub description: Option<String>,
+    pub grid_file: Option<String>,
+    /// Keys naming configurations in legends and table columns.
+    pub keys: Vec<String>,
+    /// Configurations; `members` index the run slice.
+    pub groups: Vec<Group>,
+    /// Hashes the sweep record lists but that have no folder (not started).
+    pub missing: Vec<String>,
+}
+
+impl Section {
+    /// Indices of every run in the section.
+    pub fn run_indices(&self) -> impl Iterator<Item = usize> + '_ {
+        self.groups.iter().flat_map(|g| g.members.iter().copied())
+    }
+}
+
+/// Assign runs to sections and group each section into configurations.
+///
+/// A run belongs to every sweep whose record lists its hash (identical configurations
+/// share a folder across sweeps) and to the sweep its `run.json` names; runs in no sweep
+/// go to `ungrouped`.
+pub fn build_sections(runs: &[Run], sweeps: &[SweepRecord], group_by: &[String]) -> Vec<Section> {
+    let by_hash: HashMap<&str, usize> = runs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.hash.as_str(), i))
+        .collect();
+    let mut assigned = vec![false; runs.len()];
+    // (name, is_sweep, record, member runs, missing hashes)
+    type Draft<'r> = (
+        String,
+        bool,
+        Option<&'r SweepRecord>,
+        Vec<usize>,
+        Vec<String>,
+    );
+    let mut raw: Vec<Draft> = Vec::new();
+    let mut sorted: Vec<&SweepRecord> = sweeps.iter().collect();
+    sorted.sort_by(|a, b| a.name.cmp(&b.name));
+    for rec in sorted {
+        let mut members = Vec::new();
+        let mut missing = Vec::new();
+        for h in &rec.runs {
+            match by_hash.get(h.as_str()) {
+                Some(&i) if !members.contains(&i) => members.push(i),
+                Some(_) => {}
+                None => missing.push(h.clone()),
+            }
+        }
+        for (i, r) in runs.iter().enumerate() {
+            if r.sweep.as_deref() == Some(rec.name.as_str()) && !members.contains(&i) {
+                members.push(i);
+            }
+        }
+        for &i in &members {
+            assigned[i] = true;
+        }
+        raw.push((rec.name.clone(), true, Some(rec), members, missing));
+    }
+    let mut adhoc: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    let mut ungrouped = Vec::new();
+    for (i, r) in runs.iter().enumerate() {
+        if assigned[i] {
+            continue;
+        }
+        match &r.sweep {
+            Some(s) => adhoc.entry(s.clone()).or_default().push(i),
+            None => ungrouped.push(i),
+        }
+    }
+    raw.extend(
+        adhoc
+            .into_iter()
+            .map(|(n, m)| (n, true, None, m, Vec::new())),
+    );
+    if !ungrouped.is_empty() {
+        raw.push(("ungrouped".into(), false, None, ungrouped, Vec::new()));
+    }
+
+    let mut slugs: Vec<String> = Vec::new();
+    raw.into_iter()
+        .map(|(name, is_sweep, rec, members, missing)| {
+            let configs: Vec<&Config> = members.iter().map(|&i| &runs[i].config).collect();
+            let declared: Vec<String> = rec.map_or(Vec::new(), |r| r.varying.clone());
+            let keys = if group_by.is_empty() {
+                varying_keys(&configs, &declared)
+            } else {
+                group_by.to_vec()
+            };
+            let mut groups: Vec<Group> = group_runs(&configs, &keys)
+                .into_iter()
+                .map(|mut g| {
+                    g.members = g.members.iter().map(|&j| members[j]).collect();
+                    g
+                })
+                .collect();
+            let keys = if group_by.is_empty() {
+                let keep: Vec<String> = keys
+                    .iter()
+                    .filter(|k| declared.contains(k))
+                    .cloned()
+                    .collect();
+                concise_labels(&mut groups, &keep)
+            } else {
+                keys
+            };
+            let mut slug = if is_sweep {
+                format!("sweep_{}", safe(&name))
+            } else {
+                "ungrouped".to_string()
+            };
+            while slugs.contains(&slug) {
+                slug.push('_');
+            }
+            slugs.push(slug.clone());
+            Section {
+                slug,
+                is_sweep,
+                description: rec.map(|r| r.description.clone()).filter(|d| !d.is_empty()),
+                grid_file: rec.map(|r| r.grid_file.clone()).filter(|g| !g.is_empty()),
+                keys,
+                groups,
+                missing,
+                name,
+            }
+        })
+        .collect()
+}
+
+/// Metrics that appear in `eval.csv` of any run of the section, in a stable order.
+pub fn eval_metrics(runs: &[Run], sec: &Section) -> Vec<String> {
+    let set: BTreeSet<&String> = sec
+        .groups
+        .iter()
+        .flat_map(|g| g.members.iter())
+        .flat_map(|&i| runs[i].eval.keys())
+        .collect();
+    set.into_iter().cloned().collect()
+}

@@ -1,0 +1,148 @@
+//! `<run>/summary.json`: a finished (or diverged) run at a glance: the final and the best value
+//! of each score, divergence, throughput, and the evaluator that scored it.
+//!
+//! Fields are declared in alphabetical order, the order of the untyped JSON maps earlier
+//! releases wrote, so the file's bytes did not change when it became typed. NaN and infinite
+//! values are written as `null` (JSON has no NaN) and read back as NaN.
+
+use super::run_files;
+use crate::atomic_file::write_atomic;
+use anyhow::Result;
+use serde::{Deserialize, Deserializer, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Summary {
+    /// Per eval metric: the best value over the run, in the metric's direction (see
+    /// [`super::metrics`]).
+    pub best: BTreeMap<String, Best>,
+    pub diverged: bool,
+    pub diverged_at: Option<u32>,
+    /// The evaluator whose scores these are (MNIST runs), `null` otherwise.
+    pub evaluator: Option<EvaluatorRef>,
+    /// Per eval metric and per `metrics.csv` loss column: the last logged value.
+    #[serde(rename = "final")]
+    pub last: BTreeMap<String, Final>,
+    /// The configured length of the run.
+    pub gen_iters: u32,
+    /// Generator iterations completed.
+    pub step: u32,
+    /// Absent in summaries that `harness eval` created for runs without one.
+    pub throughput: Option<Throughput>,
+}
+
+/// The last value of a metric. `val_critic_loss` carries only the value.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Final {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<u32>,
+    #[serde(deserialize_with = "nan_if_null")]
+    pub value: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wall_s: Option<f64>,
+}
+
+/// The best value of a metric, where it was reached, and when the run first came within 5% of
+/// it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Best {
+    pub step: u32,
+    #[serde(deserialize_with = "nan_if_null")]
+    pub value: f64,
+    #[serde(deserialize_with = "nan_if_null")]
+    pub wall_s: f64,
+    /// The first evaluation within 5% of `value` (`null` in summaries that predate it).
+    #[serde(default)]
+    pub within_5pct: Option<StepTime>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct StepTime {
+    pub step: u32,
+    pub wall_s: f64,
+}
+
+/// Throughput of the last attempt (resumed runs: since the resume).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Throughput {
+    pub critic_steps_per_s: f64,
+    pub gen_iters_per_s: f64,
+    pub measured_over_steps: u32,
+}
+
+/// Which evaluator scored the run: its hash (folder under `evaluators/`) and test accuracy.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct EvaluatorRef {
+    pub hash: String,
+    pub test_accuracy: f64,
+}
+
+fn nan_if_null<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+}
+
+/// The summary of the run folder `dir`; `None` when absent or unreadable.
+pub fn read(dir: &Path) -> Option<Summary> {
+    let text = std::fs::read_to_string(dir.join(run_files::SUMMARY)).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+pub fn write(dir: &Path, summary: &Summary) -> Result<()> {
+    write_atomic(
+        &dir.join(run_files::SUMMARY),
+        serde_json::to_string_pretty(summary)?.as_bytes(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A summary as the untyped writer of earlier releases produced it: the same bytes come
+    /// back out, and a diverged loss (`null`) reads as NaN.
+    #[test]
+    fn earlier_summaries_read_and_write_back_unchanged() {
+        let text = r#"{
+  "best": {
+    "modes_covered": {
+      "step": 20,
+      "value": 8.0,
+      "wall_s": 1.5,
+      "within_5pct": {
+        "step": 10,
+        "wall_s": 0.75
+      }
+    }
+  },
+  "diverged": false,
+  "diverged_at": null,
+  "evaluator": null,
+  "final": {
+    "critic_loss": {
+      "step": 20,
+      "value": -0.25,
+      "wall_s": 1.5
+    },
+    "val_critic_loss": {
+      "value": -0.5
+    }
+  },
+  "gen_iters": 20,
+  "step": 20,
+  "throughput": {
+    "critic_steps_per_s": 50.0,
+    "gen_iters_per_s": 10.0,
+    "measured_over_steps": 20
+  }
+}"#;
+        let s: Summary = serde_json::from_str(text).unwrap();
+        assert_eq!(serde_json::to_string_pretty(&s).unwrap(), text);
+        let old = r#"{"best": {"fld": {"value": 3.0, "step": 1, "wall_s": 2.0}},
+            "final": {"gen_loss": {"value": null, "step": 1, "wall_s": 2.0}}, "step": 1}"#;
+        let s: Summary = serde_json::from_str(old).unwrap();
+        assert!(s.last["gen_loss"].value.is_nan());
+        assert_eq!(s.best["fld"].within_5pct, None);
+    }
+}
