@@ -124,7 +124,8 @@ pub const REGISTRY: &[Metric] = &[
     m("class_kl", Eval, Lower, "MNIST: KL of the predicted-class histogram to uniform"),
     m("precision", Eval, Higher, "MNIST: improved precision (Kynkaanniemi et al. 2019, k = 3)"),
     m("recall", Eval, Higher, "MNIST: improved recall (k = 3)"),
-    m("grad_norm", Layers, Neither, "L2 norm of d critic_loss / d W of that layer's weight (WGAN-GP Fig. 1b)"),
+    m("act_grad_norm", Layers, Neither, "L2 norm of d critic_loss / d h, h the activations that layer outputs (after its nonlinearity; the last layer's is the critic's score) on the held-out real and the fake batch: the quantity WGAN-GP Fig. 1b plots"),
+    m("grad_norm", Layers, Neither, "L2 norm of d critic_loss / d W of that layer's weight (not Fig. 1b's quantity, which is act_grad_norm)"),
     m("weight_abs_max", Layers, Neither, "largest |w| of that layer's weight"),
     m("frac_at_clip", Layers, Neither, "weight clipping: share of that layer's weights at +-c"),
 ];
