@@ -6,11 +6,12 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::stats::{self, ALPHA};
-use super::{
-    Bound, Claim, ClaimError, ClaimKind, Direction, MetricCatalog, Selector, Sign, Source, Trend,
-    agree_on, selects, values_equal, without_seed,
+use super::claim::{
+    Bound, Claim, ClaimError, ClaimKind, Selector, Sign, Trend, agree_on, scalar_metric, selects,
+    values_equal, without_seed,
 };
+use super::stats::{self, ALPHA};
+use crate::results::metrics::Direction;
 
 /// One run's data, as the report loads it.
 #[derive(Debug, Clone, Default)]
@@ -394,31 +395,14 @@ impl Labeller {
 }
 
 /// Test one claim on a sweep's runs. Errors only when the claim no longer fits the metric
-/// catalog (a stored claim read by a release that renamed or redefined its metric).
-pub fn evaluate(
-    claim: &Claim,
-    runs: &[ClaimRun],
-    catalog: &dyn MetricCatalog,
-) -> Result<ClaimResult, ClaimError> {
-    let error = |key: &str, message: String| ClaimError {
-        claim: None,
-        key: Some(key.into()),
-        span: None,
-        message,
-    };
-    let info = catalog
-        .metric(&claim.metric)
-        .ok_or_else(|| error("metric", format!("unknown metric `{}`", claim.metric)))?;
+/// registry (a stored claim read by a release that renamed or redefined its metric).
+pub fn evaluate(claim: &Claim, runs: &[ClaimRun]) -> Result<ClaimResult, ClaimError> {
+    super::parse::check_registry(claim)?;
+    let direction = scalar_metric(&claim.metric).map_or(Direction::None, |m| m.direction);
     let groups = group(runs);
     let select = &claim.select;
     let (items, none) = match &claim.kind {
         ClaimKind::Comparison { better, than, same } => {
-            let direction = info.direction.ok_or_else(|| {
-                error(
-                    "metric",
-                    format!("`{}` has no better direction", claim.metric),
-                )
-            })?;
             let side = |s: &Selector| -> Vec<&Group> {
                 groups
                     .iter()
@@ -448,20 +432,12 @@ pub fn evaluate(
             }),
             "no finished run matches `where`",
         ),
-        ClaimKind::LayerTrend { trend } => {
-            if info.source != Source::Layers {
-                return Err(error(
-                    "metric",
-                    format!("`{}` is not a layers.csv quantity", claim.metric),
-                ));
-            }
-            (
-                per_config(&groups, select, |g, label| {
-                    layer_trend(&claim.metric, *trend, g, label)
-                }),
-                "no finished run matches `where`",
-            )
-        }
+        ClaimKind::LayerTrend { trend } => (
+            per_config(&groups, select, |g, label| {
+                layer_trend(&claim.metric, *trend, g, label)
+            }),
+            "no finished run matches `where`",
+        ),
         ClaimKind::Correlation { tracks, sign } => (
             per_config(&groups, select, |g, label| {
                 correlation(&claim.metric, tracks, *sign, g, label)
@@ -557,7 +533,7 @@ fn compare(metric: &str, direction: Direction, gb: &Group, gt: &Group, l: &Label
         side(metric, gt, l.label(&gt.config)),
     );
     let (bv, tv) = (b.finite(), t.finite());
-    let higher = direction == Direction::HigherIsBetter;
+    let higher = direction == Direction::Higher;
     // Claimed: mean(better) above mean(than) for a higher-is-better metric, below otherwise.
     let orient = if higher { 1.0 } else { -1.0 };
     let mut d = PairDetail {
@@ -1004,7 +980,7 @@ fn correlation(metric: &str, tracks: &str, sign: Sign, g: &Group, label: String)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::claims::testing::{TestCatalog, config};
+    use crate::claims::testing::config;
 
     fn claim(text: &str) -> Claim {
         #[derive(serde::Deserialize)]
@@ -1030,7 +1006,7 @@ mod tests {
     }
 
     fn eval(c: &Claim, runs: &[ClaimRun]) -> ClaimResult {
-        evaluate(c, runs, &TestCatalog).unwrap()
+        evaluate(c, runs).unwrap()
     }
 
     fn pair(r: &ClaimResult, i: usize) -> &PairDetail {
@@ -1542,9 +1518,9 @@ at_least = 7
     }
 
     #[test]
-    fn a_claim_the_catalog_no_longer_knows_is_an_error() {
+    fn a_claim_the_registry_no_longer_knows_is_an_error() {
         let c = claim("[[claim]]\ntext = \"t\"\nmetric = \"gone\"\nat_most = 1\n");
-        let err = evaluate(&c, &[], &TestCatalog).unwrap_err();
+        let err = evaluate(&c, &[]).unwrap_err();
         assert_eq!(err.key.as_deref(), Some("metric"));
     }
 
