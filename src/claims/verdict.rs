@@ -342,13 +342,18 @@ fn same_config(a: &toml::Table, b: &toml::Table) -> bool {
 }
 
 /// Labels `key=value` over the claim's selector keys, then the keys that differ among the
-/// configurations involved.
+/// configurations involved: of those, only the `preferred` ones (a sweep's varying keys, as its
+/// legends name configurations) when they tell the configurations apart, all of them otherwise.
 struct Labeller {
     keys: Vec<String>,
 }
 
 impl Labeller {
-    fn new<'a>(selectors: &[&Selector], configs: impl Iterator<Item = &'a toml::Table>) -> Self {
+    fn new<'a>(
+        selectors: &[&Selector],
+        configs: impl Iterator<Item = &'a toml::Table>,
+        preferred: &[String],
+    ) -> Self {
         let mut keys: Vec<String> = Vec::new();
         for s in selectors {
             for k in s.keys() {
@@ -361,17 +366,32 @@ impl Labeller {
         let mut all: Vec<&String> = configs.iter().flat_map(|c| c.keys()).collect();
         all.sort();
         all.dedup();
-        for k in all {
-            let first = configs.first().and_then(|c| c.get(k));
-            let varies = configs.iter().any(|c| match (c.get(k), first) {
-                (Some(a), Some(b)) => !values_equal(a, b),
-                (a, b) => a.is_some() != b.is_some(),
-            });
-            if varies && !keys.contains(k) {
-                keys.push(k.clone());
+        let differing: Vec<&String> = all
+            .into_iter()
+            .filter(|k| {
+                let first = configs.first().and_then(|c| c.get(*k));
+                configs.iter().any(|c| match (c.get(*k), first) {
+                    (Some(a), Some(b)) => !values_equal(a, b),
+                    (a, b) => a.is_some() != b.is_some(),
+                })
+            })
+            .collect();
+        let mut l = Labeller { keys };
+        for k in differing.iter().filter(|k| preferred.contains(k)) {
+            if !l.keys.contains(k) {
+                l.keys.push((*k).clone());
             }
         }
-        Labeller { keys }
+        let labels: std::collections::HashSet<String> =
+            configs.iter().map(|c| l.label(c)).collect();
+        if preferred.is_empty() || labels.len() < configs.len() {
+            for k in differing {
+                if !l.keys.contains(k) {
+                    l.keys.push(k.clone());
+                }
+            }
+        }
+        l
     }
 
     fn label(&self, config: &toml::Table) -> String {
@@ -394,9 +414,15 @@ impl Labeller {
     }
 }
 
-/// Test one claim on a sweep's runs. Errors only when the claim no longer fits the metric
-/// registry (a stored claim read by a release that renamed or redefined its metric).
-pub fn evaluate(claim: &Claim, runs: &[ClaimRun]) -> Result<ClaimResult, ClaimError> {
+/// Test one claim on a sweep's runs. Configurations are labelled by the claim's selector keys
+/// and, of the keys that differ between them, `keys` (the sweep's varying keys; empty: every
+/// key that differs). Errors only when the claim no longer fits the metric registry (a stored
+/// claim read by a release that renamed or redefined its metric).
+pub fn evaluate(
+    claim: &Claim,
+    runs: &[ClaimRun],
+    keys: &[String],
+) -> Result<ClaimResult, ClaimError> {
     super::parse::check_registry(claim)?;
     let direction = scalar_metric(&claim.metric).map_or(Direction::None, |m| m.direction);
     let groups = group(runs);
@@ -413,6 +439,7 @@ pub fn evaluate(claim: &Claim, runs: &[ClaimRun]) -> Result<ClaimResult, ClaimEr
             let labeller = Labeller::new(
                 &[better, than, select],
                 b.iter().chain(&t).map(|g| &g.config),
+                keys,
             );
             let mut items = Vec::new();
             for gb in &b {
@@ -427,19 +454,19 @@ pub fn evaluate(claim: &Claim, runs: &[ClaimRun]) -> Result<ClaimResult, ClaimEr
             (items, "no finished runs on both sides of the comparison")
         }
         ClaimKind::Threshold { bound } => (
-            per_config(&groups, select, |g, label| {
+            per_config(&groups, select, keys, |g, label| {
                 threshold(&claim.metric, *bound, g, label)
             }),
             "no finished run matches `where`",
         ),
         ClaimKind::LayerTrend { trend } => (
-            per_config(&groups, select, |g, label| {
+            per_config(&groups, select, keys, |g, label| {
                 layer_trend(&claim.metric, *trend, g, label)
             }),
             "no finished run matches `where`",
         ),
         ClaimKind::Correlation { tracks, sign } => (
-            per_config(&groups, select, |g, label| {
+            per_config(&groups, select, keys, |g, label| {
                 correlation(&claim.metric, tracks, *sign, g, label)
             }),
             "no finished run matches `where`",
@@ -459,13 +486,14 @@ pub fn evaluate(claim: &Claim, runs: &[ClaimRun]) -> Result<ClaimResult, ClaimEr
 fn per_config(
     groups: &[Group],
     select: &Selector,
+    keys: &[String],
     f: impl Fn(&Group, String) -> Item,
 ) -> Vec<Item> {
     let chosen: Vec<&Group> = groups
         .iter()
         .filter(|g| selects(select, &g.config))
         .collect();
-    let labeller = Labeller::new(&[select], chosen.iter().map(|g| &g.config));
+    let labeller = Labeller::new(&[select], chosen.iter().map(|g| &g.config), keys);
     chosen
         .into_iter()
         .map(|g| f(g, labeller.label(&g.config)))
@@ -1006,7 +1034,7 @@ mod tests {
     }
 
     fn eval(c: &Claim, runs: &[ClaimRun]) -> ClaimResult {
-        evaluate(c, runs).unwrap()
+        evaluate(c, runs, &[]).unwrap()
     }
 
     fn pair(r: &ClaimResult, i: usize) -> &PairDetail {
@@ -1054,6 +1082,46 @@ than = { loss = "wgan-clip" }
             "loss=wgan-gp 0.150 [0.125, 0.175] (n=3) vs loss=wgan-clip clip=0.01 1.73 \
              [1.35, 2.11] (n=3): g = 11.7, p = 0.00149 (Welch, one-sided)"
         );
+    }
+
+    /// Labels name configurations by the sweep's varying keys when given, not by the settings
+    /// each loss implies.
+    #[test]
+    fn labels_prefer_the_sweeps_varying_keys() {
+        let mut all = runs(
+            "loss = \"wgan-gp\"\ngp_lambda = 10.0\nc_lr = 1e-4",
+            "sliced_wasserstein",
+            &[0.15, 0.16],
+        );
+        all.extend(runs(
+            "loss = \"wgan-clip\"\nclip = 0.01\nc_lr = 5e-5",
+            "sliced_wasserstein",
+            &[1.7, 1.9],
+        ));
+        let keys = ["clip".to_string(), "loss".to_string()];
+        let r = evaluate(&claim(SW), &all, &keys).unwrap();
+        assert_eq!(r.items[0].label, "loss=wgan-gp vs loss=wgan-clip clip=0.01");
+        let r = evaluate(&claim(SW), &all, &[]).unwrap();
+        assert_eq!(
+            r.items[0].label,
+            "loss=wgan-gp c_lr=0.0001 gp_lambda=10.0 vs loss=wgan-clip c_lr=0.00005 clip=0.01"
+        );
+        // Varying keys that do not tell the configurations apart are not enough.
+        let mut clips = runs(
+            "loss = \"wgan-clip\"\nc_lr = 5e-5",
+            "sliced_wasserstein",
+            &[1.0],
+        );
+        clips.extend(runs(
+            "loss = \"wgan-clip\"\nc_lr = 1e-4",
+            "sliced_wasserstein",
+            &[1.0],
+        ));
+        let at_most =
+            claim("[[claim]]\ntext = \"t\"\nmetric = \"sliced_wasserstein\"\nat_most = 2\n");
+        let r = evaluate(&at_most, &clips, &["loss".to_string()]).unwrap();
+        let labels: Vec<&str> = r.items.iter().map(|i| i.label.as_str()).collect();
+        assert_eq!(labels, ["c_lr=0.00005", "c_lr=0.0001"]);
     }
 
     #[test]
@@ -1520,7 +1588,7 @@ at_least = 7
     #[test]
     fn a_claim_the_registry_no_longer_knows_is_an_error() {
         let c = claim("[[claim]]\ntext = \"t\"\nmetric = \"gone\"\nat_most = 1\n");
-        let err = evaluate(&c, &[]).unwrap_err();
+        let err = evaluate(&c, &[], &[]).unwrap_err();
         assert_eq!(err.key.as_deref(), Some("metric"));
     }
 

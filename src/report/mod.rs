@@ -4,6 +4,7 @@
 //! Output (default `DIR/report/`):
 //! - `index.html`: one section per sweep (plus `ungrouped`), self-contained as a folder;
 //! - `summary.csv`: one row per run; `summary.md`: one row per configuration;
+//! - `claims.csv`: the verdict of each sweep's claims, per pair or configuration;
 //! - `<section>/*.svg`: charts; `<section>/samples/*.png`: copied MNIST sample grids.
 //!
 //! Runs are grouped by sweep, then by configuration (the config minus `seed`, or the
@@ -13,6 +14,7 @@
 //! report during a sweep is cheap.
 
 mod charts;
+mod claims;
 mod figures;
 mod format;
 mod group;
@@ -33,6 +35,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::atomic_file::write_atomic;
 
+pub use claims::{CheckedClaim, SectionClaims, claim_run, counts_text as claims_counts};
 use figures::pick_three;
 pub use format::sig;
 pub use group::{
@@ -61,6 +64,8 @@ pub struct ReportSummary {
     /// Charts actually redrawn this time (the rest were up to date).
     pub redrawn: usize,
     pub index: PathBuf,
+    /// Every sweep's claims, tested, in page order (also in `claims.csv`).
+    pub claims: Vec<CheckedClaim>,
     /// Non-fatal problems, also listed at the end of `index.html`.
     pub warnings: Vec<String>,
 }
@@ -190,22 +195,28 @@ pub fn generate(results_dir: &Path, opts: &ReportOptions) -> Result<ReportSummar
 
     // Sample grids, tables, page.
     let tables: Vec<ConfigTable> = sections.iter().map(|s| config_table(&runs, s)).collect();
+    let mut links: Vec<Vec<html::ChartLink>> = sections.iter().map(|_| Vec::new()).collect();
+    for (((si, j), rel), _) in jobs.iter().zip(&rels).zip(&ok).filter(|(_, ok)| **ok) {
+        links[*si].push(html::ChartLink {
+            category: j.category,
+            rel: rel.clone(),
+            title: j.title.clone(),
+        });
+    }
+    let checked: Vec<SectionClaims> = sections
+        .iter()
+        .zip(&links)
+        .map(|(sec, l)| {
+            let rels: Vec<String> = l.iter().map(|c| c.rel.clone()).collect();
+            claims::check_section(&runs, sec, &rels)
+        })
+        .collect();
     let mut pages = Vec::new();
-    for (si, sec) in sections.iter().enumerate() {
-        let charts = jobs
-            .iter()
-            .zip(&rels)
-            .zip(&ok)
-            .filter(|(((s, _), _), ok)| *s == si && **ok)
-            .map(|(((_, j), rel), _)| html::ChartLink {
-                category: j.category,
-                rel: rel.clone(),
-                title: j.title.clone(),
-            })
-            .collect();
+    for ((si, sec), charts) in sections.iter().enumerate().zip(links) {
         let samples = copy_samples(&runs, sec, &out, &mut warnings);
         pages.push(html::PageSection {
             sec,
+            claims: &checked[si],
             table: &tables[si],
             charts,
             samples,
@@ -214,8 +225,10 @@ pub fn generate(results_dir: &Path, opts: &ReportOptions) -> Result<ReportSummar
     tables::write_summary_csv(&out.join("summary.csv"), &runs, &sections)?;
     write_atomic(
         &out.join("summary.md"),
-        tables::summary_md(&runs, &sections, &tables).as_bytes(),
+        tables::summary_md(&runs, &sections, &tables, &checked).as_bytes(),
     )?;
+    let all_claims: Vec<&CheckedClaim> = checked.iter().flat_map(|c| &c.claims).collect();
+    write_atomic(&out.join("claims.csv"), &claims::claims_csv(&all_claims)?)?;
     let index = out.join("index.html");
     write_atomic(
         &index,
@@ -232,6 +245,7 @@ pub fn generate(results_dir: &Path, opts: &ReportOptions) -> Result<ReportSummar
         charts: new_cache.keys().map(|r| out.join(r)).collect(),
         redrawn: redrawn.into_inner(),
         index,
+        claims: checked.into_iter().flat_map(|c| c.claims).collect(),
         warnings,
     })
 }
