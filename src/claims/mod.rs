@@ -5,7 +5,8 @@
 //! correlation over training between two metrics. The report hands the sweep's runs to
 //! [`verdict::evaluate`], which tests each claim over seeds with [`stats`] and says
 //! *supported*, *contradicted* or *inconclusive*, with the numbers. The language, statistics
-//! and verdict rules are documented in `docs/claims.md`.
+//! and verdict rules are documented in the README's grid-file section (Claims), the formulas
+//! in `docs/claims.md`.
 //!
 //! Metric facts (file, direction, largest value) come from the registry,
 //! [`crate::results::metrics`], the only place that decides them; the module knows nothing of

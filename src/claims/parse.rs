@@ -587,7 +587,10 @@ same = ["dataset"]
 
     #[test]
     fn the_documented_example_is_valid() {
-        let doc = include_str!("../../docs/claims.md");
+        let readme = include_str!("../../README.md");
+        let doc = &readme[readme
+            .find("### Claims")
+            .expect("the README's Claims section")..];
         let start = doc.find("```toml\n").expect("a toml block") + "```toml\n".len();
         let text = &doc[start..start + doc[start..].find("```").expect("closed")];
         let configs: Vec<toml::Table> = [

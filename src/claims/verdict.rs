@@ -1,6 +1,7 @@
 //! Testing claims on the runs of a sweep: per pair or configuration the numbers over seeds and
 //! a verdict, then the claim's verdict (contradicted if any part is, supported if every part
-//! is, inconclusive otherwise). The rules are written out in `docs/claims.md`.
+//! is, inconclusive otherwise). The rules are in the README's grid-file section, the formulas
+//! in `docs/claims.md`.
 
 use std::collections::BTreeMap;
 
