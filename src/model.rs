@@ -210,6 +210,17 @@ impl OutAct {
     }
 }
 
+/// `x` plus a zero leaf tensor, which is pushed onto `probes`: the value is `x`'s, and the
+/// gradient of a loss with respect to the leaf is its gradient with respect to `x`. (Burn keeps
+/// gradients of leaves only, so this is how the gradient at an activation inside the network
+/// is read.) The leaf is flat; its gradient is `x`'s gradient flattened.
+fn probe<const D: usize>(x: Tensor<D>, probes: &mut Vec<Tensor<1>>) -> Tensor<D> {
+    let dims = x.dims();
+    let leaf = Tensor::<1>::zeros([dims.iter().product::<usize>()], &x.device()).require_grad();
+    probes.push(leaf.clone());
+    x + leaf.reshape(dims)
+}
+
 /// An MLP: `layers[..n-1]` followed by `act`, the last layer followed by `out`.
 #[derive(Module, Debug)]
 pub struct Mlp {
@@ -239,17 +250,25 @@ impl Mlp {
         Self { layers, act, out }
     }
 
-    pub fn forward(&self, mut x: Tensor<2>) -> Tensor<2> {
-        let n = self.layers.len();
-        for (i, l) in self.layers.iter().enumerate() {
-            x = l.forward(x);
-            x = if i + 1 == n {
-                self.out.apply(x)
-            } else {
-                self.act.apply(x)
-            };
+    pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        (0..self.layers.len()).fold(x, |x, i| self.layer(i, x))
+    }
+
+    /// Layer `i`'s output activation: its affine map, then `act` (`out` for the last layer).
+    fn layer(&self, i: usize, x: Tensor<2>) -> Tensor<2> {
+        let x = self.layers[i].forward(x);
+        if i + 1 == self.layers.len() {
+            self.out.apply(x)
+        } else {
+            self.act.apply(x)
         }
-        x
+    }
+
+    /// [`Mlp::forward`] with a probe on every layer's output activation (see [`probe`]).
+    fn forward_probed(&self, x: Tensor<2>) -> (Tensor<2>, Vec<Tensor<1>>) {
+        let mut probes = Vec::with_capacity(self.layers.len());
+        let out = (0..self.layers.len()).fold(x, |x, i| probe(self.layer(i, x), &mut probes));
+        (out, probes)
     }
 
     /// d out / d x for a scalar-output MLP with linear output, differentiable in the weights.
@@ -349,6 +368,29 @@ impl ConvCritic {
         self.output.forward(x.reshape([b, 4 * 4 * 4 * self.dim]))
     }
 
+    /// [`ConvCritic::forward`] with a probe on every layer's output activation (see [`probe`]):
+    /// after each convolution's LeakyReLU, and on the output.
+    fn forward_probed(&self, x: Tensor<2>) -> (Tensor<2>, Vec<Tensor<1>>) {
+        let mut p = Vec::with_capacity(4);
+        let b = x.dims()[0];
+        let norm = |bn: &Option<BatchNorm>, x: Tensor<4>| match bn {
+            Some(bn) => bn.forward(x),
+            None => x,
+        };
+        let x = x.reshape([b, 1, IMAGE_SIDE, IMAGE_SIDE]);
+        let x = probe(Act::LeakyRelu.apply(self.conv1.conv(x)), &mut p);
+        let x = probe(
+            Act::LeakyRelu.apply(norm(&self.bn2, self.conv2.conv(x))),
+            &mut p,
+        );
+        let x = probe(
+            Act::LeakyRelu.apply(norm(&self.bn3, self.conv3.conv(x))),
+            &mut p,
+        );
+        let out = self.output.forward(x.reshape([b, 4 * 4 * 4 * self.dim]));
+        (probe(out, &mut p), p)
+    }
+
     fn input_grad(&self, x: Tensor<2>) -> Tensor<2> {
         // The config refuses batch norm with a penalty; a per-sample input gradient does not
         // exist when samples share batch statistics.
@@ -443,6 +485,16 @@ impl Critic {
         match self {
             Critic::Mlp(m) => m.forward(x),
             Critic::Conv(c) => c.forward(x),
+        }
+    }
+
+    /// The scores with a probe on every layer's output activation, in layer order from the
+    /// input (the last is the output itself): after `loss.backward()`, `probe.grad(&grads)` is
+    /// the gradient of the loss with respect to that layer's activations, flattened.
+    pub fn forward_probed(&self, x: Tensor<2>) -> (Tensor<2>, Vec<Tensor<1>>) {
+        match self {
+            Critic::Mlp(m) => m.forward_probed(x),
+            Critic::Conv(c) => c.forward_probed(x),
         }
     }
 

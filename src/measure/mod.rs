@@ -3,15 +3,16 @@
 //! of the networks and data that returns rows (or a file's content); the training loop records
 //! them.
 //!
-//! Per-layer gradient norm (WGAN-GP Fig. 1b): for each critic layer `l`, the L2 norm of
-//! d L_C / d W_l, the gradient of the critic's loss *without* the penalty term (so clipping and
-//! penalty runs are compared on the same quantity), on a held-out real batch and fakes from the
-//! fixed evaluation noise. Layers are numbered from the input (1) to the output.
+//! Per-layer gradient norms (WGAN-GP, Gulrajani et al. 2017, section 3, "Exploding and
+//! vanishing gradients", Figure 1b) are taken of the critic's loss *without* the penalty term (so
+//! clipping and penalty runs are compared on the same quantity), on a held-out real batch and
+//! fakes from the fixed evaluation noise, each scored in its own pass. Layers are numbered from
+//! the input (1) to the output. See [`layer_gradients`] for the two quantities.
 
 pub mod evaluator;
 pub mod quality;
 
-use crate::config::{GOutput, RunConfig};
+use crate::config::{GOutput, Loss, RunConfig};
 use crate::data::toy::Toy;
 use crate::data::{normal_rows, rng_for, streams, to_tensor};
 use crate::loss;
@@ -72,16 +73,21 @@ impl Subject<'_> {
     /// Every evaluation at `step`; `held_out` is a batch of held-out real data.
     pub fn evaluate(&self, held_out: &[f32], step: u32, wall_s: f64) -> Result<Evaluation> {
         let held = to_tensor(held_out, data_dim(self.cfg), self.device);
-        let z = self.eval_noise(self.cfg.batch_size as usize);
-        let loss_on = |real: Tensor<2>, z: Tensor<2>| {
-            let (c, fake) = (self.c, self.g.sample(z));
-            loss::critic_loss(self.cfg.loss, c.forward(real), c.forward(fake))
-        };
-        let val_critic_loss = scalar(loss_on(held.clone(), z.clone()).detach());
-        let mut layers: Vec<LayerRow> = layer_grad_norms(self.c, loss_on(held, z))
-            .into_iter()
-            .map(|(layer, value)| layer_row(step, layer, "grad_norm", value))
+        let fake = self.g.sample(self.eval_noise(self.cfg.batch_size as usize));
+        let grads = layer_gradients(self.cfg.loss, self.c, held, fake);
+        let row =
+            |l: &LayerGradient, quantity, value| layer_row(step, l.layer.clone(), quantity, value);
+        let mut layers: Vec<LayerRow> = grads
+            .layers
+            .iter()
+            .map(|l| row(l, "grad_norm", l.weight))
             .collect();
+        layers.extend(
+            grads
+                .layers
+                .iter()
+                .map(|l| row(l, "act_grad_norm", l.activation)),
+        );
         let (weight_rows, hist) = weight_stats(step, self.c, self.cfg.clip);
         layers.extend(weight_rows);
         let (samples, scores) = match Toy::from_dataset(self.cfg.dataset) {
@@ -107,7 +113,7 @@ impl Subject<'_> {
             })
             .collect();
         Ok(Evaluation {
-            val_critic_loss,
+            val_critic_loss: grads.loss,
             layers,
             hist,
             eval,
@@ -194,15 +200,73 @@ fn layer_row(step: u32, layer: String, quantity: &str, value: f64) -> LayerRow {
     }
 }
 
-/// WGAN-GP Fig. 1b: the L2 norm of d `loss` / d W for each critic layer's weight matrix (see
-/// the module docs), in layer order from the input. A layer the loss does not reach has norm 0.
-pub fn layer_grad_norms(critic: &Critic, loss: Tensor<1>) -> Vec<(String, f64)> {
-    let grads = loss.backward();
-    critic
+/// One critic layer's gradient norms (see [`layer_gradients`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LayerGradient {
+    /// `1` (input side) to `n` (the output layer).
+    pub layer: String,
+    /// `grad_norm`: the L2 norm of the gradient with respect to the layer's weight.
+    pub weight: f64,
+    /// `act_grad_norm`: the L2 norm of the gradient with respect to the layer's output
+    /// activations, over both batches.
+    pub activation: f64,
+}
+
+/// The critic loss and its per-layer gradient norms.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LayerGradients {
+    /// The loss's value.
+    pub loss: f64,
+    pub layers: Vec<LayerGradient>,
+}
+
+/// The critic loss `loss` (without penalty) of the scores of `real` and `fake`, each batch
+/// scored in its own pass, and for each critic layer `k` (from the input):
+///
+/// - `act_grad_norm`, the quantity WGAN-GP's Figure 1b plots: "the norm of the gradient of the
+///   critic's loss with respect to successive layers of activations" (Gulrajani et al. 2017,
+///   section 3, "Exploding and vanishing gradients"). Here the Frobenius norm of
+///   dL / dh_k over both batches, where h_k is what layer `k` outputs after its nonlinearity
+///   (for the dcgan critic, after each convolution's LeakyReLU; the last layer's is the critic's
+///   score): `sqrt(|dL/dh_k(real)|^2 + |dL/dh_k(fake)|^2)`.
+/// - `grad_norm`, the Frobenius norm of dL / dW_k for the layer's weight matrix (or kernel);
+///   a layer the loss does not reach has norm 0.
+///
+/// Both come from one backward pass; the sums of squares are taken in f64 on the host, since
+/// under clipping the activation gradients near the input are far below f32's smallest square.
+pub fn layer_gradients(
+    loss: Loss,
+    critic: &Critic,
+    real: Tensor<2>,
+    fake: Tensor<2>,
+) -> LayerGradients {
+    let (real, real_probes) = critic.forward_probed(real);
+    let (fake, fake_probes) = critic.forward_probed(fake);
+    let l = loss::critic_loss(loss, real, fake);
+    let value = scalar(l.clone().detach());
+    let grads = l.backward();
+    let sq = |t: Option<Tensor<1>>| {
+        t.map_or(0.0, |g| {
+            host(g)
+                .iter()
+                .map(|&x| (x as f64) * (x as f64))
+                .sum::<f64>()
+        })
+    };
+    let layers = critic
         .layer_weight_grads(&grads)
         .into_iter()
-        .map(|(layer, g)| (layer, g.map_or(0.0, |g| scalar(g.square().sum()).sqrt())))
-        .collect()
+        .zip(real_probes.iter().zip(&fake_probes))
+        .map(|((layer, w), (r, f))| LayerGradient {
+            layer,
+            weight: sq(w).sqrt(),
+            activation: (sq(r.grad(&grads)) + sq(f.grad(&grads))).sqrt(),
+        })
+        .collect();
+    LayerGradients {
+        loss: value,
+        layers,
+    }
 }
 
 /// Per-layer weight statistics: `weight_abs_max` and, under clipping at `clip`, `frac_at_clip`
