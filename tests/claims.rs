@@ -20,6 +20,23 @@ fn harness() -> Command {
     Command::new(env!("CARGO_BIN_EXE_harness"))
 }
 
+/// `harness report DIR --check`.
+fn report_check(results: &Path) -> Output {
+    harness()
+        .args(["report", "--check"])
+        .arg(results)
+        .output()
+        .unwrap()
+}
+
+/// Assert that stdout (or stderr) of `o` contains each of `needles`.
+fn says(o: &Output, stderr: bool, needles: &[&str]) {
+    let stream = String::from_utf8_lossy(if stderr { &o.stderr } else { &o.stdout });
+    for n in needles {
+        assert!(stream.contains(n), "`{n}` missing:\n{}", text(o));
+    }
+}
+
 fn text(o: &Output) -> String {
     format!(
         "status {:?}\nstdout:\n{}\nstderr:\n{}",
@@ -351,30 +368,20 @@ fn every_kind_is_supported_contradicted_or_inconclusive_as_the_runs_say() {
     );
 
     // --check fails on the contradicted claims and names them.
-    let out = harness()
-        .args(["report", "--check"])
-        .arg(&results)
-        .output()
-        .unwrap();
+    let out = report_check(&results);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("check failed: 4 contradicted"),
-        "{}",
-        text(&out)
+    says(
+        &out,
+        true,
+        &[
+            "check failed: 4 contradicted",
+            "contradicted: Clipping at 0.1 fits better than the penalty (sweep claims_demo)",
+        ],
     );
-    assert!(
-        stderr.contains(
-            "contradicted: Clipping at 0.1 fits better than the penalty (sweep claims_demo)"
-        ),
-        "{}",
-        text(&out)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        stdout.contains("  inconclusive: Clipping at 0.01 fits better than at 0.1"),
-        "{}",
-        text(&out)
+    says(
+        &out,
+        false,
+        &["  inconclusive: Clipping at 0.01 fits better than at 0.1"],
     );
 }
 
@@ -389,22 +396,15 @@ fn check_passes_when_nothing_is_contradicted() {
         .collect();
     tree(d.path(), &grid_with(&claims));
     let results = d.path().join("results");
-    let out = harness()
-        .args(["report", "--check"])
-        .arg(&results)
-        .output()
-        .unwrap();
+    let out = report_check(&results);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        stdout.contains("claims: 4 supported, 4 inconclusive"),
-        "{}",
-        text(&out)
-    );
-    assert!(
-        stdout.contains("  inconclusive: Clipping at 0.1 covers all 8 modes (sweep claims_demo)"),
-        "{}",
-        text(&out)
+    says(
+        &out,
+        false,
+        &[
+            "claims: 4 supported, 4 inconclusive",
+            "  inconclusive: Clipping at 0.1 covers all 8 modes (sweep claims_demo)",
+        ],
     );
     // Without --check the report succeeds whatever the verdicts.
     let all: Vec<&str> = CLAIMS.iter().map(|c| c.1).collect();
@@ -544,24 +544,17 @@ at_most = 1e-6
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", text(&out));
-    let out = harness()
-        .args(["report", "--check"])
-        .arg(&results)
-        .output()
-        .unwrap();
+    let out = report_check(&results);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        stdout.contains("  supported: No run covers more than the 8 modes there are"),
-        "{}",
-        text(&out)
+    says(
+        &out,
+        false,
+        &[
+            "  supported: No run covers more than the 8 modes there are",
+            "  contradicted: Twelve iterations fit the data perfectly",
+            "0 of 2 seeds <= 1.00e-6",
+        ],
     );
-    assert!(
-        stdout.contains("  contradicted: Twelve iterations fit the data perfectly"),
-        "{}",
-        text(&out)
-    );
-    assert!(stdout.contains("0 of 2 seeds <= 1.00e-6"), "{}", text(&out));
     let (verdicts, _) = read_claims_csv(&results.join("report/claims.csv"));
     assert_eq!(
         verdicts.iter().map(|v| v.1.as_str()).collect::<Vec<_>>(),

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use anyhow::Result;
 
-use super::format::safe;
+use super::format::{counted, safe};
 use super::load::{Run, Status};
 use super::section::Section;
 use crate::claims::{self, Claim, ClaimKind, ClaimResult, ClaimRun, Verdict};
@@ -263,22 +263,13 @@ pub fn counts_text<'a>(claims: impl IntoIterator<Item = &'a CheckedClaim>) -> St
         };
         counts[k] += 1;
     }
-    let parts: Vec<String> = counts
-        .iter()
-        .zip([
-            "supported",
-            "contradicted",
-            "inconclusive",
-            "cannot be tested",
-        ])
-        .filter(|(n, _)| **n > 0)
-        .map(|(n, what)| format!("{n} {what}"))
-        .collect();
-    if parts.is_empty() {
-        "no claims".into()
-    } else {
-        parts.join(", ")
-    }
+    let names = [
+        "supported",
+        "contradicted",
+        "inconclusive",
+        "cannot be tested",
+    ];
+    counted(counts.into_iter().zip(names), "no claims")
 }
 
 #[cfg(test)]

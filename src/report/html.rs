@@ -6,7 +6,7 @@ use std::fmt::Write;
 use super::charts::color_hex;
 use super::claims::{self, SectionClaims};
 use super::figures::Category;
-use super::format::running_note;
+use super::format::{counted, running_note};
 use super::load::{Run, Status};
 use super::section::Section;
 use super::tables::ConfigTable;
@@ -95,17 +95,10 @@ fn status_counts(runs: &[Run], idx: impl Iterator<Item = usize>) -> [usize; 4] {
 }
 
 fn counts_text(c: [usize; 4]) -> String {
-    let parts: Vec<String> = c
-        .iter()
-        .zip(Status::ALL)
-        .filter(|(n, _)| **n > 0)
-        .map(|(n, s)| format!("{n} {s}"))
-        .collect();
-    if parts.is_empty() {
-        "no runs".into()
-    } else {
-        parts.join(", ")
-    }
+    counted(
+        c.into_iter().zip(Status::ALL.map(Status::as_str)),
+        "no runs",
+    )
 }
 
 /// `1 run`, `2 runs`.
