@@ -461,6 +461,31 @@ fn diverged_runs_count_against_a_claim_and_running_ones_are_left_out() {
     );
 }
 
+/// A stored claim that this release cannot test (its metric is not in the registry: renamed
+/// since the sweep recorded it) is shown as such, and `--check` exits 2: the gate cannot be
+/// decided.
+#[test]
+fn a_stored_claim_that_cannot_be_tested_stops_the_check() {
+    let d = tempfile::tempdir().unwrap();
+    tree(d.path(), &grid_with(&[CLAIMS[0].1]));
+    let results = d.path().join("results");
+    let path = results.join("sweeps/claims_demo.json");
+    let mut rec: serde_json::Value = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+    rec["claims"][0]["metric"] = "sliced_wasserstein_v0".into();
+    fs::write(&path, rec.to_string()).unwrap();
+    let out = report_check(&results);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    says(
+        &out,
+        false,
+        &["  error: The penalty fits better than clipping at 0.1 (sweep claims_demo)",
+          "cannot be tested: key `metric`: unknown metric `sliced_wasserstein_v0`"],
+    );
+    says(&out, true, &["on its grid file again"]);
+    let html = fs::read_to_string(results.join("report/index.html")).unwrap();
+    assert!(html.contains("<span class=\"verdict error\">error</span>"));
+}
+
 /// A bad claim is a bad grid file: `harness sweep` exits 2 with the claim's file:line:column
 /// and writes nothing.
 #[test]
