@@ -4,6 +4,7 @@
 //! Output (default `DIR/report/`):
 //! - `index.html`: one section per sweep (plus `ungrouped`), self-contained as a folder;
 //! - `summary.csv`: one row per run; `summary.md`: one row per configuration;
+//! - `claims.csv`: the verdict of each sweep's claims, per pair or configuration;
 //! - `<section>/*.svg`: charts; `<section>/samples/*.png`: copied MNIST sample grids.
 //!
 //! Runs are grouped by sweep, then by configuration (the config minus `seed`, or the
@@ -13,6 +14,7 @@
 //! report during a sweep is cheap.
 
 mod charts;
+mod claims;
 mod figures;
 mod format;
 mod group;
@@ -34,6 +36,7 @@ use rayon::prelude::*;
 use crate::atomic_file::write_atomic;
 use crate::results::tree_dirs;
 
+pub use claims::{CheckedClaim, SectionClaims, claim_run, counts_text as claims_counts};
 use figures::pick_three;
 pub use format::sig;
 pub use group::{
@@ -62,6 +65,8 @@ pub struct ReportSummary {
     /// Charts actually redrawn this time (the rest were up to date).
     pub redrawn: usize,
     pub index: PathBuf,
+    /// Every sweep's claims, tested, in page order (also in `claims.csv`).
+    pub claims: Vec<CheckedClaim>,
     /// Non-fatal problems, also listed at the end of `index.html`.
     pub warnings: Vec<String>,
 }
@@ -116,7 +121,7 @@ pub fn generate(results_dir: &Path, opts: &ReportOptions) -> Result<ReportSummar
     let sweeps = load_sweeps(results_dir, &mut warnings);
     let sections = build_sections(&runs, &sweeps, &opts.group_by);
     let charts = draw_charts(&runs, &sections, opts, &out, &mut warnings);
-    let index = write_pages(&runs, &sections, &charts.links, &out, &mut warnings)?;
+    let (index, checked) = write_pages(&runs, &sections, &charts.links, &out, &mut warnings)?;
     write_atomic(
         &out.join(CACHE_FILE),
         serde_json::to_string_pretty(&charts.cache)?.as_bytes(),
@@ -127,6 +132,7 @@ pub fn generate(results_dir: &Path, opts: &ReportOptions) -> Result<ReportSummar
         charts: charts.cache.keys().map(|r| out.join(r)).collect(),
         redrawn: charts.redrawn,
         index,
+        claims: checked.into_iter().flat_map(|c| c.claims).collect(),
         warnings,
     })
 }
@@ -196,24 +202,38 @@ fn draw_charts(
     charts
 }
 
-/// Copy the sample grids and write the tables and the page; returns `index.html`'s path.
+/// Copy the sample grids, test the sweeps' claims, and write the tables and the page; returns
+/// `index.html`'s path and the tested claims.
 fn write_pages(
     runs: &[Run],
     sections: &[Section],
     links: &[(usize, html::ChartLink)],
     out: &Path,
     warnings: &mut Vec<String>,
-) -> Result<PathBuf> {
+) -> Result<(PathBuf, Vec<SectionClaims>)> {
     let tables: Vec<ConfigTable> = sections.iter().map(|s| config_table(runs, s)).collect();
+    let section_links: Vec<Vec<html::ChartLink>> = (0..sections.len())
+        .map(|si| {
+            links
+                .iter()
+                .filter(|(s, _)| *s == si)
+                .map(|(_, link)| link.clone())
+                .collect()
+        })
+        .collect();
+    let checked: Vec<SectionClaims> = sections
+        .iter()
+        .zip(&section_links)
+        .map(|(sec, l)| {
+            let rels: Vec<String> = l.iter().map(|c| c.rel.clone()).collect();
+            claims::check_section(runs, sec, &rels)
+        })
+        .collect();
     let mut pages = Vec::new();
-    for (si, sec) in sections.iter().enumerate() {
-        let charts = links
-            .iter()
-            .filter(|(s, _)| *s == si)
-            .map(|(_, link)| link.clone())
-            .collect();
+    for ((si, sec), charts) in sections.iter().enumerate().zip(section_links) {
         pages.push(html::PageSection {
             sec,
+            claims: &checked[si],
             table: &tables[si],
             charts,
             samples: copy_samples(runs, sec, out, warnings),
@@ -222,11 +242,13 @@ fn write_pages(
     tables::write_summary_csv(&out.join("summary.csv"), runs, sections)?;
     write_atomic(
         &out.join("summary.md"),
-        tables::summary_md(runs, sections, &tables).as_bytes(),
+        tables::summary_md(runs, sections, &tables, &checked).as_bytes(),
     )?;
+    let all_claims: Vec<&CheckedClaim> = checked.iter().flat_map(|c| &c.claims).collect();
+    write_atomic(&out.join("claims.csv"), &claims::claims_csv(&all_claims)?)?;
     let index = out.join("index.html");
     write_atomic(&index, html::index_html(runs, &pages, warnings).as_bytes())?;
-    Ok(index)
+    Ok((index, checked))
 }
 
 /// Copy the first, middle and last MNIST sample grid of each configuration's first

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use super::format::safe;
 use super::group::{Group, concise_labels, group_runs, varying_keys};
 use super::load::{Config, Run, SweepRecord};
+use crate::claims::Claim;
 
 /// One page section: a sweep, runs naming a sweep with no record, or `ungrouped`.
 #[derive(Debug, Clone)]
@@ -22,6 +23,8 @@ pub struct Section {
     pub groups: Vec<Group>,
     /// Hashes the sweep record lists but that have no folder (not started).
     pub missing: Vec<String>,
+    /// The claims the sweep record stores (the grid file's `[[claim]]` tables).
+    pub claims: Vec<Claim>,
 }
 
 impl Section {
@@ -165,6 +168,7 @@ fn finish(runs: &[Run], d: Draft, group_by: &[String]) -> Section {
         keys,
         groups,
         missing: d.missing,
+        claims: d.record.map_or(Vec::new(), |r| r.claims.clone()),
         name: d.name,
     }
 }

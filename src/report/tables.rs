@@ -6,6 +6,7 @@ use std::path::Path;
 
 use anyhow::Result;
 
+use super::claims::{self, SectionClaims};
 use super::format::{running_note, sig};
 use super::group::{Group, mean_std};
 use super::load::{Run, Status};
@@ -236,19 +237,25 @@ fn md_escape(s: &str) -> String {
     s.replace('|', "\\|")
 }
 
-/// `summary.md`: one table per section.
-pub fn summary_md(runs: &[Run], sections: &[Section], tables: &[ConfigTable]) -> String {
+/// `summary.md`: one table per section, after the section's claims.
+pub fn summary_md(
+    runs: &[Run],
+    sections: &[Section],
+    tables: &[ConfigTable],
+    checked: &[SectionClaims],
+) -> String {
     let mut out = String::from("# GAN loss ablation summary\n\n");
     out.push_str(
         "Final scores: mean ± std over seeds (sample std) of the last evaluation, failed \
          runs left out; best value per column in bold (↑ higher is better, ↓ lower is \
          better).\n",
     );
-    for (sec, t) in sections.iter().zip(tables) {
+    for ((sec, t), c) in sections.iter().zip(tables).zip(checked) {
         out.push_str(&format!("\n## {}\n\n", md_escape(&sec.name)));
         if let Some(d) = &sec.description {
             out.push_str(&format!("> {}\n\n", d.replace('\n', "\n> ")));
         }
+        claims_md(&mut out, c);
         let running = sec
             .run_indices()
             .filter(|&i| runs[i].status == Status::Running)
@@ -278,4 +285,32 @@ pub fn summary_md(runs: &[Run], sections: &[Section], tables: &[ConfigTable]) ->
         }
     }
     out
+}
+
+/// A section's claims as a Markdown table: claim, verdict, the numbers of each pair or
+/// configuration, the figure.
+fn claims_md(out: &mut String, c: &SectionClaims) {
+    if c.claims.is_empty() {
+        return;
+    }
+    out.push_str(&format!(
+        "Claims ({}; tested on {} finished runs):\n\n",
+        claims::counts_text(&c.claims),
+        c.tested
+    ));
+    out.push_str("| claim | verdict | numbers | figure |\n|---|---|---|---|\n");
+    for claim in &c.claims {
+        let numbers: Vec<String> = claim.lines().iter().map(|l| md_escape(l)).collect();
+        out.push_str(&format!(
+            "| {} | **{}** | {} | {} |\n",
+            md_escape(&claim.claim.text),
+            claim.verdict_text(),
+            numbers.join("<br>"),
+            claim
+                .figure
+                .as_deref()
+                .map_or("–".to_string(), |f| format!("[{f}]({f})"))
+        ));
+    }
+    out.push('\n');
 }
