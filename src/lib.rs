@@ -16,6 +16,7 @@ pub mod loss;
 pub mod measure;
 pub mod model;
 pub mod optim;
+pub mod replay;
 pub mod report;
 pub mod run;
 pub mod runlog;

@@ -175,6 +175,24 @@ enum Command {
         #[command(subcommand)]
         what: DataCommand,
     },
+    /// Train K generator iterations and record initial/final weights, every random input and
+    /// each step's losses, for a step-by-step replay elsewhere (docs/replay-format.md).
+    Replay {
+        /// A resolved config.toml, or any config `harness run --config` accepts.
+        #[arg(long)]
+        config: PathBuf,
+        /// Generator iterations to train.
+        #[arg(long)]
+        steps: u32,
+        /// Folder to create (must not exist, or be empty).
+        #[arg(long)]
+        out: PathBuf,
+        /// Compute in f64 (random inputs are drawn as in f32 runs, then cast).
+        #[arg(long)]
+        f64: bool,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -811,6 +829,25 @@ fn real_main() -> Result<ExitCode> {
                 return Ok(ExitCode::SUCCESS);
             }
             bench_cmd(cases, &backends, iters, compare, threads, &out)
+        }
+        Command::Replay {
+            config,
+            steps,
+            out,
+            f64,
+            data_dir,
+        } => {
+            let opts = gan_harness::replay::ReplayOptions {
+                steps,
+                f64,
+                data_dir,
+            };
+            match gan_harness::replay::command(&config, &out, &opts) {
+                Ok(line) => println!("{line}"),
+                Err(gan_harness::replay::ReplayError::Input(m)) => return Err(bad(m)),
+                Err(gan_harness::replay::ReplayError::Run(e)) => return Err(e),
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Data {
             what: DataCommand::Mnist { data_dir, mirrors },

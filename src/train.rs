@@ -68,10 +68,40 @@ pub struct Engine {
     pub wall_offset: f64,
     /// MNIST sample-quality evaluator and its test-set reference (None: scores not computed).
     pub evaluator: Option<(Arc<Evaluator>, Arc<TestReference>)>,
+    /// Sees every optimiser step's random inputs and losses (`harness replay`); `None` in
+    /// training runs, where it costs one branch per step.
+    pub observer: Option<StepObserver>,
     last_critic: Option<CriticStats>,
     last_gen: Option<Tensor<1>>,
     dim: usize,
 }
+
+/// Which network an optimiser step updated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StepNet {
+    Critic,
+    Generator,
+}
+
+/// One optimiser step as [`Engine::observer`] sees it: what the step drew and what it computed,
+/// still on the device.
+pub struct StepEvent<'a> {
+    /// The generator iteration (0-based) the step belongs to.
+    pub iter: u32,
+    pub net: StepNet,
+    /// The step's noise (the whole batch).
+    pub z: &'a Tensor<2>,
+    /// Critic steps: the real batch and, with a penalty, the interpolation coefficients `[b, 1]`.
+    pub real: Option<&'a Tensor<2>>,
+    pub eps: Option<&'a Tensor<2>>,
+    /// Critic steps: the critic loss without the penalty; generator steps: the generator loss.
+    pub loss: &'a Tensor<1>,
+    /// Critic steps with a penalty: the penalty term (lambda included).
+    pub penalty: Option<&'a Tensor<1>>,
+}
+
+/// Called once per optimiser step, after the update (see [`StepEvent`]).
+pub type StepObserver = Box<dyn FnMut(StepEvent<'_>) + Send>;
 
 impl Engine {
     /// A fresh run. `mnist` is required for MNIST configs.
@@ -99,6 +129,7 @@ impl Engine {
             logs: RunLogs::default(),
             wall_offset: 0.0,
             evaluator: None,
+            observer: None,
             last_critic: None,
             last_gen: None,
         }
@@ -146,6 +177,17 @@ impl Engine {
             _ => None,
         };
         self.c_opt.apply(&mut self.c, grads, clamp);
+        if let Some(observe) = self.observer.as_mut() {
+            observe(StepEvent {
+                iter: self.step,
+                net: StepNet::Critic,
+                z: &z,
+                real: Some(&real),
+                eps: eps.as_ref(),
+                loss: &stats.loss,
+                penalty: stats.penalty.as_ref(),
+            });
+        }
         self.last_critic = Some(stats);
     }
 
@@ -156,6 +198,17 @@ impl Engine {
         let (grads, loss) =
             shards.run(|s| generator_shard(cfg, g, &c, s, z.clone().narrow(0, s.start, s.len)));
         self.g_opt.apply(&mut self.g, grads, None);
+        if let Some(observe) = self.observer.as_mut() {
+            observe(StepEvent {
+                iter: self.step,
+                net: StepNet::Generator,
+                z: &z,
+                real: None,
+                eps: None,
+                loss: &loss,
+                penalty: None,
+            });
+        }
         self.last_gen = Some(loss);
     }
 
@@ -210,7 +263,7 @@ impl Engine {
     /// Read the latest losses (one device sync) into a metrics row.
     fn log_row(&self, wall_s: f64) -> Option<MetricsRow> {
         let st = self.last_critic.as_ref()?;
-        let scalar = |t: &Tensor<1>| t.clone().into_scalar::<f32>() as f64;
+        let scalar = |t: &Tensor<1>| t.clone().into_scalar::<f64>();
         let critic_loss = scalar(&st.loss);
         let (lr_g, lr_c) = self.lr_pair();
         Some(MetricsRow {
@@ -286,7 +339,7 @@ impl Engine {
         self.g
             .sample(z)
             .into_data()
-            .try_into_vec::<f32>()
+            .try_into_vec_as::<f32>()
             .unwrap_or_default()
     }
 

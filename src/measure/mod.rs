@@ -28,11 +28,11 @@ pub const SURFACE_SIDE: usize = 128;
 pub const SW_PROJECTIONS: usize = 128;
 
 fn host(t: Tensor<1>) -> Vec<f32> {
-    t.into_data().try_into_vec::<f32>().unwrap_or_default()
+    t.into_data().try_into_vec_as::<f32>().unwrap_or_default()
 }
 
 fn scalar(t: Tensor<1>) -> f64 {
-    t.into_scalar::<f32>() as f64
+    t.into_scalar::<f64>()
 }
 
 /// WGAN-GP Fig. 1b: the L2 norm of d `loss` / d W for each critic layer's weight matrix (see
@@ -229,7 +229,7 @@ pub fn write_surface(e: &Engine, dir: &Path) -> Result<()> {
             .no_grad()
             .forward(t)
             .into_data()
-            .try_into_vec::<f32>()
+            .try_into_vec_as::<f32>()
             .unwrap_or_default();
     let mut csv = String::with_capacity(n * n * 24);
     csv.push_str("x,y,value\n");
@@ -268,7 +268,7 @@ pub fn params_finite(c: &Critic, g: &Generator) -> bool {
     impl ModuleVisitor for Finite {
         fn visit_float<const D: usize>(&mut self, p: &Param<Tensor<D>>) {
             if self.0 {
-                let s = p.val().inner().abs().sum().into_scalar::<f32>() as f64;
+                let s = p.val().inner().abs().sum().into_scalar::<f64>();
                 self.0 = s.is_finite();
             }
         }
