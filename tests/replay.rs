@@ -15,6 +15,9 @@ fn harness(args: &[&str]) -> Output {
         .expect("harness runs")
 }
 
+/// The MNIST copy the tests read.
+const MNIST_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/mnist");
+
 fn replay(config: &Path, steps: u32, out: &Path, f64: bool) -> Output {
     let steps = steps.to_string();
     let mut args = vec![
@@ -25,6 +28,8 @@ fn replay(config: &Path, steps: u32, out: &Path, f64: bool) -> Output {
         &steps,
         "--out",
         out.to_str().unwrap(),
+        "--data-dir",
+        MNIST_DIR,
     ];
     if f64 {
         args.push("--f64");
@@ -48,6 +53,18 @@ fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
     p
 }
 
+/// A successful replay's folder.
+fn replayed(config: &Path, steps: u32, out: &Path, f64: bool) -> std::path::PathBuf {
+    let o = replay(config, steps, out, f64);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    out.to_path_buf()
+}
+
+/// The `net` column, space-separated.
+fn nets(rows: &[csv::StringRecord]) -> String {
+    rows.iter().map(|r| &r[1]).collect::<Vec<_>>().join(" ")
+}
+
 fn trace(dir: &Path) -> Vec<csv::StringRecord> {
     let mut r = csv::Reader::from_path(dir.join("trace.csv")).unwrap();
     assert_eq!(
@@ -69,9 +86,12 @@ fn replay_writes_the_documented_files() {
          n_critic = 2\norder = \"generator-first\"\nseed = 4\n",
     );
     for (f64, dtype) in [(false, Dtype::F32), (true, Dtype::F64)] {
-        let out = tmp.path().join(if f64 { "r64" } else { "r32" });
-        let o = replay(&config, 3, &out, f64);
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let out = replayed(
+            &config,
+            3,
+            &tmp.path().join(if f64 { "r64" } else { "r32" }),
+            f64,
+        );
 
         let cfg = std::fs::read_to_string(out.join("config.toml")).unwrap();
         assert!(cfg.contains("order = \"generator-first\""), "{cfg}");
@@ -96,19 +116,9 @@ fn replay_writes_the_documented_files() {
         }
 
         let rows = trace(&out);
-        let nets: Vec<&str> = rows.iter().map(|r| &r[1]).collect();
         assert_eq!(
-            nets,
-            [
-                "critic",
-                "critic",
-                "generator",
-                "critic",
-                "critic",
-                "generator",
-                "critic",
-                "critic"
-            ]
+            nets(&rows),
+            "critic critic generator critic critic generator critic critic"
         );
         let iters: Vec<&str> = rows.iter().map(|r| &r[2]).collect();
         assert_eq!(iters, ["0", "0", "1", "1", "1", "2", "2", "2"]);
@@ -149,21 +159,11 @@ fn replay_of_a_batch_norm_critic_names_its_buffers() {
          \"batchnorm\"\ndim = 2\nz_dim = 4\nbatch_size = 3\nn_critic = 2\nschedule = \
          \"seed-batch-index\"\n",
     );
-    let out = tmp.path().join("r");
-    let o = replay(&config, 2, &out, false);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = replayed(&config, 2, &tmp.path().join("r"), false);
     let rows = trace(&out);
-    let nets: Vec<&str> = rows.iter().map(|r| &r[1]).collect();
     assert_eq!(
-        nets,
-        [
-            "critic",
-            "generator",
-            "critic",
-            "critic",
-            "generator",
-            "critic"
-        ]
+        nets(&rows),
+        "critic generator critic critic generator critic"
     );
     let bytes = std::fs::read(out.join("inputs.safetensors")).unwrap();
     let st = SafeTensors::deserialize(&bytes).unwrap();
