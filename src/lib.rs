@@ -20,6 +20,7 @@ pub mod measure;
 pub mod model;
 pub mod optim;
 pub mod pool;
+pub mod replay;
 pub mod report;
 pub mod results;
 pub mod run;

@@ -138,11 +138,11 @@ impl Conv {
         }
     }
 
-    fn conv(&self, x: Tensor<4>) -> Tensor<4> {
+    fn conv(&self, x: Tensor<4>, with_bias: bool) -> Tensor<4> {
         conv2d(
             x,
             self.weight.val(),
-            Some(self.bias.val()),
+            with_bias.then(|| self.bias.val()),
             ConvOptions::new([STRIDE, STRIDE], [PAD, PAD], [1, 1], 1),
         )
     }
@@ -338,6 +338,18 @@ pub struct ConvCritic {
     pub dim: usize,
 }
 
+/// A convolution and its batch norm, if any. A convolution followed by batch norm leaves its
+/// bias out (`bias=False`, as DCGAN and the official WGAN code have it): batch norm subtracts the
+/// per-channel batch mean, so the bias cancels exactly and its gradient is rounding noise, which
+/// RMSprop and Adam turn into learning-rate-sized steps. The zero bias stays in the module,
+/// untrained, so checkpoints keep their shape.
+fn conv_norm(conv: &Conv, bn: &Option<BatchNorm>, x: Tensor<4>) -> Tensor<4> {
+    match bn {
+        Some(bn) => batch_norm(bn, conv.conv(x, false)),
+        None => conv.conv(x, true),
+    }
+}
+
 impl ConvCritic {
     fn new(rng: &mut ChaCha8Rng, dim: usize, norm: Option<CriticNorm>, device: &Device) -> Self {
         let bn = |n: usize| {
@@ -357,14 +369,10 @@ impl ConvCritic {
 
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
         let b = x.dims()[0];
-        let norm = |bn: &Option<BatchNorm>, x: Tensor<4>| match bn {
-            Some(bn) => bn.forward(x),
-            None => x,
-        };
         let x = x.reshape([b, 1, IMAGE_SIDE, IMAGE_SIDE]);
-        let x = Act::LeakyRelu.apply(self.conv1.conv(x));
-        let x = Act::LeakyRelu.apply(norm(&self.bn2, self.conv2.conv(x)));
-        let x = Act::LeakyRelu.apply(norm(&self.bn3, self.conv3.conv(x)));
+        let x = Act::LeakyRelu.apply(self.conv1.conv(x, true));
+        let x = Act::LeakyRelu.apply(conv_norm(&self.conv2, &self.bn2, x));
+        let x = Act::LeakyRelu.apply(conv_norm(&self.conv3, &self.bn3, x));
         self.output.forward(x.reshape([b, 4 * 4 * 4 * self.dim]))
     }
 
@@ -373,18 +381,14 @@ impl ConvCritic {
     fn forward_probed(&self, x: Tensor<2>) -> (Tensor<2>, Vec<Tensor<1>>) {
         let mut p = Vec::with_capacity(4);
         let b = x.dims()[0];
-        let norm = |bn: &Option<BatchNorm>, x: Tensor<4>| match bn {
-            Some(bn) => bn.forward(x),
-            None => x,
-        };
         let x = x.reshape([b, 1, IMAGE_SIDE, IMAGE_SIDE]);
-        let x = probe(Act::LeakyRelu.apply(self.conv1.conv(x)), &mut p);
+        let x = probe(Act::LeakyRelu.apply(self.conv1.conv(x, true)), &mut p);
         let x = probe(
-            Act::LeakyRelu.apply(norm(&self.bn2, self.conv2.conv(x))),
+            Act::LeakyRelu.apply(conv_norm(&self.conv2, &self.bn2, x)),
             &mut p,
         );
         let x = probe(
-            Act::LeakyRelu.apply(norm(&self.bn3, self.conv3.conv(x))),
+            Act::LeakyRelu.apply(conv_norm(&self.conv3, &self.bn3, x)),
             &mut p,
         );
         let out = self.output.forward(x.reshape([b, 4 * 4 * 4 * self.dim]));
@@ -424,6 +428,28 @@ impl ConvCritic {
         let g = self.conv1.deconv(g, 1, false);
         g.reshape([b, IMAGE_DIM])
     }
+}
+
+/// Batch norm as PyTorch's `BatchNorm2d` trains it: the batch is normalised with its biased
+/// variance and the running variance is updated with the *unbiased* one (`n / (n - 1)` times
+/// it, `n` values per channel). Burn's `BatchNorm` updates it with the biased variance, so its
+/// running statistics, and a critic exported with them, would differ from PyTorch's.
+fn batch_norm(bn: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
+    if !(x.device().is_autodiff() && bn.training.is_enabled()) {
+        return bn.forward(x);
+    }
+    let [b, _, h, w] = x.dims();
+    let n = (b * h * w) as f64;
+    let device = x.device();
+    let r = burn::tensor::module::batch_norm_train(x, bn.gamma.val(), bn.beta.val(), bn.epsilon);
+    let m = bn.momentum;
+    let running = |s: &burn::module::RunningState<Tensor<1>>, batch: Tensor<1>| {
+        let old = s.value_sync().to_device(&device).mul_scalar(1.0 - m);
+        s.update((old + batch.detach().mul_scalar(m)).detach());
+    };
+    running(&bn.running_mean, r.mean);
+    running(&bn.running_var, r.variance.mul_scalar(n / (n - 1.0)));
+    r.output
 }
 
 /// The generator of any model family.

@@ -10,6 +10,7 @@ mod eval;
 mod evaluator;
 mod input;
 mod ls;
+mod replay;
 mod report;
 mod run;
 mod show;
@@ -42,6 +43,7 @@ enum Command {
     Show(show::Args),
     Bench(bench::Args),
     Report(report::Args),
+    Replay(replay::Args),
     Eval(eval::Args),
     /// The MNIST evaluator (a LeNet trained once per results directory).
     #[command(subcommand)]
@@ -62,6 +64,7 @@ pub fn main() -> ExitCode {
         Command::Show(a) => show::exec(a),
         Command::Bench(a) => bench::exec(a),
         Command::Report(a) => report::exec(a),
+        Command::Replay(a) => replay::exec(a),
         Command::Eval(a) => eval::exec(a),
         Command::Evaluator(a) => evaluator::exec(a),
         Command::Data(a) => data::exec(a),
