@@ -104,6 +104,7 @@ pub fn profile_diffs(cfg: &RunConfig) -> Vec<ProfileDiff> {
         Profile::WganCode,
         Profile::WgangpPaper,
         Profile::WgangpToyCode,
+        Profile::WgangpToyPort,
         Profile::Seed,
     ]
     .into_iter()

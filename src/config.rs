@@ -167,6 +167,7 @@ named_enum!(
         WganCode = "wgan-code",
         WgangpPaper = "wgangp-paper",
         WgangpToyCode = "wgangp-toy-code",
+        WgangpToyPort = "wgangp-toy-port",
         Seed = "seed",
     }
 );
@@ -340,6 +341,22 @@ impl Profile {
                 dim: Some(512),
                 order: Some(Order::GeneratorFirst),
                 init: Some(InitScheme::TfOriginal),
+                ..wgan_gp(0.1, 0.5, 256)
+            },
+            // caogang/wgan-gp gan_toy.py (the most used PyTorch port; lines of commit ae47a18):
+            // DIM = 512 (l. 28), LAMBDA = .1 (l. 31), CRITIC_ITERS = 5 (l. 32), BATCH_SIZE = 256
+            // (l. 33); both nets Linear(2, DIM) and two Linear(DIM, DIM), each followed by a ReLU,
+            // then the output layer (ll. 44-52, 68-76), noise of size 2 (l. 258); weights_init:
+            // every Linear weight N(0, 0.02), bias 0 (ll. 85-92, applied ll. 216-217); Adam 1e-4,
+            // betas (0.5, 0.9) on both (ll. 225-226); each iteration updates the critic
+            // CRITIC_ITERS times, then the generator (ll. 236-300).
+            Profile::WgangpToyPort => RunSpec {
+                model: Some(Model::ToyMlp),
+                dim: Some(512),
+                depth: Some(3),
+                z_dim: Some(2),
+                order: Some(Order::CriticFirst),
+                init: Some(InitScheme::Normal002),
                 ..wgan_gp(0.1, 0.5, 256)
             },
             // The seed document's PyTorch script: the WGAN paper's settings on its MLPs, with
