@@ -155,6 +155,11 @@ pub fn synthetic_results(dir: &Path, n_runs: usize, n_steps: usize) -> Result<()
                 )?;
                 writeln!(
                     l,
+                    "{s},{layer},act_grad_norm,{:.6e}",
+                    g * (1.0 + 0.05 * rng.normal()).abs()
+                )?;
+                writeln!(
+                    l,
                     "{s},{layer},frac_at_clip,{:.4}",
                     if clip.is_some() { 0.8 } else { 0.0 }
                 )?;
