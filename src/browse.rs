@@ -52,12 +52,15 @@ pub type ProfileDiff = (Profile, Vec<(String, String, String)>);
 
 /// How `cfg` differs from what each profile sets.
 pub fn profile_diffs(cfg: &RunConfig) -> Vec<ProfileDiff> {
-    let flat = cfg.to_flat();
+    let mut flat = cfg.to_flat();
+    // A family's default init is left out of the hashed form; compare the one in effect.
+    flat.insert("init".into(), cfg.init_scheme().as_str().into());
     [
         Profile::WganPaper,
         Profile::WganCode,
         Profile::WgangpPaper,
         Profile::WgangpToyCode,
+        Profile::WgangpToyPort,
         Profile::Seed,
     ]
     .into_iter()

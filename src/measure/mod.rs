@@ -160,6 +160,7 @@ impl Subject<'_> {
         if !modes.is_empty() {
             let mm = quality::mode_metrics(pts, &modes, toy.mode_std(), quality::DEFAULT_N_STD);
             out.push(("modes_covered", mm.modes_covered as f64));
+            out.push(("modes_covered_1pct", mm.modes_covered_1pct as f64));
             out.push(("high_quality_frac", mm.high_quality_frac));
             out.push(("mode_kl", mm.mode_kl));
             out.push(("mode_js", mm.mode_js));

@@ -204,8 +204,11 @@ pub const DEFAULT_N_STD: f64 = 3.0;
 pub struct ModeMetrics {
     /// Number of mixture modes.
     pub n_modes: usize,
-    /// Modes with at least one high-quality sample assigned.
+    /// Modes with at least one high-quality sample assigned (VEEGAN's and PacGAN's count).
     pub modes_covered: usize,
+    /// Modes whose high-quality samples are at least 1% of *all* samples: a mode the generator
+    /// actually puts mass on, where `modes_covered` also counts one stray sample.
+    pub modes_covered_1pct: usize,
     /// Fraction of all samples that are high quality (0 when there are no samples).
     pub high_quality_frac: f64,
     /// `KL(hist || uniform)` of the high-quality samples' mode histogram, nats.
@@ -216,12 +219,18 @@ pub struct ModeMetrics {
     pub counts: Vec<usize>,
 }
 
-/// Mode metrics of Srivastava et al. 2017 (VEEGAN) and Lin et al. 2018 (PacGAN).
+/// Mode metrics of Srivastava et al. 2017 (VEEGAN) and Lin et al. 2018 (PacGAN). VEEGAN's
+/// synthetic-data experiments: "count a sample as high quality, if it is within three standard
+/// deviations of the nearest mode ... the number of modes captured as the number of mixture
+/// components whose mean is nearest to at least one high quality sample".
 ///
 /// Exact rule: each sample is assigned to its nearest mode (Euclidean, lowest index
 /// on ties) and is *high quality* iff that distance is `<= n_std * std` (`std` is the
 /// per-axis standard deviation of each mixture component; use [`DEFAULT_N_STD`]).
-/// A mode is *covered* iff at least one high-quality sample is assigned to it.
+/// A mode is *covered* iff at least one high-quality sample is assigned to it (the original
+/// count); the strict count `modes_covered_1pct` takes a mode iff its high-quality samples are at
+/// least 1% of all samples (`100 * count >= n`, so with 2,500 samples at least 25; a uniform
+/// generator puts 12.5% on each of 8 modes).
 /// `mode_kl` / `mode_js` compare the high-quality histogram to uniform (natural log).
 ///
 /// Convention when no sample is high quality (or there are no samples): the
@@ -254,6 +263,10 @@ pub fn mode_metrics(samples: &[[f32; 2]], modes: &[[f64; 2]], std: f64, n_std: f
     ModeMetrics {
         n_modes: modes.len(),
         modes_covered: counts.iter().filter(|&&c| c > 0).count(),
+        modes_covered_1pct: counts
+            .iter()
+            .filter(|&&c| c > 0 && 100 * c >= samples.len())
+            .count(),
         high_quality_frac: if samples.is_empty() {
             0.0
         } else {
@@ -772,7 +785,10 @@ mod tests {
             })
             .collect();
         let r = mode_metrics(&samples, &modes, 0.02, DEFAULT_N_STD);
-        assert_eq!((r.n_modes, r.modes_covered), (8, 8));
+        assert_eq!(
+            (r.n_modes, r.modes_covered, r.modes_covered_1pct),
+            (8, 8, 8)
+        );
         assert_eq!(r.high_quality_frac, 1.0);
         assert_eq!(r.counts, vec![100; 8]);
         assert!(r.mode_kl.abs() < 1e-12 && r.mode_js.abs() < 1e-12);
@@ -824,6 +840,40 @@ mod tests {
             0.75 * 6.0f64.ln() + 0.25 * 2.0f64.ln(),
             1e-12
         ));
+    }
+
+    /// The strict count takes a mode only when its high-quality samples are >= 1% of all
+    /// samples; the original count takes one stray sample.
+    #[test]
+    fn strict_mode_count_needs_one_percent_of_all_samples() {
+        let modes = ring(8, 2.0);
+        let at = |m: usize| [modes[m][0] as f32, modes[m][1] as f32];
+        // 1,000 samples: mode 0 holds 10 (exactly 1%), mode 1 holds 9, modes 2..=7 one each,
+        // the rest (975) far from every mode.
+        let mut s = vec![at(0); 10];
+        s.extend(vec![at(1); 9]);
+        s.extend((2..8).map(at));
+        s.extend(vec![[100.0f32, 100.0]; 975]);
+        assert_eq!(s.len(), 1000);
+        let r = mode_metrics(&s, &modes, 0.02, DEFAULT_N_STD);
+        assert_eq!((r.modes_covered, r.modes_covered_1pct), (8, 1));
+        // The share is of all samples, not of the high-quality ones: the same 25
+        // high-quality samples alone give 8 and 8 (one of 25 is 4%).
+        let r = mode_metrics(&s[..25], &modes, 0.02, DEFAULT_N_STD);
+        assert_eq!((r.modes_covered, r.modes_covered_1pct), (8, 8));
+        // Collapse onto one mode: 1 and 1; nothing high quality: 0 and 0.
+        let r = mode_metrics(&[at(5); 50], &modes, 0.02, DEFAULT_N_STD);
+        assert_eq!((r.modes_covered, r.modes_covered_1pct), (1, 1));
+        let r = mode_metrics(&[[100.0, 100.0]; 50], &modes, 0.02, DEFAULT_N_STD);
+        assert_eq!((r.modes_covered, r.modes_covered_1pct), (0, 0));
+        // Seven modes with one sample each: exactly 1% of 100 samples counts, 1 of 101 does not.
+        let mut s: Vec<[f32; 2]> = (1..8).map(at).collect();
+        s.extend(vec![at(0); 93]);
+        let r = mode_metrics(&s, &modes, 0.02, DEFAULT_N_STD);
+        assert_eq!((r.modes_covered, r.modes_covered_1pct), (8, 8));
+        s.push(at(0));
+        let r = mode_metrics(&s, &modes, 0.02, DEFAULT_N_STD);
+        assert_eq!((r.modes_covered, r.modes_covered_1pct), (8, 1));
     }
 
     fn normal_points(n: usize, seed: u64) -> Vec<[f32; 2]> {

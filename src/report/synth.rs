@@ -195,9 +195,11 @@ fn write_evaluations(
         for layer in 0..4 {
             let g = clip.map_or(0.5, |c| (c * 100.0).powi(layer + 1) * 0.1);
             let grad = g * (1.0 + 0.05 * normal(rng)).abs();
+            let act = g * (1.0 + 0.05 * normal(rng)).abs();
             let at_clip = if clip.is_some() { 0.8 } else { 0.0 };
             for (quantity, value) in [
                 ("grad_norm", format!("{grad:.6e}")),
+                ("act_grad_norm", format!("{act:.6e}")),
                 ("frac_at_clip", format!("{at_clip:.4}")),
                 ("weight_abs_max", format!("{:.4}", clip.unwrap_or(0.4))),
             ] {
