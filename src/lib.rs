@@ -7,6 +7,7 @@ pub mod bench;
 pub mod browse;
 pub mod checkpoint;
 pub mod config;
+pub mod conv_ops;
 pub mod dashboard;
 pub mod data;
 pub mod grid;

@@ -11,11 +11,10 @@
 //! seeded host RNG, so a run starts from the same weights on every backend.
 
 use crate::config::{CriticNorm, GOutput, Model, RunConfig};
+use crate::conv_ops;
 use burn::module::{Module, Param};
 use burn::nn::{BatchNorm, BatchNormConfig};
 use burn::prelude::*;
-use burn::tensor::module::{conv_transpose2d, conv2d};
-use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
@@ -139,22 +138,13 @@ impl Conv {
     }
 
     fn conv(&self, x: Tensor<4>) -> Tensor<4> {
-        conv2d(
-            x,
-            self.weight.val(),
-            Some(self.bias.val()),
-            ConvOptions::new([STRIDE, STRIDE], [PAD, PAD], [1, 1], 1),
-        )
+        conv_ops::conv2d_square(x, self.weight.val(), Some(self.bias.val()), STRIDE, PAD)
     }
 
     /// Transposed convolution with this layer's weight; `out_pad` picks the output size.
     fn deconv(&self, x: Tensor<4>, out_pad: usize, with_bias: bool) -> Tensor<4> {
-        conv_transpose2d(
-            x,
-            self.weight.val(),
-            with_bias.then(|| self.bias.val()),
-            ConvTransposeOptions::new([STRIDE, STRIDE], [PAD, PAD], [out_pad, out_pad], [1, 1], 1),
-        )
+        let bias = with_bias.then(|| self.bias.val());
+        conv_ops::conv_transpose2d_square(x, self.weight.val(), bias, STRIDE, PAD, out_pad)
     }
 }
 
@@ -360,12 +350,11 @@ impl ConvCritic {
         let device = x.device();
         let d = x.without_autodiff().reshape([b, 1, IMAGE_SIDE, IMAGE_SIDE]);
         let detached = |c: &Conv, x: Tensor<4>| {
-            conv2d(
-                x,
+            let (w, b) = (
                 c.weight.val().without_autodiff(),
-                Some(c.bias.val().without_autodiff()),
-                ConvOptions::new([STRIDE, STRIDE], [PAD, PAD], [1, 1], 1),
-            )
+                c.bias.val().without_autodiff(),
+            );
+            conv_ops::conv2d_square(x, w, Some(b), STRIDE, PAD)
         };
         let a1 = detached(&self.conv1, d);
         let m1 = Act::LeakyRelu.mask(a1.clone());
