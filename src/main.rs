@@ -526,6 +526,7 @@ fn bench_cmd(
     out: &Path,
 ) -> Result<ExitCode> {
     let exe = std::env::current_exe()?;
+    let peak = bench::measure_peak();
     let cases: Vec<String> = match cases {
         Some(c) => c.split(',').map(str::to_string).collect(),
         None => bench::CASES.iter().map(|s| s.to_string()).collect(),
@@ -563,15 +564,8 @@ fn bench_cmd(
     ];
     for case in &cases {
         for &b in &backends {
-            if case == "dcgan_wgan_gp" && b == Backend::Ndarray {
-                // Measured: over 30 minutes for 30 iterations (ndarray's convolutions).
-                eprintln!(
-                    "skipping dcgan_wgan_gp on ndarray: its convolutions take >30 min for this case"
-                );
-                continue;
-            }
             let r = match bench::run_case_isolated(&exe, case, b, iters) {
-                Ok(r) => r,
+                Ok(r) => bench::share_of_peak(r, &peak),
                 Err(e) => {
                     eprintln!("{e:#}");
                     continue;
@@ -599,6 +593,10 @@ fn bench_cmd(
     }
     let overheads = bench::overheads()?;
     print!("{}", browse::render_table(&rows));
+    println!(
+        "measured FMA peak: {:.0} GFLOP/s ({} threads, {})",
+        peak.gflops, peak.threads, peak.simd
+    );
     if let Some(rss) = torch_rss {
         println!("PyTorch reference peak RSS (one process, all cases): {rss:.0} MB");
     }
@@ -610,7 +608,7 @@ fn bench_cmd(
         "torch": torch,
         "overheads": overheads.iter().map(|(w, v, u)| serde_json::json!({"what": w, "value": v, "unit": u})).collect::<Vec<_>>(),
         "torch_peak_rss_mb": torch_rss,
-        "peak_gflops_assumed": bench::PEAK_GFLOPS,
+        "peak": peak,
     });
     gan_harness::store::write_atomic(out, serde_json::to_string_pretty(&json)?.as_bytes())?;
     println!("written {}", out.display());
