@@ -38,6 +38,7 @@ use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 use burn::tensor::{DType, TensorData};
 
 use burn::backend::NdArray;
+use std::ops::Range;
 
 /// Square kernel, equal strides and paddings on both axes, between a big grid and a small grid.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,12 +112,13 @@ fn samples_per_tile(small_len: usize) -> usize {
     (TILE_COLUMNS / small_len.max(1)).max(1)
 }
 
-/// `dst (+)= a b` for row-major `dst [m, n]`; `a [m, k]` and `b [k, n]` are given by their
-/// (row, column) strides, so a transposed operand costs nothing.
+/// `dst (+)= a b` for a row-major `dst [m, n]` with row stride `dst_rs`; `a [m, k]` and
+/// `b [k, n]` are given by their (row, column) strides, so a transposed operand or a block of a
+/// larger matrix costs nothing.
 #[allow(clippy::too_many_arguments)]
 fn matmul(
     (m, n, k): (usize, usize, usize),
-    dst: &mut [f32],
+    (dst, dst_rs): (&mut [f32], usize),
     accumulate: bool,
     a: &[f32],
     (a_rs, a_cs): (usize, usize),
@@ -126,14 +128,19 @@ fn matmul(
     if m == 0 || n == 0 {
         return;
     }
-    assert!(dst.len() >= m * n, "matmul: destination too small");
+    let last = |rs: usize, cs: usize, rows: usize, cols: usize| (rows - 1) * rs + (cols - 1) * cs;
+    assert!(
+        last(dst_rs, 1, m, n) < dst.len() && dst_rs >= n,
+        "matmul: destination out of bounds"
+    );
     if k == 0 {
         if !accumulate {
-            dst[..m * n].fill(0.0);
+            for row in dst.chunks_mut(dst_rs).take(m) {
+                row[..n].fill(0.0);
+            }
         }
         return;
     }
-    let last = |rs: usize, cs: usize, rows: usize, cols: usize| (rows - 1) * rs + (cols - 1) * cs;
     assert!(
         last(a_rs, a_cs, m, k) < a.len(),
         "matmul: lhs out of bounds"
@@ -157,7 +164,7 @@ fn matmul(
             k,
             dst.as_mut_ptr(),
             1,
-            n as isize,
+            dst_rs as isize,
             accumulate,
             a.as_ptr(),
             a_cs as isize,
@@ -182,6 +189,7 @@ struct Scratch {
     cols: Vec<f32>,
     small: Vec<f32>,
     big: Vec<f32>,
+    weight: Vec<f32>,
 }
 
 thread_local! {
@@ -210,29 +218,75 @@ fn transpose(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
     }
 }
 
+/// Output rows of the small grid grouped by the kernel rows that land inside the big grid:
+/// `(rows, taps)` pairs, in row order. A convolution's products with the padding are zero, so
+/// each group's GEMM sums over its own taps only (conv3 of the critic, 7x7 to 4x4, then does
+/// 20% fewer multiply-adds; conv2, 14x14 to 7x7, 9% fewer).
+fn row_classes(g: &Geom) -> Vec<(Range<usize>, Range<usize>)> {
+    let mut classes: Vec<(Range<usize>, Range<usize>)> = Vec::new();
+    for oh in 0..g.small[0] {
+        let lo = g.pad.saturating_sub(oh * g.stride).min(g.kernel);
+        let hi = (g.big[0] + g.pad)
+            .saturating_sub(oh * g.stride)
+            .clamp(lo, g.kernel);
+        match classes.last_mut() {
+            Some((rows, taps)) if *taps == (lo..hi) => rows.end = oh + 1,
+            _ => classes.push((oh..oh + 1, lo..hi)),
+        }
+    }
+    classes
+}
+
+/// A weight `[c_small, c_big, k, k]` as `[c_small, k, k, c_big]`: the taps of consecutive kernel
+/// rows are then one contiguous block of columns, which a row class's GEMM reads in place.
+fn taps_major(w: &[f32], c_small: usize, c_big: usize, k2: usize, out: &mut [f32]) {
+    for (src, dst) in w
+        .chunks_exact(c_big * k2)
+        .zip(out.chunks_exact_mut(c_big * k2))
+    {
+        transpose(src, c_big, k2, dst);
+    }
+    debug_assert_eq!(w.len(), c_small * c_big * k2);
+}
+
+/// The inverse of [`taps_major`].
+fn channels_major(w: &[f32], c_small: usize, c_big: usize, k2: usize) -> Vec<f32> {
+    let mut out = vec![0.0f32; c_small * c_big * k2];
+    for (src, dst) in w
+        .chunks_exact(c_big * k2)
+        .zip(out.chunks_exact_mut(c_big * k2))
+    {
+        transpose(src, k2, c_big, dst);
+    }
+    out
+}
+
 /// The tiles below put samples innermost: a big grid as `[c, H, W, samples]`, a small grid and
 /// the im2col columns as `[c, h, w, samples]`, so every copy in im2col and col2im moves a
 /// contiguous run of `samples` values.
 ///
-/// im2col: `cols[(c, kh, kw), (oh, ow, s)] = big[c, oh * stride + kh - pad, ow * stride + kw - pad, s]`,
-/// zero outside the grid.
-fn im2col(big: &[f32], m: usize, c_big: usize, g: Geom, cols: &mut [f32]) {
+/// im2col of one row class: `cols[(kh, kw, c), (oh, ow, s)] =
+/// big[c, oh * stride + kh - pad, ow * stride + kw - pad, s]` for `kh` in `taps` and `oh` in
+/// `rows` (all inside the grid by construction), zero where `ow` reaches the side padding.
+fn im2col(
+    big: &[f32],
+    m: usize,
+    c_big: usize,
+    g: Geom,
+    (rows, taps): &(Range<usize>, Range<usize>),
+    cols: &mut [f32],
+) {
     let (k, st) = (g.kernel, g.stride);
     let [bh, bw] = g.big;
-    let [sh, sw] = g.small;
-    let t = sh * sw * m;
-    for c in 0..c_big {
-        let plane = &big[c * bh * bw * m..][..bh * bw * m];
-        for kh in 0..k {
-            let rows = g.valid(kh, sh, bh);
-            for kw in 0..k {
-                let ok = g.valid(kw, sw, bw);
-                let row = &mut cols[((c * k + kh) * k + kw) * t..][..t];
-                for (oh, seg) in row.chunks_exact_mut(sw * m).enumerate() {
-                    if !rows.contains(&oh) {
-                        seg.fill(0.0);
-                        continue;
-                    }
+    let sw = g.small[1];
+    let t = rows.len() * sw * m;
+    for (i, kh) in taps.clone().enumerate() {
+        for kw in 0..k {
+            let ok = g.valid(kw, sw, bw);
+            for c in 0..c_big {
+                let row = &mut cols[((i * k + kw) * c_big + c) * t..][..t];
+                let plane = &big[c * bh * bw * m..][..bh * bw * m];
+                for (oh, seg) in rows.clone().zip(row.chunks_exact_mut(sw * m)) {
                     let line = &plane[(oh * st + kh - g.pad) * bw * m..][..bw * m];
                     seg[..ok.start * m].fill(0.0);
                     seg[ok.end * m..].fill(0.0);
@@ -247,20 +301,25 @@ fn im2col(big: &[f32], m: usize, c_big: usize, g: Geom, cols: &mut [f32]) {
 }
 
 /// The adjoint of [`im2col`]: adds every column entry into the big grid position it came from.
-fn col2im(cols: &[f32], m: usize, c_big: usize, g: Geom, big: &mut [f32]) {
+fn col2im(
+    cols: &[f32],
+    m: usize,
+    c_big: usize,
+    g: Geom,
+    (rows, taps): &(Range<usize>, Range<usize>),
+    big: &mut [f32],
+) {
     let (k, st) = (g.kernel, g.stride);
     let [bh, bw] = g.big;
-    let [sh, sw] = g.small;
-    let t = sh * sw * m;
-    for c in 0..c_big {
-        let plane = &mut big[c * bh * bw * m..][..bh * bw * m];
-        for kh in 0..k {
-            let rows = g.valid(kh, sh, bh);
-            for kw in 0..k {
-                let ok = g.valid(kw, sw, bw);
-                let row = &cols[((c * k + kh) * k + kw) * t..][..t];
-                for oh in rows.clone() {
-                    let seg = &row[oh * sw * m..][..sw * m];
+    let sw = g.small[1];
+    let t = rows.len() * sw * m;
+    for (i, kh) in taps.clone().enumerate() {
+        for kw in 0..k {
+            let ok = g.valid(kw, sw, bw);
+            for c in 0..c_big {
+                let row = &cols[((i * k + kw) * c_big + c) * t..][..t];
+                let plane = &mut big[c * bh * bw * m..][..bh * bw * m];
+                for (oh, seg) in rows.clone().zip(row.chunks_exact(sw * m)) {
                     let line = &mut plane[(oh * st + kh - g.pad) * bw * m..][..bw * m];
                     for ow in ok.clone() {
                         let iw = ow * st + kw - g.pad;
@@ -317,12 +376,17 @@ pub fn down(
     c_big: usize,
     g: Geom,
 ) -> Vec<f32> {
-    let (p, kk, bl) = (g.small_len(), c_big * g.kernel * g.kernel, g.big_len());
+    let k2 = g.kernel * g.kernel;
+    let (p, kk, bl) = (g.small_len(), c_big * k2, g.big_len());
     assert_eq!(big.len(), n * c_big * bl, "down: input size");
     assert_eq!(weight.len(), c_small * kk, "down: weight size");
     let mut out = Vec::with_capacity(n * c_small * p);
     let per = samples_per_tile(p);
+    let classes = row_classes(&g);
+    let row_len = g.small[1];
     SCRATCH.with_borrow_mut(|sc| {
+        let w = buffer(&mut sc.weight, c_small * kk);
+        taps_major(weight, c_small, c_big, k2, w);
         for n0 in (0..n).step_by(per) {
             let m = per.min(n - n0);
             let t = p * m;
@@ -333,10 +397,24 @@ pub fn down(
                 c_big * bl,
                 big_t,
             );
-            let cols = buffer(&mut sc.cols, kk * t);
-            im2col(big_t, m, c_big, g, cols);
             let tile = buffer(&mut sc.small, c_small * t);
-            matmul((c_small, t, kk), tile, false, weight, (kk, 1), cols, (t, 1));
+            for class in &classes {
+                let (rows, taps) = class;
+                let (kc, tc) = (taps.len() * g.kernel * c_big, rows.len() * row_len * m);
+                let cols = buffer(&mut sc.cols, kc * tc);
+                im2col(big_t, m, c_big, g, class, cols);
+                let wc = &w[taps.start * g.kernel * c_big..];
+                let dst = &mut tile[rows.start * row_len * m..];
+                matmul(
+                    (c_small, tc, kc),
+                    (dst, t),
+                    false,
+                    wc,
+                    (kk, 1),
+                    cols,
+                    (tc, 1),
+                );
+            }
             from_tile(tile, m, c_small, p, bias, &mut out);
         }
     });
@@ -354,22 +432,41 @@ pub fn up(
     c_big: usize,
     g: Geom,
 ) -> Vec<f32> {
-    let (p, kk, bl) = (g.small_len(), c_big * g.kernel * g.kernel, g.big_len());
+    let k2 = g.kernel * g.kernel;
+    let (p, kk, bl) = (g.small_len(), c_big * k2, g.big_len());
     assert_eq!(small.len(), n * c_small * p, "up: input size");
     assert_eq!(weight.len(), c_small * kk, "up: weight size");
     let mut out = Vec::with_capacity(n * c_big * bl);
     let per = samples_per_tile(p);
+    let classes = row_classes(&g);
+    let row_len = g.small[1];
     SCRATCH.with_borrow_mut(|sc| {
+        let w = buffer(&mut sc.weight, c_small * kk);
+        taps_major(weight, c_small, c_big, k2, w);
         for n0 in (0..n).step_by(per) {
             let m = per.min(n - n0);
             let t = p * m;
             let tile = buffer(&mut sc.small, c_small * t);
             to_tile(&small[n0 * c_small * p..], m, c_small, p, tile);
-            let cols = buffer(&mut sc.cols, kk * t);
-            matmul((kk, t, c_small), cols, false, weight, (1, kk), tile, (t, 1));
             let big_t = buffer(&mut sc.big, c_big * bl * m);
             big_t.fill(0.0);
-            col2im(cols, m, c_big, g, big_t);
+            for class in &classes {
+                let (rows, taps) = class;
+                let (kc, tc) = (taps.len() * g.kernel * c_big, rows.len() * row_len * m);
+                let cols = buffer(&mut sc.cols, kc * tc);
+                let wc = &w[taps.start * g.kernel * c_big..];
+                let src = &tile[rows.start * row_len * m..];
+                matmul(
+                    (kc, tc, c_small),
+                    (cols, tc),
+                    false,
+                    wc,
+                    (1, kk),
+                    src,
+                    (t, 1),
+                );
+                col2im(cols, m, c_big, g, class, big_t);
+            }
             from_tile(big_t, m, c_big, bl, bias, &mut out);
         }
     });
@@ -387,12 +484,17 @@ pub fn weight_grad(
     c_big: usize,
     g: Geom,
 ) -> Vec<f32> {
-    let (p, kk, bl) = (g.small_len(), c_big * g.kernel * g.kernel, g.big_len());
+    let k2 = g.kernel * g.kernel;
+    let (p, kk, bl) = (g.small_len(), c_big * k2, g.big_len());
     assert_eq!(small.len(), n * c_small * p, "weight_grad: small size");
     assert_eq!(big.len(), n * c_big * bl, "weight_grad: big size");
-    let mut dw = vec![0.0f32; c_small * kk];
     let per = samples_per_tile(p);
+    let classes = row_classes(&g);
+    let row_len = g.small[1];
     SCRATCH.with_borrow_mut(|sc| {
+        // Accumulated with taps major, then reordered to the weight's layout.
+        let dw = buffer(&mut sc.weight, c_small * kk);
+        dw.fill(0.0);
         for n0 in (0..n).step_by(per) {
             let m = per.min(n - n0);
             let t = p * m;
@@ -405,20 +507,26 @@ pub fn weight_grad(
                 c_big * bl,
                 big_t,
             );
-            let cols = buffer(&mut sc.cols, kk * t);
-            im2col(big_t, m, c_big, g, cols);
-            matmul(
-                (c_small, kk, t),
-                &mut dw,
-                n0 > 0,
-                tile,
-                (t, 1),
-                cols,
-                (1, t),
-            );
+            for class in &classes {
+                let (rows, taps) = class;
+                let (kc, tc) = (taps.len() * g.kernel * c_big, rows.len() * row_len * m);
+                let cols = buffer(&mut sc.cols, kc * tc);
+                im2col(big_t, m, c_big, g, class, cols);
+                let src = &tile[rows.start * row_len * m..];
+                let dst = &mut dw[taps.start * g.kernel * c_big..];
+                matmul(
+                    (c_small, kc, tc),
+                    (dst, kk),
+                    true,
+                    src,
+                    (t, 1),
+                    cols,
+                    (1, tc),
+                );
+            }
         }
-    });
-    dw
+        channels_major(dw, c_small, c_big, k2)
+    })
 }
 
 /// The bias gradient `[c]` of an NCHW output gradient `[n, c, len]`: its sum per channel.
@@ -1109,6 +1217,16 @@ mod tests {
         assert_eq!(g.valid(0, 4, 7), 1..4);
         assert_eq!(g.valid(2, 4, 7), 0..4);
         assert_eq!(g.valid(4, 4, 7), 0..3);
+        // Rows grouped by the kernel rows inside the grid: 20% fewer products for conv3.
+        assert_eq!(
+            row_classes(&g),
+            vec![(0..1, 2..5), (1..3, 0..5), (3..4, 0..3)]
+        );
+        let conv2 = Geom::conv([14, 14], 5, 2, 2);
+        assert_eq!(
+            row_classes(&conv2),
+            vec![(0..1, 2..5), (1..6, 0..5), (6..7, 0..4)]
+        );
     }
 
     /// The ndarray backend runs the same kernels.
