@@ -1,10 +1,15 @@
-//! Strided 2-D convolutions and their transposes computed on the host (im2col + one GEMM per
-//! tile of samples), with their own backward passes, for f32 on the CPU backends.
+//! Strided 2-D convolutions and their transposes computed on the host (im2col + GEMM), with
+//! their own backward passes, for f32 on the CPU backends.
 //!
 //! Why: Burn's CPU convolution runs one GEMM per sample, so the weight matrix is packed again for
 //! every sample, and its weight gradient is a convolution over swapped batch and channel
-//! dimensions with one small GEMM per input channel. Here each op packs its weight once per tile
-//! of several samples, and the weight gradient is one accumulating GEMM per tile.
+//! dimensions with one small GEMM per input channel. Here each op is a few GEMMs over the whole
+//! batch, and the weight gradient one accumulating GEMM per block of rows.
+//!
+//! Activations are `[c, h, w, n]` ("CHWN": samples innermost), not NCHW: then an im2col copy moves
+//! a run of `n` samples, a GEMM's output columns (positions x samples) are the output tensor
+//! itself, and no op transposes anything. The dcgan nets keep this layout from their first
+//! convolution to their last.
 //!
 //! Every op is one of three products between a *big* grid (a convolution's input, a transposed
 //! convolution's output) and a *small* grid, with the weight `W` as `[c_small, c_big * k * k]`
@@ -15,7 +20,7 @@
 //! - [`up`]: `big = col2im(W^T small)`, a transposed convolution; also a convolution's input gradient;
 //! - [`weight_grad`]: `dW = small cols(big)^T`, the weight gradient of both.
 //!
-//! `cols(big)` is the im2col matrix `[c_big * k * k, n * h * w]`. Autodiff sees each op as one
+//! `cols(big)` is the im2col matrix `[c_big * k * k, h * w * n]`. Autodiff sees each op as one
 //! node (a Burn backend extension, [`ConvKernels`]) whose backward calls the other two, so the
 //! input gradient of a critic, itself made of transposed convolutions, is differentiated the
 //! same way. GPU backends, and dtypes other than f32, keep Burn's own convolutions.
@@ -103,14 +108,9 @@ impl Geom {
     }
 }
 
-/// Columns (positions x samples) per GEMM tile: enough to amortise packing the weight, few
-/// enough to bound the im2col buffer. (Measured on the dcgan case, CPU seconds per generator
-/// iteration on one thread: 128 columns 1.67, 256 1.53, 512 1.39, 1024 1.38, 2048 1.34, 4096 1.38.)
-const TILE_COLUMNS: usize = 1024;
-
-fn samples_per_tile(small_len: usize) -> usize {
-    (TILE_COLUMNS / small_len.max(1)).max(1)
-}
+/// Columns (positions x samples) per GEMM block: enough to amortise packing the weight, few
+/// enough to bound the im2col buffer. A block is whole output rows, at least one.
+const BLOCK_COLUMNS: usize = 1024;
 
 /// `dst (+)= a b` for a row-major `dst [m, n]` with row stride `dst_rs`; `a [m, k]` and
 /// `b [k, n]` are given by their (row, column) strides, so a transposed operand or a block of a
@@ -187,8 +187,6 @@ fn matmul(
 #[derive(Default)]
 struct Scratch {
     cols: Vec<f32>,
-    small: Vec<f32>,
-    big: Vec<f32>,
     weight: Vec<f32>,
 }
 
@@ -219,34 +217,35 @@ fn transpose(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
 }
 
 /// Output rows of the small grid grouped by the kernel rows that land inside the big grid:
-/// `(rows, taps)` pairs, in row order. A convolution's products with the padding are zero, so
-/// each group's GEMM sums over its own taps only (conv3 of the critic, 7x7 to 4x4, then does
-/// 20% fewer multiply-adds; conv2, 14x14 to 7x7, 9% fewer).
-fn row_classes(g: &Geom) -> Vec<(Range<usize>, Range<usize>)> {
-    let mut classes: Vec<(Range<usize>, Range<usize>)> = Vec::new();
+/// `(rows, taps)` pairs, in row order, each split into blocks of at most [`BLOCK_COLUMNS`]
+/// columns (whole rows). A convolution's products with the padding are zero, so each group's
+/// GEMM sums over its own taps only (conv3 of the critic, 7x7 to 4x4, then does 20% fewer
+/// multiply-adds; conv2, 14x14 to 7x7, 9% fewer).
+fn row_blocks(g: &Geom, n: usize) -> Vec<(Range<usize>, Range<usize>)> {
+    let per = (BLOCK_COLUMNS / (g.small[1] * n).max(1)).max(1);
+    let mut blocks: Vec<(Range<usize>, Range<usize>)> = Vec::new();
     for oh in 0..g.small[0] {
         let lo = g.pad.saturating_sub(oh * g.stride).min(g.kernel);
         let hi = (g.big[0] + g.pad)
             .saturating_sub(oh * g.stride)
             .clamp(lo, g.kernel);
-        match classes.last_mut() {
-            Some((rows, taps)) if *taps == (lo..hi) => rows.end = oh + 1,
-            _ => classes.push((oh..oh + 1, lo..hi)),
+        match blocks.last_mut() {
+            Some((rows, taps)) if *taps == (lo..hi) && rows.len() < per => rows.end = oh + 1,
+            _ => blocks.push((oh..oh + 1, lo..hi)),
         }
     }
-    classes
+    blocks
 }
 
 /// A weight `[c_small, c_big, k, k]` as `[c_small, k, k, c_big]`: the taps of consecutive kernel
-/// rows are then one contiguous block of columns, which a row class's GEMM reads in place.
-fn taps_major(w: &[f32], c_small: usize, c_big: usize, k2: usize, out: &mut [f32]) {
+/// rows are then one contiguous block of columns, which a row block's GEMM reads in place.
+fn taps_major(w: &[f32], c_big: usize, k2: usize, out: &mut [f32]) {
     for (src, dst) in w
         .chunks_exact(c_big * k2)
         .zip(out.chunks_exact_mut(c_big * k2))
     {
         transpose(src, c_big, k2, dst);
     }
-    debug_assert_eq!(w.len(), c_small * c_big * k2);
 }
 
 /// The inverse of [`taps_major`].
@@ -261,16 +260,13 @@ fn channels_major(w: &[f32], c_small: usize, c_big: usize, k2: usize) -> Vec<f32
     out
 }
 
-/// The tiles below put samples innermost: a big grid as `[c, H, W, samples]`, a small grid and
-/// the im2col columns as `[c, h, w, samples]`, so every copy in im2col and col2im moves a
-/// contiguous run of `samples` values.
-///
-/// im2col of one row class: `cols[(kh, kw, c), (oh, ow, s)] =
+/// im2col of one row block: `cols[(kh, kw, c), (oh, ow, s)] =
 /// big[c, oh * stride + kh - pad, ow * stride + kw - pad, s]` for `kh` in `taps` and `oh` in
 /// `rows` (all inside the grid by construction), zero where `ow` reaches the side padding.
+/// `big` is CHWN with `n` samples.
 fn im2col(
     big: &[f32],
-    m: usize,
+    n: usize,
     c_big: usize,
     g: Geom,
     (rows, taps): &(Range<usize>, Range<usize>),
@@ -279,20 +275,20 @@ fn im2col(
     let (k, st) = (g.kernel, g.stride);
     let [bh, bw] = g.big;
     let sw = g.small[1];
-    let t = rows.len() * sw * m;
+    let t = rows.len() * sw * n;
     for (i, kh) in taps.clone().enumerate() {
         for kw in 0..k {
             let ok = g.valid(kw, sw, bw);
             for c in 0..c_big {
                 let row = &mut cols[((i * k + kw) * c_big + c) * t..][..t];
-                let plane = &big[c * bh * bw * m..][..bh * bw * m];
-                for (oh, seg) in rows.clone().zip(row.chunks_exact_mut(sw * m)) {
-                    let line = &plane[(oh * st + kh - g.pad) * bw * m..][..bw * m];
-                    seg[..ok.start * m].fill(0.0);
-                    seg[ok.end * m..].fill(0.0);
+                let plane = &big[c * bh * bw * n..][..bh * bw * n];
+                for (oh, seg) in rows.clone().zip(row.chunks_exact_mut(sw * n)) {
+                    let line = &plane[(oh * st + kh - g.pad) * bw * n..][..bw * n];
+                    seg[..ok.start * n].fill(0.0);
+                    seg[ok.end * n..].fill(0.0);
                     for ow in ok.clone() {
                         let iw = ow * st + kw - g.pad;
-                        seg[ow * m..][..m].copy_from_slice(&line[iw * m..][..m]);
+                        seg[ow * n..][..n].copy_from_slice(&line[iw * n..][..n]);
                     }
                 }
             }
@@ -303,7 +299,7 @@ fn im2col(
 /// The adjoint of [`im2col`]: adds every column entry into the big grid position it came from.
 fn col2im(
     cols: &[f32],
-    m: usize,
+    n: usize,
     c_big: usize,
     g: Geom,
     (rows, taps): &(Range<usize>, Range<usize>),
@@ -312,19 +308,19 @@ fn col2im(
     let (k, st) = (g.kernel, g.stride);
     let [bh, bw] = g.big;
     let sw = g.small[1];
-    let t = rows.len() * sw * m;
+    let t = rows.len() * sw * n;
     for (i, kh) in taps.clone().enumerate() {
         for kw in 0..k {
             let ok = g.valid(kw, sw, bw);
             for c in 0..c_big {
                 let row = &cols[((i * k + kw) * c_big + c) * t..][..t];
-                let plane = &mut big[c * bh * bw * m..][..bh * bw * m];
-                for (oh, seg) in rows.clone().zip(row.chunks_exact(sw * m)) {
-                    let line = &mut plane[(oh * st + kh - g.pad) * bw * m..][..bw * m];
+                let plane = &mut big[c * bh * bw * n..][..bh * bw * n];
+                for (oh, seg) in rows.clone().zip(row.chunks_exact(sw * n)) {
+                    let line = &mut plane[(oh * st + kh - g.pad) * bw * n..][..bw * n];
                     for ow in ok.clone() {
                         let iw = ow * st + kw - g.pad;
-                        let dst = &mut line[iw * m..][..m];
-                        for (d, v) in dst.iter_mut().zip(&seg[ow * m..][..m]) {
+                        let dst = &mut line[iw * n..][..n];
+                        for (d, v) in dst.iter_mut().zip(&seg[ow * n..][..n]) {
                             *d += v;
                         }
                     }
@@ -334,38 +330,17 @@ fn col2im(
     }
 }
 
-/// `m` samples of an NCHW tensor `[m, c, len]` as a tile `[c, len, m]`.
-fn to_tile(x: &[f32], m: usize, c: usize, len: usize, tile: &mut [f32]) {
-    for ch in 0..c {
-        for s in 0..m {
-            let src = &x[(s * c + ch) * len..][..len];
-            for (i, &v) in src.iter().enumerate() {
-                tile[(ch * len + i) * m + s] = v;
-            }
+/// Adds `bias[c]` to every value of channel `c` of a CHWN tensor.
+fn add_bias(x: &mut [f32], bias: Option<&[f32]>) {
+    if let Some(b) = bias {
+        let len = x.len() / b.len();
+        for (plane, &v) in x.chunks_exact_mut(len).zip(b) {
+            plane.iter_mut().for_each(|x| *x += v);
         }
     }
 }
 
-/// Appends a tile `[c, len, m]` to `out` as `m` NCHW samples `[m, c, len]`, plus `bias[c]` if
-/// given. (Appending, rather than writing into a zeroed output, saves a pass over it.)
-fn from_tile(
-    tile: &[f32],
-    m: usize,
-    c: usize,
-    len: usize,
-    bias: Option<&[f32]>,
-    out: &mut Vec<f32>,
-) {
-    for s in 0..m {
-        for ch in 0..c {
-            let b = bias.map_or(0.0, |b| b[ch]);
-            let at = |i: usize| tile[(ch * len + i) * m + s] + b;
-            out.extend((0..len).map(at));
-        }
-    }
-}
-
-/// A convolution `big [n, c_big, H, W] -> small [n, c_small, h, w]` with weight
+/// A convolution `big [c_big, H, W, n] -> small [c_small, h, w, n]` (CHWN) with weight
 /// `[c_small, c_big, k, k]` and an optional bias `[c_small]`.
 pub fn down(
     big: &[f32],
@@ -377,52 +352,37 @@ pub fn down(
     g: Geom,
 ) -> Vec<f32> {
     let k2 = g.kernel * g.kernel;
-    let (p, kk, bl) = (g.small_len(), c_big * k2, g.big_len());
-    assert_eq!(big.len(), n * c_big * bl, "down: input size");
+    let (t, kk, row) = (g.small_len() * n, c_big * k2, g.small[1] * n);
+    assert_eq!(big.len(), c_big * g.big_len() * n, "down: input size");
     assert_eq!(weight.len(), c_small * kk, "down: weight size");
-    let mut out = Vec::with_capacity(n * c_small * p);
-    let per = samples_per_tile(p);
-    let classes = row_classes(&g);
-    let row_len = g.small[1];
+    let mut out = vec![0.0f32; c_small * t];
     SCRATCH.with_borrow_mut(|sc| {
         let w = buffer(&mut sc.weight, c_small * kk);
-        taps_major(weight, c_small, c_big, k2, w);
-        for n0 in (0..n).step_by(per) {
-            let m = per.min(n - n0);
-            let t = p * m;
-            let big_t = buffer(&mut sc.big, c_big * bl * m);
-            transpose(
-                &big[n0 * c_big * bl..][..m * c_big * bl],
-                m,
-                c_big * bl,
-                big_t,
+        taps_major(weight, c_big, k2, w);
+        for block in row_blocks(&g, n) {
+            let (rows, taps) = &block;
+            let (kb, tb) = (taps.len() * g.kernel * c_big, rows.len() * row);
+            let cols = buffer(&mut sc.cols, kb * tb);
+            im2col(big, n, c_big, g, &block, cols);
+            let wb = &w[taps.start * g.kernel * c_big..];
+            let dst = &mut out[rows.start * row..];
+            matmul(
+                (c_small, tb, kb),
+                (dst, t),
+                false,
+                wb,
+                (kk, 1),
+                cols,
+                (tb, 1),
             );
-            let tile = buffer(&mut sc.small, c_small * t);
-            for class in &classes {
-                let (rows, taps) = class;
-                let (kc, tc) = (taps.len() * g.kernel * c_big, rows.len() * row_len * m);
-                let cols = buffer(&mut sc.cols, kc * tc);
-                im2col(big_t, m, c_big, g, class, cols);
-                let wc = &w[taps.start * g.kernel * c_big..];
-                let dst = &mut tile[rows.start * row_len * m..];
-                matmul(
-                    (c_small, tc, kc),
-                    (dst, t),
-                    false,
-                    wc,
-                    (kk, 1),
-                    cols,
-                    (tc, 1),
-                );
-            }
-            from_tile(tile, m, c_small, p, bias, &mut out);
         }
     });
+    add_bias(&mut out, bias);
     out
 }
 
-/// A transposed convolution `small [n, c_small, h, w] -> big [n, c_big, H, W]` with weight
-/// `[c_small, c_big, k, k]` and an optional bias `[c_big]`.
+/// A transposed convolution `small [c_small, h, w, n] -> big [c_big, H, W, n]` (CHWN) with
+/// weight `[c_small, c_big, k, k]` and an optional bias `[c_big]`.
 pub fn up(
     small: &[f32],
     n: usize,
@@ -433,49 +393,38 @@ pub fn up(
     g: Geom,
 ) -> Vec<f32> {
     let k2 = g.kernel * g.kernel;
-    let (p, kk, bl) = (g.small_len(), c_big * k2, g.big_len());
-    assert_eq!(small.len(), n * c_small * p, "up: input size");
+    let (t, kk, row) = (g.small_len() * n, c_big * k2, g.small[1] * n);
+    assert_eq!(small.len(), c_small * t, "up: input size");
     assert_eq!(weight.len(), c_small * kk, "up: weight size");
-    let mut out = Vec::with_capacity(n * c_big * bl);
-    let per = samples_per_tile(p);
-    let classes = row_classes(&g);
-    let row_len = g.small[1];
+    let mut out = vec![0.0f32; c_big * g.big_len() * n];
     SCRATCH.with_borrow_mut(|sc| {
         let w = buffer(&mut sc.weight, c_small * kk);
-        taps_major(weight, c_small, c_big, k2, w);
-        for n0 in (0..n).step_by(per) {
-            let m = per.min(n - n0);
-            let t = p * m;
-            let tile = buffer(&mut sc.small, c_small * t);
-            to_tile(&small[n0 * c_small * p..], m, c_small, p, tile);
-            let big_t = buffer(&mut sc.big, c_big * bl * m);
-            big_t.fill(0.0);
-            for class in &classes {
-                let (rows, taps) = class;
-                let (kc, tc) = (taps.len() * g.kernel * c_big, rows.len() * row_len * m);
-                let cols = buffer(&mut sc.cols, kc * tc);
-                let wc = &w[taps.start * g.kernel * c_big..];
-                let src = &tile[rows.start * row_len * m..];
-                matmul(
-                    (kc, tc, c_small),
-                    (cols, tc),
-                    false,
-                    wc,
-                    (1, kk),
-                    src,
-                    (t, 1),
-                );
-                col2im(cols, m, c_big, g, class, big_t);
-            }
-            from_tile(big_t, m, c_big, bl, bias, &mut out);
+        taps_major(weight, c_big, k2, w);
+        for block in row_blocks(&g, n) {
+            let (rows, taps) = &block;
+            let (kb, tb) = (taps.len() * g.kernel * c_big, rows.len() * row);
+            let cols = buffer(&mut sc.cols, kb * tb);
+            let wb = &w[taps.start * g.kernel * c_big..];
+            let src = &small[rows.start * row..];
+            matmul(
+                (kb, tb, c_small),
+                (cols, tb),
+                false,
+                wb,
+                (1, kk),
+                src,
+                (t, 1),
+            );
+            col2im(cols, n, c_big, g, &block, &mut out);
         }
     });
+    add_bias(&mut out, bias);
     out
 }
 
 /// The weight gradient `[c_small, c_big, k, k]` shared by a convolution (`small` is its output
 /// gradient, `big` its input) and a transposed convolution (`small` is its input, `big` its
-/// output gradient): `sum over samples and positions of small (x) cols(big)`.
+/// output gradient): `sum over samples and positions of small (x) cols(big)`. Both CHWN.
 pub fn weight_grad(
     small: &[f32],
     big: &[f32],
@@ -485,59 +434,39 @@ pub fn weight_grad(
     g: Geom,
 ) -> Vec<f32> {
     let k2 = g.kernel * g.kernel;
-    let (p, kk, bl) = (g.small_len(), c_big * k2, g.big_len());
-    assert_eq!(small.len(), n * c_small * p, "weight_grad: small size");
-    assert_eq!(big.len(), n * c_big * bl, "weight_grad: big size");
-    let per = samples_per_tile(p);
-    let classes = row_classes(&g);
-    let row_len = g.small[1];
+    let (t, kk, row) = (g.small_len() * n, c_big * k2, g.small[1] * n);
+    assert_eq!(small.len(), c_small * t, "weight_grad: small size");
+    assert_eq!(big.len(), c_big * g.big_len() * n, "weight_grad: big size");
     SCRATCH.with_borrow_mut(|sc| {
-        // Accumulated with taps major, then reordered to the weight's layout.
+        // Accumulated taps-major, then reordered to the weight's layout.
         let dw = buffer(&mut sc.weight, c_small * kk);
         dw.fill(0.0);
-        for n0 in (0..n).step_by(per) {
-            let m = per.min(n - n0);
-            let t = p * m;
-            let tile = buffer(&mut sc.small, c_small * t);
-            to_tile(&small[n0 * c_small * p..], m, c_small, p, tile);
-            let big_t = buffer(&mut sc.big, c_big * bl * m);
-            transpose(
-                &big[n0 * c_big * bl..][..m * c_big * bl],
-                m,
-                c_big * bl,
-                big_t,
+        for block in row_blocks(&g, n) {
+            let (rows, taps) = &block;
+            let (kb, tb) = (taps.len() * g.kernel * c_big, rows.len() * row);
+            let cols = buffer(&mut sc.cols, kb * tb);
+            im2col(big, n, c_big, g, &block, cols);
+            let src = &small[rows.start * row..];
+            let dst = &mut dw[taps.start * g.kernel * c_big..];
+            matmul(
+                (c_small, kb, tb),
+                (dst, kk),
+                true,
+                src,
+                (t, 1),
+                cols,
+                (1, tb),
             );
-            for class in &classes {
-                let (rows, taps) = class;
-                let (kc, tc) = (taps.len() * g.kernel * c_big, rows.len() * row_len * m);
-                let cols = buffer(&mut sc.cols, kc * tc);
-                im2col(big_t, m, c_big, g, class, cols);
-                let src = &tile[rows.start * row_len * m..];
-                let dst = &mut dw[taps.start * g.kernel * c_big..];
-                matmul(
-                    (c_small, kc, tc),
-                    (dst, kk),
-                    true,
-                    src,
-                    (t, 1),
-                    cols,
-                    (1, tc),
-                );
-            }
         }
         channels_major(dw, c_small, c_big, k2)
     })
 }
 
-/// The bias gradient `[c]` of an NCHW output gradient `[n, c, len]`: its sum per channel.
-pub fn bias_grad(g: &[f32], n: usize, c: usize, len: usize) -> Vec<f32> {
-    let mut out = vec![0.0f32; c];
-    for sample in g.chunks_exact(c * len).take(n) {
-        for (o, plane) in out.iter_mut().zip(sample.chunks_exact(len)) {
-            *o += plane.iter().sum::<f32>();
-        }
-    }
-    out
+/// The bias gradient `[c]` of a CHWN output gradient: its sum per channel.
+pub fn bias_grad(g: &[f32], c: usize) -> Vec<f32> {
+    g.chunks_exact(g.len() / c)
+        .map(|plane| plane.iter().sum::<f32>())
+        .collect()
 }
 
 /// Host access to a CPU backend's f32 tensors.
@@ -595,14 +524,14 @@ fn dims4<B: Backend>(t: &FloatTensor<B>) -> [usize; 4] {
     t.shape().dims()
 }
 
-/// [`down`] on backend tensors; `geom` is `[kernel, stride, pad]`.
+/// [`down`] on CHWN backend tensors; `geom` is `[kernel, stride, pad]`.
 fn down_b<B: HostTensor>(
     big: FloatTensor<B>,
     weight: FloatTensor<B>,
     bias: Option<FloatTensor<B>>,
     [kernel, stride, pad]: [usize; 3],
 ) -> FloatTensor<B> {
-    let [n, c_big, h, w] = dims4::<B>(&big);
+    let [c_big, h, w, n] = dims4::<B>(&big);
     let [c_small, ..] = dims4::<B>(&weight);
     let g = Geom::conv([h, w], kernel, stride, pad);
     let bias = bias.map(B::host);
@@ -615,29 +544,30 @@ fn down_b<B: HostTensor>(
         c_big,
         g,
     );
-    B::tensor(out, vec![n, c_small, g.small[0], g.small[1]])
+    B::tensor(out, vec![c_small, g.small[0], g.small[1], n])
 }
 
-/// [`up`] on backend tensors; `geom` is `[kernel, stride, pad, out_pad]`.
+/// [`up`] on CHWN backend tensors; `geom` is `[kernel, stride, pad, out_pad]`.
 fn up_b<B: HostTensor>(
     small: FloatTensor<B>,
     weight: FloatTensor<B>,
     bias: Option<FloatTensor<B>>,
     [kernel, stride, pad, out_pad]: [usize; 4],
 ) -> FloatTensor<B> {
-    let [_, _, h, w] = dims4::<B>(&small);
+    let [_, h, w, _] = dims4::<B>(&small);
     let g = Geom::transposed([h, w], kernel, stride, pad, out_pad);
     up_to::<B>(small, weight, bias, g)
 }
 
-/// [`up`] on backend tensors onto the big grid of `g` (which fixes each axis' output padding).
+/// [`up`] on CHWN backend tensors onto the big grid of `g` (which fixes each axis' output
+/// padding).
 fn up_to<B: HostTensor>(
     small: FloatTensor<B>,
     weight: FloatTensor<B>,
     bias: Option<FloatTensor<B>>,
     g: Geom,
 ) -> FloatTensor<B> {
-    let [n, c_small, ..] = dims4::<B>(&small);
+    let [c_small, _, _, n] = dims4::<B>(&small);
     let [_, c_big, ..] = dims4::<B>(&weight);
     let bias = bias.map(B::host);
     let out = up(
@@ -649,17 +579,17 @@ fn up_to<B: HostTensor>(
         c_big,
         g,
     );
-    B::tensor(out, vec![n, c_big, g.big[0], g.big[1]])
+    B::tensor(out, vec![c_big, g.big[0], g.big[1], n])
 }
 
-/// [`weight_grad`] on backend tensors; `geom` is `[kernel, stride, pad]`.
+/// [`weight_grad`] on CHWN backend tensors; `geom` is `[kernel, stride, pad]`.
 fn weight_grad_b<B: HostTensor>(
     small: FloatTensor<B>,
     big: FloatTensor<B>,
     [kernel, stride, pad]: [usize; 3],
 ) -> FloatTensor<B> {
-    let [n, c_small, h, w] = dims4::<B>(&small);
-    let [_, c_big, bh, bw] = dims4::<B>(&big);
+    let [c_small, h, w, n] = dims4::<B>(&small);
+    let [c_big, bh, bw, _] = dims4::<B>(&big);
     let g = Geom {
         kernel,
         stride,
@@ -672,8 +602,8 @@ fn weight_grad_b<B: HostTensor>(
 }
 
 fn bias_grad_b<B: HostTensor>(g: FloatTensor<B>) -> FloatTensor<B> {
-    let [n, c, h, w] = dims4::<B>(&g);
-    B::tensor(bias_grad(&B::host(g), n, c, h * w), vec![c])
+    let c = dims4::<B>(&g)[0];
+    B::tensor(bias_grad(&B::host(g), c), vec![c])
 }
 
 /// The host convolutions as a Burn backend extension: one autodiff node per op. (The extension
@@ -777,7 +707,7 @@ impl<B: HostTensor, const N: usize> Backward<B, N> for ConvBackward {
         let (x, weight, [kernel, stride, pad]) = ops.state;
         if let Some(node) = &ops.parents[0] {
             // Back onto the input's grid (the output padding of each axis follows from it).
-            let [_, _, h, w] = dims4::<B>(&x);
+            let [_, h, w, _] = dims4::<B>(&x);
             let geom = Geom::conv([h, w], kernel, stride, pad);
             grads.register::<B>(node.id, up_to::<B>(g.clone(), weight, None, geom));
         }
@@ -900,9 +830,19 @@ fn on_host(tensors: &[&Tensor<4>], bias: &Option<Tensor<1>>) -> bool {
         && bias.as_ref().is_none_or(crate::host_ops::on_host_f32)
 }
 
-/// `conv2d` with a square kernel, equal stride and padding on both axes, no dilation or
-/// groups: the host kernels on the CPU backends, Burn's op elsewhere.
-pub fn conv2d_square(
+/// CHWN `[c, h, w, n]` to NCHW `[n, c, h, w]` and back (views).
+fn nchw(x: Tensor<4>) -> Tensor<4> {
+    x.permute([3, 0, 1, 2])
+}
+
+fn chwn(x: Tensor<4>) -> Tensor<4> {
+    x.permute([1, 2, 3, 0])
+}
+
+/// `conv2d` of a CHWN tensor `[c, h, w, n]` (the result is CHWN too) with a square kernel,
+/// equal stride and padding on both axes, no dilation or groups: the host kernels on the CPU
+/// backends, Burn's op (on NCHW views) elsewhere.
+pub fn conv2d_chwn(
     x: Tensor<4>,
     weight: Tensor<4>,
     bias: Option<Tensor<1>>,
@@ -911,12 +851,8 @@ pub fn conv2d_square(
 ) -> Tensor<4> {
     let kernel = weight.dims()[2];
     if !on_host(&[&x, &weight], &bias) {
-        return conv2d(
-            x,
-            weight,
-            bias,
-            ConvOptions::new([stride, stride], [pad, pad], [1, 1], 1),
-        );
+        let opts = ConvOptions::new([stride, stride], [pad, pad], [1, 1], 1);
+        return chwn(conv2d(nchw(x), weight, bias, opts));
     }
     let (x, w, geom) = (
         x.into_dispatch(),
@@ -929,8 +865,9 @@ pub fn conv2d_square(
     })
 }
 
-/// `conv_transpose2d` with the same restrictions as [`conv2d_square`] and an output padding.
-pub fn conv_transpose2d_square(
+/// `conv_transpose2d` of a CHWN tensor with the same restrictions as [`conv2d_chwn`] and an
+/// output padding.
+pub fn conv_transpose2d_chwn(
     x: Tensor<4>,
     weight: Tensor<4>,
     bias: Option<Tensor<1>>,
@@ -940,12 +877,9 @@ pub fn conv_transpose2d_square(
 ) -> Tensor<4> {
     let kernel = weight.dims()[2];
     if !on_host(&[&x, &weight], &bias) {
-        return conv_transpose2d(
-            x,
-            weight,
-            bias,
-            ConvTransposeOptions::new([stride, stride], [pad, pad], [out_pad, out_pad], [1, 1], 1),
-        );
+        let opts =
+            ConvTransposeOptions::new([stride, stride], [pad, pad], [out_pad, out_pad], [1, 1], 1);
+        return chwn(conv_transpose2d(nchw(x), weight, bias, opts));
     }
     let (x, w, geom) = (
         x.into_dispatch(),
@@ -1115,7 +1049,7 @@ mod tests {
     }
 
     fn ours_conv(x: Tensor<4>, w: Tensor<4>, b: Option<Tensor<1>>) -> Tensor<4> {
-        conv2d_square(x, w, b, 2, 2)
+        nchw(conv2d_chwn(chwn(x), w, b, 2, 2))
     }
 
     fn burn_conv(x: Tensor<4>, w: Tensor<4>, b: Option<Tensor<1>>) -> Tensor<4> {
@@ -1124,7 +1058,7 @@ mod tests {
 
     fn transposed(out_pad: usize) -> (Op, Op) {
         fn ours<const P: usize>(x: Tensor<4>, w: Tensor<4>, b: Option<Tensor<1>>) -> Tensor<4> {
-            conv_transpose2d_square(x, w, b, 2, 2, P)
+            nchw(conv_transpose2d_chwn(chwn(x), w, b, 2, 2, P))
         }
         fn burn<const P: usize>(x: Tensor<4>, w: Tensor<4>, b: Option<Tensor<1>>) -> Tensor<4> {
             let opts = ConvTransposeOptions::new([2, 2], [2, 2], [P, P], [1, 1], 1);
@@ -1195,7 +1129,7 @@ mod tests {
     #[test]
     fn other_geometries_match_burn() {
         fn conv3(x: Tensor<4>, w: Tensor<4>, b: Option<Tensor<1>>) -> Tensor<4> {
-            conv2d_square(x, w, b, 3, 1)
+            nchw(conv2d_chwn(chwn(x), w, b, 3, 1))
         }
         fn burn3(x: Tensor<4>, w: Tensor<4>, b: Option<Tensor<1>>) -> Tensor<4> {
             conv2d(x, w, b, ConvOptions::new([3, 3], [1, 1], [1, 1], 1))
@@ -1219,13 +1153,20 @@ mod tests {
         assert_eq!(g.valid(4, 4, 7), 0..3);
         // Rows grouped by the kernel rows inside the grid: 20% fewer products for conv3.
         assert_eq!(
-            row_classes(&g),
+            row_blocks(&g, 64),
             vec![(0..1, 2..5), (1..3, 0..5), (3..4, 0..3)]
         );
+        // Blocks of at most BLOCK_COLUMNS columns (whole rows): 7 x 64 = 448 per row.
         let conv2 = Geom::conv([14, 14], 5, 2, 2);
         assert_eq!(
-            row_classes(&conv2),
-            vec![(0..1, 2..5), (1..6, 0..5), (6..7, 0..4)]
+            row_blocks(&conv2, 64),
+            vec![
+                (0..1, 2..5),
+                (1..3, 0..5),
+                (3..5, 0..5),
+                (5..6, 0..5),
+                (6..7, 0..4)
+            ]
         );
     }
 
@@ -1236,9 +1177,9 @@ mod tests {
         let xv = random(&mut rng, 2 * 4 * 7 * 7);
         let wv = random(&mut rng, 4 * 3 * 25);
         let go = |dev: Device| {
-            let x = tensor(&xv, [2, 4, 7, 7], &dev).require_grad();
+            let x = tensor(&xv, [4, 7, 7, 2], &dev).require_grad();
             let w = tensor(&wv, [4, 3, 5, 5], &dev).require_grad();
-            let y = conv_transpose2d_square(x.clone(), w.clone(), None, 2, 2, 1);
+            let y = conv_transpose2d_chwn(x.clone(), w.clone(), None, 2, 2, 1);
             let grads = (y.clone() * y.clone()).sum().backward();
             (
                 vals(y),
