@@ -90,3 +90,23 @@ fn a_grid_too_large_to_count_is_refused_by_dry_run_and_sweep() {
         );
     }
 }
+
+/// `-0.0` and `0.0` are one setting: one configuration, trained once, with 0.0's hash.
+#[test]
+fn negative_zero_hashes_as_zero() {
+    let p = gan_harness::grid::parse_plan(
+        Path::new("g.toml"),
+        "[[grid]]\ng_beta1 = [0.0, -0.0]\nc_beta1 = [-0.0]\n",
+        None,
+    )
+    .unwrap();
+    assert_eq!(p.entries.len(), 1, "{:?}", p.duplicates);
+    assert_eq!(p.duplicates, vec![(p.entries[0].hash.clone(), 2)]);
+    let zero = gan_harness::grid::parse_plan(
+        Path::new("g.toml"),
+        "[base]\ng_beta1 = 0.0\nc_beta1 = 0.0\n",
+        None,
+    )
+    .unwrap();
+    assert_eq!(p.entries[0].hash, zero.entries[0].hash);
+}
