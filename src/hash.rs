@@ -30,8 +30,9 @@ fn to_json(v: toml::Value) -> serde_json::Value {
     match v {
         toml::Value::String(s) => s.into(),
         toml::Value::Integer(i) => i.into(),
-        // -0.0 == 0.0 in every setting (a clip, a beta, a rate), so both hash as 0.0.
-        toml::Value::Float(f) if f == 0.0 => serde_json::Value::from(0.0),
+        // -0.0 == 0.0 in every setting (a clip, a beta, a rate), so both hash as 0.0 (a float
+        // pattern compares with `==`: this arm matches -0.0 too).
+        toml::Value::Float(0.0) => serde_json::Value::from(0.0),
         toml::Value::Float(f) => serde_json::Number::from_f64(f)
             .map(serde_json::Value::Number)
             .unwrap_or_else(|| f.to_string().into()),
