@@ -38,6 +38,9 @@ const TOP_KEYS: &[&str] = &[
     "claim",
 ];
 
+/// Longest sweep name: it names folders and SLURM jobs.
+pub const MAX_NAME_LEN: usize = 100;
+
 /// Default cap on the number of runs a grid may expand to without `--yes`.
 pub const DEFAULT_MAX_RUNS: usize = 500;
 
@@ -326,23 +329,52 @@ impl Top<'_> {
         }
     }
 
-    /// `name`, or the file's stem; it names files, so only a safe alphabet is allowed.
+    /// `name`, or the file's stem; it names folders (`results/sweeps/`, `results/slurm/<name>/`),
+    /// so only a safe alphabet, no leading '.' (no `..`) and at most [`MAX_NAME_LEN`] characters.
     fn name(&self, path: &Path) -> Result<String, GridError> {
-        let name = match self.string_key("name")? {
-            n if n.is_empty() => path
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "sweep".into()),
-            n => n,
+        let given = self.string_key("name")?;
+        let (name, what) = match given {
+            n if n.is_empty() && !self.values.contains_key("name") => (
+                path.file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "sweep".into()),
+                "the grid file's name (the sweep's name when the file sets no `name`)",
+            ),
+            n => (n, "key `name`"),
         };
         let safe = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.';
-        if !name.chars().all(safe) {
-            return Err(self.err(
+        let shown: String = name.chars().take(40).collect();
+        let shown = if shown.len() < name.len() {
+            format!("{shown}...")
+        } else {
+            shown
+        };
+        let problem = if name.is_empty() {
+            Some("is empty".to_string())
+        } else if !name.chars().all(safe) {
+            Some("may only contain letters, digits, '_', '-' and '.'".into())
+        } else if name.starts_with('.') {
+            Some("may not start with '.'".into())
+        } else if name.chars().count() > MAX_NAME_LEN {
+            Some(format!(
+                "has {} characters; at most {MAX_NAME_LEN} are allowed",
+                name.chars().count()
+            ))
+        } else {
+            None
+        };
+        match problem {
+            None => Ok(name),
+            Some(p) if what.starts_with("key") => {
+                Err(self.err("name", format!("{what}: \"{shown}\" {p} (it names files)")))
+            }
+            Some(p) => Err(self.err(
                 "name",
-                format!("key `name`: \"{name}\" may only contain letters, digits, '_', '-' and '.' (it names files)"),
-            ));
+                format!(
+                    "{what}: \"{shown}\" {p} (it names files); set `name = \"...\"` in the file"
+                ),
+            )),
         }
-        Ok(name)
     }
 
     fn max_runs(&self) -> Result<Option<usize>, GridError> {
@@ -553,10 +585,16 @@ impl Expansion<'_> {
                 let spec: RunSpec = toml::Value::Table(p)
                     .try_into()
                     .map_err(|e| loc.at(None, format!("invalid settings: {e}")))?;
-                spec.resolve().map_err(|e| {
+                let config = spec.resolve().map_err(|e| {
                     let span = self.key_span(e.key, spans);
                     loc.at(span, format!("key `{}`: {}", e.key, e.message))
-                })
+                })?;
+                // Refused here, not when the run starts and leaves a failed folder.
+                config.backend.check_compiled_in().map_err(|m| {
+                    let span = self.key_span("backend", spans);
+                    loc.at(span, format!("key `backend`: {m}"))
+                })?;
+                Ok(config)
             })
             .collect()
     }

@@ -110,3 +110,58 @@ fn negative_zero_hashes_as_zero() {
     .unwrap();
     assert_eq!(p.entries[0].hash, zero.entries[0].hash);
 }
+
+/// What used to pass `--dry-run` and fail only when the run started (leaving a failed folder)
+/// or when `results/sweeps/` was already created is refused while planning.
+#[test]
+fn settings_that_cannot_run_are_refused_before_anything_is_written() {
+    if !cfg!(feature = "cuda") {
+        for extra in [&["--dry-run"][..], &[]] {
+            rejects(
+                "[base]\nbackend = \"cuda\"\n",
+                extra,
+                "grid.toml:2:1: key `backend`: backend \"cuda\" is not compiled into this binary (valid here: flex, ndarray",
+            );
+            rejects(
+                "[base]\ndim = 8\n",
+                &[&["--backend", "cuda"][..], extra].concat(),
+                "--backend: backend \"cuda\" is not compiled into this binary",
+            );
+        }
+    }
+    let long = "x".repeat(5000);
+    for (grid, expect) in [
+        (
+            format!("name = \"{long}\"\n"),
+            "grid.toml:1:1: key `name`: \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...\" has 5000 characters; at most 100",
+        ),
+        (
+            "name = \"..\"\n".into(),
+            "grid.toml:1:1: key `name`: \"..\" may not start with '.'",
+        ),
+        (
+            "description = \"d\"\nname = \"a/b\"\n".into(),
+            "grid.toml:2:1: key `name`: \"a/b\" may only contain letters",
+        ),
+        ("name = \"\"\n".into(), "key `name`: \"\" is empty"),
+    ] {
+        for extra in [&["--dry-run"][..], &[], &["--launcher", "slurm"]] {
+            rejects(&grid, extra, expect);
+        }
+    }
+}
+
+/// A grid file without `name` is named after its file; a bad file name says so, not "key `name`".
+#[test]
+fn a_bad_file_name_is_reported_as_the_file_name() {
+    let e = gan_harness::grid::parse_plan(Path::new("my grid.toml"), "[base]\ndim = 8\n", None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with(
+            "my grid.toml:1:1: the grid file's name (the sweep's name when the file sets no `name`): \"my grid\" may only contain"
+        ),
+        "{e}"
+    );
+    assert!(e.ends_with("set `name = \"...\"` in the file"), "{e}");
+}
