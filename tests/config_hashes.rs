@@ -15,9 +15,17 @@ const EXPERIMENTS: &[(&str, &[&str])] = &[
         "clip_vs_gp.toml",
         &[
             "c3cb95261935",
+            "a1ac9a61e00f",
+            "73fa73aa33d2",
             "9b8bfe24ea34",
+            "ee5a6ff29fe3",
+            "4e02b86f1d5b",
             "a6e910d20a8a",
+            "35d51ffa6a34",
+            "f4e92e06ae98",
             "638ed6d6e19b",
+            "8f5329909f63",
+            "34ada082d71d",
         ],
     ),
     (
