@@ -235,6 +235,36 @@ class Trajectory:
         return Trajectory(losses, final)
 
 
+# MNIST's training images: with `epochs`, the seed script's DataLoader serves them in
+# ceil(60000 / batch_size) batches per epoch, the last one partial.
+MNIST_TRAIN = 60000
+
+
+def epoch_batches(cfg):
+    """The batch sizes of one epoch of the seed script's DataLoader (drop_last=False)."""
+    b = cfg["batch_size"]
+    return [min(b, MNIST_TRAIN - start) for start in range(0, MNIST_TRAIN, b)]
+
+
+def epoch_schedule(cfg, iterations):
+    """The seed script's loop over epochs (`for epoch ...: for i, (imgs, _) in
+    enumerate(dataloader)`): a critic step on every batch, a generator step right after it when
+    i % n_critic == 0, i restarting at 0 each epoch. Returns the (net, iter) rows and the batch
+    size of each row."""
+    rows, sizes, it = [], [], -1
+    while True:
+        for i, size in enumerate(epoch_batches(cfg)):
+            if i % cfg["n_critic"] == 0:
+                it += 1
+                if it == iterations:
+                    return rows, sizes
+                rows += [("critic", it), ("generator", it)]
+                sizes += [size, size]
+            else:
+                rows.append(("critic", it))
+                sizes.append(size)
+
+
 def schedule(cfg, iterations):
     """The (net, iter) rows `iterations` generator iterations must have, derived from the
     config independently of the harness: n_critic critic steps then a generator step
@@ -243,6 +273,8 @@ def schedule(cfg, iterations):
     i % n_critic == 0 a generator step right after it, on that batch's noise), and the official
     WGAN code's warm-up (main.py: `if gen_iterations < 25 or gen_iterations % 500 == 0:
     Diters = 100`)."""
+    if cfg.get("epochs") is not None:
+        return epoch_schedule(cfg, iterations)[0]
     rows = []
     for it in range(iterations):
         warm = cfg["warmup"] and (it < 25 or it % 500 == 0)
@@ -277,6 +309,13 @@ def check_structure(cfg, trace, inputs):
         names |= {f"s{seq}.eps"} if critic and penalty else set()
     if names != set(inputs):
         raise ValueError(f"inputs.safetensors: names differ at {sorted(names ^ set(inputs))[:4]}")
+    if cfg.get("epochs") is not None:
+        want_sizes = epoch_schedule(cfg, iterations)[1]
+        for r, size in zip(trace, want_sizes):
+            seq = int(r["seq"])
+            got_sizes = {inputs[f"s{seq}.{k}"].shape[0] for k in ("z", "real") if f"s{seq}.{k}" in inputs}
+            if got_sizes != {size}:
+                raise ValueError(f"inputs.safetensors: step {seq} has batch sizes {got_sizes}, the loader's batch has {size}")
     if cfg["schedule"] == "seed-batch-index":
         for r in trace:
             seq = int(r["seq"])

@@ -255,6 +255,7 @@ run_spec! {
     init: InitScheme,
     batch_size: i64,
     gen_iters: i64,
+    epochs: i64,
     n_critic: i64,
     clip: f64,
     clip_when: ClipWhen,
@@ -307,7 +308,13 @@ pub struct RunConfig {
     /// so configs without the key, or with it set to that default, keep their hash.
     pub init: Option<InitScheme>,
     pub batch_size: u32,
+    /// Generator iterations; with `epochs`, derived from it ([`SeedEpoch`]).
     pub gen_iters: u32,
+    /// `seed-batch-index` on MNIST only: passes over the training set, each a fresh permutation
+    /// served as the seed script's DataLoader serves it (see [`SeedEpoch`]). Absent: batches
+    /// never straddle a permutation, the partial one is dropped, and the batch index counts
+    /// across epochs (configs without the key keep their hash).
+    pub epochs: Option<u32>,
     pub n_critic: u32,
     pub clip: Option<f64>,
     pub clip_when: Option<ClipWhen>,
@@ -481,10 +488,37 @@ struct Shape {
     g_output: Option<GOutput>,
 }
 
+/// Training images of MNIST (the `train-*` files).
+pub const MNIST_TRAIN_IMAGES: usize = 60_000;
+
+/// One epoch of the seed script (docs/seed-script.md): `for i, (imgs, _) in
+/// enumerate(dataloader)` over a shuffled loader that keeps the last partial batch, a critic
+/// step on every batch and a generator step when `i % n_critic == 0`, `i` restarting at 0 each
+/// epoch. MNIST at batch 64 and `n_critic = 5`: 938 batches (the last of 32 images) and 188
+/// generator steps per epoch, so 50 epochs are 46,900 critic and 9,400 generator steps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SeedEpoch {
+    /// Batches, and so critic steps, per epoch: `ceil(images / batch)`.
+    pub batches: u32,
+    /// Generator steps per epoch: batch indices `0, n_critic, 2 n_critic, ...` below `batches`.
+    pub gen_steps: u32,
+}
+
+impl SeedEpoch {
+    pub fn of(images: usize, batch: u32, n_critic: u32) -> Self {
+        let batches = images.div_ceil(batch as usize) as u32;
+        Self {
+            batches,
+            gen_steps: batches.div_ceil(n_critic),
+        }
+    }
+}
+
 /// The sizes and cadences of a resolved config (see [`RunSpec::cadence`]).
 struct Cadence {
     batch_size: u32,
     gen_iters: u32,
+    epochs: Option<u32>,
     n_critic: u32,
     log_every: u32,
     eval_every: u32,
@@ -523,6 +557,7 @@ impl RunSpec {
         let (loss, model, dataset) = spec.family()?;
         spec.check_applicable(loss, model)?;
         let (clip, gp_lambda) = spec.constraint(loss)?;
+        spec.check_epochs(dataset)?;
         let cadence = spec.cadence(loss, dataset)?;
         let shape = spec.shape(model)?;
         let g_optim = resolve_optim(loss, Net::G, spec.optim_spec(Net::G))?;
@@ -543,6 +578,7 @@ impl RunSpec {
             init: spec.init.filter(|&i| i != model.default_init()),
             batch_size: cadence.batch_size,
             gen_iters: cadence.gen_iters,
+            epochs: cadence.epochs,
             n_critic: cadence.n_critic,
             clip,
             clip_when: procedure.clip_when,
@@ -689,12 +725,29 @@ impl RunSpec {
     fn cadence(&self, loss: Loss, dataset: Dataset) -> Result<Cadence, KeyError> {
         let toy = dataset.is_toy();
         let batch_size = positive("batch_size", self.batch_size, if toy { 256 } else { 64 })?;
-        let gen_iters = positive("gen_iters", self.gen_iters, 2000)? as i64;
         let default_n_critic = if loss.is_wasserstein() { 5 } else { 1 };
+        let n_critic = || positive("n_critic", self.n_critic, default_n_critic);
+        let (gen_iters, epochs, n_critic) = match self.epochs {
+            None => {
+                let gen_iters = positive("gen_iters", self.gen_iters, 2000)?;
+                (gen_iters, None, n_critic()?)
+            }
+            Some(_) => {
+                let epochs = positive("epochs", self.epochs, 1)?;
+                let n_critic = n_critic()?;
+                (
+                    self.epoch_gen_iters(epochs, batch_size, n_critic)?,
+                    Some(epochs),
+                    n_critic,
+                )
+            }
+        };
+        let gen_iters = gen_iters as i64;
         Ok(Cadence {
             batch_size,
             gen_iters: gen_iters as u32,
-            n_critic: positive("n_critic", self.n_critic, default_n_critic)?,
+            epochs,
+            n_critic,
             log_every: positive("log_every", self.log_every, 10)?,
             eval_every: positive("eval_every", self.eval_every, (gen_iters / 10).max(1))?,
             checkpoint_every: positive(
@@ -708,6 +761,61 @@ impl RunSpec {
                 if toy { 2500 } else { 10_000 },
             )?,
         })
+    }
+
+    /// The generator iterations of `epochs` seed-script epochs of MNIST; a `gen_iters` set
+    /// beside it must equal them (as in a written `config.toml`).
+    fn epoch_gen_iters(
+        &self,
+        epochs: u32,
+        batch_size: u32,
+        n_critic: u32,
+    ) -> Result<u32, KeyError> {
+        let per_epoch = SeedEpoch::of(MNIST_TRAIN_IMAGES, batch_size, n_critic);
+        let derived = per_epoch.gen_steps as u64 * epochs as u64;
+        let Ok(derived) = u32::try_from(derived) else {
+            return Err(KeyError::new(
+                "epochs",
+                format!(
+                    "epochs = {epochs} is {derived} generator iterations, more than a run can count ({})",
+                    u32::MAX
+                ),
+            ));
+        };
+        match self.gen_iters {
+            Some(g) if g != derived as i64 => Err(KeyError::new(
+                "gen_iters",
+                format!(
+                    "gen_iters = {g} disagrees with epochs = {epochs}: {epochs} epochs of {MNIST_TRAIN_IMAGES} images at batch {batch_size} are {derived} generator iterations ({} batches and {} generator steps per epoch); leave gen_iters unset",
+                    per_epoch.batches, per_epoch.gen_steps,
+                ),
+            )),
+            _ => Ok(derived),
+        }
+    }
+
+    /// `epochs` gives the seed script's epochs, so it needs that schedule, MNIST (the toy sets
+    /// have no epochs) and no warm-up (the script has none).
+    fn check_epochs(&self, dataset: Dataset) -> Result<(), KeyError> {
+        if self.epochs.is_none() {
+            return Ok(());
+        }
+        let schedule = self.schedule.unwrap_or(Schedule::Fresh);
+        let problem = if schedule != Schedule::SeedBatchIndex {
+            format!(
+                "epochs only applies to schedule \"seed-batch-index\" (the seed script's DataLoader epochs), not \"{schedule}\"; with \"{schedule}\" set gen_iters"
+            )
+        } else if dataset.is_toy() {
+            format!(
+                "epochs only applies to dataset \"mnist\": \"{dataset}\" is sampled afresh and has no epochs; set gen_iters"
+            )
+        } else if self.warmup == Some(true) {
+            "epochs cannot be combined with warmup = true: the seed script's epochs have no warm-up"
+                .into()
+        } else {
+            return Ok(());
+        };
+        Err(KeyError::new("epochs", problem))
     }
 
     /// The network keys of `model`, defaults filled in (the other families' keys are absent).
@@ -1069,6 +1177,16 @@ mod tests {
         let c = Profile::Seed.settings().resolve().unwrap();
         let text = toml::to_string(&c.to_flat()).unwrap();
         assert_eq!(RunConfig::from_flat_str(&text).unwrap(), c);
+        // With epochs, the written config carries the derived gen_iters, which resolves again.
+        let spec = RunSpec {
+            epochs: Some(50),
+            ..Profile::Seed.settings()
+        };
+        let c = spec.resolve().unwrap();
+        assert_eq!((c.epochs, c.gen_iters), (Some(50), 9_400));
+        let text = toml::to_string(&c.to_flat()).unwrap();
+        assert!(text.contains("epochs = 50") && text.contains("gen_iters = 9400"));
+        assert_eq!(RunConfig::from_flat_str(&text).unwrap(), c);
     }
 
     /// Each resolve check reports its key and says what would be valid; with several bad keys
@@ -1165,6 +1283,31 @@ mod tests {
                 "c_lr = -1.0\nwarmup = true\n",
                 "c_lr",
                 "c_lr must be a positive number",
+            ),
+            (
+                "dataset = \"mnist\"\nepochs = 2\n",
+                "epochs",
+                "epochs only applies to schedule \"seed-batch-index\" (the seed script's DataLoader epochs), not \"fresh\"",
+            ),
+            (
+                "schedule = \"seed-batch-index\"\nepochs = 2\n",
+                "epochs",
+                "epochs only applies to dataset \"mnist\": \"8gaussians\" is sampled afresh",
+            ),
+            (
+                "profile = \"seed\"\nepochs = 1\nwarmup = true\n",
+                "epochs",
+                "epochs cannot be combined with warmup = true",
+            ),
+            (
+                "profile = \"seed\"\nepochs = 0\n",
+                "epochs",
+                "epochs must be a positive integer, got 0",
+            ),
+            (
+                "profile = \"seed\"\nepochs = 2\ngen_iters = 375\n",
+                "gen_iters",
+                "gen_iters = 375 disagrees with epochs = 2: 2 epochs of 60000 images at batch 64 are 376 generator iterations (938 batches and 188 generator steps per epoch)",
             ),
             (
                 "warmup = true\n",

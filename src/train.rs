@@ -11,7 +11,7 @@
 //! the networks and state the engine hands them; the loop records what they return.
 
 use crate::checkpoint::{self, Nets, Position};
-use crate::config::{ClipWhen, Order, RunConfig, Schedule};
+use crate::config::{ClipWhen, Order, RunConfig, Schedule, SeedEpoch};
 use crate::data::{Sampler, normal_rows, rng_for, streams, to_tensor};
 use crate::loss;
 use crate::measure::{self, Evaluation, Scorer, Subject};
@@ -165,7 +165,8 @@ impl Engine {
     /// Random inputs are drawn for the whole batch in a fixed order (z by the caller, then the
     /// real batch, then the penalty's coefficients), so sharding never changes what is drawn.
     fn critic_step(&mut self, z: Tensor<2>) {
-        let b = self.cfg.batch_size as usize;
+        // The batch's size: `batch_size`, or smaller for an epoch's last batch (`epochs`).
+        let b = z.dims()[0];
         if self.cfg.clip_when == Some(ClipWhen::BeforeStep) {
             self.c = clamp_params(self.c.clone(), self.cfg.clip.unwrap_or_default());
         }
@@ -240,12 +241,23 @@ impl Engine {
         match self.cfg.schedule {
             Schedule::SeedBatchIndex => {
                 // The seed script: a critic step on every batch; on batches i % n_critic == 0
-                // the generator steps too, on that batch's noise.
-                let z = self.noise(b);
+                // the generator steps too, on that batch's noise. With `epochs` the batch
+                // index restarts each epoch, whose last batch may be partial and whose last
+                // generator iteration may have fewer than n_critic batches.
+                let batches = match self.cfg.epochs {
+                    Some(_) => self
+                        .sampler
+                        .batches_left(b)
+                        .map_or(self.cfg.n_critic, |left| {
+                            (left as u32).min(self.cfg.n_critic)
+                        }),
+                    None => self.critic_iters(),
+                };
+                let z = self.noise(self.sampler.next_len(b));
                 self.critic_step(z.clone());
                 self.generator_step(z);
-                for _ in 1..self.critic_iters() {
-                    let z = self.noise(b);
+                for _ in 1..batches {
+                    let z = self.noise(self.sampler.next_len(b));
                     self.critic_step(z);
                 }
             }
@@ -266,6 +278,19 @@ impl Engine {
             }
         }
         self.step += 1;
+    }
+
+    /// The generator iteration the run ends at: `gen_iters`, or with `epochs` the generator
+    /// steps of that many epochs of the training set the sampler holds (for MNIST the
+    /// `gen_iters` that `epochs` resolved to).
+    pub fn end(&self) -> u32 {
+        match (self.cfg.epochs, self.sampler.epoch_len()) {
+            (Some(epochs), Some(images)) => {
+                let per_epoch = SeedEpoch::of(images, self.cfg.batch_size, self.cfg.n_critic);
+                epochs * per_epoch.gen_steps
+            }
+            _ => self.cfg.gen_iters,
+        }
     }
 
     /// Read the latest losses (one device sync) into a metrics row.
@@ -314,7 +339,7 @@ impl Engine {
         start: Instant,
         on_step: &mut impl FnMut(u32, Option<&MetricsRow>),
     ) -> Result<Outcome> {
-        let end = self.cfg.gen_iters;
+        let end = self.end();
         let wall = |s: &Self| s.wall_offset + start.elapsed().as_secs_f64();
         while self.step < end {
             if stop_at.is_some_and(|s| self.step >= s) {

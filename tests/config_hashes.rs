@@ -52,6 +52,7 @@ const EXPERIMENTS: &[(&str, &[&str])] = &[
         ],
     ),
     ("seed_wgan_mnist.toml", &["413687ba74fb"]),
+    ("seed_wgan_mnist_epochs.toml", &["c9085560e658"]),
     (
         "toy.toml",
         &[

@@ -63,7 +63,11 @@ pub struct Sampler {
     source: Source,
     seed: u64,
     epoch: u64,
+    /// Images of this epoch's permutation served so far.
     pos: usize,
+    /// Serve the last partial batch of each epoch (the seed script's DataLoader, `epochs`)
+    /// instead of dropping it.
+    keep_last: bool,
     rng: ChaCha8Rng,
 }
 
@@ -111,13 +115,16 @@ impl Sampler {
             seed: cfg.seed,
             epoch: 0,
             pos: 0,
+            keep_last: cfg.epochs.is_some(),
             rng: rng_for(cfg.seed, streams::DATA),
         };
         s.shuffle();
         s
     }
 
-    /// Each epoch's order is a function of (seed, epoch) alone, so the state is two numbers.
+    /// Each epoch's order is a function of (seed, epoch) alone, so the state is two numbers: a
+    /// uniform permutation of the training images (rand's Fisher-Yates `shuffle`) drawn from a
+    /// ChaCha8 stream seeded with `seed ^ (epoch * 0x9E3779B97F4A7C15)` (the data stream).
     fn shuffle(&mut self) {
         if let Source::Mnist { data, perm, .. } = &mut self.source {
             *perm = (0..data.train.len as u32).collect();
@@ -129,22 +136,60 @@ impl Sampler {
         }
     }
 
-    /// The next real batch, `[b, dim]` flattened.
+    /// Training images per epoch (`None` for toy data, which has no epochs).
+    pub fn epoch_len(&self) -> Option<usize> {
+        match &self.source {
+            Source::Toy(_) => None,
+            Source::Mnist { data, .. } => Some(data.train.len),
+        }
+    }
+
+    /// Whether the next batch of size `b` starts a new epoch.
+    fn epoch_done(&self, n: usize, b: usize) -> bool {
+        if self.keep_last {
+            self.pos >= n
+        } else {
+            self.pos + b > n
+        }
+    }
+
+    /// Images the next batch of nominal size `b` holds: `b`, or, keeping the last partial batch,
+    /// what is left of the epoch.
+    pub fn next_len(&self, b: usize) -> usize {
+        match self.epoch_len() {
+            Some(n) if self.keep_last && !self.epoch_done(n, b) => b.min(n - self.pos),
+            Some(n) if self.keep_last => b.min(n),
+            _ => b,
+        }
+    }
+
+    /// Batches of size `b` left in the current epoch when the last partial batch is kept, the
+    /// next one included (a whole epoch's when the next batch starts one); `None` for toy data.
+    pub fn batches_left(&self, b: usize) -> Option<usize> {
+        let n = self.epoch_len()?;
+        let left = if self.epoch_done(n, b) {
+            n
+        } else {
+            n - self.pos
+        };
+        Some(left.div_ceil(b))
+    }
+
+    /// The next real batch, `[b, dim]` flattened ([`Sampler::next_len`] rows for MNIST).
     pub fn next_batch(&mut self, b: usize) -> Vec<f32> {
         match &self.source {
             Source::Toy(t) => t.sample(&mut self.rng, b),
             Source::Mnist { .. } => {
                 // Sampling without replacement: a batch never straddles epochs (the remainder
-                // of an epoch is dropped, as a `drop_last` loader does).
-                let n = match &self.source {
-                    Source::Mnist { data, .. } => data.train.len,
-                    _ => unreachable!(),
-                };
-                if self.pos + b > n {
+                // of an epoch is dropped, as a `drop_last` loader does, or served as a
+                // smaller last batch with `keep_last`).
+                let n = self.epoch_len().unwrap_or_default();
+                if self.epoch_done(n, b) {
                     self.epoch += 1;
                     self.pos = 0;
                     self.shuffle();
                 }
+                let b = self.next_len(b);
                 let Source::Mnist { data, range, perm } = &self.source else {
                     unreachable!()
                 };
