@@ -121,7 +121,7 @@ pub fn gflop_per_iter(cfg: &RunConfig) -> Option<f64> {
         Model::Dcgan => return None,
     };
     let mut critic = g + 6.0 * c;
-    if cfg.loss.has_penalty() {
+    if cfg.penalty.points().is_some() {
         critic += 6.0 * c;
     }
     let generator = 3.0 * g + 2.0 * c;

@@ -96,7 +96,7 @@ pub fn render_table(rows: &[Vec<String>]) -> String {
 pub type ProfileDiff = (Profile, Vec<(String, String, String)>);
 
 pub fn profile_diffs(cfg: &RunConfig) -> Vec<ProfileDiff> {
-    let flat = cfg.to_flat();
+    let flat = cfg.to_view();
     [
         Profile::WganPaper,
         Profile::WganCode,

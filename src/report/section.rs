@@ -97,7 +97,9 @@ pub fn build_sections(runs: &[Run], sweeps: &[SweepRecord], group_by: &[String])
     let mut slugs: Vec<String> = Vec::new();
     raw.into_iter()
         .map(|(name, is_sweep, rec, members, missing)| {
-            let configs: Vec<&Config> = members.iter().map(|&i| &runs[i].config).collect();
+            let mut owned: Vec<Config> = members.iter().map(|&i| runs[i].config.clone()).collect();
+            crate::config::harmonize_spellings(&mut owned);
+            let configs: Vec<&Config> = owned.iter().collect();
             let declared: Vec<String> = rec.map_or(Vec::new(), |r| r.varying.clone());
             let keys = if group_by.is_empty() {
                 varying_keys(&configs, &declared)
