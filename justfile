@@ -23,6 +23,10 @@ bench *ARGS:
 bench-compare *ARGS:
     cargo harness bench --compare {{ARGS}}
 
+# Replay the oracle's case matrix step by step against PyTorch (oracle/run; docs/replay-format.md).
+oracle *CASES:
+    bash oracle/run {{CASES}}
+
 # Formatting and lints, as CI would want them.
 lint:
     cargo fmt --all -- --check

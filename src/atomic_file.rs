@@ -43,20 +43,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn replaces_the_whole_file_and_leaves_no_temporary() {
-        let d = tempfile::tempdir().unwrap();
-        let f = d.path().join("a/b.txt");
-        write_atomic(&f, b"first").unwrap();
-        write_atomic(&f, b"second").unwrap();
-        assert_eq!(fs::read(&f).unwrap(), b"second");
-        let names: Vec<_> = fs::read_dir(d.path().join("a"))
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(names, ["b.txt"]);
-    }
-
-    #[test]
     fn a_failed_write_names_the_file_and_keeps_the_io_error() {
         let d = tempfile::tempdir().unwrap();
         let blocker = d.path().join("file");

@@ -1,107 +1,66 @@
-//! `harness ls` and `harness show`: browsing a results directory.
+//! Browsing a results directory: its runs at a glance (`harness ls`) and how a run differs
+//! from the fidelity profiles (`harness show`).
 
 use crate::config::{Profile, RunConfig};
 use crate::grid::show_value;
 use crate::results::metrics::{self, Direction, MetricFile};
+use crate::results::record::{self, RunRecord};
 use crate::results::summary::{self, Summary};
-use crate::results::{record, run_files};
-use crate::store::{self, Store};
-use anyhow::Result;
-use std::fmt::Write as _;
-use std::path::Path;
+use crate::store::{self, PlanStatus, Store};
 
-/// The score `ls` shows for a run: the first `eval.csv` metric of the registry that has a
-/// direction and a final value (the registry lists each dataset's headline score first).
-fn headline_score(s: &Summary) -> Option<String> {
-    metrics::REGISTRY
-        .iter()
-        .filter(|m| m.file == MetricFile::Eval && m.direction != Direction::None)
-        .find_map(|m| Some(format!("{}={:.3}", m.name, s.last.get(m.name)?.value)))
+/// One run of a results directory, as `harness ls` lists it.
+pub struct RunOverview {
+    pub hash: String,
+    pub config: RunConfig,
+    pub status: PlanStatus,
+    pub record: Option<RunRecord>,
+    pub summary: Option<Summary>,
 }
 
-/// A table of every run under the store.
-pub fn ls(store: &Store) -> Result<String> {
-    let mut rows = vec![
-        [
-            "hash", "sweep", "config", "dataset", "model", "n_critic", "seed", "status", "step",
-            "estimate", "score", "wall",
-        ]
-        .map(String::from)
-        .to_vec(),
-    ];
-    for dir in store.runs() {
-        let hash = dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let Ok(cfg) = store::read_config(&dir) else {
-            continue;
-        };
-        let rec = record::read(&dir);
-        let s = summary::read(&dir);
-        let status = store.plan_status(&hash).as_str().to_string();
-        let score = s.as_ref().and_then(headline_score);
-        rows.push(vec![
-            hash,
-            rec.as_ref()
-                .and_then(|r| r.sweep.clone())
-                .unwrap_or_default(),
-            cfg.label(),
-            cfg.dataset.to_string(),
-            cfg.model.to_string(),
-            cfg.n_critic.to_string(),
-            cfg.seed.to_string(),
-            status,
-            rec.as_ref()
-                .map(|r| format!("{}/{}", r.step, cfg.gen_iters))
-                .unwrap_or_default(),
-            s.as_ref()
-                .and_then(|s| s.last.get("estimate"))
-                .map(|f| format!("{:.4}", f.value))
-                .unwrap_or_default(),
-            score.unwrap_or_default(),
-            rec.as_ref()
-                .map(|r| format!("{:.1}s", r.wall_s))
-                .unwrap_or_default(),
-        ]);
-    }
-    Ok(render_table(&rows))
-}
-
-/// Left-aligned, space-padded columns.
-pub fn render_table(rows: &[Vec<String>]) -> String {
-    let cols = rows.iter().map(|r| r.len()).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..cols)
-        .map(|c| {
-            rows.iter()
-                .map(|r| r.get(c).map_or(0, |s| s.chars().count()))
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut out = String::new();
-    for r in rows {
-        let line: Vec<String> = r
+impl RunOverview {
+    /// The score to show for the run: the first `eval.csv` metric of the registry that has a
+    /// direction and a final value (the registry lists each dataset's headline score first).
+    pub fn headline_score(&self) -> Option<(&'static str, f64)> {
+        let s = self.summary.as_ref()?;
+        metrics::REGISTRY
             .iter()
-            .enumerate()
-            .map(|(i, s)| format!("{s:<w$}", w = widths[i]))
-            .collect();
-        let _ = writeln!(out, "{}", line.join("  ").trim_end());
+            .filter(|m| m.file == MetricFile::Eval && m.direction != Direction::None)
+            .find_map(|m| Some((m.name, s.last.get(m.name)?.value)))
     }
-    out
 }
 
-/// How `cfg` differs from what each profile sets.
+/// Every run under the store (folders whose config does not read are left out).
+pub fn runs(store: &Store) -> Vec<RunOverview> {
+    store
+        .runs()
+        .into_iter()
+        .filter_map(|dir| {
+            let hash = dir.file_name()?.to_string_lossy().into_owned();
+            Some(RunOverview {
+                config: store::read_config(&dir).ok()?,
+                status: store.plan_status(&hash),
+                record: record::read(&dir),
+                summary: summary::read(&dir),
+                hash,
+            })
+        })
+        .collect()
+}
+
 /// A profile and the keys where a run differs from it: (key, run value, profile value).
 pub type ProfileDiff = (Profile, Vec<(String, String, String)>);
 
+/// How `cfg` differs from what each profile sets.
 pub fn profile_diffs(cfg: &RunConfig) -> Vec<ProfileDiff> {
-    let flat = cfg.to_view();
+    let mut flat = cfg.to_view();
+    // A family's default init is left out of the hashed form; compare the one in effect.
+    flat.insert("init".into(), cfg.init_scheme().as_str().into());
     [
         Profile::WganPaper,
         Profile::WganCode,
         Profile::WgangpPaper,
         Profile::WgangpToyCode,
+        Profile::WgangpToyPort,
         Profile::Seed,
     ]
     .into_iter()
@@ -125,35 +84,4 @@ pub fn profile_diffs(cfg: &RunConfig) -> Vec<ProfileDiff> {
         (p, diffs)
     })
     .collect()
-}
-
-/// Everything about the run folder `dir`.
-pub fn show(dir: &Path) -> Result<String> {
-    let cfg = store::read_config(dir)?;
-    let mut out = String::new();
-    let _ = writeln!(out, "run {}  ({})", dir.display(), cfg.label());
-    let _ = writeln!(
-        out,
-        "\n[config]\n{}",
-        std::fs::read_to_string(dir.join(run_files::CONFIG))?.trim_end()
-    );
-    if let Ok(r) = std::fs::read_to_string(dir.join(run_files::RECORD)) {
-        let _ = writeln!(out, "\n[run.json]\n{}", r.trim_end());
-    }
-    if let Ok(s) = std::fs::read_to_string(dir.join(run_files::SUMMARY)) {
-        let _ = writeln!(out, "\n[summary.json]\n{}", s.trim_end());
-    }
-    let _ = writeln!(out, "\n[differences from the fidelity profiles]");
-    for (p, diffs) in profile_diffs(&cfg) {
-        if diffs.is_empty() {
-            let _ = writeln!(out, "{p}: identical on every key it sets");
-        } else {
-            let list: Vec<String> = diffs
-                .iter()
-                .map(|(k, a, b)| format!("{k}={a} (profile: {b})"))
-                .collect();
-            let _ = writeln!(out, "{p}: {}", list.join(", "));
-        }
-    }
-    Ok(out)
 }

@@ -73,7 +73,7 @@ impl Loss {
 named_enum!(
     /// Network family for both generator and critic.
     Model {
-        /// The seed document's MLPs (G 100-256-512-1024-784, C 784-512-256-1).
+        /// The seed script's MLPs (G 100-256-512-1024-784, C 784-512-256-1; docs/seed-script.md).
         Mlp = "mlp",
         /// WGAN-GP gan_mnist.py convolutional nets.
         Dcgan = "dcgan",
@@ -81,6 +81,18 @@ named_enum!(
         ToyMlp = "toy-mlp",
     }
 );
+
+impl Model {
+    /// The initialisation each family had before `init` existed, its source's own: PyTorch's
+    /// defaults for the seed script's MLPs, the TensorFlow originals' rules for the WGAN-GP toy
+    /// and MNIST nets.
+    pub fn default_init(self) -> InitScheme {
+        match self {
+            Model::Mlp => InitScheme::TorchDefault,
+            Model::ToyMlp | Model::Dcgan => InitScheme::TfOriginal,
+        }
+    }
+}
 
 named_enum!(
     Dataset {
@@ -138,6 +150,28 @@ named_enum!(
 );
 
 named_enum!(
+    /// How both networks' weights are drawn at the start of a run. Each family has a default, its
+    /// source's own ([`Model::default_init`]); a config that sets it to that default resolves to
+    /// the same (unset) value and keeps its hash.
+    InitScheme {
+        /// The TensorFlow originals' tflib rules (WGAN-GP `tflib/ops/linear.py`,
+        /// `tflib/ops/conv2d.py`, `deconv2d.py`): He uniform `U(+-sqrt(6 / fan_in))` for layers
+        /// followed by a ReLU-family activation, Glorot uniform `U(+-sqrt(6 / (fan_in +
+        /// fan_out)))` for the others, the convolutions' `he_init` with stride-adjusted fans;
+        /// biases 0, batch-norm gamma 1 and beta 0.
+        TfOriginal = "tf-original",
+        /// What PyTorch's `nn.Linear`, `nn.Conv2d`, `nn.ConvTranspose2d` and `nn.BatchNorm2d`
+        /// draw by default (their `reset_parameters`): weight and bias `U(+-1/sqrt(fan_in))`,
+        /// `fan_in` = weight dim 1 times the kernel area (for `ConvTranspose2d` dim 1 is the
+        /// *output* channels); gamma 1, beta 0.
+        TorchDefault = "torch-default",
+        /// DCGAN's and the PyTorch ports' `weights_init`: weights `N(0, 0.02)`, biases 0,
+        /// batch-norm gamma `N(1, 0.02)`, beta 0.
+        Normal002 = "normal-0.02",
+    }
+);
+
+named_enum!(
     /// Compute backend. Not hashed: it does not change what is being measured.
     Backend { Flex = "flex", Ndarray = "ndarray", Vulkan = "vulkan", Cuda = "cuda" }
 );
@@ -149,6 +183,7 @@ named_enum!(
         WganCode = "wgan-code",
         WgangpPaper = "wgangp-paper",
         WgangpToyCode = "wgangp-toy-code",
+        WgangpToyPort = "wgangp-toy-port",
         Seed = "seed",
     }
 );
@@ -209,6 +244,7 @@ run_spec! {
     c_hidden: Vec<u32>,
     g_output: GOutput,
     critic_norm: CriticNorm,
+    init: InitScheme,
     batch_size: i64,
     gen_iters: i64,
     n_critic: i64,
@@ -264,6 +300,9 @@ pub struct RunConfig {
     pub g_output: Option<GOutput>,
     /// dcgan critic normalisation; absent means none (so configs without it keep their hash).
     pub critic_norm: Option<CriticNorm>,
+    /// Weight initialisation; absent means the family's default ([`RunConfig::init_scheme`]),
+    /// so configs without the key, or with it set to that default, keep their hash.
+    pub init: Option<InitScheme>,
     pub batch_size: u32,
     pub gen_iters: u32,
     pub n_critic: u32,
@@ -320,20 +359,39 @@ impl Profile {
             },
             // WGAN-GP paper, Algorithm 1: lambda 10, n_critic 5, Adam 1e-4 (0, 0.9).
             Profile::WgangpPaper => wgan_gp(10.0, 0.0, 64),
-            // gan_toy.py: lambda 0.1, Adam 1e-4 (0.5, 0.9), batch 256, generator first.
+            // gan_toy.py: lambda 0.1, Adam 1e-4 (0.5, 0.9), batch 256, generator first, tflib's
+            // He/Glorot uniform init.
             Profile::WgangpToyCode => RunSpec {
                 model: Some(Model::ToyMlp),
                 dim: Some(512),
                 order: Some(Order::GeneratorFirst),
+                init: Some(InitScheme::TfOriginal),
                 ..wgan_gp(0.1, 0.5, 256)
             },
-            // The seed document's PyTorch script: the WGAN paper's settings on its MLPs, with
+            // caogang/wgan-gp gan_toy.py (the most used PyTorch port; lines of commit ae47a18):
+            // DIM = 512 (l. 28), LAMBDA = .1 (l. 31), CRITIC_ITERS = 5 (l. 32), BATCH_SIZE = 256
+            // (l. 33); both nets Linear(2, DIM) and two Linear(DIM, DIM), each followed by a ReLU,
+            // then the output layer (ll. 44-52, 68-76), noise of size 2 (l. 258); weights_init:
+            // every Linear weight N(0, 0.02), bias 0 (ll. 85-92, applied ll. 216-217); Adam 1e-4,
+            // betas (0.5, 0.9) on both (ll. 225-226); each iteration updates the critic
+            // CRITIC_ITERS times, then the generator (ll. 236-300).
+            Profile::WgangpToyPort => RunSpec {
+                model: Some(Model::ToyMlp),
+                dim: Some(512),
+                depth: Some(3),
+                z_dim: Some(2),
+                order: Some(Order::CriticFirst),
+                init: Some(InitScheme::Normal002),
+                ..wgan_gp(0.1, 0.5, 256)
+            },
+            // The seed script (docs/seed-script.md): the WGAN paper's settings on its MLPs, with
             // PyTorch's RMSprop defaults spelled out and its batch-index schedule.
             Profile::Seed => RunSpec {
                 model: Some(Model::Mlp),
                 dataset: Some(Dataset::Mnist),
                 g_output: Some(GOutput::Tanh),
                 schedule: Some(Schedule::SeedBatchIndex),
+                init: Some(InitScheme::TorchDefault),
                 g_alpha: Some(0.99),
                 c_alpha: Some(0.99),
                 g_momentum: Some(0.0),
@@ -389,7 +447,7 @@ fn wgan_gp(lambda: f64, beta1: f64, batch_size: i64) -> RunSpec {
 /// [`crate::model::build`] builds, so the model code restates no default.
 #[derive(Clone, Debug, PartialEq)]
 pub enum NetShape {
-    /// The seed document's MLPs: generator `z_dim -> g_hidden -> 784`, critic
+    /// The seed script's MLPs (docs/seed-script.md): generator `z_dim -> g_hidden -> 784`, critic
     /// `784 -> c_hidden -> 1`.
     Mlp {
         z_dim: usize,
@@ -522,6 +580,7 @@ impl RunSpec {
             c_hidden: shape.c_hidden,
             g_output: shape.g_output,
             critic_norm,
+            init: spec.init.filter(|&i| i != model.default_init()),
             batch_size: cadence.batch_size,
             gen_iters: cadence.gen_iters,
             n_critic: cadence.n_critic,
@@ -1069,6 +1128,11 @@ impl RunConfig {
 
     pub fn is_toy(&self) -> bool {
         self.dataset.is_toy()
+    }
+
+    /// The initialisation the networks are built with: `init`, else the family's default.
+    pub fn init_scheme(&self) -> InitScheme {
+        self.init.unwrap_or(self.model.default_init())
     }
 
     /// The networks this config describes. Only [`RunSpec::resolve`] makes a `RunConfig`, and

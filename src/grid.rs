@@ -11,10 +11,16 @@
 //! clip = [0.1, 0.01]
 //! [[grid]]                   # grids are unioned
 //! loss = "wgan-gp"
+//! [[claim]]                  # what the sweep should show, tested over seeds by the report
+//! text = "The penalty fits better than clipping"
+//! metric = "sliced_wasserstein"
+//! better = { loss = "wgan-gp" }
+//! than = { loss = "wgan-clip" }
 //! ```
 //!
 //! Every error names the file, line, column and key, and says what would be valid.
 
+use crate::claims::{self, Claim, PlanContext};
 use crate::config::{KEYS, RunConfig, RunSpec};
 use crate::hash::short_hash;
 use std::collections::{BTreeMap, HashMap};
@@ -22,7 +28,15 @@ use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-const TOP_KEYS: &[&str] = &["name", "description", "seeds", "base", "grid", "max_runs"];
+const TOP_KEYS: &[&str] = &[
+    "name",
+    "description",
+    "seeds",
+    "base",
+    "grid",
+    "max_runs",
+    "claim",
+];
 
 /// Default cap on the number of runs a grid may expand to without `--yes`.
 pub const DEFAULT_MAX_RUNS: usize = 500;
@@ -69,6 +83,8 @@ pub struct Plan {
     pub duplicates: Vec<(String, usize)>,
     /// Flat config keys whose value differs between entries (the seed included).
     pub varying: Vec<String>,
+    /// The grid file's `[[claim]]` tables, checked against the plan's configurations.
+    pub claims: Vec<Claim>,
 }
 
 impl Plan {
@@ -232,6 +248,7 @@ pub fn parse_plan(path: &Path, text: &str, max_runs: Option<usize>) -> Result<Pl
         })
         .collect();
     let varying = shown_varying(&grids, seeds.is_some(), &entries);
+    let claims = plan_claims(&loc, root, &entries)?;
     Ok(Plan {
         name,
         description,
@@ -239,7 +256,26 @@ pub fn parse_plan(path: &Path, text: &str, max_runs: Option<usize>) -> Result<Pl
         entries,
         duplicates,
         varying,
+        claims,
     })
+}
+
+/// The `[[claim]]` tables, each checked against the registry and the expanded configurations
+/// (a selector must match one of them); an error points at the claim's key.
+fn plan_claims(
+    loc: &Locator,
+    root: &toml_edit::Table,
+    entries: &[PlanEntry],
+) -> Result<Vec<Claim>, GridError> {
+    let Some(item) = root.get("claim") else {
+        return Ok(Vec::new());
+    };
+    let configs: Vec<toml::Table> = entries.iter().map(|e| e.config.to_flat()).collect();
+    let plan = PlanContext {
+        configs: &configs,
+        keys: KEYS,
+    };
+    claims::parse_claims(item, &plan).map_err(|e| loc.at(e.span.clone(), e.to_string()))
 }
 
 /// The top level of a grid file: its values and where each key was written.
@@ -675,6 +711,51 @@ mod tests {
                 "for {text:?}\n got: {got}\nwant: {want}"
             );
         }
+    }
+
+    const CLIP_VS_GP: &str = "seeds = [1, 2]\n[base]\ndataset = \"swissroll\"\n\
+        [[grid]]\nloss = \"wgan-clip\"\nclip = [0.1, 0.01]\n[[grid]]\nloss = \"wgan-gp\"\n";
+
+    /// The plan carries its claims, and a bad claim is a located grid error.
+    #[test]
+    fn claims_are_read_and_bad_ones_located() {
+        let good = format!(
+            "{CLIP_VS_GP}[[claim]]\ntext = \"GP fits better\"\nmetric = \"sliced_wasserstein\"\n\
+             better = {{ loss = \"wgan-gp\" }}\nthan = {{ loss = \"wgan-clip\" }}\n"
+        );
+        let p = parse_plan(Path::new("g.toml"), &good, None).unwrap();
+        assert_eq!(p.claims.len(), 1);
+        assert_eq!(p.claims[0].text, "GP fits better");
+        let cases = [
+            // Line 11 is the claim's `metric`, line 12 its selector.
+            (
+                "metric = \"sliced_wasserstien\"\nat_most = 1\n",
+                "g.toml:11:1: [[claim]] #1: key `metric`: unknown metric `sliced_wasserstien` \
+                 (did you mean `sliced_wasserstein`?)",
+            ),
+            (
+                "metric = \"sliced_wasserstein\"\nwhere = { clip = 0.5 }\nat_most = 1\n",
+                "g.toml:12:11: [[claim]] #1: key `where.clip`: no configuration of the plan has \
+                 clip = 0.5 (values in the plan: 0.01, 0.1)",
+            ),
+            (
+                "metric = \"estimate\"\nbetter = { loss = \"wgan-gp\" }\nthan = { loss = \"wgan-clip\" }\n",
+                "g.toml:11:1: [[claim]] #1: key `metric`: `estimate` has no better direction",
+            ),
+        ];
+        for (claim, want) in cases {
+            let text = format!("{CLIP_VS_GP}[[claim]]\ntext = \"t\"\n{claim}");
+            let got = error(&text);
+            assert!(
+                got.starts_with(want),
+                "for {claim:?}\n got: {got}\nwant: {want}"
+            );
+        }
+        let got = error("[[claim]]\nmetric = 1\n");
+        assert!(
+            got.starts_with("g.toml:2:1: [[claim]] #1: key `metric`"),
+            "{got}"
+        );
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub mod objective;
 pub mod optim;
 pub mod penalty;
 pub mod pool;
+pub mod replay;
 pub mod report;
 pub mod results;
 pub mod run;

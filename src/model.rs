@@ -10,7 +10,7 @@
 //! safetensors load into the equivalent `nn.Sequential` unchanged. Initialisation draws from a
 //! seeded host RNG, so a run starts from the same weights on every backend.
 
-use crate::config::{CriticNorm, GOutput, NetShape, RunConfig};
+use crate::config::{CriticNorm, GOutput, InitScheme, NetShape, RunConfig};
 use crate::data::{rng_for, streams};
 use crate::spectral_norm::{SpectralNorm, as_matrix};
 use burn::module::{Module, Param};
@@ -20,24 +20,35 @@ use burn::tensor::module::{conv_transpose2d, conv2d};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, Normal};
 
 /// Side of an MNIST image, and the flattened size the data pipeline uses.
 pub const IMAGE_SIDE: usize = 28;
 pub const IMAGE_DIM: usize = IMAGE_SIDE * IMAGE_SIDE;
 
-/// How a layer's weights are initialised (the source each network comes from).
+/// How one layer's weight and bias are drawn: a [`InitScheme`]'s rule for that kind of layer.
 #[derive(Clone, Copy, Debug)]
 enum Init {
-    /// PyTorch `nn.Linear` default: U(+-1/sqrt(fan_in)) for weight and bias.
-    Torch,
+    /// PyTorch's default (`nn.Linear`, `nn.Conv2d`, `nn.ConvTranspose2d` `reset_parameters`,
+    /// torch 2.15 `nn/modules/linear.py` l. 117, `conv.py` l. 182): `kaiming_uniform_(a =
+    /// sqrt(5))`, i.e. `U(+-1/sqrt(fan_in))`, for the weight and the same bound for the bias;
+    /// `fan_in` is computed by `init._calculate_fan_in_and_fan_out` from the weight's dim 1.
+    Torch { fan_in: usize },
     /// tflib `he`: U(+-sqrt(6/fan_in)), bias 0 (WGAN-GP toy ReLU layers).
     He,
     /// tflib `glorot`: U(+-sqrt(6/(fan_in+fan_out))), bias 0.
     Glorot,
     /// tflib conv `he_init`: std sqrt(4/(fan_in+fan_out)), uniform, bias 0.
     ConvHe { fan_in: usize, fan_out: usize },
+    /// DCGAN's `weights_init`: `N(0, 0.02)`, bias 0.
+    Normal002,
 }
 
+/// Standard deviation of [`Init::Normal002`] and of the batch-norm gamma of `normal-0.02`.
+const NORMAL_STD: f64 = 0.02;
+
+/// `n` weights of a layer with the given fans, drawn from `rng`, and the bound of its uniform
+/// bias (0: the bias is 0).
 fn init_values(
     rng: &mut ChaCha8Rng,
     n: usize,
@@ -46,7 +57,7 @@ fn init_values(
     init: Init,
 ) -> (Vec<f32>, f64) {
     let (bound, bias_bound) = match init {
-        Init::Torch => {
+        Init::Torch { fan_in } => {
             let b = 1.0 / (fan_in as f64).sqrt();
             (b, b)
         }
@@ -55,11 +66,29 @@ fn init_values(
         Init::ConvHe { fan_in, fan_out } => {
             ((4.0 / (fan_in + fan_out) as f64).sqrt() * 3f64.sqrt(), 0.0)
         }
+        Init::Normal002 => return (normal(rng, n, 0.0), 0.0),
     };
     let w = (0..n)
         .map(|_| rng.random_range(-bound..=bound) as f32)
         .collect();
     (w, bias_bound)
+}
+
+/// `n` draws from `N(mean, 0.02^2)`.
+fn normal(rng: &mut ChaCha8Rng, n: usize, mean: f64) -> Vec<f32> {
+    let d = Normal::new(mean, NORMAL_STD).expect("a positive standard deviation");
+    (0..n).map(|_| d.sample(rng) as f32).collect()
+}
+
+/// The rule of `scheme` for a dense layer with `d_in` inputs; `tf_he` says whether the
+/// TensorFlow original draws it with He (its layers followed by a ReLU) rather than Glorot.
+fn dense_init(scheme: InitScheme, d_in: usize, tf_he: bool) -> Init {
+    match scheme {
+        InitScheme::TfOriginal if tf_he => Init::He,
+        InitScheme::TfOriginal => Init::Glorot,
+        InitScheme::TorchDefault => Init::Torch { fan_in: d_in },
+        InitScheme::Normal002 => Init::Normal002,
+    }
 }
 
 fn param<const D: usize>(values: Vec<f32>, shape: [usize; D], device: &Device) -> Param<Tensor<D>> {
@@ -145,16 +174,30 @@ impl Conv {
         c_in: usize,
         c_out: usize,
         transposed: bool,
+        scheme: InitScheme,
         device: &Device,
     ) -> Self {
         let k2 = KERNEL * KERNEL;
-        let (fan_in, fan_out) = if transposed {
-            (c_in * k2 / (STRIDE * STRIDE), c_out * k2)
-        } else {
-            (c_in * k2, c_out * k2 / (STRIDE * STRIDE))
+        let init = match scheme {
+            // tflib's conv2d/deconv2d he_init: the fans count the stride.
+            InitScheme::TfOriginal => {
+                let (fan_in, fan_out) = if transposed {
+                    (c_in * k2 / (STRIDE * STRIDE), c_out * k2)
+                } else {
+                    (c_in * k2, c_out * k2 / (STRIDE * STRIDE))
+                };
+                Init::ConvHe { fan_in, fan_out }
+            }
+            // PyTorch's fan_in is the weight's dim 1 times the kernel area: the input channels
+            // of a Conv2d ([out, in, k, k]), the *output* channels of a ConvTranspose2d
+            // ([in, out, k, k]).
+            InitScheme::TorchDefault => Init::Torch {
+                fan_in: if transposed { c_out } else { c_in } * k2,
+            },
+            InitScheme::Normal002 => Init::Normal002,
         };
         let n = c_in * c_out * k2;
-        let (w, _) = init_values(rng, n, fan_in, fan_out, Init::ConvHe { fan_in, fan_out });
+        let (w, bias_bound) = init_values(rng, n, 0, 0, init);
         let shape = if transposed {
             [c_in, c_out, KERNEL, KERNEL]
         } else {
@@ -162,7 +205,7 @@ impl Conv {
         };
         Self {
             weight: param(w, shape, device),
-            bias: bias(rng, c_out, 0.0, device),
+            bias: bias(rng, c_out, bias_bound, device),
             sn: None,
         }
     }
@@ -176,11 +219,11 @@ impl Conv {
         }
     }
 
-    fn conv(&self, x: Tensor<4>) -> Tensor<4> {
+    fn conv(&self, x: Tensor<4>, with_bias: bool) -> Tensor<4> {
         conv2d(
             x,
             self.weight.val(),
-            Some(self.bias.val()),
+            with_bias.then(|| self.bias.val()),
             ConvOptions::new([STRIDE, STRIDE], [PAD, PAD], [1, 1], 1),
         )
     }
@@ -291,6 +334,16 @@ fn probe<const D: usize>(x: Tensor<D>, probes: &mut Vec<Tensor<1>>) -> Tensor<D>
     x + leaf.reshape(dims)
 }
 
+/// Batch norm over `n` channels: gamma 1 (`N(1, 0.02)` under `normal-0.02`), beta 0, running
+/// mean 0 and variance 1 (PyTorch's `_NormBase.reset_parameters`, Burn's default).
+fn batch_norm(rng: &mut ChaCha8Rng, n: usize, scheme: InitScheme, device: &Device) -> BatchNorm {
+    let mut bn = BatchNormConfig::new(n).init(device);
+    if scheme == InitScheme::Normal002 {
+        bn.gamma = param(normal(rng, n, 1.0), [n], device);
+    }
+    bn
+}
+
 /// An MLP: `layers[..n-1]` followed by `act`, the last layer followed by `out`.
 #[derive(Module, Debug)]
 pub struct Mlp {
@@ -307,13 +360,14 @@ impl Mlp {
         sizes: &[usize],
         act: Act,
         out: OutAct,
-        inits: (Init, Init),
+        scheme: InitScheme,
         device: &Device,
     ) -> Self {
         let n = sizes.len() - 1;
         let layers = (0..n)
             .map(|i| {
-                let init = if i + 1 == n { inits.1 } else { inits.0 };
+                // Every layer but the last is followed by `act`, a ReLU.
+                let init = dense_init(scheme, sizes[i], i + 1 < n);
                 Dense::new(rng, sizes[i], sizes[i + 1], init, device)
             })
             .collect();
@@ -408,33 +462,52 @@ pub struct ConvCritic {
     pub dim: usize,
 }
 
+/// A convolution and its batch norm, if any. A convolution followed by batch norm leaves its
+/// bias out (`bias=False`, as DCGAN and the official WGAN code have it): batch norm subtracts the
+/// per-channel batch mean, so the bias cancels exactly and its gradient is rounding noise, which
+/// RMSprop and Adam turn into learning-rate-sized steps. The zero bias stays in the module,
+/// untrained, so checkpoints keep their shape.
+fn conv_norm(conv: &Conv, bn: &Option<BatchNorm>, x: Tensor<4>) -> Tensor<4> {
+    match bn {
+        Some(bn) => batch_norm_torch(bn, conv.conv(x, false)),
+        None => conv.conv(x, true),
+    }
+}
+
 impl ConvCritic {
-    fn new(rng: &mut ChaCha8Rng, dim: usize, norm: Option<CriticNorm>, device: &Device) -> Self {
-        let bn = |n: usize| {
-            matches!(norm, Some(CriticNorm::BatchNorm))
-                .then(|| BatchNormConfig::new(n).init(device))
+    fn new(
+        rng: &mut ChaCha8Rng,
+        dim: usize,
+        norm: Option<CriticNorm>,
+        scheme: InitScheme,
+        device: &Device,
+    ) -> Self {
+        let conv1 = Conv::new(rng, 1, dim, false, scheme, device);
+        let conv2 = Conv::new(rng, dim, 2 * dim, false, scheme, device);
+        let conv3 = Conv::new(rng, 2 * dim, 4 * dim, false, scheme, device);
+        let init = dense_init(scheme, 4 * 4 * 4 * dim, false);
+        let output = Dense::new(rng, 4 * 4 * 4 * dim, 1, init, device);
+        let mut bn = |n: usize| {
+            matches!(norm, Some(CriticNorm::BatchNorm)).then(|| batch_norm(rng, n, scheme, device))
         };
+        let (bn2, bn3) = (bn(2 * dim), bn(4 * dim));
         ConvCritic {
-            conv1: Conv::new(rng, 1, dim, false, device),
-            conv2: Conv::new(rng, dim, 2 * dim, false, device),
-            conv3: Conv::new(rng, 2 * dim, 4 * dim, false, device),
-            output: Dense::new(rng, 4 * 4 * 4 * dim, 1, Init::Glorot, device),
-            bn2: bn(2 * dim),
-            bn3: bn(4 * dim),
+            conv1,
+            conv2,
+            conv3,
+            output,
+            bn2,
+            bn3,
             dim,
         }
     }
 
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
         let b = x.dims()[0];
-        let norm = |bn: &Option<BatchNorm>, x: Tensor<4>| match bn {
-            Some(bn) => bn.forward(x),
-            None => x,
-        };
         let x = x.reshape([b, 1, IMAGE_SIDE, IMAGE_SIDE]);
-        let x = Act::LeakyRelu.apply(self.conv1.conv(x));
-        let x = Act::LeakyRelu.apply(norm(&self.bn2, self.conv2.conv(x)));
-        let x = Act::LeakyRelu.apply(norm(&self.bn3, self.conv3.conv(x)));
+        let x = Act::LeakyRelu.apply(self.conv1.conv(x, true));
+        let x = Act::LeakyRelu.apply(conv_norm(&self.conv2, &self.bn2, x));
+        let x = Act::LeakyRelu.apply(conv_norm(&self.conv3, &self.bn3, x));
         self.output.forward(x.reshape([b, 4 * 4 * 4 * self.dim]))
     }
 
@@ -443,18 +516,14 @@ impl ConvCritic {
     fn forward_probed(&self, x: Tensor<2>) -> (Tensor<2>, Vec<Tensor<1>>) {
         let mut p = Vec::with_capacity(4);
         let b = x.dims()[0];
-        let norm = |bn: &Option<BatchNorm>, x: Tensor<4>| match bn {
-            Some(bn) => bn.forward(x),
-            None => x,
-        };
         let x = x.reshape([b, 1, IMAGE_SIDE, IMAGE_SIDE]);
-        let x = probe(Act::LeakyRelu.apply(self.conv1.conv(x)), &mut p);
+        let x = probe(Act::LeakyRelu.apply(self.conv1.conv(x, true)), &mut p);
         let x = probe(
-            Act::LeakyRelu.apply(norm(&self.bn2, self.conv2.conv(x))),
+            Act::LeakyRelu.apply(conv_norm(&self.conv2, &self.bn2, x)),
             &mut p,
         );
         let x = probe(
-            Act::LeakyRelu.apply(norm(&self.bn3, self.conv3.conv(x))),
+            Act::LeakyRelu.apply(conv_norm(&self.conv3, &self.bn3, x)),
             &mut p,
         );
         let out = self.output.forward(x.reshape([b, 4 * 4 * 4 * self.dim]));
@@ -494,6 +563,28 @@ impl ConvCritic {
         let g = self.conv1.deconv(g, 1, false);
         g.reshape([b, IMAGE_DIM])
     }
+}
+
+/// Batch norm as PyTorch's `BatchNorm2d` trains it: the batch is normalised with its biased
+/// variance and the running variance is updated with the *unbiased* one (`n / (n - 1)` times
+/// it, `n` values per channel). Burn's `BatchNorm` updates it with the biased variance, so its
+/// running statistics, and a critic exported with them, would differ from PyTorch's.
+fn batch_norm_torch(bn: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
+    if !(x.device().is_autodiff() && bn.training.is_enabled()) {
+        return bn.forward(x);
+    }
+    let [b, _, h, w] = x.dims();
+    let n = (b * h * w) as f64;
+    let device = x.device();
+    let r = burn::tensor::module::batch_norm_train(x, bn.gamma.val(), bn.beta.val(), bn.epsilon);
+    let m = bn.momentum;
+    let running = |s: &burn::module::RunningState<Tensor<1>>, batch: Tensor<1>| {
+        let old = s.value_sync().to_device(&device).mul_scalar(1.0 - m);
+        s.update((old + batch.detach().mul_scalar(m)).detach());
+    };
+    running(&bn.running_mean, r.mean);
+    running(&bn.running_var, r.variance.mul_scalar(n / (n - 1.0)));
+    r.output
 }
 
 /// The generator of any model family.
@@ -722,14 +813,20 @@ pub fn mlp_critic(rng: &mut ChaCha8Rng, sizes: &[usize], leaky: bool, device: &D
         sizes,
         act,
         OutAct::Linear,
-        (Init::Torch, Init::Torch),
+        InitScheme::TorchDefault,
         device,
     ))
 }
 
 /// The dcgan critic with base width `dim`, for tests and checks of the input gradient.
 pub fn conv_critic(rng: &mut ChaCha8Rng, dim: usize, device: &Device) -> Critic {
-    Critic::Conv(ConvCritic::new(rng, dim, None, device))
+    Critic::Conv(ConvCritic::new(
+        rng,
+        dim,
+        None,
+        InitScheme::TfOriginal,
+        device,
+    ))
 }
 
 /// Data dimension of a config's samples (784 for MNIST, 2 for toy sets).
@@ -737,7 +834,7 @@ pub fn data_dim(cfg: &RunConfig) -> usize {
     if cfg.is_toy() { 2 } else { IMAGE_DIM }
 }
 
-/// Build both networks for a config, initialised from `rng`; spectral normalisation's vectors
+/// Build both networks for a config, initialised from `rng` by its [`InitScheme`]; spectral normalisation's vectors
 /// are drawn from their own stream, so the weights are those of the same config without it.
 pub fn build(cfg: &RunConfig, rng: &mut ChaCha8Rng, device: &Device) -> (Generator, Critic) {
     let (g, c) = build_nets(cfg, rng, device);
@@ -750,6 +847,7 @@ pub fn build(cfg: &RunConfig, rng: &mut ChaCha8Rng, device: &Device) -> (Generat
 }
 
 fn build_nets(cfg: &RunConfig, rng: &mut ChaCha8Rng, device: &Device) -> (Generator, Critic) {
+    let scheme = cfg.init_scheme();
     let out = |g: GOutput| match g {
         GOutput::Tanh => OutAct::Tanh,
         GOutput::Sigmoid => OutAct::Sigmoid,
@@ -763,18 +861,16 @@ fn build_nets(cfg: &RunConfig, rng: &mut ChaCha8Rng, device: &Device) -> (Genera
         } => {
             let gs = [&[z_dim][..], &g_hidden, &[IMAGE_DIM]].concat();
             let cs = [&[IMAGE_DIM][..], &c_hidden, &[1]].concat();
-            let torch = (Init::Torch, Init::Torch);
-            let g = Mlp::new(rng, &gs, Act::Relu, out(g_output), torch, device);
-            let c = Mlp::new(rng, &cs, Act::LeakyRelu, OutAct::Linear, torch, device);
+            let g = Mlp::new(rng, &gs, Act::Relu, out(g_output), scheme, device);
+            let c = Mlp::new(rng, &cs, Act::LeakyRelu, OutAct::Linear, scheme, device);
             (Generator::Mlp(g), Critic::Mlp(c))
         }
         NetShape::ToyMlp { z_dim, dim, depth } => {
             let hidden = vec![dim; depth];
             let gs = [&[z_dim][..], &hidden, &[2]].concat();
             let cs = [&[2][..], &hidden, &[1]].concat();
-            let tf = (Init::He, Init::Glorot);
-            let g = Mlp::new(rng, &gs, Act::Relu, OutAct::Linear, tf, device);
-            let c = Mlp::new(rng, &cs, Act::Relu, OutAct::Linear, tf, device);
+            let g = Mlp::new(rng, &gs, Act::Relu, OutAct::Linear, scheme, device);
+            let c = Mlp::new(rng, &cs, Act::Relu, OutAct::Linear, scheme, device);
             (Generator::Mlp(g), Critic::Mlp(c))
         }
         NetShape::Dcgan {
@@ -783,15 +879,17 @@ fn build_nets(cfg: &RunConfig, rng: &mut ChaCha8Rng, device: &Device) -> (Genera
             g_output,
             critic_norm,
         } => {
+            // gan_mnist.py's input layer keeps tflib's default (Glorot) though a ReLU follows.
+            let input_init = dense_init(scheme, z_dim, false);
             let g = ConvGenerator {
-                input: Dense::new(rng, z_dim, 4 * 4 * 4 * dim, Init::Glorot, device),
-                deconv1: Conv::new(rng, 4 * dim, 2 * dim, true, device),
-                deconv2: Conv::new(rng, 2 * dim, dim, true, device),
-                deconv3: Conv::new(rng, dim, 1, true, device),
+                input: Dense::new(rng, z_dim, 4 * 4 * 4 * dim, input_init, device),
+                deconv1: Conv::new(rng, 4 * dim, 2 * dim, true, scheme, device),
+                deconv2: Conv::new(rng, 2 * dim, dim, true, scheme, device),
+                deconv3: Conv::new(rng, dim, 1, true, scheme, device),
                 dim,
                 out: out(g_output),
             };
-            let c = ConvCritic::new(rng, dim, critic_norm, device);
+            let c = ConvCritic::new(rng, dim, critic_norm, scheme, device);
             (Generator::Conv(g), Critic::Conv(c))
         }
     }

@@ -10,6 +10,7 @@ use crate::hash::short_hash;
 use crate::measure::evaluator::{Evaluator, TestReference};
 use crate::results::metrics::{self, MetricFile};
 use crate::results::record::{self, RunRecord, Status, now_rfc3339};
+use crate::results::run_files;
 use crate::results::summary::{self, Best, EvaluatorRef, Final, StepTime, Summary, Throughput};
 use crate::runlog::EvalRow;
 use crate::runlog::MetricsRow;
@@ -113,87 +114,141 @@ pub fn execute(
     }
     store::write_config(&dir, cfg)?;
     let backend = opts.backend.unwrap_or(cfg.backend);
-    let mut record = RunRecord {
+    let mut record = attempt_record(previous.as_ref(), backend, opts);
+    record::write(&dir, &record)?;
+
+    let started = Instant::now();
+    let attempt = Attempt {
+        store,
+        cfg,
+        opts,
+        dir: &dir,
+        backend,
+        started,
+    };
+    let trained = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        attempt.train(&mut progress)
+    }));
+    let result = conclude(&mut record, trained, started.elapsed().as_secs_f64());
+    if let RunResult::Stopped { .. } = result {
+        // Left as `running` with a checkpoint: the next sweep resumes it.
+        return Ok(result);
+    }
+    record.finished = Some(now_rfc3339());
+    record::write(&dir, &record)?;
+    drop(lock);
+    Ok(result)
+}
+
+/// `run.json` as a new attempt starts: `running`, carrying over what earlier attempts
+/// recorded (start time, wall time, step, sweep, attempt count).
+fn attempt_record(previous: Option<&RunRecord>, backend: Backend, opts: &RunOptions) -> RunRecord {
+    RunRecord {
         status: Status::Running,
-        started: previous
-            .as_ref()
-            .map(|r| r.started.clone())
-            .unwrap_or_else(now_rfc3339),
+        started: previous.map_or_else(now_rfc3339, |r| r.started.clone()),
         finished: None,
         harness_version: env!("CARGO_PKG_VERSION").into(),
         git_commit: store::git_commit(),
         backend: backend.to_string(),
         device: String::new(),
         host: store::host_name(),
-        wall_s: previous.as_ref().map_or(0.0, |r| r.wall_s),
+        wall_s: previous.map_or(0.0, |r| r.wall_s),
         error: None,
         diverged_at: None,
-        step: previous.as_ref().map_or(0, |r| r.step),
+        step: previous.map_or(0, |r| r.step),
         sweep: opts
             .sweep
             .clone()
-            .or_else(|| previous.as_ref().and_then(|r| r.sweep.clone())),
-        attempts: previous.as_ref().map_or(0, |r| r.attempts) + 1,
-    };
-    record::write(&dir, &record)?;
+            .or_else(|| previous.and_then(|r| r.sweep.clone())),
+        attempts: previous.map_or(0, |r| r.attempts) + 1,
+    }
+}
 
-    let started = Instant::now();
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(
-        || -> Result<(Outcome, Option<u32>, u32, f64, String)> {
-            let device = device_for(backend)?;
-            let data = load_data(cfg, opts.data_dir.as_deref())?;
-            let mut engine = Engine::new(cfg, &device, data.clone());
-            if let Some(mnist) = &data {
-                engine.evaluator = Some(load_evaluator(&store.root, mnist)?);
+/// One attempt at training a configuration, with what it needs.
+struct Attempt<'a> {
+    store: &'a Store,
+    cfg: &'a RunConfig,
+    opts: &'a RunOptions,
+    dir: &'a Path,
+    backend: Backend,
+    started: Instant,
+}
+
+/// What a finished attempt reports back.
+struct Trained {
+    outcome: Outcome,
+    resumed: Option<u32>,
+    step: u32,
+    wall_s: f64,
+    device: String,
+}
+
+impl Attempt<'_> {
+    /// Resume or start, train until done, diverged or stopped, and write the summary (and the
+    /// export, when done).
+    fn train(&self, progress: &mut impl FnMut(u32, Option<&MetricsRow>)) -> Result<Trained> {
+        let (store, cfg, opts, dir, backend) =
+            (self.store, self.cfg, self.opts, self.dir, self.backend);
+        let device = device_for(backend)?;
+        let data = load_data(cfg, opts.data_dir.as_deref())?;
+        let mut engine = Engine::new(cfg, &device, data.clone());
+        if let Some(mnist) = &data {
+            engine.evaluator = Some(load_evaluator(&store.root, mnist)?);
+        }
+        let resumed = engine
+            .restore(dir)
+            .context("resuming from the checkpoint")?;
+        let first = engine.step;
+        let mut dash = opts.dashboard.then(|| {
+            Dashboard::new(
+                &dir.join(run_files::DASHBOARD),
+                &format!("{} {}", short_hash(cfg), cfg.label()),
+                cfg.gen_iters,
+                &engine.logs.metrics,
+                true,
+            )
+        });
+        let outcome = engine.train(dir, opts.stop_at, |step, row| {
+            if let (Some(d), Some(r)) = (dash.as_mut(), row) {
+                d.row(r);
             }
-            let resumed = engine
-                .restore(&dir)
-                .context("resuming from the checkpoint")?;
-            let first = engine.step;
-            let mut dash = opts.dashboard.then(|| {
-                Dashboard::new(
-                    &dir.join("dashboard"),
-                    &format!("{hash} {}", cfg.label()),
-                    cfg.gen_iters,
-                    &engine.logs.metrics,
-                    true,
-                )
-            });
-            let outcome = engine.train(&dir, opts.stop_at, |step, row| {
-                if let (Some(d), Some(r)) = (dash.as_mut(), row) {
-                    d.row(r);
-                }
-                progress(step, row);
-            })?;
-            if let Some(d) = dash {
-                d.finish();
-            }
-            if outcome == Outcome::Done {
-                engine.export(&dir)?;
-            }
-            let elapsed = started.elapsed().as_secs_f64();
-            summary::write(&dir, &summarise(&engine, &outcome, first, elapsed))?;
-            Ok((
-                outcome,
-                resumed,
-                engine.step,
-                engine.wall_offset + started.elapsed().as_secs_f64(),
-                format!("{device:?}"),
-            ))
-        },
-    ));
-    let elapsed = started.elapsed().as_secs_f64();
-    let result = match outcome {
-        Ok(Ok((outcome, resumed, step, wall, device))) => {
-            record.step = step;
-            record.wall_s = wall;
-            record.device = device;
-            match outcome {
+            progress(step, row);
+        })?;
+        if let Some(d) = dash {
+            d.finish();
+        }
+        if outcome == Outcome::Done {
+            engine.export(dir)?;
+        }
+        let elapsed = self.started.elapsed().as_secs_f64();
+        summary::write(dir, &summarise(&engine, &outcome, first, elapsed))?;
+        Ok(Trained {
+            outcome,
+            resumed,
+            step: engine.step,
+            wall_s: engine.wall_offset + self.started.elapsed().as_secs_f64(),
+            device: format!("{device:?}"),
+        })
+    }
+}
+
+/// The attempt's outcome (or error, or panic) written into `record`, as a [`RunResult`].
+fn conclude(
+    record: &mut RunRecord,
+    trained: std::thread::Result<Result<Trained>>,
+    elapsed: f64,
+) -> RunResult {
+    let error = match trained {
+        Ok(Ok(t)) => {
+            record.step = t.step;
+            record.wall_s = t.wall_s;
+            record.device = t.device;
+            return match t.outcome {
                 Outcome::Done => {
                     record.status = Status::Done;
-                    let done = step - resumed.unwrap_or(0);
+                    let done = t.step - t.resumed.unwrap_or(0);
                     RunResult::Done {
-                        resumed_from: resumed,
+                        resumed_from: t.resumed,
                         steps_per_s: done as f64 / elapsed.max(1e-9),
                     }
                 }
@@ -202,37 +257,22 @@ pub fn execute(
                     record.diverged_at = Some(step);
                     RunResult::Diverged { step }
                 }
-                Outcome::Stopped { step } => {
-                    // Left as `running` with a checkpoint: the next sweep resumes it.
-                    drop(lock);
-                    return Ok(RunResult::Stopped { step });
-                }
-            }
+                Outcome::Stopped { step } => RunResult::Stopped { step },
+            };
         }
-        Ok(Err(e)) => {
-            record.status = Status::Failed;
-            record.error = Some(format!("{e:#}"));
-            RunResult::Failed {
-                error: format!("{e:#}"),
-            }
-        }
+        Ok(Err(e)) => format!("{e:#}"),
         Err(panic) => {
             let msg = panic
                 .downcast_ref::<String>()
                 .cloned()
                 .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_else(|| "panic".into());
-            record.status = Status::Failed;
-            record.error = Some(format!("panicked: {msg}"));
-            RunResult::Failed {
-                error: format!("panicked: {msg}"),
-            }
+            format!("panicked: {msg}")
         }
     };
-    record.finished = Some(now_rfc3339());
-    record::write(&dir, &record)?;
-    drop(lock);
-    Ok(result)
+    record.status = Status::Failed;
+    record.error = Some(error.clone());
+    RunResult::Failed { error }
 }
 
 /// The MNIST evaluator of a results tree (trained on first need, then loaded), with its

@@ -60,9 +60,14 @@ impl Shard {
 pub struct Shards(pub Vec<Shard>);
 
 impl Shards {
-    /// Split a batch of `batch` rows; `splittable = false` (batch-coupled nets) keeps it whole.
+    /// Split a batch of `batch` rows; `splittable = false` (batch-coupled nets) keeps it whole,
+    /// and so does a batch that does not split into equal shards. Equal shards give every row
+    /// the weight `1 / batch` bit for bit (`(1/2) / len` is exactly rounded `1 / batch`), as one
+    /// pass over the batch does; unequal ones weigh their rows by `(len / batch) / len`, which
+    /// differs from `1 / batch` in the last bit and breaks gradients that cancel exactly
+    /// across the shards into rounding noise (found by the PyTorch oracle).
     pub fn of(batch: usize, splittable: bool) -> Self {
-        let n = if splittable && batch >= SHARDS {
+        let n = if splittable && batch >= SHARDS && batch.is_multiple_of(SHARDS) {
             SHARDS
         } else {
             1
@@ -122,18 +127,22 @@ mod tests {
 
     #[test]
     fn shards_cover_the_batch_with_weights_summing_to_one() {
-        let s = Shards::of(65, true);
+        let s = Shards::of(66, true);
         assert_eq!(s.0.len(), 2);
         assert_eq!((s.0[0].start, s.0[0].len), (0, 33));
-        assert_eq!((s.0[1].start, s.0[1].len), (33, 32));
+        assert_eq!((s.0[1].start, s.0[1].len), (33, 33));
         let w: f64 = s.0.iter().map(|s| s.weight).sum();
         assert!((w - 1.0).abs() < 1e-12);
         assert!(s.0.iter().all(|s| s.own));
     }
 
     #[test]
-    fn coupled_or_tiny_batches_stay_whole() {
-        for s in [Shards::of(64, false), Shards::of(1, true)] {
+    fn coupled_tiny_or_odd_batches_stay_whole() {
+        for s in [
+            Shards::of(64, false),
+            Shards::of(1, true),
+            Shards::of(65, true),
+        ] {
             assert_eq!(s.0.len(), 1);
             assert!(!s.0[0].own);
             assert_eq!(s.0[0].weight, 1.0);

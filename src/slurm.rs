@@ -337,6 +337,10 @@ pub fn submit<'a>(
     };
     let selection = select(plan, store, opts.retry_failed, &queued, &slurm_failed);
     if selection.submit.is_empty() {
+        // Nothing to run, but the grid file's claims or description may have changed.
+        if !dry_run {
+            sweep_record::record_plan(&store.root, plan, |_| {})?;
+        }
         return Ok(Submission {
             selection,
             script: String::new(),

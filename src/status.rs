@@ -1,12 +1,10 @@
 //! `harness status`: where each sweep of a results directory stands, from its run folders and,
 //! for sweeps submitted to SLURM, from what `squeue`/`sacct` say about the array's tasks.
 
-use crate::browse::render_table;
 use crate::results::sweep_record::{SlurmJob, SweepRecord};
 use crate::slurm;
-use crate::store::{self, PlanStatus, Store};
+use crate::store::{PlanStatus, Store};
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::PathBuf;
 
 /// The states a run of a sweep is counted under, in display order.
@@ -56,11 +54,42 @@ impl SweepStatus {
     }
 }
 
+/// The latest SLURM array task that ran a configuration: `job_task`, SLURM's state, its log.
+type Task = (String, String, PathBuf);
+
 /// Classify every run of `rec`. `ask_slurm`: query SLURM for recorded arrays (skip where the
 /// SLURM tools are absent).
 pub fn sweep_status(store: &Store, rec: &SweepRecord, ask_slurm: bool) -> SweepStatus {
-    // Latest SLURM task per hash: (job_task, state, log).
-    let mut latest: BTreeMap<String, (String, String, PathBuf)> = BTreeMap::new();
+    let (latest, jobs) = slurm_tasks(rec, ask_slurm);
+    let mut counts: BTreeMap<&'static str, usize> = STATES.iter().map(|s| (*s, 0)).collect();
+    let mut runs = Vec::new();
+    for h in &rec.runs {
+        let task = latest.get(h);
+        let (state, detail) = classify(store, h, task);
+        *counts.entry(state).or_insert(0) += 1;
+        if state != "done" {
+            runs.push(RunLine {
+                hash: h.clone(),
+                state,
+                detail,
+                slurm: task.map(|t| (t.0.clone(), t.1.clone())),
+                log: task.map(|t| t.2.clone()),
+            });
+        }
+    }
+    SweepStatus {
+        name: rec.name.clone(),
+        grid_file: rec.grid_file.clone(),
+        counts,
+        runs,
+        jobs,
+    }
+}
+
+/// The latest array task of each configuration over the sweep's arrays (later arrays win),
+/// and a summary line per array.
+fn slurm_tasks(rec: &SweepRecord, ask_slurm: bool) -> (BTreeMap<String, Task>, Vec<JobLine>) {
+    let mut latest: BTreeMap<String, Task> = BTreeMap::new();
     let mut jobs = Vec::new();
     for job in &rec.slurm {
         let q = if ask_slurm {
@@ -84,14 +113,10 @@ pub fn sweep_status(store: &Store, rec: &SweepRecord, ask_slurm: bool) -> SweepS
         // Tasks SLURM no longer reports still have a log to point at.
         for (i, h) in job.tasks.iter().enumerate() {
             if !q.states.contains_key(&i) {
-                latest
-                    .entry(h.clone())
-                    .and_modify(|e| {
-                        e.0 = format!("{}_{i}", job.job_id);
-                        e.1 = "?".into();
-                        e.2 = job.log(i);
-                    })
-                    .or_insert((format!("{}_{i}", job.job_id), "?".into(), job.log(i)));
+                latest.insert(
+                    h.clone(),
+                    (format!("{}_{i}", job.job_id), "?".into(), job.log(i)),
+                );
             }
         }
         jobs.push(JobLine {
@@ -100,152 +125,42 @@ pub fn sweep_status(store: &Store, rec: &SweepRecord, ask_slurm: bool) -> SweepS
             notes: q.notes,
         });
     }
-
-    let mut counts: BTreeMap<&'static str, usize> = STATES.iter().map(|s| (*s, 0)).collect();
-    let mut runs = Vec::new();
-    for h in &rec.runs {
-        let task = latest.get(h);
-        let live = task.is_some_and(|t| slurm::is_live(&t.1));
-        let slurm_failed = task.is_some_and(|t| slurm::is_failure(&t.1));
-        let record = store.record(h);
-        let (state, detail) = match store.plan_status(h) {
-            PlanStatus::Done => ("done", String::new()),
-            PlanStatus::Diverged => (
-                "diverged",
-                record
-                    .and_then(|r| r.diverged_at)
-                    .map(|s| format!("non-finite at step {s}"))
-                    .unwrap_or_default(),
-            ),
-            PlanStatus::Running => (
-                "running",
-                record
-                    .map(|r| format!("step {}", r.step))
-                    .unwrap_or_default(),
-            ),
-            PlanStatus::Failed => ("failed", record.and_then(|r| r.error).unwrap_or_default()),
-            PlanStatus::Partial if live => ("pending", "queued again in SLURM".into()),
-            PlanStatus::Partial => (
-                "interrupted",
-                format!(
-                    "stopped after step {}; resumes from its last checkpoint",
-                    crate::checkpoint::latest_step(&store.run_dir(h)).unwrap_or(0)
-                ),
-            ),
-            PlanStatus::New if slurm_failed => (
-                "failed",
-                "its SLURM task ended before the run started".into(),
-            ),
-            PlanStatus::New => ("pending", String::new()),
-        };
-        *counts.entry(state).or_insert(0) += 1;
-        if state != "done" {
-            runs.push(RunLine {
-                hash: h.clone(),
-                state,
-                detail,
-                slurm: task.map(|t| (t.0.clone(), t.1.clone())),
-                log: task.map(|t| t.2.clone()),
-            });
-        }
-    }
-    SweepStatus {
-        name: rec.name.clone(),
-        grid_file: rec.grid_file.clone(),
-        counts,
-        runs,
-        jobs,
-    }
+    (latest, jobs)
 }
 
-/// The status of every recorded sweep, as text.
-pub fn render(store: &Store, statuses: &[SweepStatus]) -> String {
-    let mut s = String::new();
-    if statuses.is_empty() {
-        let _ = writeln!(
-            s,
-            "no sweeps recorded under {} (run `harness sweep FILE` first)",
-            store.root.display()
-        );
+/// The state a run of a sweep is counted under, and what to say about it.
+fn classify(store: &Store, h: &str, task: Option<&Task>) -> (&'static str, String) {
+    let live = task.is_some_and(|t| slurm::is_live(&t.1));
+    let slurm_failed = task.is_some_and(|t| slurm::is_failure(&t.1));
+    let record = store.record(h);
+    match store.plan_status(h) {
+        PlanStatus::Done => ("done", String::new()),
+        PlanStatus::Diverged => (
+            "diverged",
+            record
+                .and_then(|r| r.diverged_at)
+                .map(|s| format!("non-finite at step {s}"))
+                .unwrap_or_default(),
+        ),
+        PlanStatus::Running => (
+            "running",
+            record
+                .map(|r| format!("step {}", r.step))
+                .unwrap_or_default(),
+        ),
+        PlanStatus::Failed => ("failed", record.and_then(|r| r.error).unwrap_or_default()),
+        PlanStatus::Partial if live => ("pending", "queued again in SLURM".into()),
+        PlanStatus::Partial => (
+            "interrupted",
+            format!(
+                "stopped after step {}; resumes from its last checkpoint",
+                crate::checkpoint::latest_step(&store.run_dir(h)).unwrap_or(0)
+            ),
+        ),
+        PlanStatus::New if slurm_failed => (
+            "failed",
+            "its SLURM task ended before the run started".into(),
+        ),
+        PlanStatus::New => ("pending", String::new()),
     }
-    for st in statuses {
-        let total: usize = st.counts.values().sum();
-        let _ = writeln!(s, "sweep {} ({}): {total} runs", st.name, st.grid_file);
-        let counts = STATES
-            .iter()
-            .map(|k| format!("{k} {}", st.count(k)))
-            .collect::<Vec<_>>()
-            .join("  ");
-        let _ = writeln!(s, "  {counts}");
-        for j in &st.jobs {
-            let states = j
-                .states
-                .iter()
-                .map(|(k, v)| format!("{v} {k}"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let _ = writeln!(
-                s,
-                "  slurm job {} ({} tasks, submitted {}{}): {}",
-                j.job.job_id,
-                j.job.tasks.len(),
-                j.job.submitted,
-                if j.job.retry_failed {
-                    ", --retry-failed"
-                } else {
-                    ""
-                },
-                if states.is_empty() {
-                    "no task states known".into()
-                } else {
-                    states
-                }
-            );
-            for n in &j.notes {
-                let _ = writeln!(s, "    note: {n}");
-            }
-        }
-        if !st.runs.is_empty() {
-            let mut rows = vec![
-                ["hash", "state", "slurm task", "detail", "log"]
-                    .map(String::from)
-                    .to_vec(),
-            ];
-            for r in &st.runs {
-                let label = store::read_config(&store.run_dir(&r.hash))
-                    .map(|c| format!(" {}", c.label()))
-                    .unwrap_or_default();
-                rows.push(vec![
-                    format!("{}{label}", r.hash),
-                    r.state.to_string(),
-                    r.slurm
-                        .as_ref()
-                        .map(|(t, st)| format!("{t} {st}"))
-                        .unwrap_or_else(|| "-".into()),
-                    r.detail.clone(),
-                    r.log
-                        .as_ref()
-                        .filter(|_| matches!(r.state, "failed" | "interrupted" | "diverged"))
-                        .map(|p| p.display().to_string())
-                        .unwrap_or_default(),
-                ]);
-            }
-            for line in render_table(&rows).lines() {
-                let _ = writeln!(s, "  {line}");
-            }
-        }
-        let retry = st.count("failed") + st.count("interrupted");
-        if retry > 0 {
-            let how = if st.jobs.is_empty() {
-                format!("harness sweep {}", st.grid_file)
-            } else {
-                format!(
-                    "harness sweep {} --launcher slurm --retry-failed",
-                    st.grid_file
-                )
-            };
-            let _ = writeln!(s, "  {retry} to retry: {how}");
-        }
-    }
-    s
 }

@@ -5,22 +5,22 @@
 //! done-ness is re-checked under the lock, so any number of workers or processes over the same
 //! results directory run each configuration exactly once between them. `--jobs N` (N > 1) keeps
 //! N child `harness run` processes busy, each with `cores / N` threads, so a run that crashes or
-//! is killed cannot take the others down; a library caller without the executable
-//! (`worker_exe: None`) gets N threads in this process instead.
+//! is killed cannot take the others down. Without the executable (`worker_exe: None`, library
+//! callers) runs go one at a time in this process, each on every core.
 
 use crate::data::mnist::DataError;
 use crate::grid::{Plan, PlanEntry};
 use crate::results::{run_files, sweep_record};
 use crate::run::{RunOptions, RunResult, execute, load_data};
+use crate::runlog::MetricsRow;
 use crate::store::{PlanStatus, Store, config_text, write_atomic};
 use anyhow::{Context, Result};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use std::collections::VecDeque;
 use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Mutex;
 use std::time::Duration;
 
 /// How to run a sweep.
@@ -30,7 +30,7 @@ pub struct SweepOptions {
     pub jobs: usize,
     /// With `jobs > 1`: run each configuration in a child process of this executable
     /// (`harness run`), so that a crashing run cannot take the others down. Each child gets
-    /// `cores / jobs` threads (at least 1). `None`: worker threads in this process.
+    /// `cores / jobs` threads (at least 1). `None`: one run at a time in this process.
     pub worker_exe: Option<PathBuf>,
     /// `(k, n)`: run only slice k (1-based) of n.
     pub shard: Option<(usize, usize)>,
@@ -98,6 +98,27 @@ pub enum SweepError {
     Failed(#[from] anyhow::Error),
 }
 
+impl SweepReport {
+    /// File what happened to configuration `hash`.
+    fn record(&mut self, hash: &str, result: Result<RunResult>) {
+        let h = hash.to_string();
+        match result {
+            Ok(RunResult::Done { resumed_from, .. }) => {
+                if resumed_from.is_some() {
+                    self.resumed.push(h.clone());
+                }
+                self.trained.push(h);
+            }
+            Ok(RunResult::AlreadyDone) => self.already_done.push(h),
+            Ok(RunResult::Busy) => self.busy.push(h),
+            Ok(RunResult::Diverged { step }) => self.diverged.push((h, step)),
+            Ok(RunResult::Failed { error }) => self.failed.push((h, error)),
+            Ok(RunResult::Stopped { .. }) => {}
+            Err(e) => self.failed.push((h, format!("{e:#}"))),
+        }
+    }
+}
+
 /// Run every configuration of `plan` that is not done. A configuration that fails is reported
 /// in the [`SweepReport`], not as an error.
 pub fn run_sweep(
@@ -117,103 +138,132 @@ pub fn run_sweep(
         .with_context(|| format!("creating {}", store.root.display()))?;
     write_sweep_record(store, plan)?;
 
+    let (done, pending): (Vec<&PlanEntry>, Vec<&PlanEntry>) = entries.iter().partition(|e| {
+        matches!(
+            store.plan_status(&e.hash),
+            PlanStatus::Done | PlanStatus::Diverged
+        )
+    });
     let mut report = SweepReport {
         total: entries.len(),
+        already_done: done.iter().map(|e| e.hash.clone()).collect(),
         ..Default::default()
     };
-    let queue: Mutex<VecDeque<&PlanEntry>> = Mutex::new(VecDeque::new());
-    for e in &entries {
-        match store.plan_status(&e.hash) {
-            PlanStatus::Done | PlanStatus::Diverged => report.already_done.push(e.hash.clone()),
-            _ => queue.lock().unwrap().push_back(e),
-        }
-    }
-    let multi = MultiProgress::with_draw_target(if opts.progress {
-        ProgressDrawTarget::stderr()
-    } else {
-        ProgressDrawTarget::hidden()
-    });
-    let sweep_bar = multi.add(ProgressBar::new(entries.len() as u64));
-    sweep_bar.set_style(
-        ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} runs  {elapsed} (ETA {eta})")
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
-    sweep_bar.set_prefix(plan.name.clone());
-    sweep_bar.set_position(report.already_done.len() as u64);
-    let report = Mutex::new(report);
+    let progress = Progress::new(plan, entries.len(), done.len(), opts.progress);
     let mut run_opts = opts.run.clone();
     run_opts.sweep = Some(plan.name.clone());
-    let jobs = opts.jobs.max(1);
-    let workers = match &opts.worker_exe {
-        Some(exe) if jobs > 1 => Some(Workers::new(exe, store, &run_opts, jobs)?),
-        _ => None,
-    };
-
-    std::thread::scope(|s| {
-        for _ in 0..jobs {
-            s.spawn(|| {
-                loop {
-                    let Some(entry) = queue.lock().unwrap().pop_front() else {
-                        break;
-                    };
-                    let bar = multi.add(ProgressBar::new(entry.config.gen_iters as u64));
-                    bar.set_prefix(format!("{} {}", entry.hash, entry.config.label()));
-                    let result = match &workers {
-                        Some(w) => {
-                            bar.set_style(
-                                ProgressStyle::with_template(
-                                    "  {prefix} {spinner} {elapsed} (worker process)",
-                                )
-                                .expect("valid template"),
-                            );
-                            bar.enable_steady_tick(Duration::from_millis(500));
-                            w.run(entry)
-                        }
-                        None => {
-                            bar.set_style(
-                                ProgressStyle::with_template(
-                                    "  {prefix} {bar:25} {pos}/{len} it  {per_sec}  {msg}",
-                                )
-                                .expect("valid template"),
-                            );
-                            execute(store, &entry.config, &run_opts, |step, row| {
-                                bar.set_position(step as u64);
-                                if let Some(r) = row {
-                                    bar.set_message(format!(
-                                        "C {:.4} G {} est {:.4}",
-                                        r.critic_loss,
-                                        r.gen_loss.map_or("-".into(), |g| format!("{g:.4}")),
-                                        r.estimate
-                                    ));
-                                }
-                            })
-                        }
-                    };
-                    bar.finish_and_clear();
-                    sweep_bar.inc(1);
-                    let mut rep = report.lock().unwrap();
-                    let h = entry.hash.clone();
-                    match result {
-                        Ok(RunResult::Done { resumed_from, .. }) => {
-                            if resumed_from.is_some() {
-                                rep.resumed.push(h.clone());
-                            }
-                            rep.trained.push(h);
-                        }
-                        Ok(RunResult::AlreadyDone) => rep.already_done.push(h),
-                        Ok(RunResult::Busy) => rep.busy.push(h),
-                        Ok(RunResult::Diverged { step }) => rep.diverged.push((h, step)),
-                        Ok(RunResult::Failed { error }) => rep.failed.push((h, error)),
-                        Ok(RunResult::Stopped { .. }) => {}
-                        Err(e) => rep.failed.push((h, format!("{e:#}"))),
-                    }
-                }
-            });
+    let results: Vec<Result<RunResult>> = match &opts.worker_exe {
+        Some(exe) if opts.jobs > 1 => {
+            let workers = Workers::new(exe, store, &run_opts, opts.jobs)?;
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(opts.jobs)
+                .build()
+                .context("starting the worker pool")?;
+            pool.install(|| {
+                pending
+                    .par_iter()
+                    .with_max_len(1)
+                    .map(|e| progress.in_worker(e, || workers.run(e)))
+                    .collect()
+            })
         }
-    });
-    sweep_bar.finish_and_clear();
-    Ok(report.into_inner().unwrap())
+        // In this process, one at a time: each run already uses every core.
+        _ => pending
+            .iter()
+            .map(|e| {
+                progress.in_process(e, |on_step| execute(store, &e.config, &run_opts, on_step))
+            })
+            .collect(),
+    };
+    for (e, result) in pending.iter().zip(results) {
+        report.record(&e.hash, result);
+    }
+    progress.finish();
+    Ok(report)
+}
+
+/// The sweep's progress bars on stderr (hidden without `progress`): one for the sweep, one per
+/// run in flight.
+struct Progress {
+    multi: MultiProgress,
+    sweep: ProgressBar,
+}
+
+impl Progress {
+    fn new(plan: &Plan, total: usize, done: usize, show: bool) -> Self {
+        let multi = MultiProgress::with_draw_target(if show {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        });
+        let sweep = multi.add(ProgressBar::new(total as u64));
+        sweep.set_style(
+            ProgressStyle::with_template(
+                "{prefix} [{bar:30}] {pos}/{len} runs  {elapsed} (ETA {eta})",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
+        );
+        sweep.set_prefix(plan.name.clone());
+        sweep.set_position(done as u64);
+        Self { multi, sweep }
+    }
+
+    fn run_bar(&self, entry: &PlanEntry, template: &str) -> ProgressBar {
+        let bar = self
+            .multi
+            .add(ProgressBar::new(entry.config.gen_iters as u64));
+        bar.set_prefix(format!("{} {}", entry.hash, entry.config.label()));
+        bar.set_style(ProgressStyle::with_template(template).expect("valid template"));
+        bar
+    }
+
+    fn done(&self, bar: ProgressBar) {
+        bar.finish_and_clear();
+        self.sweep.inc(1);
+    }
+
+    /// Run `entry` in a worker process (`run`), with a spinner while it lasts.
+    fn in_worker(
+        &self,
+        entry: &PlanEntry,
+        run: impl FnOnce() -> Result<RunResult>,
+    ) -> Result<RunResult> {
+        let bar = self.run_bar(entry, "  {prefix} {spinner} {elapsed} (worker process)");
+        bar.enable_steady_tick(Duration::from_millis(500));
+        let result = run();
+        self.done(bar);
+        result
+    }
+
+    /// Run `entry` here; `run` gets the per-step callback that moves its bar.
+    fn in_process(
+        &self,
+        entry: &PlanEntry,
+        run: impl FnOnce(&mut dyn FnMut(u32, Option<&MetricsRow>)) -> Result<RunResult>,
+    ) -> Result<RunResult> {
+        let bar = self.run_bar(
+            entry,
+            "  {prefix} {bar:25} {pos}/{len} it  {per_sec}  {msg}",
+        );
+        let result = run(&mut |step, row| {
+            bar.set_position(step as u64);
+            if let Some(r) = row {
+                bar.set_message(format!(
+                    "C {:.4} G {} est {:.4}",
+                    r.critic_loss,
+                    r.gen_loss.map_or("-".into(), |g| format!("{g:.4}")),
+                    r.estimate
+                ));
+            }
+        });
+        self.done(bar);
+        result
+    }
+
+    fn finish(self) {
+        self.sweep.finish_and_clear();
+    }
 }
 
 /// Child processes that each run one configuration (`harness run --config ... --json`).

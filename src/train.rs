@@ -74,6 +74,9 @@ pub struct Engine {
     pub wall_offset: f64,
     /// MNIST sample-quality scorer (None: scores not computed).
     pub evaluator: Option<Scorer>,
+    /// Sees every optimiser step's random inputs and losses (`harness replay`); `None` in
+    /// training runs, where it costs one branch per step.
+    pub observer: Option<StepObserver>,
     device: Device,
     g: Generator,
     c: Critic,
@@ -86,6 +89,33 @@ pub struct Engine {
     last_gen: Option<Tensor<1>>,
     dim: usize,
 }
+
+/// Which network an optimiser step updated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StepNet {
+    Critic,
+    Generator,
+}
+
+/// One optimiser step as [`Engine::observer`] sees it: what the step drew and what it computed,
+/// still on the device.
+pub struct StepEvent<'a> {
+    /// The generator iteration (0-based) the step belongs to.
+    pub iter: u32,
+    pub net: StepNet,
+    /// The step's noise (the whole batch).
+    pub z: &'a Tensor<2>,
+    /// Critic steps: the real batch and, with a penalty, the interpolation coefficients `[b, 1]`.
+    pub real: Option<&'a Tensor<2>>,
+    pub eps: Option<&'a Tensor<2>>,
+    /// Critic steps: the critic loss without the penalty; generator steps: the generator loss.
+    pub loss: &'a Tensor<1>,
+    /// Critic steps with a penalty: the penalty term (lambda included).
+    pub penalty: Option<&'a Tensor<1>>,
+}
+
+/// Called once per optimiser step, after the update (see [`StepEvent`]).
+pub type StepObserver = Box<dyn FnMut(StepEvent<'_>) + Send>;
 
 impl Engine {
     /// A fresh run. `mnist` is required for MNIST configs.
@@ -113,6 +143,7 @@ impl Engine {
             logs: RunLogs::default(),
             wall_offset: 0.0,
             evaluator: None,
+            observer: None,
             last_critic: None,
             last_gen: None,
         }
@@ -154,6 +185,17 @@ impl Engine {
             _ => None,
         };
         self.c_opt.apply(&mut self.c, grads, clamp);
+        if let Some(observe) = self.observer.as_mut() {
+            observe(StepEvent {
+                iter: self.step,
+                net: StepNet::Critic,
+                z: &z,
+                real: Some(&real),
+                eps: eps.as_ref(),
+                loss: &stats.loss,
+                penalty: stats.penalty.as_ref(),
+            });
+        }
         self.last_critic = Some(stats);
     }
 
@@ -165,6 +207,17 @@ impl Engine {
         let (grads, loss) =
             shards.run(|s| generator_shard(cfg, g, &c, s, z.clone().narrow(0, s.start, s.len)));
         self.g_opt.apply(&mut self.g, grads, None);
+        if let Some(observe) = self.observer.as_mut() {
+            observe(StepEvent {
+                iter: self.step,
+                net: StepNet::Generator,
+                z: &z,
+                real: None,
+                eps: None,
+                loss: &loss,
+                penalty: None,
+            });
+        }
         self.last_gen = Some(loss);
     }
 
@@ -215,7 +268,7 @@ impl Engine {
     /// Read the latest losses (one device sync) into a metrics row.
     fn log_row(&self, wall_s: f64) -> Option<MetricsRow> {
         let st = self.last_critic.as_ref()?;
-        let scalar = |t: &Tensor<1>| t.clone().into_scalar::<f32>() as f64;
+        let scalar = |t: &Tensor<1>| t.clone().into_scalar::<f64>();
         let critic_loss = scalar(&st.loss);
         Some(MetricsRow {
             step: self.step,
@@ -308,7 +361,7 @@ impl Engine {
 
     /// The logs, the critic surface (toy data) and a checkpoint, written together so the files
     /// always match the latest checkpoint.
-    fn checkpoint(&self, dir: &Path, wall_s: f64) -> Result<()> {
+    pub fn checkpoint(&self, dir: &Path, wall_s: f64) -> Result<()> {
         self.logs.write(dir)?;
         if self.cfg.is_toy() {
             write_atomic(
@@ -424,18 +477,14 @@ fn critic_shard(
     let scorer = c.normalized();
     // The generator's weights are constants here.
     let fake = g.sample(z);
-    // One forward over [real; fake]: twice the rows per matrix product, half the ops. A
-    // batch-norm critic must see each batch alone (its statistics would mix them).
-    let (c_real, c_fake) = if c.couples_batch() {
-        (scorer.forward(real.clone()), scorer.forward(fake.clone()))
-    } else {
-        let n_real = real.dims()[0];
-        let scores = scorer.forward(Tensor::cat(vec![real.clone(), fake.clone()], 0));
-        (
-            scores.clone().narrow(0, 0, n_real),
-            scores.narrow(0, n_real, fake.dims()[0]),
-        )
-    };
+    // Real and fake batches are scored in separate passes, as PyTorch code does: under the
+    // Wasserstein losses some parameter gradients are exactly zero (the output bias's is
+    // E[1] - E[1], and so is a last hidden unit's bias when it is active on as many real as
+    // fake samples), and only separate sums over the real and the fake rows cancel exactly.
+    // One pass over [real; fake] left rounding noise there, which RMSprop and Adam turn into
+    // learning-rate-sized steps (the PyTorch oracle found it: docs/replay-format.md). A
+    // batch-norm critic must see each batch alone anyway.
+    let (c_real, c_fake) = (scorer.forward(real.clone()), scorer.forward(fake.clone()));
     let terms = cfg.objective.critic_terms(c_real, c_fake);
     let base = s.weigh(terms.loss);
     let weight = cfg.penalty_weight.unwrap_or_default();
@@ -561,20 +610,20 @@ mod tests {
         }
     }
 
-    /// Two weighted shards (33 + 32 rows) give the whole batch's losses, penalty, gradient norm
+    /// Two weighted shards (33 + 33 rows) give the whole batch's losses, penalty, gradient norm
     /// and parameter gradients, up to float reassociation, for the critic and the generator.
     #[test]
     fn shards_add_up_to_the_whole_batch() {
         let mut cfg = crate::bench::case_config("toy_8gaussians_gp").unwrap();
         cfg.dim = Some(32);
-        cfg.batch_size = 65;
+        cfg.batch_size = 66;
         let device = crate::run::device_for(Backend::Flex).unwrap();
         let mut e = Engine::new(&cfg, &device, None);
         // Train a little so the critic is not at its initialisation.
         for _ in 0..3 {
             e.train_step();
         }
-        let b = 65;
+        let b = 66;
         let z = e.noise(b);
         let real = e.sampler.next_batch(b);
         let real = e.to_tensor(real, e.dim);

@@ -10,10 +10,13 @@ use burn::store::{ModuleSnapshot, SafetensorsStore};
 use std::fs;
 use std::path::Path;
 
-/// A module's weights as safetensors bytes, for atomic writing.
+/// A module's weights as safetensors bytes, for atomic writing. Written from `valid()`, which
+/// folds pending batch-norm running-statistic updates into their values (a `RunningState` read
+/// directly lags its latest update by one).
 pub fn to_bytes<M: Module>(m: &M) -> Result<Vec<u8>> {
     let mut s = SafetensorsStore::from_bytes(None);
-    m.save_into(&mut s)
+    m.valid()
+        .save_into(&mut s)
         .map_err(|e| anyhow!("serialising weights: {e}"))?;
     s.get_bytes()
         .map_err(|e| anyhow!("serialising weights: {e}"))
@@ -57,7 +60,9 @@ fn export_bytes<M: Module>(m: &M) -> Result<Vec<u8>> {
     for i in 0..64 {
         s = s.with_key_remapping(format!(r"^layers\.{i}\."), format!("model.{}.", 2 * i));
     }
-    m.save_into(&mut s)
+    // `valid()` as in `to_bytes`: the running statistics as of the last step.
+    m.valid()
+        .save_into(&mut s)
         .map_err(|e| anyhow!("exporting weights: {e}"))?;
     s.get_bytes().map_err(|e| anyhow!("exporting weights: {e}"))
 }

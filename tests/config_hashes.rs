@@ -95,6 +95,7 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("profile=wgan-code", "cd66c2e28931"),
     ("profile=wgangp-paper", "e4bdb3c95ab5"),
     ("profile=wgangp-toy-code", "60f182ef5cae"),
+    ("profile=wgangp-toy-port", "002a2d803ddb"),
     ("profile=seed", "ddda49d6f219"),
     ("loss=gan model=toy-mlp dataset=8gaussians", "f02afd6df13c"),
     ("loss=gan model=toy-mlp dataset=swissroll", "b41eaef0b54e"),

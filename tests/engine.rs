@@ -1002,3 +1002,42 @@ fn every_objective_and_constraint_trains() {
     }
     assert_eq!(ran, 4 * 5 * 2 * 4);
 }
+
+/// A checkpoint of a batch-norm critic carries the running statistics of its last step (a Burn
+/// `RunningState` read directly lags its latest update by one; saving must fold it in).
+#[test]
+fn batch_norm_checkpoints_carry_the_latest_running_statistics() {
+    let cfg = RunSpec {
+        loss: Some(Loss::WganClip),
+        model: Some(Model::Dcgan),
+        dataset: Some(Dataset::Mnist),
+        critic_norm: Some(gan_harness::config::CriticNorm::BatchNorm),
+        dim: Some(2),
+        batch_size: Some(4),
+        n_critic: Some(1),
+        ..Default::default()
+    }
+    .resolve()
+    .unwrap();
+    let data = shared_mnist();
+    let mut e = Engine::new(&cfg, &Device::flex(), Some(data.clone()));
+    e.train_step();
+    e.train_step();
+    let dir = tempfile::tempdir().unwrap();
+    e.checkpoint(dir.path(), 0.0).unwrap();
+    let mut r = Engine::new(&cfg, &Device::flex(), Some(data));
+    r.restore(dir.path()).unwrap();
+    let running = |c: &model::Critic| match c.valid() {
+        model::Critic::Conv(c) => {
+            let bn = c.bn3.expect("batch norm");
+            (vals(bn.running_mean.value()), vals(bn.running_var.value()))
+        }
+        _ => unreachable!(),
+    };
+    let (mean, var) = running(e.critic());
+    assert!(
+        var.iter().any(|v| (v - 1.0).abs() > 1e-6),
+        "running variance never updated"
+    );
+    assert_eq!(running(r.critic()), (mean, var));
+}

@@ -199,27 +199,88 @@ fn classifier_score_and_class_histogram() {
     assert!((collapsed.class_kl - 10f64.ln()).abs() < 1e-9);
 }
 
+/// `n_distinct` training digits, each `copies` times with independent uniform pixel noise of
+/// +-`jitter` (clamped to [0, 1]): a set whose members come in tight clusters of near-copies.
+fn near_copies(n_distinct: usize, copies: usize, jitter: f32, seed: u64) -> Vec<f32> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let distinct = images01(&mnist().train, 0..n_distinct);
+    let mut out = Vec::with_capacity(n_distinct * copies * 784);
+    for img in distinct.chunks_exact(784) {
+        for _ in 0..copies {
+            out.extend(
+                img.iter()
+                    .map(|&p| (p + rng.random_range(-jitter..=jitter)).clamp(0.0, 1.0)),
+            );
+        }
+    }
+    out
+}
+
+/// Improved precision and recall (Kynkäänniemi et al. 2019) on sets whose answer is known,
+/// with the real evaluator. Recall is the share of the reference (test) digits inside the union
+/// of the samples' k-NN balls (k = 3): it measures how much of the real manifold the samples
+/// reach, and it depends on the samples' own k-NN radii.
 #[test]
-fn precision_recall_real_vs_noise() {
+fn precision_recall_on_known_cases() {
+    // Real digits the evaluator never scored against (training set): both high.
     let real = scores_of(&images01(&mnist().train, 0..N));
+    // The test set against itself is perfect.
+    let own = scores_of(&images01(&mnist().test, 0..N));
+    // Uniform noise: neither.
     let noise = scores_of(&uniform_noise(N, 2));
+    // Half real digits, half uniform noise: the noise is outside the real manifold (precision
+    // halves) and its k-NN balls lie in the noise cluster, while the real half's balls reach
+    // the real manifold as a set of N/2 real digits does (recall stays high).
+    let mut mix = images01(&mnist().train, 0..N / 2);
+    mix.extend(uniform_noise(N / 2, 3));
+    let mix = scores_of(&mix);
+    let half = scores_of(&images01(&mnist().train, 0..N / 2));
+    // Real digits, but N/10 of them ten times each with tiny pixel noise: every sample's 3
+    // nearest neighbours are its own near-copies, so its ball is tiny and almost no test digit
+    // falls in one; precision and class coverage stay those of real digits.
+    let copies = scores_of(&near_copies(N / 10, 10, 0.01, 4));
+    // One real digit repeated: precise, no diversity at all.
     let collapsed = scores_of(&repeated_digit(0, N));
     eprintln!(
-        "P/R real {} {} noise {} {} one digit {} {}",
+        "P/R real {:.4} {:.4} | noise {:.4} {:.4} | 50% real + 50% noise {:.4} {:.4} (real \
+         half alone {:.4} {:.4}) | near-copies {:.4} {:.4} ({} classes) | one digit {:.4} {:.4}",
         real.precision,
         real.recall,
         noise.precision,
         noise.recall,
+        mix.precision,
+        mix.recall,
+        half.precision,
+        half.recall,
+        copies.precision,
+        copies.recall,
+        copies.classes_covered,
         collapsed.precision,
         collapsed.recall
     );
     assert!(real.precision > 0.6 && real.recall > 0.6, "{real:?}");
-    assert!(noise.precision < 0.1 && noise.recall < 0.05, "{noise:?}");
-    // One real digit repeated is precise but has no diversity.
-    assert!(collapsed.recall < 0.05, "{collapsed:?}");
-    // The test set against itself is perfect.
-    let own = scores_of(&images01(&mnist().test, 0..N));
     assert_eq!((own.precision, own.recall), (1.0, 1.0));
+    assert!(noise.precision < 0.1 && noise.recall < 0.05, "{noise:?}");
+    // The mixture: precision half the real half's, recall that of the real half alone.
+    assert!(
+        (mix.precision - half.precision / 2.0).abs() < 0.02,
+        "{mix:?} vs {half:?}"
+    );
+    assert!(
+        (mix.recall - half.recall).abs() < 0.02,
+        "{mix:?} vs {half:?}"
+    );
+    assert!(mix.recall > 0.6, "{mix:?}");
+    // Near-copies: precise and all classes, but recall near 0.
+    assert!(
+        copies.precision > 0.6 && copies.classes_covered == 10,
+        "{copies:?}"
+    );
+    assert!(copies.recall < 0.05, "{copies:?}");
+    assert!(
+        collapsed.precision > 0.9 && collapsed.recall < 0.01,
+        "{collapsed:?}"
+    );
 }
 
 fn small_mnist(n_train: usize, n_test: usize) -> Mnist {

@@ -85,7 +85,9 @@ fn toy_run(
     let mut layers = String::from("step,layer,quantity,value\n");
     for (l, g) in grad_norms.iter().enumerate() {
         layers.push_str(&format!(
-            "2,{l},grad_norm,999\n4,{l},grad_norm,{g}\n4,{l},frac_at_clip,0.5\n"
+            "2,{l},grad_norm,999\n4,{l},grad_norm,{g}\n4,{l},act_grad_norm,{}\n\
+             4,{l},frac_at_clip,0.5\n",
+            g * 10f64.powi(l as i32)
         ));
     }
     write(&dir.join("layers.csv"), &layers);
@@ -264,6 +266,10 @@ fn report_from_hand_made_tree() {
             "fig1b_grad_norm_by_layer.svg",
             "critic layer (input → output)",
         ),
+        (
+            "weight_grad_norm_by_layer.svg",
+            "critic layer (input → output)",
+        ),
     ] {
         let svg = read(&sweep.join(file));
         assert_eq!(svg.matches("<!-- series: ").count(), 2, "{file}");
@@ -277,8 +283,12 @@ fn report_from_hand_made_tree() {
     let critic = read(&sweep.join("curve_critic_loss_step.svg"));
     assert_eq!(text_count(&critic, "Critic loss"), 1, "y axis label");
     assert!(critic.contains("band: ±1 std over 2 seeds"), "band note");
+    // Fig. 1b is the gradient with respect to the activations; the weights' is its own chart.
     let layers = read(&sweep.join("fig1b_grad_norm_by_layer.svg"));
     assert!(layers.contains("log10 gradient norm"));
+    assert!(layers.contains("WGAN-GP Fig. 1b") && layers.contains("(activations)"));
+    let weights = read(&sweep.join("weight_grad_norm_by_layer.svg"));
+    assert!(weights.contains("not Fig. 1b") && weights.contains("(weights)"));
 
     for file in [
         "fig1c_weight_hist.svg",

@@ -43,8 +43,17 @@ fn records() -> Vec<Value> {
         sweep: Some("s".into()),
         ..Default::default()
     };
+    let claims = r#"[{"text": "t", "metric": "sliced_wasserstein", "where": {"loss": "wgan-gp"},
+                      "better": {"loss": "wgan-gp"}, "than": {"loss": "wgan-clip"}, "same": ["dim"]},
+                     {"text": "t", "metric": "modes_covered", "at_least": 7},
+                     {"text": "t", "metric": "fld", "at_most": 7},
+                     {"text": "t", "metric": "act_grad_norm", "decays_by": 3},
+                     {"text": "t", "metric": "act_grad_norm", "grows_by": 3},
+                     {"text": "t", "metric": "act_grad_norm", "within": 3},
+                     {"text": "t", "metric": "estimate", "tracks": "fld", "sign": "positive"}]"#;
     let sweep = SweepRecord {
         slurm: vec![SlurmJob::default()],
+        claims: serde_json::from_str(claims).unwrap(),
         ..Default::default()
     };
     let summary = Summary {

@@ -169,6 +169,29 @@ fn job_array_runs_every_configuration_and_a_second_submission_submits_nothing() 
     let rep = harness().arg("report").arg(&res).output().unwrap();
     assert!(rep.status.success(), "{}", text(&rep));
     assert!(res.join("report/index.html").exists());
+
+    // A claim added to the grid file reaches the record though nothing is submitted, and the
+    // report checks it from there.
+    let claim = "[[claim]]\ntext = \"Every run covers at most 8 modes\"\n\
+                 metric = \"modes_covered\"\nat_most = 8\n";
+    let (g, plan) = grid(d.path(), &format!("{SMALL}{claim}"));
+    let again = sweep_slurm(&g, &res, &[]);
+    assert!(again.status.success(), "{}", text(&again));
+    let rec = sweep_record::read(&store.root, "slurm-small").unwrap();
+    assert_eq!(rec.claims, plan.claims);
+    assert_eq!(rec.slurm.len(), 1);
+    let check = harness()
+        .args(["report", "--check"])
+        .arg(&res)
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{}", text(&check));
+    assert!(
+        String::from_utf8_lossy(&check.stdout)
+            .contains("supported: Every run covers at most 8 modes"),
+        "{}",
+        text(&check)
+    );
 }
 
 const KILL: &str = r#"

@@ -9,14 +9,16 @@
 use std::collections::{BTreeSet, HashMap};
 use std::ops::Range;
 
+use serde::Deserialize;
 use serde::de::IntoDeserializer;
-use serde::{Deserialize, Serialize};
 use toml_edit::TableLike;
 
-use super::{
-    Bound, Claim, ClaimError, ClaimKind, MetricCatalog, Selector, Sign, Source, Trend, agree_on,
-    configurations, selects,
+use super::claim::{
+    Bound, Claim, ClaimError, ClaimKind, ClaimSpec, KeyError, Selector, Trend, agree_on,
+    configurations, key_err, layer_metric, scalar_metric, selects,
 };
+use crate::config::Dataset;
+use crate::results::metrics::{Direction, Metric, REGISTRY};
 
 /// Every key a `[[claim]]` table accepts.
 pub const CLAIM_KEYS: &[&str] = &[
@@ -35,291 +37,9 @@ pub const CLAIM_KEYS: &[&str] = &[
     "sign",
 ];
 
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Tag {
-    Comparison,
-    Threshold,
-    LayerTrend,
-    Correlation,
-}
-
-/// The keys that make a claim each kind, in the order kinds are reported.
-const KINDS: &[(Tag, &str, &[&str])] = &[
-    (Tag::Comparison, "a comparison", &["better", "than"]),
-    (Tag::Threshold, "a threshold", &["at_least", "at_most"]),
-    (
-        Tag::LayerTrend,
-        "a layer trend",
-        &["decays_by", "grows_by", "within"],
-    ),
-    (Tag::Correlation, "a correlation", &["tracks", "sign"]),
-];
-
-/// The flat, grid-file shape of a claim: what serde reads and writes. [`Claim`] converts to and
-/// from it so that a stored claim reads like the grid file it came from.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ClaimSpec {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    text: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    metric: Option<String>,
-    #[serde(rename = "where", skip_serializing_if = "Option::is_none")]
-    select: Option<Selector>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    better: Option<Selector>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    than: Option<Selector>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    same: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    at_least: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    at_most: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    decays_by: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    grows_by: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    within: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tracks: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    sign: Option<String>,
-}
-
-/// A problem with one key of one claim, before it is located.
-type KeyError = (Option<String>, String);
-
-fn key_err(key: &str, message: impl Into<String>) -> KeyError {
-    (Some(key.to_string()), message.into())
-}
-
-impl ClaimSpec {
-    fn present(&self, key: &str) -> bool {
-        match key {
-            "better" => self.better.is_some(),
-            "than" => self.than.is_some(),
-            "at_least" => self.at_least.is_some(),
-            "at_most" => self.at_most.is_some(),
-            "decays_by" => self.decays_by.is_some(),
-            "grows_by" => self.grows_by.is_some(),
-            "within" => self.within.is_some(),
-            "tracks" => self.tracks.is_some(),
-            "sign" => self.sign.is_some(),
-            _ => false,
-        }
-    }
-
-    /// Which kind the claim's keys make it: exactly one.
-    fn tag(&self) -> Result<Tag, KeyError> {
-        let mut found: Option<(Tag, &str, &str)> = None;
-        for &(tag, name, keys) in KINDS {
-            let Some(k) = keys.iter().find(|k| self.present(k)) else {
-                continue;
-            };
-            if let Some((_, first, first_key)) = found {
-                return Err(key_err(
-                    k,
-                    format!(
-                        "makes this claim {name}, but `{first_key}` already made it {first}: \
-                         one kind per claim (write two claims)"
-                    ),
-                ));
-            }
-            found = Some((tag, name, k));
-        }
-        found.map(|(tag, _, _)| tag).ok_or((
-            None,
-            "says nothing to test: give `better` and `than` (a comparison), `at_least` or \
-             `at_most` (a threshold), `decays_by`, `grows_by` or `within` (a layer trend), or \
-             `tracks` and `sign` (a correlation)"
-                .into(),
-        ))
-    }
-
-    /// Check the claim's shape (no plan needed) and build it.
-    fn build(mut self) -> Result<Claim, KeyError> {
-        let text = match self.text.take() {
-            Some(t) if !t.trim().is_empty() => t,
-            Some(_) => return Err(key_err("text", "is empty: say what the claim tests")),
-            None => {
-                return Err(key_err(
-                    "text",
-                    "missing: every claim says in `text` what it tests (the sentence the report shows)",
-                ));
-            }
-        };
-        let metric = match self.metric.take() {
-            Some(m) if !m.trim().is_empty() => m,
-            _ => {
-                return Err(key_err(
-                    "metric",
-                    "missing: name the eval.csv, metrics.csv or layers.csv quantity the claim is about",
-                ));
-            }
-        };
-        let tag = self.tag()?;
-        if self.same.is_some() && tag != Tag::Comparison {
-            return Err(key_err(
-                "same",
-                "only applies to a comparison (`better` and `than`)",
-            ));
-        }
-        let select = self.select.take().unwrap_or_default();
-        let kind = match tag {
-            Tag::Comparison => {
-                let missing = if self.better.is_some() {
-                    "than"
-                } else {
-                    "better"
-                };
-                let (Some(better), Some(than)) = (self.better, self.than) else {
-                    return Err(key_err(
-                        missing,
-                        "missing: a comparison needs both `better` and `than` selectors",
-                    ));
-                };
-                ClaimKind::Comparison {
-                    better,
-                    than,
-                    same: self.same.unwrap_or_default(),
-                }
-            }
-            Tag::Threshold => {
-                let bound = match one_of(&[("at_least", self.at_least), ("at_most", self.at_most)])?
-                {
-                    ("at_least", v) => Bound::AtLeast(v),
-                    (_, v) => Bound::AtMost(v),
-                };
-                ClaimKind::Threshold { bound }
-            }
-            Tag::LayerTrend => {
-                let trend = match one_of(&[
-                    ("decays_by", self.decays_by),
-                    ("grows_by", self.grows_by),
-                    ("within", self.within),
-                ])? {
-                    (key, v) if v <= 0.0 => {
-                        return Err(key_err(
-                            key,
-                            format!("must be a positive number of decades, not {v}"),
-                        ));
-                    }
-                    ("decays_by", v) => Trend::DecaysBy(v),
-                    ("grows_by", v) => Trend::GrowsBy(v),
-                    (_, v) => Trend::Within(v),
-                };
-                ClaimKind::LayerTrend { trend }
-            }
-            Tag::Correlation => {
-                let Some(tracks) = self.tracks else {
-                    return Err(key_err(
-                        "tracks",
-                        "missing: a correlation names the second metric in `tracks`",
-                    ));
-                };
-                let sign = match self.sign.as_deref() {
-                    Some("positive") => Sign::Positive,
-                    Some("negative") => Sign::Negative,
-                    Some(other) => {
-                        return Err(key_err(
-                            "sign",
-                            format!("`{other}` is not a sign: use \"positive\" or \"negative\""),
-                        ));
-                    }
-                    None => {
-                        return Err(key_err(
-                            "sign",
-                            "missing: a correlation claims a sign, \"positive\" or \"negative\"",
-                        ));
-                    }
-                };
-                ClaimKind::Correlation { tracks, sign }
-            }
-        };
-        Ok(Claim {
-            text,
-            metric,
-            select,
-            kind,
-        })
-    }
-}
-
-/// The one given key of a group of alternatives (`at_least`/`at_most`, ...), with a finite value.
-fn one_of(keys: &[(&'static str, Option<f64>)]) -> Result<(&'static str, f64), KeyError> {
-    let given: Vec<(&str, f64)> = keys.iter().filter_map(|&(k, v)| Some((k, v?))).collect();
-    match given[..] {
-        [(key, v)] => Ok((key, finite(key, v)?)),
-        [(first, _), (second, _), ..] => {
-            let names: Vec<String> = keys.iter().map(|(k, _)| format!("`{k}`")).collect();
-            Err(key_err(
-                second,
-                format!(
-                    "give one of {}, not both `{first}` and `{second}` (write two claims)",
-                    names.join(", ")
-                ),
-            ))
-        }
-        [] => unreachable!("the kind was found from one of these keys"),
-    }
-}
-
-fn finite(key: &str, v: f64) -> Result<f64, KeyError> {
-    if v.is_finite() {
-        Ok(v)
-    } else {
-        Err(key_err(key, format!("must be a finite number, not {v}")))
-    }
-}
-
-impl TryFrom<ClaimSpec> for Claim {
-    type Error = String;
-
-    fn try_from(spec: ClaimSpec) -> Result<Self, String> {
-        spec.build().map_err(|(key, msg)| match key {
-            Some(k) => format!("key `{k}`: {msg}"),
-            None => msg,
-        })
-    }
-}
-
-impl From<Claim> for ClaimSpec {
-    fn from(c: Claim) -> Self {
-        let mut s = ClaimSpec {
-            text: Some(c.text),
-            metric: Some(c.metric),
-            select: (!c.select.is_empty()).then_some(c.select),
-            ..ClaimSpec::default()
-        };
-        match c.kind {
-            ClaimKind::Comparison { better, than, same } => {
-                s.better = Some(better);
-                s.than = Some(than);
-                s.same = (!same.is_empty()).then_some(same);
-            }
-            ClaimKind::Threshold { bound } => match bound {
-                Bound::AtLeast(v) => s.at_least = Some(v),
-                Bound::AtMost(v) => s.at_most = Some(v),
-            },
-            ClaimKind::LayerTrend { trend } => match trend {
-                Trend::DecaysBy(v) => s.decays_by = Some(v),
-                Trend::GrowsBy(v) => s.grows_by = Some(v),
-                Trend::Within(v) => s.within = Some(v),
-            },
-            ClaimKind::Correlation { tracks, sign } => {
-                s.tracks = Some(tracks);
-                s.sign = Some(sign.to_string());
-            }
-        }
-        s
-    }
-}
-
-/// What validation needs to know about the sweep a claim belongs to.
+/// What validation needs to know about the sweep a claim belongs to (metric facts come from
+/// the registry).
 pub struct PlanContext<'a> {
-    pub catalog: &'a dyn MetricCatalog,
     /// The plan's flat configurations (with or without `seed`; seeds are ignored).
     pub configs: &'a [toml::Table],
     /// Every valid config key (`config::KEYS`).
@@ -368,9 +88,16 @@ impl Spans {
         self.table.clone()
     }
 
-    fn error(&self, claim: usize, (key, message): KeyError) -> ClaimError {
+    fn error(&self, claim: usize, e: KeyError) -> ClaimError {
         ClaimError {
             claim: Some(claim),
+            ..self.error_unnumbered(e)
+        }
+    }
+
+    fn error_unnumbered(&self, (key, message): KeyError) -> ClaimError {
+        ClaimError {
+            claim: None,
             span: self.locate(key.as_deref()),
             key,
             message,
@@ -477,50 +204,110 @@ fn read_claim(table: &dyn TableLike) -> Result<Claim, KeyError> {
     spec.build()
 }
 
-/// One claim's meaning against the plan.
-fn check_claim(claim: &Claim, plan: &PlanContext) -> Result<(), KeyError> {
-    let info = plan.catalog.metric(&claim.metric).ok_or_else(|| {
-        key_err(
+/// Every registered metric name, for "did you mean".
+fn metric_names() -> impl Iterator<Item = &'static str> {
+    let mut names: Vec<&str> = REGISTRY.iter().map(|m| m.name).collect();
+    names.dedup();
+    names.into_iter()
+}
+
+fn unknown_metric(key: &str, name: &str) -> KeyError {
+    key_err(
+        key,
+        format!("unknown metric `{name}`{}", suggest(name, metric_names())),
+    )
+}
+
+/// The registry's entry for a scalar claim's metric (`metric` or `tracks`): an `eval.csv` or
+/// `metrics.csv` metric, not a `layers.csv` quantity.
+fn scalar(name: &str, key: &str, kind: &str) -> Result<&'static Metric, KeyError> {
+    if let Some(m) = scalar_metric(name) {
+        return Ok(m);
+    }
+    if layer_metric(name).is_some() {
+        return Err(key_err(
+            key,
+            format!(
+                "`{name}` is a layers.csv quantity (one value per layer): a {kind} needs an \
+                 eval.csv or metrics.csv metric; a layer trend (`decays_by`, `grows_by`, \
+                 `within`) takes layers.csv quantities"
+            ),
+        ));
+    }
+    Err(unknown_metric(key, name))
+}
+
+/// The registry's entry for the claim's `metric`: a `layers.csv` quantity for a layer trend,
+/// an `eval.csv` or `metrics.csv` metric for the other kinds.
+fn claim_metric(claim: &Claim) -> Result<&'static Metric, KeyError> {
+    let ClaimKind::LayerTrend { trend } = &claim.kind else {
+        return scalar(&claim.metric, "metric", claim.kind.name());
+    };
+    if let Some(m) = layer_metric(&claim.metric) {
+        return Ok(m);
+    }
+    if scalar_metric(&claim.metric).is_none() {
+        return Err(unknown_metric("metric", &claim.metric));
+    }
+    let key = match trend {
+        Trend::DecaysBy(_) => "decays_by",
+        Trend::GrowsBy(_) => "grows_by",
+        Trend::Within(_) => "within",
+    };
+    Err(key_err(
+        key,
+        format!(
+            "a layer trend needs a layers.csv quantity (one value per layer, e.g. \
+             `act_grad_norm`); `{}` is not one",
+            claim.metric
+        ),
+    ))
+}
+
+/// What a claim needs of the registry alone: its metrics exist in the files its kind reads, a
+/// comparison's metric has a direction, a correlation's two metrics differ. Returns the
+/// claim's metric.
+fn check_metrics(claim: &Claim) -> Result<&'static Metric, KeyError> {
+    let info = claim_metric(claim)?;
+    match &claim.kind {
+        ClaimKind::Comparison { .. } if info.direction == Direction::None => Err(key_err(
             "metric",
             format!(
-                "unknown metric `{}`{}",
-                claim.metric,
-                suggest(&claim.metric, plan.catalog.names())
+                "`{}` has no better direction (neither lower nor higher is better), so one \
+                 configuration cannot beat another on it; compare a score such as \
+                 `sliced_wasserstein` or `fld`, or state a threshold",
+                claim.metric
             ),
-        )
-    })?;
-    let configs = configurations(plan.configs);
-    let base = matching(&claim.select, "where", &configs, plan)?;
-    let kind = claim.kind.name();
-    let needs_scalar = || {
-        if info.source == Source::Layers {
-            Err(key_err(
-                "metric",
-                format!(
-                    "`{}` is a layers.csv quantity (one value per layer): a {kind} needs an \
-                     eval.csv or metrics.csv metric; a layer trend (`decays_by`, `grows_by`, \
-                     `within`) takes layers.csv quantities",
-                    claim.metric
-                ),
-            ))
-        } else {
-            Ok(())
-        }
-    };
-    match &claim.kind {
-        ClaimKind::Comparison { better, than, same } => {
-            needs_scalar()?;
-            if info.direction.is_none() {
+        )),
+        ClaimKind::Correlation { tracks, .. } => {
+            scalar(tracks, "tracks", claim.kind.name())?;
+            if tracks == &claim.metric {
                 return Err(key_err(
-                    "metric",
-                    format!(
-                        "`{}` has no better direction (neither lower nor higher is better), so \
-                         one configuration cannot beat another on it; compare a score such as \
-                         `sliced_wasserstein` or `fld`, or state a threshold",
-                        claim.metric
-                    ),
+                    "tracks",
+                    "names the claim's own metric: a metric always tracks itself",
                 ));
             }
+            Ok(info)
+        }
+        _ => Ok(info),
+    }
+}
+
+/// Check a claim against the registry alone (see [`check_metrics`]): what the report does
+/// with a stored claim before testing it, in case a later release renamed its metric.
+pub fn check_registry(claim: &Claim) -> Result<(), ClaimError> {
+    check_metrics(claim)
+        .map(|_| ())
+        .map_err(|e| Spans::default().error_unnumbered(e))
+}
+
+/// One claim's meaning against the registry and the plan.
+fn check_claim(claim: &Claim, plan: &PlanContext) -> Result<(), KeyError> {
+    let info = check_metrics(claim)?;
+    let configs = configurations(plan.configs);
+    let base = matching(&claim.select, "where", &configs, plan)?;
+    match &claim.kind {
+        ClaimKind::Comparison { better, than, same } => {
             let b = matching_within(better, "better", &base, &configs, plan)?;
             let t = matching_within(than, "than", &base, &configs, plan)?;
             if let Some(both) = b.iter().find(|i| t.contains(i)) {
@@ -549,67 +336,40 @@ fn check_claim(claim: &Claim, plan: &PlanContext) -> Result<(), KeyError> {
                 ));
             }
         }
-        ClaimKind::Threshold { bound } => {
-            needs_scalar()?;
-            let key = match bound {
-                Bound::AtLeast(_) => "at_least",
-                Bound::AtMost(_) => "at_most",
-            };
-            if let (Bound::AtLeast(v), Some(max)) = (bound, info.max)
-                && *v > max
-            {
-                return Err(key_err(
-                    key,
-                    format!(
-                        "{v} is above the largest possible `{}` ({max}): the claim cannot hold",
-                        claim.metric
-                    ),
-                ));
-            }
-        }
-        ClaimKind::LayerTrend { trend } => {
-            if info.source != Source::Layers {
-                let key = match trend {
-                    Trend::DecaysBy(_) => "decays_by",
-                    Trend::GrowsBy(_) => "grows_by",
-                    Trend::Within(_) => "within",
-                };
-                return Err(key_err(
-                    key,
-                    format!(
-                        "a layer trend needs a layers.csv quantity (one value per layer, e.g. \
-                         `act_grad_norm`); `{}` is not one",
-                        claim.metric
-                    ),
-                ));
-            }
-        }
-        ClaimKind::Correlation { tracks, .. } => {
-            needs_scalar()?;
-            let other = plan.catalog.metric(tracks).ok_or_else(|| {
-                key_err(
-                    "tracks",
-                    format!(
-                        "unknown metric `{tracks}`{}",
-                        suggest(tracks, plan.catalog.names())
-                    ),
-                )
-            })?;
-            if other.source == Source::Layers {
-                return Err(key_err(
-                    "tracks",
-                    format!(
-                        "`{tracks}` is a layers.csv quantity; a correlation needs an eval.csv or \
-                         metrics.csv metric"
-                    ),
-                ));
-            }
-            if tracks == &claim.metric {
-                return Err(key_err(
-                    "tracks",
-                    "names the claim's own metric: a metric always tracks itself",
-                ));
-            }
+        ClaimKind::Threshold {
+            bound: Bound::AtLeast(v),
+        } => check_ceiling(info, *v, &base, &configs)?,
+        _ => {}
+    }
+    Ok(())
+}
+
+/// An `at_least` bound no selected configuration can reach (`modes_covered` at least 9 on
+/// 8 Gaussians): the registry's largest value on the configuration's dataset.
+fn check_ceiling(
+    info: &Metric,
+    v: f64,
+    among: &[usize],
+    configs: &[toml::Table],
+) -> Result<(), KeyError> {
+    for &i in among {
+        let Some(dataset) = configs[i]
+            .get("dataset")
+            .and_then(|d| Dataset::deserialize(d.clone()).ok())
+        else {
+            continue;
+        };
+        if let Some(max) = info.max_on(dataset)
+            && v > max
+        {
+            return Err(key_err(
+                "at_least",
+                format!(
+                    "{v} is above the largest possible `{}` on {dataset} ({max}): the claim \
+                     cannot hold",
+                    info.name
+                ),
+            ));
         }
     }
     Ok(())
@@ -713,7 +473,9 @@ fn describe<'a>(config: &toml::Table, keys: impl Iterator<Item = &'a String>) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::claims::testing::{TestCatalog, config};
+    use crate::claims::Sign;
+    use crate::claims::testing::config;
+    use serde::Serialize;
 
     /// clip_vs_gp on the Swiss roll (three clip values and the penalty) plus the penalty on
     /// 8 Gaussians, seeds 1 and 2.
@@ -738,7 +500,6 @@ mod tests {
         let doc = toml_edit::ImDocument::parse(text.to_string()).expect("valid TOML");
         let configs = plan_configs();
         let plan = PlanContext {
-            catalog: &TestCatalog,
             configs: &configs,
             keys: crate::config::KEYS,
         };
@@ -826,7 +587,10 @@ same = ["dataset"]
 
     #[test]
     fn the_documented_example_is_valid() {
-        let doc = include_str!("../../docs/claims.md");
+        let readme = include_str!("../../README.md");
+        let doc = &readme[readme
+            .find("### Claims")
+            .expect("the README's Claims section")..];
         let start = doc.find("```toml\n").expect("a toml block") + "```toml\n".len();
         let text = &doc[start..start + doc[start..].find("```").expect("closed")];
         let configs: Vec<toml::Table> = [
@@ -839,7 +603,6 @@ same = ["dataset"]
         .map(config)
         .to_vec();
         let plan = PlanContext {
-            catalog: &TestCatalog,
             configs: &configs,
             keys: crate::config::KEYS,
         };
@@ -984,7 +747,7 @@ same = ["dataset"]
             "needs a layers.csv quantity",
         );
         bad(
-            &format!("{t}metric = \"grad_norm\"\nat_most = 3"),
+            &format!("{t}metric = \"act_grad_norm\"\nat_most = 3"),
             Some("metric"),
             "is a layers.csv quantity",
         );
@@ -994,7 +757,7 @@ same = ["dataset"]
             "unknown metric `qualty`",
         );
         bad(
-            &format!("{t}metric = \"estimate\"\ntracks = \"grad_norm\"\nsign = \"negative\""),
+            &format!("{t}metric = \"estimate\"\ntracks = \"frac_at_clip\"\nsign = \"negative\""),
             Some("tracks"),
             "layers.csv",
         );
@@ -1043,7 +806,12 @@ same = ["dataset"]
         bad(
             &format!("{t}metric = \"modes_covered\"\nat_least = 9"),
             Some("at_least"),
-            "above the largest possible `modes_covered` (8)",
+            "9 is above the largest possible `modes_covered` on 8gaussians (8)",
+        );
+        bad(
+            &format!("{t}metric = \"high_quality_frac\"\nat_least = 1.5"),
+            Some("at_least"),
+            "1.5 is above the largest possible `high_quality_frac` on",
         );
         bad(
             &format!("{t}metric = \"fld\"\nat_most = nan"),
@@ -1084,6 +852,31 @@ same = ["dataset"]
         );
     }
 
+    /// `modes_covered` is bounded by the modes of each selected configuration's dataset.
+    #[test]
+    fn modes_bound_follows_the_dataset() {
+        let configs: Vec<toml::Table> = ["8gaussians", "25gaussians"]
+            .map(|d| config(&format!("loss = \"wgan-gp\"\ndataset = \"{d}\"")))
+            .to_vec();
+        let plan = PlanContext {
+            configs: &configs,
+            keys: crate::config::KEYS,
+        };
+        let check = |claim: &str| {
+            let doc = toml_edit::ImDocument::parse(format!(
+                "[[claim]]\ntext = \"t\"\nmetric = \"modes_covered\"\n{claim}"
+            ))
+            .unwrap();
+            parse_claims(doc.as_table().get("claim").unwrap(), &plan).map(|_| ())
+        };
+        assert!(check("at_least = 20\nwhere = { dataset = \"25gaussians\" }").is_ok());
+        assert!(check("at_least = 8").is_ok());
+        let err = check("at_least = 20").unwrap_err();
+        assert!(err.message.contains("on 8gaussians (8)"), "{err}");
+        let err = check("at_least = 26\nwhere = { dataset = \"25gaussians\" }").unwrap_err();
+        assert!(err.message.contains("on 25gaussians (25)"), "{err}");
+    }
+
     #[test]
     fn claim_must_be_tables() {
         let err = parse("claim = 3").unwrap_err();
@@ -1110,7 +903,6 @@ same = ["dataset"]
             .filter(|c| c.get("loss").and_then(|v| v.as_str()) == Some("wgan-clip"))
             .collect();
         let plan = PlanContext {
-            catalog: &TestCatalog,
             configs: &clip_only,
             keys: crate::config::KEYS,
         };

@@ -1,16 +1,18 @@
 //! Testing claims on the runs of a sweep: per pair or configuration the numbers over seeds and
 //! a verdict, then the claim's verdict (contradicted if any part is, supported if every part
-//! is, inconclusive otherwise). The rules are written out in `docs/claims.md`.
+//! is, inconclusive otherwise). The rules are in the README's grid-file section, the formulas
+//! in `docs/claims.md`.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::stats::{self, ALPHA};
-use super::{
-    Bound, Claim, ClaimError, ClaimKind, Direction, MetricCatalog, Selector, Sign, Source, Trend,
-    agree_on, selects, values_equal, without_seed,
+use super::claim::{
+    Bound, Claim, ClaimError, ClaimKind, Selector, Sign, Trend, agree_on, scalar_metric, selects,
+    values_equal, without_seed,
 };
+use super::stats::{self, ALPHA};
+use crate::results::metrics::Direction;
 
 /// One run's data, as the report loads it.
 #[derive(Debug, Clone, Default)]
@@ -341,13 +343,18 @@ fn same_config(a: &toml::Table, b: &toml::Table) -> bool {
 }
 
 /// Labels `key=value` over the claim's selector keys, then the keys that differ among the
-/// configurations involved.
+/// configurations involved: of those, only the `preferred` ones (a sweep's varying keys, as its
+/// legends name configurations) when they tell the configurations apart, all of them otherwise.
 struct Labeller {
     keys: Vec<String>,
 }
 
 impl Labeller {
-    fn new<'a>(selectors: &[&Selector], configs: impl Iterator<Item = &'a toml::Table>) -> Self {
+    fn new<'a>(
+        selectors: &[&Selector],
+        configs: impl Iterator<Item = &'a toml::Table>,
+        preferred: &[String],
+    ) -> Self {
         let mut keys: Vec<String> = Vec::new();
         for s in selectors {
             for k in s.keys() {
@@ -360,17 +367,32 @@ impl Labeller {
         let mut all: Vec<&String> = configs.iter().flat_map(|c| c.keys()).collect();
         all.sort();
         all.dedup();
-        for k in all {
-            let first = configs.first().and_then(|c| c.get(k));
-            let varies = configs.iter().any(|c| match (c.get(k), first) {
-                (Some(a), Some(b)) => !values_equal(a, b),
-                (a, b) => a.is_some() != b.is_some(),
-            });
-            if varies && !keys.contains(k) {
-                keys.push(k.clone());
+        let differing: Vec<&String> = all
+            .into_iter()
+            .filter(|k| {
+                let first = configs.first().and_then(|c| c.get(*k));
+                configs.iter().any(|c| match (c.get(*k), first) {
+                    (Some(a), Some(b)) => !values_equal(a, b),
+                    (a, b) => a.is_some() != b.is_some(),
+                })
+            })
+            .collect();
+        let mut l = Labeller { keys };
+        for k in differing.iter().filter(|k| preferred.contains(k)) {
+            if !l.keys.contains(k) {
+                l.keys.push((*k).clone());
             }
         }
-        Labeller { keys }
+        let labels: std::collections::HashSet<String> =
+            configs.iter().map(|c| l.label(c)).collect();
+        if preferred.is_empty() || labels.len() < configs.len() {
+            for k in differing {
+                if !l.keys.contains(k) {
+                    l.keys.push(k.clone());
+                }
+            }
+        }
+        l
     }
 
     fn label(&self, config: &toml::Table) -> String {
@@ -393,32 +415,21 @@ impl Labeller {
     }
 }
 
-/// Test one claim on a sweep's runs. Errors only when the claim no longer fits the metric
-/// catalog (a stored claim read by a release that renamed or redefined its metric).
+/// Test one claim on a sweep's runs. Configurations are labelled by the claim's selector keys
+/// and, of the keys that differ between them, `keys` (the sweep's varying keys; empty: every
+/// key that differs). Errors only when the claim no longer fits the metric registry (a stored
+/// claim read by a release that renamed or redefined its metric).
 pub fn evaluate(
     claim: &Claim,
     runs: &[ClaimRun],
-    catalog: &dyn MetricCatalog,
+    keys: &[String],
 ) -> Result<ClaimResult, ClaimError> {
-    let error = |key: &str, message: String| ClaimError {
-        claim: None,
-        key: Some(key.into()),
-        span: None,
-        message,
-    };
-    let info = catalog
-        .metric(&claim.metric)
-        .ok_or_else(|| error("metric", format!("unknown metric `{}`", claim.metric)))?;
+    super::parse::check_registry(claim)?;
+    let direction = scalar_metric(&claim.metric).map_or(Direction::None, |m| m.direction);
     let groups = group(runs);
     let select = &claim.select;
     let (items, none) = match &claim.kind {
         ClaimKind::Comparison { better, than, same } => {
-            let direction = info.direction.ok_or_else(|| {
-                error(
-                    "metric",
-                    format!("`{}` has no better direction", claim.metric),
-                )
-            })?;
             let side = |s: &Selector| -> Vec<&Group> {
                 groups
                     .iter()
@@ -429,6 +440,7 @@ pub fn evaluate(
             let labeller = Labeller::new(
                 &[better, than, select],
                 b.iter().chain(&t).map(|g| &g.config),
+                keys,
             );
             let mut items = Vec::new();
             for gb in &b {
@@ -443,27 +455,19 @@ pub fn evaluate(
             (items, "no finished runs on both sides of the comparison")
         }
         ClaimKind::Threshold { bound } => (
-            per_config(&groups, select, |g, label| {
+            per_config(&groups, select, keys, |g, label| {
                 threshold(&claim.metric, *bound, g, label)
             }),
             "no finished run matches `where`",
         ),
-        ClaimKind::LayerTrend { trend } => {
-            if info.source != Source::Layers {
-                return Err(error(
-                    "metric",
-                    format!("`{}` is not a layers.csv quantity", claim.metric),
-                ));
-            }
-            (
-                per_config(&groups, select, |g, label| {
-                    layer_trend(&claim.metric, *trend, g, label)
-                }),
-                "no finished run matches `where`",
-            )
-        }
+        ClaimKind::LayerTrend { trend } => (
+            per_config(&groups, select, keys, |g, label| {
+                layer_trend(&claim.metric, *trend, g, label)
+            }),
+            "no finished run matches `where`",
+        ),
         ClaimKind::Correlation { tracks, sign } => (
-            per_config(&groups, select, |g, label| {
+            per_config(&groups, select, keys, |g, label| {
                 correlation(&claim.metric, tracks, *sign, g, label)
             }),
             "no finished run matches `where`",
@@ -483,13 +487,14 @@ pub fn evaluate(
 fn per_config(
     groups: &[Group],
     select: &Selector,
+    keys: &[String],
     f: impl Fn(&Group, String) -> Item,
 ) -> Vec<Item> {
     let chosen: Vec<&Group> = groups
         .iter()
         .filter(|g| selects(select, &g.config))
         .collect();
-    let labeller = Labeller::new(&[select], chosen.iter().map(|g| &g.config));
+    let labeller = Labeller::new(&[select], chosen.iter().map(|g| &g.config), keys);
     chosen
         .into_iter()
         .map(|g| f(g, labeller.label(&g.config)))
@@ -557,7 +562,7 @@ fn compare(metric: &str, direction: Direction, gb: &Group, gt: &Group, l: &Label
         side(metric, gt, l.label(&gt.config)),
     );
     let (bv, tv) = (b.finite(), t.finite());
-    let higher = direction == Direction::HigherIsBetter;
+    let higher = direction == Direction::Higher;
     // Claimed: mean(better) above mean(than) for a higher-is-better metric, below otherwise.
     let orient = if higher { 1.0 } else { -1.0 };
     let mut d = PairDetail {
@@ -1004,7 +1009,7 @@ fn correlation(metric: &str, tracks: &str, sign: Sign, g: &Group, label: String)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::claims::testing::{TestCatalog, config};
+    use crate::claims::testing::config;
 
     fn claim(text: &str) -> Claim {
         #[derive(serde::Deserialize)]
@@ -1030,7 +1035,7 @@ mod tests {
     }
 
     fn eval(c: &Claim, runs: &[ClaimRun]) -> ClaimResult {
-        evaluate(c, runs, &TestCatalog).unwrap()
+        evaluate(c, runs, &[]).unwrap()
     }
 
     fn pair(r: &ClaimResult, i: usize) -> &PairDetail {
@@ -1078,6 +1083,46 @@ than = { loss = "wgan-clip" }
             "loss=wgan-gp 0.150 [0.125, 0.175] (n=3) vs loss=wgan-clip clip=0.01 1.73 \
              [1.35, 2.11] (n=3): g = 11.7, p = 0.00149 (Welch, one-sided)"
         );
+    }
+
+    /// Labels name configurations by the sweep's varying keys when given, not by the settings
+    /// each loss implies.
+    #[test]
+    fn labels_prefer_the_sweeps_varying_keys() {
+        let mut all = runs(
+            "loss = \"wgan-gp\"\ngp_lambda = 10.0\nc_lr = 1e-4",
+            "sliced_wasserstein",
+            &[0.15, 0.16],
+        );
+        all.extend(runs(
+            "loss = \"wgan-clip\"\nclip = 0.01\nc_lr = 5e-5",
+            "sliced_wasserstein",
+            &[1.7, 1.9],
+        ));
+        let keys = ["clip".to_string(), "loss".to_string()];
+        let r = evaluate(&claim(SW), &all, &keys).unwrap();
+        assert_eq!(r.items[0].label, "loss=wgan-gp vs loss=wgan-clip clip=0.01");
+        let r = evaluate(&claim(SW), &all, &[]).unwrap();
+        assert_eq!(
+            r.items[0].label,
+            "loss=wgan-gp c_lr=0.0001 gp_lambda=10.0 vs loss=wgan-clip c_lr=0.00005 clip=0.01"
+        );
+        // Varying keys that do not tell the configurations apart are not enough.
+        let mut clips = runs(
+            "loss = \"wgan-clip\"\nc_lr = 5e-5",
+            "sliced_wasserstein",
+            &[1.0],
+        );
+        clips.extend(runs(
+            "loss = \"wgan-clip\"\nc_lr = 1e-4",
+            "sliced_wasserstein",
+            &[1.0],
+        ));
+        let at_most =
+            claim("[[claim]]\ntext = \"t\"\nmetric = \"sliced_wasserstein\"\nat_most = 2\n");
+        let r = evaluate(&at_most, &clips, &["loss".to_string()]).unwrap();
+        let labels: Vec<&str> = r.items.iter().map(|i| i.label.as_str()).collect();
+        assert_eq!(labels, ["c_lr=0.00005", "c_lr=0.0001"]);
     }
 
     #[test]
@@ -1542,9 +1587,9 @@ at_least = 7
     }
 
     #[test]
-    fn a_claim_the_catalog_no_longer_knows_is_an_error() {
+    fn a_claim_the_registry_no_longer_knows_is_an_error() {
         let c = claim("[[claim]]\ntext = \"t\"\nmetric = \"gone\"\nat_most = 1\n");
-        let err = evaluate(&c, &[], &TestCatalog).unwrap_err();
+        let err = evaluate(&c, &[], &[]).unwrap_err();
         assert_eq!(err.key.as_deref(), Some("metric"));
     }
 

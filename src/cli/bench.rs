@@ -3,8 +3,8 @@
 //! prints the table and writes `bench.json`.
 
 use super::error::{CliResult, bad};
+use super::table::render_table;
 use crate::bench::{self, CaseResult, TorchResult};
-use crate::browse::render_table;
 use crate::config::Backend;
 use crate::store::write_atomic;
 use serde::Serialize;
@@ -82,43 +82,7 @@ pub fn exec(a: Args) -> CliResult {
     } else {
         (None, None)
     };
-    let mut results = Vec::new();
-    let mut rows = vec![
-        [
-            "case",
-            "backend",
-            "gen it/s",
-            "critic steps/s",
-            "peak RSS MB",
-            "GFLOP/it",
-            "% of peak",
-            "torch it/s",
-            "harness/torch",
-        ]
-        .map(String::from)
-        .to_vec(),
-    ];
-    for case in &cases {
-        for &b in &a.backends {
-            if case == "dcgan_wgan_gp" && b == Backend::Ndarray {
-                // Measured: over 30 minutes for 30 iterations (ndarray's convolutions).
-                eprintln!(
-                    "skipping dcgan_wgan_gp on ndarray: its convolutions take >30 min for this case"
-                );
-                continue;
-            }
-            let r = match bench::run_case_isolated(&exe, case, b, a.iters) {
-                Ok(r) => r,
-                Err(e) => {
-                    eprintln!("{e:#}");
-                    continue;
-                }
-            };
-            let t = torch.iter().flatten().find(|x| &x.case == case);
-            rows.push(row(&r, t));
-            results.push(r);
-        }
-    }
+    let (rows, results) = measure(&a, &exe, &cases, torch.as_deref());
     let overheads = bench::overheads()?;
     print!("{}", render_table(&rows));
     if let Some(rss) = torch_rss {
@@ -145,6 +109,54 @@ pub fn exec(a: Args) -> CliResult {
     write_atomic(&a.out, json.as_bytes())?;
     println!("written {}", a.out.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// Run every case on every backend, each in its own process: the table's rows and the
+/// results. A case that fails is reported on stderr and left out.
+fn measure(
+    a: &Args,
+    exe: &std::path::Path,
+    cases: &[String],
+    torch: Option<&[TorchResult]>,
+) -> (Vec<Vec<String>>, Vec<CaseResult>) {
+    let mut results = Vec::new();
+    let mut rows = vec![
+        [
+            "case",
+            "backend",
+            "gen it/s",
+            "critic steps/s",
+            "peak RSS MB",
+            "GFLOP/it",
+            "% of peak",
+            "torch it/s",
+            "harness/torch",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    for case in cases {
+        for &b in &a.backends {
+            if case == "dcgan_wgan_gp" && b == Backend::Ndarray {
+                // Measured: over 30 minutes for 30 iterations (ndarray's convolutions).
+                eprintln!(
+                    "skipping dcgan_wgan_gp on ndarray: its convolutions take >30 min for this case"
+                );
+                continue;
+            }
+            let r = match bench::run_case_isolated(exe, case, b, a.iters) {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("{e:#}");
+                    continue;
+                }
+            };
+            let t = torch.into_iter().flatten().find(|x| &x.case == case);
+            rows.push(row(&r, t));
+            results.push(r);
+        }
+    }
+    (rows, results)
 }
 
 /// One table row: the harness's numbers and, with `--compare`, PyTorch's and the ratio.

@@ -5,15 +5,9 @@ use crate::data::{download, mnist};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Datasets.
-#[derive(clap::Args)]
-pub struct Args {
-    #[command(subcommand)]
-    what: What,
-}
-
+/// The `harness data` subcommands.
 #[derive(clap::Subcommand)]
-enum What {
+pub enum Args {
     /// Download MNIST (checksums verified) into --data-dir (default: data/mnist).
     Mnist {
         #[arg(long)]
@@ -25,7 +19,7 @@ enum What {
 }
 
 pub fn exec(a: Args) -> CliResult {
-    let What::Mnist { data_dir, mirrors } = a.what;
+    let Args::Mnist { data_dir, mirrors } = a;
     let dir = mnist::resolve_dir(data_dir.as_deref());
     let mut opts = download::DownloadOptions::default();
     if !mirrors.is_empty() {

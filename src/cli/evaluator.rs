@@ -7,15 +7,9 @@ use crate::run::load_evaluator;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// The MNIST evaluator (a LeNet trained once per results directory).
-#[derive(clap::Args)]
-pub struct Args {
-    #[command(subcommand)]
-    what: What,
-}
-
+/// The `harness evaluator` subcommands.
 #[derive(clap::Subcommand)]
-enum What {
+pub enum Args {
     /// Train (or load) the evaluator under RESULTS/evaluators/<hash> and print its accuracy.
     Train {
         #[arg(long, default_value = "results")]
@@ -26,7 +20,7 @@ enum What {
 }
 
 pub fn exec(a: Args) -> CliResult {
-    let What::Train { results, data_dir } = a.what;
+    let Args::Train { results, data_dir } = a;
     let store = open_store(&results)?;
     let data = mnist::load_cached(&mnist::resolve_dir(data_dir.as_deref()))?;
     let (ev, _) = load_evaluator(&store.root, &data)?;

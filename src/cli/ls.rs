@@ -2,7 +2,8 @@
 
 use super::error::CliResult;
 use super::input::open_store;
-use crate::browse;
+use super::table::render_table;
+use crate::browse::{self, RunOverview};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -14,6 +15,40 @@ pub struct Args {
 }
 
 pub fn exec(a: Args) -> CliResult {
-    print!("{}", browse::ls(&open_store(&a.dir)?)?);
+    let mut rows = vec![
+        [
+            "hash", "sweep", "config", "dataset", "model", "n_critic", "seed", "status", "step",
+            "estimate", "score", "wall",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    rows.extend(browse::runs(&open_store(&a.dir)?).iter().map(row));
+    print!("{}", render_table(&rows));
     Ok(ExitCode::SUCCESS)
+}
+
+fn row(r: &RunOverview) -> Vec<String> {
+    let (rec, cfg) = (r.record.as_ref(), &r.config);
+    vec![
+        r.hash.clone(),
+        rec.and_then(|r| r.sweep.clone()).unwrap_or_default(),
+        cfg.label(),
+        cfg.dataset.to_string(),
+        cfg.model.to_string(),
+        cfg.n_critic.to_string(),
+        cfg.seed.to_string(),
+        r.status.as_str().to_string(),
+        rec.map(|r| format!("{}/{}", r.step, cfg.gen_iters))
+            .unwrap_or_default(),
+        r.summary
+            .as_ref()
+            .and_then(|s| s.last.get("estimate"))
+            .map(|f| format!("{:.4}", f.value))
+            .unwrap_or_default(),
+        r.headline_score()
+            .map(|(name, v)| format!("{name}={v:.3}"))
+            .unwrap_or_default(),
+        rec.map(|r| format!("{:.1}s", r.wall_s)).unwrap_or_default(),
+    ]
 }

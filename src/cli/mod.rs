@@ -10,11 +10,13 @@ mod eval;
 mod evaluator;
 mod input;
 mod ls;
+mod replay;
 mod report;
 mod run;
 mod show;
 mod status;
 mod sweep;
+mod table;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -41,8 +43,13 @@ enum Command {
     Show(show::Args),
     Bench(bench::Args),
     Report(report::Args),
+    Replay(replay::Args),
     Eval(eval::Args),
+    /// The MNIST evaluator (a LeNet trained once per results directory).
+    #[command(subcommand)]
     Evaluator(evaluator::Args),
+    /// Datasets.
+    #[command(subcommand)]
     Data(data::Args),
 }
 
@@ -57,6 +64,7 @@ pub fn main() -> ExitCode {
         Command::Show(a) => show::exec(a),
         Command::Bench(a) => bench::exec(a),
         Command::Report(a) => report::exec(a),
+        Command::Replay(a) => replay::exec(a),
         Command::Eval(a) => eval::exec(a),
         Command::Evaluator(a) => evaluator::exec(a),
         Command::Data(a) => data::exec(a),

@@ -1,7 +1,9 @@
-//! `harness report DIR`: the comparison report of a results directory.
+//! `harness report DIR`: the comparison report of a results directory, and with `--check` the
+//! gate on its sweeps' claims.
 
 use super::error::{CliResult, bad};
-use crate::report::{self, Band, ReportOptions};
+use crate::claims::Verdict;
+use crate::report::{self, Band, CheckedClaim, ReportOptions};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -22,6 +24,10 @@ pub struct Args {
     /// Shade min-max over seeds instead of +-1 std.
     #[arg(long)]
     minmax: bool,
+    /// Print every claim's verdict and exit 1 if any is contradicted (2 if a stored claim
+    /// cannot be tested); inconclusive claims are printed but do not fail.
+    #[arg(long)]
+    check: bool,
 }
 
 pub fn exec(a: Args) -> CliResult {
@@ -55,5 +61,55 @@ pub fn exec(a: Args) -> CliResult {
     for w in &s.warnings {
         eprintln!("warning: {w}");
     }
-    Ok(ExitCode::SUCCESS)
+    if !s.claims.is_empty() {
+        println!(
+            "claims: {} ({})",
+            report::claims_counts(&s.claims),
+            s.index.with_file_name("claims.csv").display()
+        );
+    }
+    if !a.check {
+        return Ok(ExitCode::SUCCESS);
+    }
+    Ok(ExitCode::from(check(&s.claims)))
+}
+
+/// `--check`: every claim's verdict, the numbers of the claims that are not supported, and the
+/// exit code: 2 if a stored claim cannot be tested, 1 if one is contradicted, 0 otherwise.
+fn check(claims: &[CheckedClaim]) -> u8 {
+    if claims.is_empty() {
+        println!("check: no sweep of this results directory states a claim");
+    }
+    for c in claims {
+        println!(
+            "  {}: {} (sweep {})",
+            c.verdict_text(),
+            c.claim.text,
+            c.sweep
+        );
+        if c.verdict() != Some(Verdict::Supported) {
+            for line in c.lines() {
+                println!("      {line}");
+            }
+        }
+    }
+    let contradicted: Vec<&CheckedClaim> = claims
+        .iter()
+        .filter(|c| c.verdict() == Some(Verdict::Contradicted))
+        .collect();
+    if claims.iter().any(|c| c.outcome.is_err()) {
+        eprintln!(
+            "error: a sweep record holds a claim this release cannot test; run `harness sweep` \
+             on its grid file again to record its claims anew"
+        );
+        2
+    } else if !contradicted.is_empty() {
+        eprintln!("check failed: {} contradicted", contradicted.len());
+        for c in contradicted {
+            eprintln!("  contradicted: {} (sweep {})", c.claim.text, c.sweep);
+        }
+        1
+    } else {
+        0
+    }
 }

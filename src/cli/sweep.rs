@@ -3,7 +3,7 @@
 
 use super::error::{CliResult, bad};
 use super::input::{load_plan, open_store};
-use crate::browse::render_table;
+use super::table::render_table;
 use crate::config::Backend;
 use crate::grid::{self, Plan};
 use crate::run::RunOptions;

@@ -8,12 +8,13 @@
 use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::fmt;
+use std::fs;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
-use std::{fs, thread};
 
 use flate2::read::MultiGzDecoder;
+use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 /// Side length of an MNIST image in pixels.
@@ -368,12 +369,11 @@ pub fn load(dir: &Path) -> Result<Mnist, DataError> {
             missing,
         });
     }
-    let [train_images, train_labels, test_images, test_labels] = thread::scope(|s| {
-        FILES
-            .each_ref()
-            .map(|f| s.spawn(move || read_verified(dir, f)))
-            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-    });
+    let decoded: Vec<_> = FILES.par_iter().map(|f| read_verified(dir, f)).collect();
+    let Ok([train_images, train_labels, test_images, test_labels]) = <[_; 4]>::try_from(decoded)
+    else {
+        unreachable!("one result per file")
+    };
     Ok(Mnist {
         train: make_split(train_images?, train_labels?)?,
         test: make_split(test_images?, test_labels?)?,

@@ -25,9 +25,10 @@ use crate::store::{RunLock, write_atomic};
 use crate::weights::{load_into, to_bytes};
 use anyhow::{Context, Result, bail};
 use burn::module::{Module, Param};
+use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
-use burn::tensor::activation::{log_softmax, relu, softmax};
+use burn::tensor::activation::{relu, softmax};
 use burn::tensor::module::{conv2d, max_pool2d};
 use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
 use rand::seq::SliceRandom;
@@ -603,6 +604,8 @@ pub fn train(
     let ad = device.clone().autodiff();
     let mut net = LeNet::new(spec, &ad);
     let mut optim = AdamConfig::new().with_epsilon(1e-8).init();
+    // Mean over the batch of -log softmax(logits)[label], as torch.nn.CrossEntropyLoss.
+    let cross_entropy = CrossEntropyLossConfig::new().init(&ad);
     let train = &mnist.train;
     let b = spec.batch_size;
     let steps_per_epoch = train.len.div_ceil(b);
@@ -623,8 +626,8 @@ pub fn train(
         let mut loss_n = 0usize;
         for (k, idx) in perm.chunks(b).enumerate() {
             let mut x = Vec::with_capacity(idx.len() * PIXELS);
-            let mut onehot = vec![0f32; idx.len() * N_CLASSES];
-            for (r, &i) in idx.iter().enumerate() {
+            let mut labels = Vec::with_capacity(idx.len());
+            for &i in idx {
                 let (dx, dy) = if shift > 0 {
                     (
                         aug.random_range(-shift..=shift),
@@ -634,14 +637,11 @@ pub fn train(
                     (0, 0)
                 };
                 push_shifted(train, i, dx, dy, &mut x);
-                onehot[r * N_CLASSES + usize::from(train.labels[i])] = 1.0;
+                labels.push(i64::from(train.labels[i]));
             }
             let logits = net.forward(tensor2(&x, PIXELS, &ad));
-            let target = tensor2(&onehot, N_CLASSES, &ad);
-            let loss = (log_softmax(logits, 1) * target)
-                .sum()
-                .neg()
-                .div_scalar(idx.len() as f32);
+            let targets = Tensor::<1, Int>::from_ints(labels.as_slice(), &ad);
+            let loss = cross_entropy.forward(logits, targets);
             let grads = loss.backward();
             if k.is_multiple_of(50) {
                 loss_sum += loss.clone().into_scalar::<f32>() as f64;

@@ -37,11 +37,11 @@ pub const SW_PROJECTIONS: usize = 128;
 pub type Scorer = (Arc<Evaluator>, Arc<TestReference>);
 
 fn host(t: Tensor<1>) -> Vec<f32> {
-    t.into_data().try_into_vec::<f32>().unwrap_or_default()
+    t.into_data().try_into_vec_as::<f32>().unwrap_or_default()
 }
 
 fn scalar(t: Tensor<1>) -> f64 {
-    t.into_scalar::<f32>() as f64
+    t.into_scalar::<f64>()
 }
 
 /// What one evaluation measured, for the training loop to record.
@@ -134,7 +134,7 @@ impl Subject<'_> {
         self.g
             .sample(z)
             .into_data()
-            .try_into_vec::<f32>()
+            .try_into_vec_as::<f32>()
             .unwrap_or_default()
     }
 
@@ -162,6 +162,7 @@ impl Subject<'_> {
         if !modes.is_empty() {
             let mm = quality::mode_metrics(pts, &modes, toy.mode_std(), quality::DEFAULT_N_STD);
             out.push(("modes_covered", mm.modes_covered as f64));
+            out.push(("modes_covered_1pct", mm.modes_covered_1pct as f64));
             out.push(("high_quality_frac", mm.high_quality_frac));
             out.push(("mode_kl", mm.mode_kl));
             out.push(("mode_js", mm.mode_js));
@@ -379,7 +380,7 @@ pub fn surface_csv(critic: &Critic, device: &Device) -> Result<Vec<u8>> {
         .normalized()
         .forward(to_tensor(&pts, 2, device))
         .into_data()
-        .try_into_vec::<f32>()
+        .try_into_vec_as::<f32>()
         .unwrap_or_default();
     let cells = pts.chunks_exact(2).zip(v).map(|(p, value)| Cell {
         x: p[0],
@@ -427,7 +428,7 @@ pub fn params_finite(c: &Critic, g: &Generator) -> bool {
     impl ModuleVisitor for Finite {
         fn visit_float<const D: usize>(&mut self, p: &Param<Tensor<D>>) {
             if self.0 {
-                let s = p.val().inner().abs().sum().into_scalar::<f32>() as f64;
+                let s = p.val().inner().abs().sum().into_scalar::<f64>();
                 self.0 = s.is_finite();
             }
         }

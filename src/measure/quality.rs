@@ -10,7 +10,7 @@
 use nalgebra::{DMatrix, DMatrixView, DMatrixViewMut, Dyn, SymmetricEigen};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use rayon::prelude::*;
 
 /// Mean and covariance of a set of feature vectors, the sufficient statistics of the
 /// Fréchet distance (Heusel et al. 2017).
@@ -204,8 +204,11 @@ pub const DEFAULT_N_STD: f64 = 3.0;
 pub struct ModeMetrics {
     /// Number of mixture modes.
     pub n_modes: usize,
-    /// Modes with at least one high-quality sample assigned.
+    /// Modes with at least one high-quality sample assigned (VEEGAN's and PacGAN's count).
     pub modes_covered: usize,
+    /// Modes whose high-quality samples are at least 1% of *all* samples: a mode the generator
+    /// actually puts mass on, where `modes_covered` also counts one stray sample.
+    pub modes_covered_1pct: usize,
     /// Fraction of all samples that are high quality (0 when there are no samples).
     pub high_quality_frac: f64,
     /// `KL(hist || uniform)` of the high-quality samples' mode histogram, nats.
@@ -216,12 +219,18 @@ pub struct ModeMetrics {
     pub counts: Vec<usize>,
 }
 
-/// Mode metrics of Srivastava et al. 2017 (VEEGAN) and Lin et al. 2018 (PacGAN).
+/// Mode metrics of Srivastava et al. 2017 (VEEGAN) and Lin et al. 2018 (PacGAN). VEEGAN's
+/// synthetic-data experiments: "count a sample as high quality, if it is within three standard
+/// deviations of the nearest mode ... the number of modes captured as the number of mixture
+/// components whose mean is nearest to at least one high quality sample".
 ///
 /// Exact rule: each sample is assigned to its nearest mode (Euclidean, lowest index
 /// on ties) and is *high quality* iff that distance is `<= n_std * std` (`std` is the
 /// per-axis standard deviation of each mixture component; use [`DEFAULT_N_STD`]).
-/// A mode is *covered* iff at least one high-quality sample is assigned to it.
+/// A mode is *covered* iff at least one high-quality sample is assigned to it (the original
+/// count); the strict count `modes_covered_1pct` takes a mode iff its high-quality samples are at
+/// least 1% of all samples (`100 * count >= n`, so with 2,500 samples at least 25; a uniform
+/// generator puts 12.5% on each of 8 modes).
 /// `mode_kl` / `mode_js` compare the high-quality histogram to uniform (natural log).
 ///
 /// Convention when no sample is high quality (or there are no samples): the
@@ -254,6 +263,10 @@ pub fn mode_metrics(samples: &[[f32; 2]], modes: &[[f64; 2]], std: f64, n_std: f
     ModeMetrics {
         n_modes: modes.len(),
         modes_covered: counts.iter().filter(|&&c| c > 0).count(),
+        modes_covered_1pct: counts
+            .iter()
+            .filter(|&&c| c > 0 && 100 * c >= samples.len())
+            .count(),
         high_quality_frac: if samples.is_empty() {
             0.0
         } else {
@@ -347,8 +360,8 @@ pub fn sliced_wasserstein(a: &[[f32; 2]], b: &[[f32; 2]], n_projections: usize, 
 /// (nalgebra `gemm`, i.e. the vectorised `matrixmultiply` kernel; products of `f32`
 /// values are exact in `f64`), and every decision that falls within the expansion's
 /// rounding bound, as well as each final k-NN radius, is recomputed from direct
-/// differences. Query blocks run on `std::thread::available_parallelism` scoped
-/// threads; a query stops being tested once a ball contains it.
+/// differences. Query blocks run on rayon's pool; a query stops being tested once a ball
+/// contains it.
 ///
 /// # Panics
 /// If `dim == 0`, a set is empty or ragged, or `k` is not in `1..min(n_real, n_fake)`.
@@ -537,34 +550,14 @@ fn count_covered(queries: &Points, refs: &Points, radii_sq: &[f64]) -> usize {
     blocks.into_iter().sum()
 }
 
-/// Runs `work(block)` for `0..n_blocks` on scoped threads pulling from a shared
-/// counter (balances the early-exit work of [`count_covered`]); results in block order.
+/// Runs `work(block)` for `0..n_blocks` on rayon's pool, one block per task (rayon's work
+/// stealing balances the early-exit work of [`count_covered`]); results in block order.
 fn parallel_blocks<T: Send>(n_blocks: usize, work: impl Fn(usize) -> T + Sync) -> Vec<T> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(n_blocks)
-        .max(1);
-    let next = AtomicUsize::new(0);
-    let run = || {
-        let mut out = Vec::new();
-        loop {
-            let b = next.fetch_add(1, Ordering::Relaxed);
-            if b >= n_blocks {
-                return out;
-            }
-            out.push((b, work(b)));
-        }
-    };
-    let mut all: Vec<(usize, T)> = std::thread::scope(|s| {
-        let handles: Vec<_> = (1..threads).map(|_| s.spawn(run)).collect();
-        let mut all = run();
-        for h in handles {
-            all.extend(h.join().expect("precision_recall worker panicked"));
-        }
-        all
-    });
-    all.sort_unstable_by_key(|(b, _)| *b);
-    all.into_iter().map(|(_, t)| t).collect()
+    (0..n_blocks)
+        .into_par_iter()
+        .with_max_len(1)
+        .map(&work)
+        .collect()
 }
 
 /// Number of rows of a non-empty row-major buffer, with shape checks.
@@ -792,7 +785,10 @@ mod tests {
             })
             .collect();
         let r = mode_metrics(&samples, &modes, 0.02, DEFAULT_N_STD);
-        assert_eq!((r.n_modes, r.modes_covered), (8, 8));
+        assert_eq!(
+            (r.n_modes, r.modes_covered, r.modes_covered_1pct),
+            (8, 8, 8)
+        );
         assert_eq!(r.high_quality_frac, 1.0);
         assert_eq!(r.counts, vec![100; 8]);
         assert!(r.mode_kl.abs() < 1e-12 && r.mode_js.abs() < 1e-12);
@@ -844,6 +840,40 @@ mod tests {
             0.75 * 6.0f64.ln() + 0.25 * 2.0f64.ln(),
             1e-12
         ));
+    }
+
+    /// The strict count takes a mode only when its high-quality samples are >= 1% of all
+    /// samples; the original count takes one stray sample.
+    #[test]
+    fn strict_mode_count_needs_one_percent_of_all_samples() {
+        let modes = ring(8, 2.0);
+        let at = |m: usize| [modes[m][0] as f32, modes[m][1] as f32];
+        // 1,000 samples: mode 0 holds 10 (exactly 1%), mode 1 holds 9, modes 2..=7 one each,
+        // the rest (975) far from every mode.
+        let mut s = vec![at(0); 10];
+        s.extend(vec![at(1); 9]);
+        s.extend((2..8).map(at));
+        s.extend(vec![[100.0f32, 100.0]; 975]);
+        assert_eq!(s.len(), 1000);
+        let r = mode_metrics(&s, &modes, 0.02, DEFAULT_N_STD);
+        assert_eq!((r.modes_covered, r.modes_covered_1pct), (8, 1));
+        // The share is of all samples, not of the high-quality ones: the same 25
+        // high-quality samples alone give 8 and 8 (one of 25 is 4%).
+        let r = mode_metrics(&s[..25], &modes, 0.02, DEFAULT_N_STD);
+        assert_eq!((r.modes_covered, r.modes_covered_1pct), (8, 8));
+        // Collapse onto one mode: 1 and 1; nothing high quality: 0 and 0.
+        let r = mode_metrics(&[at(5); 50], &modes, 0.02, DEFAULT_N_STD);
+        assert_eq!((r.modes_covered, r.modes_covered_1pct), (1, 1));
+        let r = mode_metrics(&[[100.0, 100.0]; 50], &modes, 0.02, DEFAULT_N_STD);
+        assert_eq!((r.modes_covered, r.modes_covered_1pct), (0, 0));
+        // Seven modes with one sample each: exactly 1% of 100 samples counts, 1 of 101 does not.
+        let mut s: Vec<[f32; 2]> = (1..8).map(at).collect();
+        s.extend(vec![at(0); 93]);
+        let r = mode_metrics(&s, &modes, 0.02, DEFAULT_N_STD);
+        assert_eq!((r.modes_covered, r.modes_covered_1pct), (8, 8));
+        s.push(at(0));
+        let r = mode_metrics(&s, &modes, 0.02, DEFAULT_N_STD);
+        assert_eq!((r.modes_covered, r.modes_covered_1pct), (8, 1));
     }
 
     fn normal_points(n: usize, seed: u64) -> Vec<[f32; 2]> {

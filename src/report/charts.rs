@@ -8,9 +8,13 @@
 use std::ops::Range;
 
 use anyhow::Result;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
+use plotters::style::colors::colormaps::{ColorMap, ViridisRGB};
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::group::{downsample_band, downsample_minmax};
@@ -412,46 +416,55 @@ where
         .bold_line_style(RGBColor(218, 218, 218))
         .draw()?;
 
-    let (y_lo, _) = {
-        let r = chart.y_range();
-        (r.start, r.end)
-    };
+    let y_lo = chart.y_range().start;
     for c in p.curves {
-        let col = color(c.color);
-        // Band: upper edge forwards, lower edge backwards.
-        let band = downsample_band(&c.x, &c.lo, &c.hi, MAX_POINTS / 2);
-        if band.iter().any(|b| b.2 > b.1) {
-            let clamp = |v: f64| if log { v.max(y_lo) } else { v };
-            let mut poly: Vec<(f64, f64)> = band.iter().map(|b| (b.0, clamp(b.2))).collect();
-            poly.extend(band.iter().rev().map(|b| (b.0, clamp(b.1))));
-            chart.draw_series(std::iter::once(Polygon::new(poly, col.mix(0.18).filled())))?;
-        }
-        let raw = downsample_minmax(&c.x, &c.raw, MAX_POINTS);
-        let main: Vec<(f64, f64)> = match &c.smooth {
-            Some(s) => {
-                for seg in segments(raw.iter().copied(), log) {
-                    chart.draw_series(LineSeries::new(seg, col.mix(0.35).stroke_width(1)))?;
-                }
-                downsample_minmax(&c.x, s, MAX_POINTS)
+        draw_curve(&mut chart, c, log, y_lo)?;
+    }
+    Ok(())
+}
+
+/// One configuration's band, raw mean (faint, when smoothed) and line. On a log axis the band
+/// is clamped to the axis' bottom `y_lo`.
+fn draw_curve<Y: Ranged<ValueType = f64>>(
+    chart: &mut ChartContext<'_, SVGBackend<'_>, Cartesian2d<RangedCoordf64, Y>>,
+    c: &Curve,
+    log: bool,
+    y_lo: f64,
+) -> Result<()> {
+    let col = color(c.color);
+    // Band: upper edge forwards, lower edge backwards.
+    let band = downsample_band(&c.x, &c.lo, &c.hi, MAX_POINTS / 2);
+    if band.iter().any(|b| b.2 > b.1) {
+        let clamp = |v: f64| if log { v.max(y_lo) } else { v };
+        let mut poly: Vec<(f64, f64)> = band.iter().map(|b| (b.0, clamp(b.2))).collect();
+        poly.extend(band.iter().rev().map(|b| (b.0, clamp(b.1))));
+        chart.draw_series(std::iter::once(Polygon::new(poly, col.mix(0.18).filled())))?;
+    }
+    let raw = downsample_minmax(&c.x, &c.raw, MAX_POINTS);
+    let main: Vec<(f64, f64)> = match &c.smooth {
+        Some(s) => {
+            for seg in segments(raw.iter().copied(), log) {
+                chart.draw_series(LineSeries::new(seg, col.mix(0.35).stroke_width(1)))?;
             }
-            None => raw,
-        };
-        for seg in segments(main.iter().copied(), log) {
-            let style = col.stroke_width(3);
-            if dashed(c.color) {
-                chart.draw_series(DashedLineSeries::new(seg, 12, 7, style))?;
-            } else {
-                chart.draw_series(LineSeries::new(seg, style))?;
-            }
+            downsample_minmax(&c.x, s, MAX_POINTS)
         }
-        if c.markers {
-            chart.draw_series(
-                segments(main.iter().copied(), log)
-                    .into_iter()
-                    .flatten()
-                    .map(|pt| Circle::new(pt, 5, col.filled())),
-            )?;
+        None => raw,
+    };
+    for seg in segments(main.iter().copied(), log) {
+        let style = col.stroke_width(3);
+        if dashed(c.color) {
+            chart.draw_series(DashedLineSeries::new(seg, 12, 7, style))?;
+        } else {
+            chart.draw_series(LineSeries::new(seg, style))?;
         }
+    }
+    if c.markers {
+        chart.draw_series(
+            segments(main.iter().copied(), log)
+                .into_iter()
+                .flatten()
+                .map(|pt| Circle::new(pt, 5, col.filled())),
+        )?;
     }
     Ok(())
 }
@@ -523,33 +536,15 @@ pub fn hist_chart(meta: &Meta, panels: &[HistPanel], note: &str) -> Result<Strin
     })
 }
 
-/// Viridis (perceptually uniform, colour-blind safe) at ten anchors, interpolated.
+/// Viridis (perceptually uniform, colour-blind safe), plotters' colormap; `t` in [0, 1]
+/// (non-finite: the low end).
 fn viridis(t: f64) -> RGBColor {
-    const A: [(u8, u8, u8); 10] = [
-        (0x44, 0x01, 0x54),
-        (0x48, 0x28, 0x78),
-        (0x3E, 0x4A, 0x89),
-        (0x31, 0x68, 0x8E),
-        (0x26, 0x82, 0x8E),
-        (0x1F, 0x9E, 0x89),
-        (0x35, 0xB7, 0x79),
-        (0x6D, 0xCD, 0x59),
-        (0xB4, 0xDE, 0x2C),
-        (0xFD, 0xE7, 0x25),
-    ];
     let t = if t.is_finite() {
         t.clamp(0.0, 1.0)
     } else {
         0.0
-    } * 9.0;
-    let i = (t.floor() as usize).min(8);
-    let f = t - i as f64;
-    let mix = |a: u8, b: u8| (a as f64 + (b as f64 - a as f64) * f).round() as u8;
-    RGBColor(
-        mix(A[i].0, A[i + 1].0),
-        mix(A[i].1, A[i + 1].1),
-        mix(A[i].2, A[i + 1].2),
-    )
+    };
+    ViridisRGB.get_color(t)
 }
 
 /// Average blocks so that no axis has more than `max` cells (bounds the embedded PNG).
@@ -624,79 +619,88 @@ pub fn surface_chart(meta: &Meta, panels: &[SurfacePanel]) -> Result<String> {
             font(F_LEGEND).color(&RGBColor(80, 80, 80)),
         ))?;
         for (area, p) in body.split_evenly((rows, cols)).iter().zip(panels) {
-            let (w, _) = area.dim_in_pixel();
-            let (main, bar) = area.split_horizontally(w - 90);
-            let ex = cell_edges(&p.surface.xs);
-            let ey = cell_edges(&p.surface.ys);
-            let Some((vmin, vmax)) = finite_range(p.surface.values.iter().copied()) else {
-                no_data(area, &p.label, F_LEGEND)?;
-                continue;
-            };
-            let span = (vmax - vmin).max(1e-12);
-            let (t, style) = fit_title(&p.label, main.dim_in_pixel().0, F_LEGEND);
-            let mut chart = ChartBuilder::on(&main)
-                .caption(&t, style)
-                .margin(8)
-                .x_label_area_size(40)
-                .y_label_area_size(46)
-                .build_cartesian_2d(ex[0]..ex[ex.len() - 1], ey[0]..ey[ey.len() - 1])?;
-            chart
-                .configure_mesh()
-                .disable_mesh()
-                .label_style(font(F_TICK))
-                .x_labels(5)
-                .y_labels(5)
-                .x_label_formatter(&|v| tick(*v))
-                .y_label_formatter(&|v| tick(*v))
-                .draw()?;
-            // The heat map is a PNG placed under the plot: 16k SVG rectangles per panel
-            // would weigh megabytes.
-            let png = surface_png(&p.surface, vmin, span)?;
-            let (px, py) = chart.plotting_area().get_pixel_range();
-            images.push(format!(
-                "<image x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" \
-                 preserveAspectRatio=\"none\" href=\"data:image/png;base64,{}\"/>\n",
-                px.start,
-                py.start,
-                px.end - px.start,
-                py.end - py.start,
-                base64(&png)
-            ));
-            let (xr, yr) = (chart.x_range(), chart.y_range());
-            let inside = |p: &&(f64, f64)| xr.contains(&p.0) && yr.contains(&p.1);
-            chart.draw_series(p.points.iter().filter(inside).map(|&pt| {
-                EmptyElement::at(pt)
-                    + Circle::new((0, 0), 3, BLACK.filled())
-                    + Circle::new((0, 0), 2, WHITE.filled())
-            }))?;
-
-            // Colour bar.
-            let mut cb = ChartBuilder::on(&bar)
-                .margin_top(40)
-                .margin_bottom(48)
-                .margin_left(6)
-                .right_y_label_area_size(56)
-                .build_cartesian_2d(0.0..1.0, vmin..vmin + span)?;
-            cb.configure_mesh()
-                .disable_mesh()
-                .disable_x_axis()
-                .label_style(font(F_TICK))
-                .y_labels(6)
-                .y_label_formatter(&|v| tick(*v))
-                .draw()?;
-            let steps = 40;
-            cb.draw_series((0..steps).map(|s| {
-                let (a, b) = (s as f64 / steps as f64, (s + 1) as f64 / steps as f64);
-                Rectangle::new(
-                    [(0.0, vmin + a * span), (1.0, vmin + b * span)],
-                    viridis((a + b) / 2.0).filled(),
-                )
-            }))?;
+            if let Some(image) = draw_surface_panel(area, p)? {
+                images.push(image);
+            }
         }
         Ok(())
     })?;
     // Right after the white background, so axes and points draw on top.
     Ok(insert_after_background(svg, &images.concat()))
+}
+
+/// One panel of [`surface_chart`]: axes, generated points and colour bar drawn on `area`;
+/// returns the `<image>` element of its heat map (`None` without finite values).
+fn draw_surface_panel(area: &Area, p: &SurfacePanel) -> Result<Option<String>> {
+    let (w, _) = area.dim_in_pixel();
+    let (main, bar) = area.split_horizontally(w - 90);
+    let ex = cell_edges(&p.surface.xs);
+    let ey = cell_edges(&p.surface.ys);
+    let Some((vmin, vmax)) = finite_range(p.surface.values.iter().copied()) else {
+        no_data(area, &p.label, F_LEGEND)?;
+        return Ok(None);
+    };
+    let span = (vmax - vmin).max(1e-12);
+    let (t, style) = fit_title(&p.label, main.dim_in_pixel().0, F_LEGEND);
+    let mut chart = ChartBuilder::on(&main)
+        .caption(&t, style)
+        .margin(8)
+        .x_label_area_size(40)
+        .y_label_area_size(46)
+        .build_cartesian_2d(ex[0]..ex[ex.len() - 1], ey[0]..ey[ey.len() - 1])?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .label_style(font(F_TICK))
+        .x_labels(5)
+        .y_labels(5)
+        .x_label_formatter(&|v| tick(*v))
+        .y_label_formatter(&|v| tick(*v))
+        .draw()?;
+    // The heat map is a PNG placed under the plot: 16k SVG rectangles per panel
+    // would weigh megabytes.
+    let png = surface_png(&p.surface, vmin, span)?;
+    let (px, py) = chart.plotting_area().get_pixel_range();
+    let image = format!(
+        "<image x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" \
+         preserveAspectRatio=\"none\" href=\"data:image/png;base64,{}\"/>\n",
+        px.start,
+        py.start,
+        px.end - px.start,
+        py.end - py.start,
+        BASE64.encode(&png)
+    );
+    let (xr, yr) = (chart.x_range(), chart.y_range());
+    let inside = |p: &&(f64, f64)| xr.contains(&p.0) && yr.contains(&p.1);
+    chart.draw_series(p.points.iter().filter(inside).map(|&pt| {
+        EmptyElement::at(pt)
+            + Circle::new((0, 0), 3, BLACK.filled())
+            + Circle::new((0, 0), 2, WHITE.filled())
+    }))?;
+
+    // Colour bar.
+    let mut cb = ChartBuilder::on(&bar)
+        .margin_top(40)
+        .margin_bottom(48)
+        .margin_left(6)
+        .right_y_label_area_size(56)
+        .build_cartesian_2d(0.0..1.0, vmin..vmin + span)?;
+    cb.configure_mesh()
+        .disable_mesh()
+        .disable_x_axis()
+        .label_style(font(F_TICK))
+        .y_labels(6)
+        .y_label_formatter(&|v| tick(*v))
+        .draw()?;
+    let steps = 40;
+    cb.draw_series((0..steps).map(|s| {
+        let (a, b) = (s as f64 / steps as f64, (s + 1) as f64 / steps as f64);
+        Rectangle::new(
+            [(0.0, vmin + a * span), (1.0, vmin + b * span)],
+            viridis((a + b) / 2.0).filled(),
+        )
+    }))?;
+    Ok(Some(image))
 }
 
 fn insert_after_background(mut svg: String, extra: &str) -> String {
@@ -724,24 +728,6 @@ fn surface_png(s: &Surface, vmin: f64, span: f64) -> Result<Vec<u8>> {
     let mut buf = Vec::new();
     img.write_to(&mut std::io::Cursor::new(&mut buf), image::ImageFormat::Png)?;
     Ok(buf)
-}
-
-fn base64(bytes: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for c in bytes.chunks(3) {
-        let n = (c[0] as u32) << 16
-            | (*c.get(1).unwrap_or(&0) as u32) << 8
-            | *c.get(2).unwrap_or(&0) as u32;
-        for k in 0..4 {
-            if k <= c.len() {
-                out.push(T[(n >> (18 - 6 * k) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 /// Final scores: one dot per seed and a mean bar per configuration.
@@ -875,12 +861,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn base64_matches_rfc4648() {
-        assert_eq!(base64(b""), "");
-        assert_eq!(base64(b"f"), "Zg==");
-        assert_eq!(base64(b"fo"), "Zm8=");
-        assert_eq!(base64(b"foo"), "Zm9v");
-        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
+    fn viridis_runs_from_purple_to_yellow() {
+        assert_eq!(viridis(0.0), RGBColor(68, 1, 84));
+        assert_eq!(viridis(1.0), RGBColor(254, 232, 37));
+        assert_eq!(viridis(f64::NAN), viridis(0.0));
+        assert_eq!(viridis(7.0), viridis(1.0));
     }
 
     #[test]

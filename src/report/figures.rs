@@ -19,7 +19,7 @@ use super::section::{Section, eval_metrics};
 use crate::results::metrics::eval_direction;
 
 /// Bump when chart drawing changes so cached charts are redrawn.
-const DRAW_VERSION: u32 = 2;
+const DRAW_VERSION: u32 = 3;
 
 /// Where a chart goes on the page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -363,7 +363,8 @@ pub fn plan<'a>(runs: &'a [Run], sec: &'a Section, opts: &'a ReportOptions) -> V
     let kinds: Vec<String> = sec.groups.iter().map(|g| group_kind(&ctx, g)).collect();
     let metrics = eval_metrics(runs, sec);
     let mut jobs = training_curves(&ctx, &kinds);
-    jobs.extend(grad_norm_by_layer(&ctx));
+    jobs.extend(by_layer(&ctx, &FIG_1B));
+    jobs.extend(by_layer(&ctx, &WEIGHT_GRADS));
     jobs.extend(weight_histograms(&ctx));
     jobs.extend(critic_surface(&ctx));
     for metric in &metrics {
@@ -452,29 +453,63 @@ fn curve_job<'a>(
     })
 }
 
-/// WGAN-GP Fig. 1b: log10 of each critic layer's weight-gradient norm at the last step.
-fn grad_norm_by_layer<'a>(ctx: &Arc<Ctx<'a>>) -> Option<Job<'a>> {
+/// A per-layer `layers.csv` quantity drawn against the critic's layers.
+struct ByLayer {
+    quantity: &'static str,
+    file: &'static str,
+    title: &'static str,
+    y_label: &'static str,
+    note: &'static str,
+}
+
+/// WGAN-GP Fig. 1b, section 3 ("Exploding and vanishing gradients"): "the norm of the gradient
+/// of the critic's loss with respect to successive layers of activations", layers on the x
+/// axis, the norm on a log scale, one line per configuration. The paper draws the layers from
+/// the output (13, left) to the input (1, right); here layer 1 (the input side) is on the left.
+const FIG_1B: ByLayer = ByLayer {
+    quantity: "act_grad_norm",
+    file: "fig1b_grad_norm_by_layer.svg",
+    title: "Gradient norm w.r.t. layer activations (WGAN-GP Fig. 1b)",
+    y_label: "log10 gradient norm ‖∂L_C/∂h_k‖ (activations)",
+    note: "h_k: layer k's output after its nonlinearity (the last: the critic's score)",
+};
+
+/// The same norm with respect to each layer's weight matrix: not Fig. 1b's quantity (for
+/// homogeneous layers it stays nearly flat across depth while Fig. 1b's explodes or vanishes).
+const WEIGHT_GRADS: ByLayer = ByLayer {
+    quantity: "grad_norm",
+    file: "weight_grad_norm_by_layer.svg",
+    title: "Gradient norm w.r.t. layer weights (not Fig. 1b)",
+    y_label: "log10 gradient norm ‖∂L_C/∂W_k‖ (weights)",
+    note: "W_k: layer k's weight matrix",
+};
+
+/// log10 of a per-layer quantity of each configuration at the last evaluation.
+fn by_layer<'a>(ctx: &Arc<Ctx<'a>>, fig: &'static ByLayer) -> Option<Job<'a>> {
     let has = |r: &Run| {
         r.layers_last
-            .get("grad_norm")
+            .get(fig.quantity)
             .is_some_and(|v| !v.is_empty())
     };
     let gs = ctx.groups_where(|gi| ctx.any_member(gi, has));
     if gs.is_empty() {
         return None;
     }
-    let title = format!(
-        "Critic gradient norm by layer (WGAN-GP Fig. 1b) · {}",
-        ctx.suffix()
-    );
-    let file = "fig1b_grad_norm_by_layer.svg".to_string();
-    Some(
-        ctx.job(file, title, Category::Paper, m_layers, move |c, t| {
-            let curves: Vec<Curve> = gs.iter().map(|&g| layer_curve(c, g)).collect();
+    let title = format!("{} · {}", fig.title, ctx.suffix());
+    Some(ctx.job(
+        fig.file.into(),
+        title,
+        Category::Paper,
+        m_layers,
+        move |c, t| {
+            let curves: Vec<Curve> = gs
+                .iter()
+                .map(|&g| layer_curve(c, g, fig.quantity))
+                .collect();
             let panel = Panel {
                 title: t.into(),
                 x_label: "critic layer (input → output)".into(),
-                y_label: "log10 gradient norm ‖∂L_C/∂W‖".into(),
+                y_label: fig.y_label.into(),
                 curves: &curves,
                 auto_log: false,
                 integer_x: true,
@@ -483,18 +518,19 @@ fn grad_norm_by_layer<'a>(ctx: &Arc<Ctx<'a>>) -> Option<Job<'a>> {
                 .iter()
                 .any(|cv| cv.raw.iter().any(|&m| m <= UNDERFLOW_LOG10));
             let floor_note = if floor {
-                "; -38 = zero gradient (f32 underflow)"
+                "; -38: exactly 0 in f32 (underflow or cancellation)"
             } else {
                 ""
             };
             let note = format!(
-                "last logged step; {}{floor_note}",
+                "last evaluation; {}; {}{floor_note}",
+                fig.note,
                 c.band_note(&curves, false)
             );
             let legend = c.legend(&gs, Some(note));
             curve_svg(t, "grad-norm-by-layer", &[panel], &legend)
-        }),
-    )
+        },
+    ))
 }
 
 /// WGAN-GP Fig. 1c: the critic's weights at the last step, one histogram per configuration.
@@ -705,13 +741,13 @@ fn thin(pts: Vec<(f64, f64)>, max: usize) -> Vec<(f64, f64)> {
 /// Where a zero (underflowed) gradient norm is drawn: log10 of f32's smallest normal value.
 const UNDERFLOW_LOG10: f64 = -38.0;
 
-/// Mean over seeds of log10 grad norm per layer. The engine numbers layers from 1 (input
+/// Mean over seeds of log10 of `quantity` per layer. The engine numbers layers from 1 (input
 /// side); non-numeric names are placed by their order in the file.
-fn layer_curve(ctx: &Ctx, gi: usize) -> Curve {
+fn layer_curve(ctx: &Ctx, gi: usize, quantity: &str) -> Curve {
     let g = &ctx.sec.groups[gi];
     let per_seed: Vec<(Vec<f64>, Vec<f64>)> = ctx
         .members(g)
-        .filter_map(|r| r.layers_last.get("grad_norm"))
+        .filter_map(|r| r.layers_last.get(quantity))
         .map(|rows| {
             let ids: Option<Vec<f64>> = rows.iter().map(|(l, _)| l.parse().ok()).collect();
             let x = ids.unwrap_or_else(|| (1..=rows.len()).map(|i| i as f64).collect());

@@ -30,6 +30,20 @@ pub fn running_note(n: usize) -> String {
     )
 }
 
+/// `3 done, 1 failed`: the non-zero counts with their names, or `none` when all are zero.
+pub fn counted<'a>(counts: impl IntoIterator<Item = (usize, &'a str)>, none: &str) -> String {
+    let parts: Vec<String> = counts
+        .into_iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} {what}"))
+        .collect();
+    if parts.is_empty() {
+        none.into()
+    } else {
+        parts.join(", ")
+    }
+}
+
 /// File-name-safe version of a metric or sweep name.
 pub fn safe(s: &str) -> String {
     s.chars()

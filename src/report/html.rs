@@ -4,13 +4,15 @@
 use std::fmt::Write;
 
 use super::charts::color_hex;
+use super::claims::{self, SectionClaims};
 use super::figures::Category;
-use super::format::running_note;
+use super::format::{counted, running_note};
 use super::load::{Run, Status};
 use super::section::Section;
 use super::tables::ConfigTable;
 
 /// A chart as linked from the page.
+#[derive(Clone)]
 pub struct ChartLink {
     pub category: Category,
     /// Path relative to the report folder.
@@ -28,6 +30,8 @@ pub struct SampleRow {
 
 pub struct PageSection<'a> {
     pub sec: &'a Section,
+    /// The sweep's claims, tested: the table that opens the section.
+    pub claims: &'a SectionClaims,
     pub table: &'a ConfigTable,
     pub charts: Vec<ChartLink>,
     pub samples: Vec<SampleRow>,
@@ -75,7 +79,11 @@ figure{margin:0;max-width:100%}figure img{max-width:100%;height:auto;border:1px 
 figcaption{font-size:.9em;color:#555;max-width:800px}.samples img{width:220px;\
 image-rendering:pixelated;border:1px solid #ddd}.failed,.diverged{color:#b00020;font-weight:bold}\
 .running{color:#8a5a00;font-weight:bold}pre{white-space:pre-wrap;background:#f7f7f7;\
-padding:.4em;margin:.2em 0}nav li{margin:.1em 0}";
+padding:.4em;margin:.2em 0}nav li{margin:.1em 0}table.claims td{white-space:normal;\
+vertical-align:top}table.claims ul{margin:0;padding-left:1.1em}.verdict{font-weight:bold;\
+padding:.05em .4em;border-radius:3px;white-space:nowrap}.supported{background:#d8f0dc;\
+color:#1b6e2e}.contradicted{background:#fbdada;color:#b00020}.inconclusive{background:#fff0cc;\
+color:#8a5a00}.error{background:#e6e6e6;color:#444}";
 
 /// Runs per status, in [`Status::ALL`] order (done, running, failed, diverged).
 fn status_counts(runs: &[Run], idx: impl Iterator<Item = usize>) -> [usize; 4] {
@@ -88,17 +96,10 @@ fn status_counts(runs: &[Run], idx: impl Iterator<Item = usize>) -> [usize; 4] {
 }
 
 fn counts_text(c: [usize; 4]) -> String {
-    let parts: Vec<String> = c
-        .iter()
-        .zip(Status::ALL)
-        .filter(|(n, _)| **n > 0)
-        .map(|(n, s)| format!("{n} {s}"))
-        .collect();
-    if parts.is_empty() {
-        "no runs".into()
-    } else {
-        parts.join(", ")
-    }
+    counted(
+        c.into_iter().zip(Status::ALL.map(Status::as_str)),
+        "no runs",
+    )
 }
 
 /// `1 run`, `2 runs`.
@@ -152,11 +153,16 @@ pub fn index_html(runs: &[Run], sections: &[PageSection], warnings: &[String]) -
     let _ = writeln!(o, "<style>{CSS}</style>\n</head>\n<body>");
     o.push_str("<h1>GAN loss ablation report</h1>\n");
     let all = status_counts(runs, 0..runs.len());
+    let claims_link = if sections.iter().any(|p| !p.claims.claims.is_empty()) {
+        ", <a href=\"claims.csv\">claims.csv</a> (the verdict of each claim)"
+    } else {
+        ""
+    };
     let _ = writeln!(
         o,
         "<p class=\"meta\">{} ({}) in {}. Tables: \
          <a href=\"summary.csv\">summary.csv</a> (one row per run), \
-         <a href=\"summary.md\">summary.md</a> (one row per configuration).</p>",
+         <a href=\"summary.md\">summary.md</a> (one row per configuration){claims_link}.</p>",
         plural(runs.len(), "run"),
         counts_text(all),
         plural(sections.len(), "section")
@@ -166,13 +172,19 @@ pub fn index_html(runs: &[Run], sections: &[PageSection], warnings: &[String]) -
     }
     o.push_str("<nav><ul>\n");
     for p in sections {
+        let verdicts = if p.claims.claims.is_empty() {
+            String::new()
+        } else {
+            format!("; claims: {}", claims::counts_text(&p.claims.claims))
+        };
         let _ = writeln!(
             o,
-            "<li><a href=\"#{}\">{}</a> ({}, {})</li>",
+            "<li><a href=\"#{}\">{}</a> ({}, {}{})</li>",
             esc(&p.sec.slug),
             esc(&p.sec.name),
             plural(p.sec.groups.len(), "configuration"),
-            plural(p.sec.run_indices().count(), "run")
+            plural(p.sec.run_indices().count(), "run"),
+            esc(&verdicts)
         );
     }
     o.push_str("</ul></nav>\n");
@@ -195,17 +207,37 @@ pub fn index_html(runs: &[Run], sections: &[PageSection], warnings: &[String]) -
 }
 
 fn section_html(o: &mut String, runs: &[Run], p: &PageSection) {
-    let sec = p.sec;
-    let _ = writeln!(o, "<section id=\"{}\">", esc(&sec.slug));
-    let kind = if sec.is_sweep {
-        "Sweep"
+    let _ = writeln!(o, "<section id=\"{}\">", esc(&p.sec.slug));
+    section_header(o, runs, p.sec);
+    claims_html(o, &p.sec.slug, p.claims);
+    o.push_str("<h3>Final scores</h3>\n");
+    if p.table.rows.is_empty() {
+        o.push_str("<p>No runs yet.</p>\n");
     } else {
-        "Runs without a sweep"
-    };
+        table_html(o, p.table);
+        o.push_str(
+            "<p class=\"meta\">mean ± std over seeds of the last evaluation (failed runs left \
+             out); best per column in bold (↑ higher is better, ↓ lower is better).</p>\n",
+        );
+    }
+    for cat in [
+        Category::Paper,
+        Category::Curves,
+        Category::Quality,
+        Category::Samples,
+    ] {
+        charts_html(o, p, cat);
+    }
+    failures_html(o, runs, p.sec);
+    o.push_str("</section>\n");
+}
+
+/// The section's title, question, counts and warnings.
+fn section_header(o: &mut String, runs: &[Run], sec: &Section) {
     if sec.is_sweep {
-        let _ = writeln!(o, "<h2>{kind}: {}</h2>", esc(&sec.name));
+        let _ = writeln!(o, "<h2>Sweep: {}</h2>", esc(&sec.name));
     } else {
-        let _ = writeln!(o, "<h2>{kind} ({})</h2>", esc(&sec.name));
+        let _ = writeln!(o, "<h2>Runs without a sweep ({})</h2>", esc(&sec.name));
     }
     if let Some(d) = &sec.description {
         let _ = writeln!(o, "<p class=\"question\">{}</p>", esc(d));
@@ -240,33 +272,18 @@ fn section_html(o: &mut String, runs: &[Run], p: &PageSection) {
             esc(&sec.missing.join(", "))
         );
     }
+}
 
-    o.push_str("<h3>Final scores</h3>\n");
-    if p.table.rows.is_empty() {
-        o.push_str("<p>No runs yet.</p>\n");
-    } else {
-        table_html(o, p.table);
-        o.push_str(
-            "<p class=\"meta\">mean ± std over seeds of the last evaluation (failed runs left \
-             out); best per column in bold (↑ higher is better, ↓ lower is better).</p>\n",
-        );
+/// The charts of one category (and, for samples, the MNIST sample grids).
+fn charts_html(o: &mut String, p: &PageSection, cat: Category) {
+    let charts: Vec<&ChartLink> = p.charts.iter().filter(|c| c.category == cat).collect();
+    let has_samples = cat == Category::Samples && !p.samples.is_empty();
+    if charts.is_empty() && !has_samples {
+        return;
     }
-
-    for cat in [
-        Category::Paper,
-        Category::Curves,
-        Category::Quality,
-        Category::Samples,
-    ] {
-        let charts: Vec<&ChartLink> = p.charts.iter().filter(|c| c.category == cat).collect();
-        let has_samples = cat == Category::Samples && !p.samples.is_empty();
-        if charts.is_empty() && !has_samples {
-            continue;
-        }
-        let _ = writeln!(o, "<h3>{}</h3>", cat.heading());
-        if !charts.is_empty() {
-            o.push_str("<div class=\"grid\">\n");
-        }
+    let _ = writeln!(o, "<h3>{}</h3>", cat.heading());
+    if !charts.is_empty() {
+        o.push_str("<div class=\"grid\">\n");
         for c in &charts {
             let _ = writeln!(
                 o,
@@ -276,47 +293,97 @@ fn section_html(o: &mut String, runs: &[Run], p: &PageSection) {
                 t = esc(&c.title)
             );
         }
-        if !charts.is_empty() {
-            o.push_str("</div>\n");
-        }
-        if has_samples {
-            samples_html(o, &p.samples);
-        }
+        o.push_str("</div>\n");
     }
+    if has_samples {
+        samples_html(o, &p.samples);
+    }
+}
 
+/// Failed and diverged runs, with their errors.
+fn failures_html(o: &mut String, runs: &[Run], sec: &Section) {
     let bad: Vec<&Run> = sec
         .run_indices()
         .map(|i| &runs[i])
         .filter(|r| matches!(r.status, Status::Failed | Status::Diverged))
         .collect();
-    if !bad.is_empty() {
-        o.push_str("<h3>Failed and diverged runs</h3>\n<ul>\n");
-        for r in bad {
-            let label = sec
-                .groups
-                .iter()
-                .find(|g| g.members.iter().any(|&i| runs[i].hash == r.hash))
-                .map_or(String::new(), |g| g.label.clone());
-            let mut extra = String::new();
-            if let Some(s) = r.diverged_at {
-                extra = format!(" at step {s}");
-            }
-            let _ = write!(
-                o,
-                "<li><code>{}</code> <span class=\"{st}\">{st}{extra}</span> {} (seed {})",
-                esc(&r.hash),
-                esc(&label),
-                esc(&r.setting("seed").unwrap_or_else(|| "?".into())),
-                st = r.status.as_str(),
-            );
-            if let Some(e) = &r.error {
-                let _ = write!(o, "<pre>{}</pre>", esc(e));
-            }
-            o.push_str("</li>\n");
-        }
-        o.push_str("</ul>\n");
+    if bad.is_empty() {
+        return;
     }
-    o.push_str("</section>\n");
+    o.push_str("<h3>Failed and diverged runs</h3>\n<ul>\n");
+    for r in bad {
+        let label = sec
+            .groups
+            .iter()
+            .find(|g| g.members.iter().any(|&i| runs[i].hash == r.hash))
+            .map_or(String::new(), |g| g.label.clone());
+        let extra = r
+            .diverged_at
+            .map_or(String::new(), |s| format!(" at step {s}"));
+        let _ = write!(
+            o,
+            "<li><code>{}</code> <span class=\"{st}\">{st}{extra}</span> {} (seed {})",
+            esc(&r.hash),
+            esc(&label),
+            esc(&r.setting("seed").unwrap_or_else(|| "?".into())),
+            st = r.status.as_str(),
+        );
+        if let Some(e) = &r.error {
+            let _ = write!(o, "<pre>{}</pre>", esc(e));
+        }
+        o.push_str("</li>\n");
+    }
+    o.push_str("</ul>\n");
+}
+
+/// The claims table: each claim's text, its verdict (coloured), the numbers of each pair or
+/// configuration, and a link to the chart that shows its metric.
+fn claims_html(o: &mut String, slug: &str, c: &SectionClaims) {
+    if c.claims.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "<h3 id=\"claims-{}\">Claims</h3>", esc(slug));
+    o.push_str(
+        "<table class=\"claims\">\n<tr><th>claim</th><th>verdict</th><th>numbers</th>\
+         <th>figure</th></tr>\n",
+    );
+    for claim in &c.claims {
+        let v = claim.verdict_text();
+        let items: String = claim
+            .lines()
+            .iter()
+            .map(|l| format!("<li>{}</li>", esc(l)))
+            .collect();
+        let figure = claim.figure.as_ref().map_or("–".to_string(), |rel| {
+            let name = rel.rsplit('/').next().unwrap_or(rel);
+            format!("<a href=\"{}\">{}</a>", url(rel), esc(name))
+        });
+        let _ = writeln!(
+            o,
+            "<tr><td>{}<br><span class=\"meta\">{} on <code>{}</code></span></td>\
+             <td><span class=\"verdict {v}\">{v}</span></td><td><ul>{items}</ul></td>\
+             <td>{figure}</td></tr>",
+            esc(&claim.claim.text),
+            claim.claim.kind.name(),
+            esc(&claim.claim.metric),
+        );
+    }
+    o.push_str("</table>\n");
+    let left_out = if c.left_out > 0 {
+        format!(
+            "; {} still running or failed left out",
+            plural(c.left_out, "run")
+        )
+    } else {
+        String::new()
+    };
+    let _ = writeln!(
+        o,
+        "<p class=\"meta\">{}. Tested over seeds on {} (done or diverged{left_out}); \
+         one-sided tests at level 0.05 (see the README's grid-file section).</p>",
+        esc(&claims::counts_text(&c.claims)),
+        plural(c.tested, "finished run"),
+    );
 }
 
 fn samples_html(o: &mut String, rows: &[SampleRow]) {

@@ -4,6 +4,7 @@
 //! Output (default `DIR/report/`):
 //! - `index.html`: one section per sweep (plus `ungrouped`), self-contained as a folder;
 //! - `summary.csv`: one row per run; `summary.md`: one row per configuration;
+//! - `claims.csv`: the verdict of each sweep's claims, per pair or configuration;
 //! - `<section>/*.svg`: charts; `<section>/samples/*.png`: copied MNIST sample grids.
 //!
 //! Runs are grouped by sweep, then by configuration (the config minus `seed`, or the
@@ -13,6 +14,7 @@
 //! report during a sweep is cheap.
 
 mod charts;
+mod claims;
 mod figures;
 mod format;
 mod group;
@@ -26,13 +28,15 @@ mod tables;
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Context, Result, bail};
 
-use crate::atomic_file::write_atomic;
+use rayon::prelude::*;
 
+use crate::atomic_file::write_atomic;
+use crate::results::tree_dirs;
+
+pub use claims::{CheckedClaim, SectionClaims, claim_run, counts_text as claims_counts};
 use figures::pick_three;
 pub use format::sig;
 pub use group::{
@@ -61,6 +65,8 @@ pub struct ReportSummary {
     /// Charts actually redrawn this time (the rest were up to date).
     pub redrawn: usize,
     pub index: PathBuf,
+    /// Every sweep's claims, tested, in page order (also in `claims.csv`).
+    pub claims: Vec<CheckedClaim>,
     /// Non-fatal problems, also listed at the end of `index.html`.
     pub warnings: Vec<String>,
 }
@@ -104,136 +110,145 @@ pub fn generate(results_dir: &Path, opts: &ReportOptions) -> Result<ReportSummar
     let out = opts
         .out
         .clone()
-        .unwrap_or_else(|| results_dir.join("report"));
+        .unwrap_or_else(|| results_dir.join(tree_dirs::REPORT));
     fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
 
     let mut warnings = Vec::new();
-    let dirs = discover(results_dir, &out);
-    let runs = load_runs(&dirs, &mut warnings);
+    let runs = load_runs(&discover(results_dir, &out), &mut warnings);
     for r in &runs {
         warnings.extend(r.warnings.iter().map(|w| format!("{}: {w}", r.hash)));
     }
     let sweeps = load_sweeps(results_dir, &mut warnings);
     let sections = build_sections(&runs, &sweeps, &opts.group_by);
-
-    // Charts: plan all, draw the stale ones in parallel.
-    let old_cache = read_cache(&out);
-    let jobs: Vec<(usize, figures::Job)> = sections
-        .iter()
-        .enumerate()
-        .flat_map(|(si, s)| {
-            figures::plan(&runs, s, opts)
-                .into_iter()
-                .map(move |j| (si, j))
-        })
-        .collect();
-    let rels: Vec<String> = jobs
-        .iter()
-        .map(|(si, j)| format!("{}/{}", sections[*si].slug, j.file))
-        .collect();
-    let redrawn = AtomicUsize::new(0);
-    let failures = Mutex::new(Vec::new());
-    let next = AtomicUsize::new(0);
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(jobs.len().max(1));
-    let ok: Vec<bool> = {
-        let flags: Vec<Mutex<bool>> = jobs.iter().map(|_| Mutex::new(false)).collect();
-        std::thread::scope(|s| {
-            for _ in 0..threads {
-                s.spawn(|| {
-                    loop {
-                        let k = next.fetch_add(1, Ordering::Relaxed);
-                        let Some((_, job)) = jobs.get(k) else { break };
-                        let path = out.join(&rels[k]);
-                        let fresh =
-                            old_cache.get(&rels[k]) == Some(&cache_key(job)) && path.is_file();
-                        let result = if fresh {
-                            Ok(())
-                        } else {
-                            (job.draw)().and_then(|svg| {
-                                redrawn.fetch_add(1, Ordering::Relaxed);
-                                write_atomic(&path, svg.as_bytes())
-                            })
-                        };
-                        match result {
-                            Ok(()) => *flags[k].lock().expect("flag lock") = true,
-                            Err(e) => failures
-                                .lock()
-                                .expect("failure lock")
-                                .push(format!("chart {}: {e:#}", rels[k])),
-                        }
-                    }
-                });
-            }
-        });
-        flags
-            .into_iter()
-            .map(|f| f.into_inner().expect("flag"))
-            .collect()
-    };
-    warnings.extend(failures.into_inner().expect("failures"));
-
-    // Drop charts a previous report drew that this one no longer has.
-    let new_cache: BTreeMap<String, String> = jobs
-        .iter()
-        .zip(&rels)
-        .zip(&ok)
-        .filter(|(_, ok)| **ok)
-        .map(|(((_, j), rel), _)| (rel.clone(), cache_key(j)))
-        .collect();
-    for rel in old_cache.keys() {
-        if !new_cache.contains_key(rel) && rel.ends_with(".svg") && !rel.contains("..") {
-            let _ = fs::remove_file(out.join(rel));
-        }
-    }
-
-    // Sample grids, tables, page.
-    let tables: Vec<ConfigTable> = sections.iter().map(|s| config_table(&runs, s)).collect();
-    let mut pages = Vec::new();
-    for (si, sec) in sections.iter().enumerate() {
-        let charts = jobs
-            .iter()
-            .zip(&rels)
-            .zip(&ok)
-            .filter(|(((s, _), _), ok)| *s == si && **ok)
-            .map(|(((_, j), rel), _)| html::ChartLink {
-                category: j.category,
-                rel: rel.clone(),
-                title: j.title.clone(),
-            })
-            .collect();
-        let samples = copy_samples(&runs, sec, &out, &mut warnings);
-        pages.push(html::PageSection {
-            sec,
-            table: &tables[si],
-            charts,
-            samples,
-        });
-    }
-    tables::write_summary_csv(&out.join("summary.csv"), &runs, &sections)?;
-    write_atomic(
-        &out.join("summary.md"),
-        tables::summary_md(&runs, &sections, &tables).as_bytes(),
-    )?;
-    let index = out.join("index.html");
-    write_atomic(
-        &index,
-        html::index_html(&runs, &pages, &warnings).as_bytes(),
-    )?;
+    let charts = draw_charts(&runs, &sections, opts, &out, &mut warnings);
+    let (index, checked) = write_pages(&runs, &sections, &charts.links, &out, &mut warnings)?;
     write_atomic(
         &out.join(CACHE_FILE),
-        serde_json::to_string_pretty(&new_cache)?.as_bytes(),
+        serde_json::to_string_pretty(&charts.cache)?.as_bytes(),
     )?;
-
     Ok(ReportSummary {
         runs: runs.len(),
         groups: sections.iter().map(|s| s.groups.len()).sum(),
-        charts: new_cache.keys().map(|r| out.join(r)).collect(),
-        redrawn: redrawn.into_inner(),
+        charts: charts.cache.keys().map(|r| out.join(r)).collect(),
+        redrawn: charts.redrawn,
         index,
+        claims: checked.into_iter().flat_map(|c| c.claims).collect(),
         warnings,
     })
+}
+
+/// The charts of a report as this generation left them.
+#[derive(Default)]
+struct Charts {
+    /// Section index and link of every chart that exists.
+    links: Vec<(usize, html::ChartLink)>,
+    /// Path relative to the output folder -> what the chart was drawn from.
+    cache: BTreeMap<String, String>,
+    redrawn: usize,
+}
+
+/// Plan every chart, draw the stale ones on all cores, and delete the charts a previous
+/// report drew that this one no longer has. A chart that fails to draw is a warning.
+fn draw_charts(
+    runs: &[Run],
+    sections: &[Section],
+    opts: &ReportOptions,
+    out: &Path,
+    warnings: &mut Vec<String>,
+) -> Charts {
+    let old_cache = read_cache(out);
+    let jobs: Vec<(usize, String, figures::Job)> = sections
+        .iter()
+        .enumerate()
+        .flat_map(|(si, s)| {
+            figures::plan(runs, s, opts)
+                .into_iter()
+                .map(move |j| (si, format!("{}/{}", s.slug, j.file), j))
+        })
+        .collect();
+    // Ok(true): redrawn; Ok(false): still current.
+    let drawn: Vec<Result<bool>> = jobs
+        .par_iter()
+        .map(|(_, rel, job)| {
+            let path = out.join(rel);
+            if old_cache.get(rel) == Some(&cache_key(job)) && path.is_file() {
+                return Ok(false);
+            }
+            write_atomic(&path, (job.draw)()?.as_bytes())?;
+            Ok(true)
+        })
+        .collect();
+    let mut charts = Charts::default();
+    for ((si, rel, job), result) in jobs.iter().zip(drawn) {
+        match result {
+            Ok(redrawn) => {
+                charts.redrawn += usize::from(redrawn);
+                charts.cache.insert(rel.clone(), cache_key(job));
+                let link = html::ChartLink {
+                    category: job.category,
+                    rel: rel.clone(),
+                    title: job.title.clone(),
+                };
+                charts.links.push((*si, link));
+            }
+            Err(e) => warnings.push(format!("chart {rel}: {e:#}")),
+        }
+    }
+    for rel in old_cache.keys() {
+        if !charts.cache.contains_key(rel) && rel.ends_with(".svg") && !rel.contains("..") {
+            let _ = fs::remove_file(out.join(rel));
+        }
+    }
+    charts
+}
+
+/// Copy the sample grids, test the sweeps' claims, and write the tables and the page; returns
+/// `index.html`'s path and the tested claims.
+fn write_pages(
+    runs: &[Run],
+    sections: &[Section],
+    links: &[(usize, html::ChartLink)],
+    out: &Path,
+    warnings: &mut Vec<String>,
+) -> Result<(PathBuf, Vec<SectionClaims>)> {
+    let tables: Vec<ConfigTable> = sections.iter().map(|s| config_table(runs, s)).collect();
+    let section_links: Vec<Vec<html::ChartLink>> = (0..sections.len())
+        .map(|si| {
+            links
+                .iter()
+                .filter(|(s, _)| *s == si)
+                .map(|(_, link)| link.clone())
+                .collect()
+        })
+        .collect();
+    let checked: Vec<SectionClaims> = sections
+        .iter()
+        .zip(&section_links)
+        .map(|(sec, l)| {
+            let rels: Vec<String> = l.iter().map(|c| c.rel.clone()).collect();
+            claims::check_section(runs, sec, &rels)
+        })
+        .collect();
+    let mut pages = Vec::new();
+    for ((si, sec), charts) in sections.iter().enumerate().zip(section_links) {
+        pages.push(html::PageSection {
+            sec,
+            claims: &checked[si],
+            table: &tables[si],
+            charts,
+            samples: copy_samples(runs, sec, out, warnings),
+        });
+    }
+    tables::write_summary_csv(&out.join("summary.csv"), runs, sections)?;
+    write_atomic(
+        &out.join("summary.md"),
+        tables::summary_md(runs, sections, &tables, &checked).as_bytes(),
+    )?;
+    let all_claims: Vec<&CheckedClaim> = checked.iter().flat_map(|c| &c.claims).collect();
+    write_atomic(&out.join("claims.csv"), &claims::claims_csv(&all_claims)?)?;
+    let index = out.join("index.html");
+    write_atomic(&index, html::index_html(runs, &pages, warnings).as_bytes())?;
+    Ok((index, checked))
 }
 
 /// Copy the first, middle and last MNIST sample grid of each configuration's first

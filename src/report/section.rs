@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use super::format::safe;
 use super::group::{Group, concise_labels, group_runs, varying_keys};
 use super::load::{Config, Run, SweepRecord};
+use crate::claims::Claim;
 
 /// One page section: a sweep, runs naming a sweep with no record, or `ungrouped`.
 #[derive(Debug, Clone)]
@@ -22,6 +23,8 @@ pub struct Section {
     pub groups: Vec<Group>,
     /// Hashes the sweep record lists but that have no folder (not started).
     pub missing: Vec<String>,
+    /// The claims the sweep record stores (the grid file's `[[claim]]` tables).
+    pub claims: Vec<Claim>,
 }
 
 impl Section {
@@ -37,21 +40,39 @@ impl Section {
 /// share a folder across sweeps) and to the sweep its `run.json` names; runs in no sweep
 /// go to `ungrouped`.
 pub fn build_sections(runs: &[Run], sweeps: &[SweepRecord], group_by: &[String]) -> Vec<Section> {
+    let mut slugs: Vec<String> = Vec::new();
+    drafts(runs, sweeps)
+        .into_iter()
+        .map(|d| {
+            let mut sec = finish(runs, d, group_by);
+            while slugs.contains(&sec.slug) {
+                sec.slug.push('_');
+            }
+            slugs.push(sec.slug.clone());
+            sec
+        })
+        .collect()
+}
+
+/// A section before grouping: its name, whether it is a sweep, its record, its runs and
+/// the hashes its record lists without a folder.
+struct Draft<'r> {
+    name: String,
+    is_sweep: bool,
+    record: Option<&'r SweepRecord>,
+    members: Vec<usize>,
+    missing: Vec<String>,
+}
+
+/// Sweeps with a record (by name), then sweeps that runs name without one, then `ungrouped`.
+fn drafts<'r>(runs: &[Run], sweeps: &'r [SweepRecord]) -> Vec<Draft<'r>> {
     let by_hash: HashMap<&str, usize> = runs
         .iter()
         .enumerate()
         .map(|(i, r)| (r.hash.as_str(), i))
         .collect();
     let mut assigned = vec![false; runs.len()];
-    // (name, is_sweep, record, member runs, missing hashes)
-    type Draft<'r> = (
-        String,
-        bool,
-        Option<&'r SweepRecord>,
-        Vec<usize>,
-        Vec<String>,
-    );
-    let mut raw: Vec<Draft> = Vec::new();
+    let mut out = Vec::new();
     let mut sorted: Vec<&SweepRecord> = sweeps.iter().collect();
     sorted.sort_by(|a, b| a.name.cmp(&b.name));
     for rec in sorted {
@@ -72,78 +93,88 @@ pub fn build_sections(runs: &[Run], sweeps: &[SweepRecord], group_by: &[String])
         for &i in &members {
             assigned[i] = true;
         }
-        raw.push((rec.name.clone(), true, Some(rec), members, missing));
+        out.push(Draft {
+            name: rec.name.clone(),
+            is_sweep: true,
+            record: Some(rec),
+            members,
+            missing,
+        });
     }
     let mut adhoc: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     let mut ungrouped = Vec::new();
-    for (i, r) in runs.iter().enumerate() {
-        if assigned[i] {
-            continue;
-        }
+    for (i, r) in runs.iter().enumerate().filter(|(i, _)| !assigned[*i]) {
         match &r.sweep {
             Some(s) => adhoc.entry(s.clone()).or_default().push(i),
             None => ungrouped.push(i),
         }
     }
-    raw.extend(
-        adhoc
-            .into_iter()
-            .map(|(n, m)| (n, true, None, m, Vec::new())),
-    );
+    let unrecorded = |name, is_sweep, members| Draft {
+        name,
+        is_sweep,
+        record: None,
+        members,
+        missing: Vec::new(),
+    };
+    out.extend(adhoc.into_iter().map(|(n, m)| unrecorded(n, true, m)));
     if !ungrouped.is_empty() {
-        raw.push(("ungrouped".into(), false, None, ungrouped, Vec::new()));
+        out.push(unrecorded("ungrouped".into(), false, ungrouped));
     }
+    out
+}
 
-    let mut slugs: Vec<String> = Vec::new();
-    raw.into_iter()
-        .map(|(name, is_sweep, rec, members, missing)| {
-            let mut owned: Vec<Config> = members.iter().map(|&i| runs[i].config.clone()).collect();
-            crate::config::harmonize_spellings(&mut owned);
-            let configs: Vec<&Config> = owned.iter().collect();
-            let declared: Vec<String> = rec.map_or(Vec::new(), |r| r.varying.clone());
-            let keys = if group_by.is_empty() {
-                varying_keys(&configs, &declared)
-            } else {
-                group_by.to_vec()
-            };
-            let mut groups: Vec<Group> = group_runs(&configs, &keys)
-                .into_iter()
-                .map(|mut g| {
-                    g.members = g.members.iter().map(|&j| members[j]).collect();
-                    g
-                })
-                .collect();
-            let keys = if group_by.is_empty() {
-                let keep: Vec<String> = keys
-                    .iter()
-                    .filter(|k| declared.contains(k))
-                    .cloned()
-                    .collect();
-                concise_labels(&mut groups, &keep)
-            } else {
-                keys
-            };
-            let mut slug = if is_sweep {
-                format!("sweep_{}", safe(&name))
-            } else {
-                "ungrouped".to_string()
-            };
-            while slugs.contains(&slug) {
-                slug.push('_');
-            }
-            slugs.push(slug.clone());
-            Section {
-                slug,
-                is_sweep,
-                description: rec.map(|r| r.description.clone()).filter(|d| !d.is_empty()),
-                grid_file: rec.map(|r| r.grid_file.clone()).filter(|g| !g.is_empty()),
-                keys,
-                groups,
-                missing,
-                name,
-            }
+/// Group a draft's runs into configurations and name them.
+fn finish(runs: &[Run], d: Draft, group_by: &[String]) -> Section {
+    // Runs written with `loss` and runs written with the axes are labelled and grouped by the
+    // same keys.
+    let mut owned: Vec<Config> = d.members.iter().map(|&i| runs[i].config.clone()).collect();
+    crate::config::harmonize_spellings(&mut owned);
+    let configs: Vec<&Config> = owned.iter().collect();
+    let declared: Vec<String> = d.record.map_or(Vec::new(), |r| r.varying.clone());
+    let keys = if group_by.is_empty() {
+        varying_keys(&configs, &declared)
+    } else {
+        group_by.to_vec()
+    };
+    let mut groups: Vec<Group> = group_runs(&configs, &keys)
+        .into_iter()
+        .map(|mut g| {
+            g.members = g.members.iter().map(|&j| d.members[j]).collect();
+            g
         })
-        .collect()
+        .collect();
+    let keys = if group_by.is_empty() {
+        let keep: Vec<String> = keys
+            .iter()
+            .filter(|k| declared.contains(k))
+            .cloned()
+            .collect();
+        concise_labels(&mut groups, &keep)
+    } else {
+        keys
+    };
+    let slug = if d.is_sweep {
+        format!("sweep_{}", safe(&d.name))
+    } else {
+        "ungrouped".to_string()
+    };
+    Section {
+        slug,
+        is_sweep: d.is_sweep,
+        description: d
+            .record
+            .map(|r| r.description.clone())
+            .filter(|s| !s.is_empty()),
+        grid_file: d
+            .record
+            .map(|r| r.grid_file.clone())
+            .filter(|g| !g.is_empty()),
+        keys,
+        groups,
+        missing: d.missing,
+        claims: d.record.map_or(Vec::new(), |r| r.claims.clone()),
+        name: d.name,
+    }
 }
 
 /// Metrics that appear in `eval.csv` of any run of the section, in a stable order.

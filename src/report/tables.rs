@@ -6,8 +6,9 @@ use std::path::Path;
 
 use anyhow::Result;
 
+use super::claims::{self, SectionClaims};
 use super::format::{running_note, sig};
-use super::group::mean_std;
+use super::group::{Group, mean_std};
 use super::load::{Run, Status};
 use super::section::{Section, eval_metrics};
 use crate::results::metrics::{Direction, eval_direction};
@@ -127,24 +128,10 @@ pub fn config_table(runs: &[Run], sec: &Section) -> ConfigTable {
     }
     t.headers.push("wall time (s)".into());
 
-    let stats: Vec<Vec<Option<(f64, f64, usize)>>> = sec
+    let stats: Vec<Vec<Option<Stat>>> = sec
         .groups
         .iter()
-        .map(|g| {
-            metrics
-                .iter()
-                .map(|m| {
-                    // A crashed run's last score is from wherever it stopped: not a result.
-                    let v: Vec<f64> = g
-                        .members
-                        .iter()
-                        .filter(|&&i| runs[i].status != Status::Failed)
-                        .filter_map(|&i| runs[i].eval.get(m)?.last())
-                        .collect();
-                    mean_std(&v).map(|(m, sd)| (m, sd, v.iter().filter(|x| x.is_finite()).count()))
-                })
-                .collect()
-        })
+        .map(|g| metrics.iter().map(|m| final_stat(runs, g, m)).collect())
         .collect();
     let best: Vec<Option<f64>> = metrics
         .iter()
@@ -154,92 +141,121 @@ pub fn config_table(runs: &[Run], sec: &Section) -> ConfigTable {
             if dir == Direction::None || stats.iter().filter(|s| s[j].is_some()).count() < 2 {
                 return None; // no direction, or nothing to compare against
             }
-            let means = stats.iter().filter_map(|s| s[j].map(|x| x.0));
+            let means = stats.iter().filter_map(|s| s[j].map(|x| x.mean));
             means.reduce(|a, b| if dir.better(b, a) { b } else { a })
         })
         .collect();
 
     for (gi, g) in sec.groups.iter().enumerate() {
+        let plain = |text: String| Cell { text, best: false };
         let mut row: Vec<Cell> = Vec::new();
         if sec.keys.is_empty() {
-            row.push(Cell {
-                text: g.label.clone(),
-                best: false,
-            });
+            row.push(plain(g.label.clone()));
         }
-        row.extend(sec.keys.iter().map(|k| Cell {
-            text: g.setting(k).unwrap_or("–").to_string(),
-            best: false,
-        }));
-        let n = g.members.len();
-        let not_done: Vec<String> = ["failed", "diverged", "running"]
-            .iter()
-            .map(|st| {
-                let k = g
-                    .members
-                    .iter()
-                    .filter(|&&i| runs[i].status.as_str() == *st)
-                    .count();
-                (k, st)
-            })
-            .filter(|(k, _)| *k > 0)
-            .map(|(k, st)| format!("{k} {st}"))
-            .collect();
-        let runs_text = if not_done.is_empty() {
-            n.to_string()
-        } else {
-            format!("{n} ({})", not_done.join(", "))
-        };
-        row.push(Cell {
-            text: runs_text,
-            best: false,
-        });
+        row.extend(
+            sec.keys
+                .iter()
+                .map(|k| plain(g.setting(k).unwrap_or("–").to_string())),
+        );
+        row.push(plain(runs_text(runs, g)));
         for (j, s) in stats[gi].iter().enumerate() {
             row.push(match s {
-                None => Cell {
-                    text: "–".into(),
-                    best: false,
-                },
-                Some((m, sd, k)) => Cell {
-                    text: if *k > 1 {
-                        // Rounding noise (1e-18) is zero spread.
-                        let sd = if *sd <= 1e-12 * m.abs() { 0.0 } else { *sd };
-                        format!("{} ± {}", sig(*m), sig(sd))
-                    } else {
-                        sig(*m)
-                    },
-                    best: best[j] == Some(*m),
+                None => plain("–".into()),
+                Some(s) => Cell {
+                    text: s.text(),
+                    best: best[j] == Some(s.mean),
                 },
             });
         }
         let walls: Vec<f64> = g.members.iter().map(|&i| runs[i].wall_s).collect();
-        row.push(Cell {
-            text: mean_std(&walls).map_or("–".into(), |(m, _)| sig(m)),
-            best: false,
-        });
+        row.push(plain(mean_std(&walls).map_or("–".into(), |(m, _)| sig(m))));
         t.rows.push(row);
         t.colors.push(gi);
     }
     t
 }
 
+/// Mean and standard deviation over seeds of a final score, and how many seeds have one.
+#[derive(Clone, Copy)]
+struct Stat {
+    mean: f64,
+    std: f64,
+    seeds: usize,
+}
+
+impl Stat {
+    /// `mean ± std` with more than one seed, else the value.
+    fn text(&self) -> String {
+        if self.seeds > 1 {
+            // Rounding noise (1e-18) is zero spread.
+            let sd = if self.std <= 1e-12 * self.mean.abs() {
+                0.0
+            } else {
+                self.std
+            };
+            format!("{} ± {}", sig(self.mean), sig(sd))
+        } else {
+            sig(self.mean)
+        }
+    }
+}
+
+/// The final value of score `metric` over the seeds of `g` that did not fail (a crashed run's
+/// last score is from wherever it stopped: not a result).
+fn final_stat(runs: &[Run], g: &Group, metric: &str) -> Option<Stat> {
+    let v: Vec<f64> = g
+        .members
+        .iter()
+        .filter(|&&i| runs[i].status != Status::Failed)
+        .filter_map(|&i| runs[i].eval.get(metric)?.last())
+        .collect();
+    let (mean, std) = mean_std(&v)?;
+    let seeds = v.iter().filter(|x| x.is_finite()).count();
+    Some(Stat { mean, std, seeds })
+}
+
+/// `3`, or `3 (1 failed, 1 running)`.
+fn runs_text(runs: &[Run], g: &Group) -> String {
+    let n = g.members.len();
+    let not_done: Vec<String> = [Status::Failed, Status::Diverged, Status::Running]
+        .iter()
+        .map(|st| {
+            let k = g.members.iter().filter(|&&i| runs[i].status == *st).count();
+            (k, st)
+        })
+        .filter(|(k, _)| *k > 0)
+        .map(|(k, st)| format!("{k} {st}"))
+        .collect();
+    if not_done.is_empty() {
+        n.to_string()
+    } else {
+        format!("{n} ({})", not_done.join(", "))
+    }
+}
+
 fn md_escape(s: &str) -> String {
     s.replace('|', "\\|")
 }
 
-/// `summary.md`: one table per section.
-pub fn summary_md(runs: &[Run], sections: &[Section], tables: &[ConfigTable]) -> String {
+/// `summary.md`: one table per section, after the section's claims.
+pub fn summary_md(
+    runs: &[Run],
+    sections: &[Section],
+    tables: &[ConfigTable],
+    checked: &[SectionClaims],
+) -> String {
     let mut out = String::from("# GAN loss ablation summary\n\n");
     out.push_str(
         "Final scores: mean ± std over seeds (sample std) of the last evaluation, failed \
          runs left out; best value per column in bold (↑ higher is better, ↓ lower is \
          better).\n",
     );
-    for (sec, t) in sections.iter().zip(tables) {
+    for ((sec, t), c) in sections.iter().zip(tables).zip(checked) {
         out.push_str(&format!("\n## {}\n\n", md_escape(&sec.name)));
         if let Some(d) = &sec.description {
             out.push_str(&format!("> {}\n\n", d.replace('\n', "\n> ")));
         }
+        claims_md(&mut out, c);
         let running = sec
             .run_indices()
             .filter(|&i| runs[i].status == Status::Running)
@@ -269,4 +285,32 @@ pub fn summary_md(runs: &[Run], sections: &[Section], tables: &[ConfigTable]) ->
         }
     }
     out
+}
+
+/// A section's claims as a Markdown table: claim, verdict, the numbers of each pair or
+/// configuration, the figure.
+fn claims_md(out: &mut String, c: &SectionClaims) {
+    if c.claims.is_empty() {
+        return;
+    }
+    out.push_str(&format!(
+        "Claims ({}; tested on {} finished runs):\n\n",
+        claims::counts_text(&c.claims),
+        c.tested
+    ));
+    out.push_str("| claim | verdict | numbers | figure |\n|---|---|---|---|\n");
+    for claim in &c.claims {
+        let numbers: Vec<String> = claim.lines().iter().map(|l| md_escape(l)).collect();
+        out.push_str(&format!(
+            "| {} | **{}** | {} | {} |\n",
+            md_escape(&claim.claim.text),
+            claim.verdict_text(),
+            numbers.join("<br>"),
+            claim
+                .figure
+                .as_deref()
+                .map_or("–".to_string(), |f| format!("[{f}]({f})"))
+        ));
+    }
+    out.push('\n');
 }

@@ -1,9 +1,13 @@
 //! The metric registry: every metric a run records, the file it is in, the direction in which
-//! it improves, and what it is. This table is the only place that decides a direction: the
-//! summary's "best" values, the report's bold cells and arrows, `ls` and the dashboard all ask
-//! it. Adding a metric is adding one line.
+//! it improves, the largest value it can take, and what it is. This table is the only place
+//! that decides a direction: the summary's "best" values, the report's bold cells and arrows,
+//! `ls`, the dashboard and the grid file's claims all ask it. Adding a metric is adding one line.
 
 use std::fmt;
+
+use crate::config::Dataset;
+use crate::data::toy::Toy;
+use crate::measure::evaluator::N_CLASSES;
 
 /// The file a metric is recorded in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,6 +79,22 @@ impl fmt::Display for Direction {
     }
 }
 
+/// The largest value a metric can take, where it has one: a claim that a run reaches more is
+/// refused as impossible.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ceiling {
+    /// No upper bound (distances, losses, per-layer statistics).
+    None,
+    /// A share of samples: at most 1.
+    Share,
+    /// A count of MNIST's digit classes (10), or the classifier score, which it bounds:
+    /// exp E KL(p(y|x) || p(y)) <= exp H(y) <= 10.
+    Classes,
+    /// A count of the toy dataset's modes: 8 on 8 Gaussians, 25 on 25 Gaussians (the Swiss
+    /// roll has none, and the metric is not recorded there).
+    Modes,
+}
+
 /// One registered metric.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Metric {
@@ -82,6 +102,27 @@ pub struct Metric {
     pub file: MetricFile,
     pub direction: Direction,
     pub description: &'static str,
+    pub ceiling: Ceiling,
+}
+
+impl Metric {
+    /// The largest value the metric can take on `dataset`, where it has one.
+    pub fn max_on(&self, dataset: Dataset) -> Option<f64> {
+        match self.ceiling {
+            Ceiling::None => None,
+            Ceiling::Share => Some(1.0),
+            Ceiling::Classes => (dataset == Dataset::Mnist).then_some(N_CLASSES as f64),
+            Ceiling::Modes => Toy::from_dataset(dataset)
+                .map(|t| t.modes().len())
+                .filter(|&n| n > 0)
+                .map(|n| n as f64),
+        }
+    }
+
+    /// The same metric with an upper bound.
+    const fn at_most(self, ceiling: Ceiling) -> Metric {
+        Metric { ceiling, ..self }
+    }
 }
 
 const fn m(
@@ -95,6 +136,7 @@ const fn m(
         file,
         direction,
         description,
+        ceiling: Ceiling::None,
     }
 }
 
@@ -113,17 +155,18 @@ pub const REGISTRY: &[Metric] = &[
     m("val_critic_loss", Metrics, Neither, "critic loss on held-out real data at evaluation steps (WGAN-GP Fig. 5b)"),
     m("lr_g", Metrics, Neither, "generator learning rate at that step"),
     m("lr_c", Metrics, Neither, "critic learning rate at that step"),
-    m("modes_covered", Eval, Higher, "toy: modes with at least one high-quality sample (within 3 std of the mode)"),
-    m("high_quality_frac", Eval, Higher, "toy: share of samples within 3 std of their nearest mode"),
+    m("modes_covered", Eval, Higher, "toy: modes with at least one high-quality sample (within 3 std of the mode; VEEGAN, PacGAN)").at_most(Ceiling::Modes),
+    m("modes_covered_1pct", Eval, Higher, "toy: modes whose high-quality samples are at least 1% of all samples (the strict count)").at_most(Ceiling::Modes),
+    m("high_quality_frac", Eval, Higher, "toy: share of samples within 3 std of their nearest mode").at_most(Ceiling::Share),
     m("mode_kl", Eval, Lower, "toy: KL of the high-quality samples' mode histogram to uniform"),
     m("mode_js", Eval, Lower, "toy: JS divergence of that histogram to uniform"),
     m("sliced_wasserstein", Eval, Lower, "toy: sliced Wasserstein-1 distance to held-out real samples (128 projections)"),
     m("fld", Eval, Lower, "MNIST: Frechet LeNet distance, the FID formula on the evaluator's 128-d features"),
-    m("classifier_score", Eval, Higher, "MNIST: exp E KL(p(y|x) || p(y)), the Inception Score formula with the evaluator"),
-    m("classes_covered", Eval, Higher, "MNIST: classes predicted for at least one sample"),
+    m("classifier_score", Eval, Higher, "MNIST: exp E KL(p(y|x) || p(y)), the Inception Score formula with the evaluator").at_most(Ceiling::Classes),
+    m("classes_covered", Eval, Higher, "MNIST: classes predicted for at least one sample").at_most(Ceiling::Classes),
     m("class_kl", Eval, Lower, "MNIST: KL of the predicted-class histogram to uniform"),
-    m("precision", Eval, Higher, "MNIST: improved precision (Kynkaanniemi et al. 2019, k = 3)"),
-    m("recall", Eval, Higher, "MNIST: improved recall (k = 3)"),
+    m("precision", Eval, Higher, "MNIST: improved precision (Kynkaanniemi et al. 2019, k = 3)").at_most(Ceiling::Share),
+    m("recall", Eval, Higher, "MNIST: improved recall (k = 3)").at_most(Ceiling::Share),
     m("act_grad_norm", Layers, Neither, "L2 norm of d critic_loss / d h, h the activations that layer outputs (after its nonlinearity; the last layer's is the critic's score) on the held-out real and the fake batch: the quantity WGAN-GP Fig. 1b plots"),
     m("grad_norm", Layers, Neither, "L2 norm of d critic_loss / d W of that layer's weight (not Fig. 1b's quantity, which is act_grad_norm)"),
     m("weight_abs_max", Layers, Neither, "largest |w| of that layer's weight"),
@@ -183,5 +226,19 @@ mod tests {
         assert_eq!(eval_direction("not_a_metric"), Direction::None);
         assert!(Direction::Lower.better(1.0, 2.0) && Direction::Higher.better(2.0, 1.0));
         assert!(!Direction::None.better(2.0, 1.0));
+    }
+
+    #[test]
+    fn counts_are_bounded_by_what_the_dataset_has() {
+        let modes = find(MetricFile::Eval, "modes_covered").unwrap();
+        assert_eq!(modes.max_on(Dataset::EightGaussians), Some(8.0));
+        assert_eq!(modes.max_on(Dataset::TwentyFiveGaussians), Some(25.0));
+        assert_eq!(modes.max_on(Dataset::SwissRoll), None);
+        let classes = find(MetricFile::Eval, "classes_covered").unwrap();
+        assert_eq!(classes.max_on(Dataset::Mnist), Some(10.0));
+        let share = find(MetricFile::Eval, "recall").unwrap();
+        assert_eq!(share.max_on(Dataset::Mnist), Some(1.0));
+        let fld = find(MetricFile::Eval, "fld").unwrap();
+        assert_eq!(fld.max_on(Dataset::Mnist), None);
     }
 }

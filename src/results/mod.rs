@@ -12,6 +12,7 @@
 //! types. Trees written by earlier releases stay readable: fields added later are
 //! `#[serde(default)]`.
 
+pub mod json;
 pub mod metrics;
 pub mod record;
 pub mod summary;

@@ -1,7 +1,6 @@
 //! `<run>/run.json`: what happened to a run, for humans and for `ls`, `status` and `report`.
 
-use super::run_files;
-use crate::atomic_file::write_atomic;
+use super::{json, run_files};
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -89,16 +88,11 @@ pub fn read(dir: &Path) -> Option<RunRecord> {
 
 /// The record of `dir`, with the reason when it cannot be read or parsed.
 pub fn try_read(dir: &Path) -> Result<RunRecord> {
-    let path = dir.join(run_files::RECORD);
-    let text = std::fs::read_to_string(&path)?;
-    Ok(serde_json::from_str(&text)?)
+    json::read(&dir.join(run_files::RECORD))
 }
 
 pub fn write(dir: &Path, rec: &RunRecord) -> Result<()> {
-    write_atomic(
-        &dir.join(run_files::RECORD),
-        serde_json::to_string_pretty(rec)?.as_bytes(),
-    )
+    json::write(&dir.join(run_files::RECORD), rec)
 }
 
 #[cfg(test)]

@@ -5,8 +5,7 @@
 //! releases wrote, so the file's bytes did not change when it became typed. NaN and infinite
 //! values are written as `null` (JSON has no NaN) and read back as NaN.
 
-use super::run_files;
-use crate::atomic_file::write_atomic;
+use super::{json, run_files};
 use anyhow::Result;
 use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::BTreeMap;
@@ -85,15 +84,11 @@ fn nan_if_null<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
 
 /// The summary of the run folder `dir`; `None` when absent or unreadable.
 pub fn read(dir: &Path) -> Option<Summary> {
-    let text = std::fs::read_to_string(dir.join(run_files::SUMMARY)).ok()?;
-    serde_json::from_str(&text).ok()
+    json::read(&dir.join(run_files::SUMMARY)).ok()
 }
 
 pub fn write(dir: &Path, summary: &Summary) -> Result<()> {
-    write_atomic(
-        &dir.join(run_files::SUMMARY),
-        serde_json::to_string_pretty(summary)?.as_bytes(),
-    )
+    json::write(&dir.join(run_files::SUMMARY), summary)
 }
 
 #[cfg(test)]

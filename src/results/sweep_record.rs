@@ -4,8 +4,8 @@
 //! Updated under an exclusive lock on `sweeps/.<name>.lock` (read, merge, atomic write), so
 //! concurrent sweeps and submissions of one grid keep each other's entries.
 
-use super::tree_dirs;
-use crate::atomic_file::write_atomic;
+use super::{json, tree_dirs};
+use crate::claims::Claim;
 use crate::grid::Plan;
 use anyhow::{Context, Result};
 use fs4::fs_std::FileExt;
@@ -30,6 +30,10 @@ pub struct SweepRecord {
     pub updated: String,
     /// Job arrays submitted for this sweep, oldest first.
     pub slurm: Vec<SlurmJob>,
+    /// The grid file's `[[claim]]` tables as of its latest sweep or submission, in the grid
+    /// file's shape: the report tests them without the grid file. Absent when there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub claims: Vec<Claim>,
 }
 
 /// One submitted SLURM job array.
@@ -62,8 +66,7 @@ fn path(root: &Path, name: &str) -> PathBuf {
 
 /// The record of sweep `name` under the results tree `root`, if one was written.
 pub fn read(root: &Path, name: &str) -> Option<SweepRecord> {
-    let text = std::fs::read_to_string(path(root, name)).ok()?;
-    serde_json::from_str(&text).ok()
+    json::read(&path(root, name)).ok()
 }
 
 /// Every sweep record under `root`, by file name, and a warning for each that does not parse.
@@ -78,17 +81,14 @@ pub fn read_all(root: &Path) -> (Vec<SweepRecord>, Vec<String>) {
         .collect();
     paths.sort();
     for p in paths {
-        let rec = std::fs::read_to_string(&p)
-            .map_err(anyhow::Error::from)
-            .and_then(|s| Ok(serde_json::from_str::<SweepRecord>(&s)?));
-        match rec {
+        match json::read::<SweepRecord>(&p) {
             Ok(mut r) => {
                 if r.name.is_empty() {
                     r.name = p.file_stem().unwrap_or_default().to_string_lossy().into();
                 }
                 records.push(r);
             }
-            Err(e) => warnings.push(format!("{}: {e:#}", p.display())),
+            Err(e) => warnings.push(format!("{e:#}")),
         }
     }
     (records, warnings)
@@ -108,7 +108,19 @@ pub fn record_plan(root: &Path, plan: &Plan, change: impl FnOnce(&mut SweepRecor
         .open(&lock_path)
         .with_context(|| format!("opening {}", lock_path.display()))?;
     FileExt::lock_exclusive(&lock).with_context(|| format!("locking {}", lock_path.display()))?;
-    let mut rec = read(root, &plan.name).unwrap_or_default();
+    // A record that exists but does not parse (hand-edited, or written by a later release) is
+    // left as it is: overwriting it would lose its runs and job arrays.
+    let mut rec: SweepRecord = match std::fs::read_to_string(&path) {
+        Ok(text) => serde_json::from_str(&text).with_context(|| {
+            format!(
+                "{} is not a readable sweep record; fix or move it and sweep again (it was left \
+                 unchanged)",
+                path.display()
+            )
+        })?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => SweepRecord::default(),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
     rec.name = plan.name.clone();
     rec.description = plan.description.clone();
     rec.grid_file = plan.file.display().to_string();
@@ -118,9 +130,75 @@ pub fn record_plan(root: &Path, plan: &Plan, change: impl FnOnce(&mut SweepRecor
         }
     }
     rec.varying = plan.varying.clone();
+    rec.claims = plan.claims.clone();
     rec.updated = super::record::now_rfc3339();
     change(&mut rec);
-    let result = write_atomic(&path, serde_json::to_string_pretty(&rec)?.as_bytes());
+    let result = json::write(&path, &rec);
     let _ = FileExt::unlock(&lock);
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::grid::parse_plan;
+
+    const GRID: &str = "name = \"g\"\nseeds = [1, 2]\n[base]\ndataset = \"swissroll\"\n\
+        [[grid]]\nloss = [\"wgan-clip\", \"wgan-gp\"]\n";
+
+    fn plan(claims: &str) -> Plan {
+        parse_plan(Path::new("g.toml"), &format!("{GRID}{claims}"), None).unwrap()
+    }
+
+    /// The record keeps the grid file's claims as of its latest sweep: a changed claim replaces
+    /// the old one, and removing every claim removes them (the runs stay).
+    #[test]
+    fn claims_follow_the_grid_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let one = "[[claim]]\ntext = \"a\"\nmetric = \"sliced_wasserstein\"\nat_most = 1\n";
+        record_plan(dir.path(), &plan(one), |_| {}).unwrap();
+        let rec = read(dir.path(), "g").unwrap();
+        assert_eq!(rec.claims, plan(one).claims);
+        assert_eq!(rec.runs.len(), 4);
+        let text = std::fs::read_to_string(path(dir.path(), "g")).unwrap();
+        assert!(text.contains("\"at_most\": 1.0"), "{text}");
+
+        let two = one.replace("at_most = 1", "at_most = 0.5");
+        record_plan(dir.path(), &plan(&two), |_| {}).unwrap();
+        let rec = read(dir.path(), "g").unwrap();
+        assert_eq!(rec.claims.len(), 1);
+        assert_eq!(rec.claims, plan(&two).claims);
+
+        record_plan(dir.path(), &plan(""), |_| {}).unwrap();
+        let text = std::fs::read_to_string(path(dir.path(), "g")).unwrap();
+        assert!(!text.contains("claims"), "{text}");
+        assert_eq!(read(dir.path(), "g").unwrap().runs.len(), 4);
+    }
+
+    /// Records written before claims existed load with none; a record that does not parse is
+    /// left as it is rather than replaced by a fresh one.
+    #[test]
+    fn older_records_load_and_broken_ones_are_not_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = path(dir.path(), "g");
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(
+            &p,
+            r#"{"name": "g", "runs": ["aaaaaaaaaaaa"], "varying": ["loss"]}"#,
+        )
+        .unwrap();
+        let rec = read(dir.path(), "g").unwrap();
+        assert!(rec.claims.is_empty());
+        record_plan(dir.path(), &plan(""), |_| {}).unwrap();
+        assert_eq!(read(dir.path(), "g").unwrap().runs.len(), 5);
+
+        let broken = r#"{"name": "g", "runs": ["aaaaaaaaaaaa"], "claims": [{"text": "t"}]}"#;
+        std::fs::write(&p, broken).unwrap();
+        let err = record_plan(dir.path(), &plan(""), |_| {}).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("not a readable sweep record"),
+            "{err:#}"
+        );
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), broken);
+    }
 }

@@ -1,0 +1,505 @@
+//! A claim: what it says (its kind and numbers), which configurations it selects, and its
+//! grid-file shape ([`ClaimSpec`]), which serde reads and writes so that a sweep record stores
+//! a claim as the grid file wrote it. The shape rules (known keys, exactly one kind, `text`
+//! present) are checked here; what a claim means for a plan is checked in [`super::parse`].
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Range;
+
+use serde::{Deserialize, Serialize};
+
+use crate::results::metrics::{self, Metric, MetricFile};
+
+/// The metric a scalar claim (comparison, threshold, correlation) reads: an `eval.csv` score or
+/// a `metrics.csv` column, one value per step.
+pub fn scalar_metric(name: &str) -> Option<&'static Metric> {
+    metrics::find(MetricFile::Eval, name).or_else(|| metrics::find(MetricFile::Metrics, name))
+}
+
+/// The metric a layer trend reads: a `layers.csv` quantity, one value per layer.
+pub fn layer_metric(name: &str) -> Option<&'static Metric> {
+    metrics::find(MetricFile::Layers, name)
+}
+
+/// A selector over a run's flat configuration: each key must equal the value, or one of the
+/// values when the value is an array (numbers compare as numbers: `0.01 == 1e-2`).
+pub type Selector = BTreeMap<String, toml::Value>;
+
+/// One claim from a grid file. Serialised in the grid file's own shape (`text`, `metric`,
+/// `better`, `than`, `where`, `at_least`, ...), so a sweep record can store it and the report
+/// can test it without the grid file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "ClaimSpec", into = "ClaimSpec")]
+pub struct Claim {
+    /// The sentence the claim tests, shown in the report.
+    pub text: String,
+    /// The metric the claim is about (for a correlation, the first of the two).
+    pub metric: String,
+    /// The `where` selector: the configurations the claim is about (all when empty); for a
+    /// comparison it narrows both sides.
+    pub select: Selector,
+    pub kind: ClaimKind,
+}
+
+/// What a claim asserts.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClaimKind {
+    /// Every configuration matching `better` beats every one matching `than` on the final value
+    /// (in the metric's direction); with `same`, only pairs that agree on those keys are compared.
+    Comparison {
+        better: Selector,
+        than: Selector,
+        same: Vec<String>,
+    },
+    /// Each matching configuration's final value is at least / at most `bound`.
+    Threshold { bound: Bound },
+    /// A `layers.csv` quantity at the last evaluation, across layers.
+    LayerTrend { trend: Trend },
+    /// The metric and `tracks` move together over training with the claimed sign.
+    Correlation { tracks: String, sign: Sign },
+}
+
+impl ClaimKind {
+    /// The kind's name as documented: `comparison`, `threshold`, `layer-trend`, `correlation`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ClaimKind::Comparison { .. } => "comparison",
+            ClaimKind::Threshold { .. } => "threshold",
+            ClaimKind::LayerTrend { .. } => "layer-trend",
+            ClaimKind::Correlation { .. } => "correlation",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Bound {
+    AtLeast(f64),
+    AtMost(f64),
+}
+
+impl Bound {
+    pub fn value(self) -> f64 {
+        match self {
+            Bound::AtLeast(v) | Bound::AtMost(v) => v,
+        }
+    }
+
+    /// Whether `x` meets the bound (NaN never does).
+    pub fn met_by(self, x: f64) -> bool {
+        match self {
+            Bound::AtLeast(v) => x >= v,
+            Bound::AtMost(v) => x <= v,
+        }
+    }
+
+    /// `>=` or `<=`, as sentences write the bound.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Bound::AtLeast(_) => ">=",
+            Bound::AtMost(_) => "<=",
+        }
+    }
+}
+
+/// A shape across layers, in decades (powers of ten). Layer 1 is the input side; the output
+/// layer has the largest index.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Trend {
+    /// Falls by at least N decades from the output layer to the input layer, monotonically.
+    DecaysBy(f64),
+    /// Grows by at least N decades from the output layer to the input layer, monotonically.
+    GrowsBy(f64),
+    /// max / min across layers stays below 10^N.
+    Within(f64),
+}
+
+/// The sign a correlation claims.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Sign {
+    Positive,
+    Negative,
+}
+
+impl fmt::Display for Sign {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Sign::Positive => "positive",
+            Sign::Negative => "negative",
+        })
+    }
+}
+
+/// A bad claim: which claim (0-based index in the `[[claim]]` array), which key (`metric`,
+/// `better.clip`, ...), where in the grid file when known, and what is wrong and what would be
+/// valid. The grid loader turns `span` into `file:line:column`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimError {
+    pub claim: Option<usize>,
+    pub key: Option<String>,
+    pub span: Option<Range<usize>>,
+    pub message: String,
+}
+
+impl fmt::Display for ClaimError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(i) = self.claim {
+            write!(f, "[[claim]] #{}: ", i + 1)?;
+        }
+        if let Some(k) = &self.key {
+            write!(f, "key `{k}`: ")?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ClaimError {}
+
+/// Whether two config values are equal, numbers compared as numbers (`1 == 1.0`,
+/// `0.01 == 1e-2`), arrays and tables element by element.
+pub fn values_equal(a: &toml::Value, b: &toml::Value) -> bool {
+    use toml::Value::{Array, Float, Integer, Table};
+    match (a, b) {
+        (Integer(x), Integer(y)) => x == y,
+        (Integer(_) | Float(_), Integer(_) | Float(_)) => as_f64(a) == as_f64(b),
+        (Array(x), Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| values_equal(p, q))
+        }
+        (Table(x), Table(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| values_equal(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
+fn as_f64(v: &toml::Value) -> Option<f64> {
+    match v {
+        toml::Value::Integer(i) => Some(*i as f64),
+        toml::Value::Float(f) => Some(*f),
+        _ => None,
+    }
+}
+
+/// Whether a flat configuration matches a selector: every key present and equal to the value,
+/// or, when the selector's value is an array, to the whole array or one of its elements (so
+/// `clip = [0.01, 0.001]` means either, and list settings such as `c_hidden` still match whole).
+pub fn selects(selector: &Selector, config: &toml::Table) -> bool {
+    selector.iter().all(|(k, want)| {
+        config.get(k).is_some_and(|have| {
+            values_equal(want, have)
+                || matches!(want, toml::Value::Array(any) if any.iter().any(|w| values_equal(w, have)))
+        })
+    })
+}
+
+/// Whether two configurations have equal values for each of `keys` (absent in both counts as
+/// equal): the pairing rule of a comparison's `same`.
+pub fn agree_on(keys: &[String], a: &toml::Table, b: &toml::Table) -> bool {
+    keys.iter().all(|k| match (a.get(k), b.get(k)) {
+        (Some(p), Some(q)) => values_equal(p, q),
+        (p, q) => p.is_none() && q.is_none(),
+    })
+}
+
+/// The distinct configurations of a list of flat run configs: each config without `seed`, in
+/// first-seen order.
+pub fn configurations(configs: &[toml::Table]) -> Vec<toml::Table> {
+    let mut seen = std::collections::HashSet::new();
+    configs
+        .iter()
+        .map(without_seed)
+        .filter(|c| seen.insert(toml::Value::Table(c.clone()).to_string()))
+        .collect()
+}
+
+/// A flat config without its `seed`: the configuration a run replicates.
+pub fn without_seed(config: &toml::Table) -> toml::Table {
+    let mut c = config.clone();
+    c.remove("seed");
+    c
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Tag {
+    Comparison,
+    Threshold,
+    LayerTrend,
+    Correlation,
+}
+
+/// The keys that make a claim each kind, in the order kinds are reported.
+const KINDS: &[(Tag, &str, &[&str])] = &[
+    (Tag::Comparison, "a comparison", &["better", "than"]),
+    (Tag::Threshold, "a threshold", &["at_least", "at_most"]),
+    (
+        Tag::LayerTrend,
+        "a layer trend",
+        &["decays_by", "grows_by", "within"],
+    ),
+    (Tag::Correlation, "a correlation", &["tracks", "sign"]),
+];
+
+/// The flat, grid-file shape of a claim: what serde reads and writes. [`Claim`] converts to and
+/// from it so that a stored claim reads like the grid file it came from.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimSpec {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metric: Option<String>,
+    #[serde(rename = "where", skip_serializing_if = "Option::is_none")]
+    select: Option<Selector>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    better: Option<Selector>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    than: Option<Selector>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    same: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    at_least: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    at_most: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    decays_by: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    grows_by: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    within: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tracks: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sign: Option<String>,
+}
+
+/// A problem with one key of one claim, before it is located.
+pub(super) type KeyError = (Option<String>, String);
+
+pub(super) fn key_err(key: &str, message: impl Into<String>) -> KeyError {
+    (Some(key.to_string()), message.into())
+}
+
+impl ClaimSpec {
+    fn present(&self, key: &str) -> bool {
+        match key {
+            "better" => self.better.is_some(),
+            "than" => self.than.is_some(),
+            "at_least" => self.at_least.is_some(),
+            "at_most" => self.at_most.is_some(),
+            "decays_by" => self.decays_by.is_some(),
+            "grows_by" => self.grows_by.is_some(),
+            "within" => self.within.is_some(),
+            "tracks" => self.tracks.is_some(),
+            "sign" => self.sign.is_some(),
+            _ => false,
+        }
+    }
+
+    /// Which kind the claim's keys make it: exactly one.
+    fn tag(&self) -> Result<Tag, KeyError> {
+        let mut found: Option<(Tag, &str, &str)> = None;
+        for &(tag, name, keys) in KINDS {
+            let Some(k) = keys.iter().find(|k| self.present(k)) else {
+                continue;
+            };
+            if let Some((_, first, first_key)) = found {
+                return Err(key_err(
+                    k,
+                    format!(
+                        "makes this claim {name}, but `{first_key}` already made it {first}: \
+                         one kind per claim (write two claims)"
+                    ),
+                ));
+            }
+            found = Some((tag, name, k));
+        }
+        found.map(|(tag, _, _)| tag).ok_or((
+            None,
+            "says nothing to test: give `better` and `than` (a comparison), `at_least` or \
+             `at_most` (a threshold), `decays_by`, `grows_by` or `within` (a layer trend), or \
+             `tracks` and `sign` (a correlation)"
+                .into(),
+        ))
+    }
+
+    /// Check the claim's shape (no plan needed) and build it.
+    pub(super) fn build(mut self) -> Result<Claim, KeyError> {
+        let text = match self.text.take() {
+            Some(t) if !t.trim().is_empty() => t,
+            Some(_) => return Err(key_err("text", "is empty: say what the claim tests")),
+            None => {
+                return Err(key_err(
+                    "text",
+                    "missing: every claim says in `text` what it tests (the sentence the report shows)",
+                ));
+            }
+        };
+        let metric = match self.metric.take() {
+            Some(m) if !m.trim().is_empty() => m,
+            _ => {
+                return Err(key_err(
+                    "metric",
+                    "missing: name the eval.csv, metrics.csv or layers.csv quantity the claim is about",
+                ));
+            }
+        };
+        let tag = self.tag()?;
+        if self.same.is_some() && tag != Tag::Comparison {
+            return Err(key_err(
+                "same",
+                "only applies to a comparison (`better` and `than`)",
+            ));
+        }
+        let select = self.select.take().unwrap_or_default();
+        let kind = match tag {
+            Tag::Comparison => {
+                let missing = if self.better.is_some() {
+                    "than"
+                } else {
+                    "better"
+                };
+                let (Some(better), Some(than)) = (self.better, self.than) else {
+                    return Err(key_err(
+                        missing,
+                        "missing: a comparison needs both `better` and `than` selectors",
+                    ));
+                };
+                ClaimKind::Comparison {
+                    better,
+                    than,
+                    same: self.same.unwrap_or_default(),
+                }
+            }
+            Tag::Threshold => {
+                let bound = match one_of(&[("at_least", self.at_least), ("at_most", self.at_most)])?
+                {
+                    ("at_least", v) => Bound::AtLeast(v),
+                    (_, v) => Bound::AtMost(v),
+                };
+                ClaimKind::Threshold { bound }
+            }
+            Tag::LayerTrend => {
+                let trend = match one_of(&[
+                    ("decays_by", self.decays_by),
+                    ("grows_by", self.grows_by),
+                    ("within", self.within),
+                ])? {
+                    (key, v) if v <= 0.0 => {
+                        return Err(key_err(
+                            key,
+                            format!("must be a positive number of decades, not {v}"),
+                        ));
+                    }
+                    ("decays_by", v) => Trend::DecaysBy(v),
+                    ("grows_by", v) => Trend::GrowsBy(v),
+                    (_, v) => Trend::Within(v),
+                };
+                ClaimKind::LayerTrend { trend }
+            }
+            Tag::Correlation => {
+                let Some(tracks) = self.tracks else {
+                    return Err(key_err(
+                        "tracks",
+                        "missing: a correlation names the second metric in `tracks`",
+                    ));
+                };
+                let sign = match self.sign.as_deref() {
+                    Some("positive") => Sign::Positive,
+                    Some("negative") => Sign::Negative,
+                    Some(other) => {
+                        return Err(key_err(
+                            "sign",
+                            format!("`{other}` is not a sign: use \"positive\" or \"negative\""),
+                        ));
+                    }
+                    None => {
+                        return Err(key_err(
+                            "sign",
+                            "missing: a correlation claims a sign, \"positive\" or \"negative\"",
+                        ));
+                    }
+                };
+                ClaimKind::Correlation { tracks, sign }
+            }
+        };
+        Ok(Claim {
+            text,
+            metric,
+            select,
+            kind,
+        })
+    }
+}
+
+/// The one given key of a group of alternatives (`at_least`/`at_most`, ...), with a finite value.
+fn one_of(keys: &[(&'static str, Option<f64>)]) -> Result<(&'static str, f64), KeyError> {
+    let given: Vec<(&str, f64)> = keys.iter().filter_map(|&(k, v)| Some((k, v?))).collect();
+    match given[..] {
+        [(key, v)] => Ok((key, finite(key, v)?)),
+        [(first, _), (second, _), ..] => {
+            let names: Vec<String> = keys.iter().map(|(k, _)| format!("`{k}`")).collect();
+            Err(key_err(
+                second,
+                format!(
+                    "give one of {}, not both `{first}` and `{second}` (write two claims)",
+                    names.join(", ")
+                ),
+            ))
+        }
+        [] => unreachable!("the kind was found from one of these keys"),
+    }
+}
+
+fn finite(key: &str, v: f64) -> Result<f64, KeyError> {
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err(key_err(key, format!("must be a finite number, not {v}")))
+    }
+}
+
+impl TryFrom<ClaimSpec> for Claim {
+    type Error = String;
+
+    fn try_from(spec: ClaimSpec) -> Result<Self, String> {
+        spec.build().map_err(|(key, msg)| match key {
+            Some(k) => format!("key `{k}`: {msg}"),
+            None => msg,
+        })
+    }
+}
+
+impl From<Claim> for ClaimSpec {
+    fn from(c: Claim) -> Self {
+        let mut s = ClaimSpec {
+            text: Some(c.text),
+            metric: Some(c.metric),
+            select: (!c.select.is_empty()).then_some(c.select),
+            ..ClaimSpec::default()
+        };
+        match c.kind {
+            ClaimKind::Comparison { better, than, same } => {
+                s.better = Some(better);
+                s.than = Some(than);
+                s.same = (!same.is_empty()).then_some(same);
+            }
+            ClaimKind::Threshold { bound } => match bound {
+                Bound::AtLeast(v) => s.at_least = Some(v),
+                Bound::AtMost(v) => s.at_most = Some(v),
+            },
+            ClaimKind::LayerTrend { trend } => match trend {
+                Trend::DecaysBy(v) => s.decays_by = Some(v),
+                Trend::GrowsBy(v) => s.grows_by = Some(v),
+                Trend::Within(v) => s.within = Some(v),
+            },
+            ClaimKind::Correlation { tracks, sign } => {
+                s.tracks = Some(tracks);
+                s.sign = Some(sign.to_string());
+            }
+        }
+        s
+    }
+}
