@@ -16,9 +16,6 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-/// FMA peak of the reference machine (2 Zen 4 cores, AVX-512): the figure.
-pub const PEAK_GFLOPS: f64 = 190.0;
-
 /// The benchmark cases (names match `../shared/bench/torch_reference.py` where it has them).
 pub const CASES: &[&str] = &[
     "seed_wgan_clip",
@@ -38,8 +35,14 @@ pub struct CaseResult {
     pub gen_it_per_s: f64,
     pub critic_steps_per_s: f64,
     pub peak_rss_mb: f64,
-    /// `None` where no analytic count is implemented (dcgan).
+    /// Process CPU time (all threads, user + system) over the timed iterations: unlike the wall
+    /// time, it does not count the time other processes held the cores.
+    pub cpu_seconds: f64,
+    /// Analytic GFLOP of the timed window's steps per generator iteration ([`step_gflop`]).
     pub gflop_per_iter: Option<f64>,
+    /// Achieved GFLOP/s over the timed window.
+    pub gflop_per_s: Option<f64>,
+    /// `gflop_per_s` as a share of the measured peak (filled in by [`share_of_peak`]).
     pub peak_share: Option<f64>,
 }
 
@@ -89,14 +92,24 @@ pub fn case_config(case: &str) -> Result<RunConfig> {
     Ok(cfg)
 }
 
-/// Analytic FLOPs of one generator iteration (matrix products only; 2 per multiply-add).
-/// Forward `F`, backward with weight gradients `2F`. Critic step: G forward + C forward/backward
-/// on real and fake; generator step: G forward/backward + C forward/backward to the input.
-/// The penalty adds C's forward for the masks, the explicit backward chain, and its backprop.
-pub fn gflop_per_iter(cfg: &RunConfig) -> Option<f64> {
+/// Analytic GFLOP of one critic step and of one generator step: the matrix products (and
+/// convolutions, counted as the products of their im2col form, padding taps included) that the
+/// harness performs, 2 FLOP per multiply-add. Per network with forward cost `F` over `b` rows:
+///
+/// - a forward costs `F`; a backward costs `F` for the weight gradients plus `F` for the input
+///   gradients, less the first layer's input gradient where the input is data (not tracked);
+/// - critic step: G forward on `b` rows (constant weights), C forward and backward on the `2b`
+///   rows of real and fake data;
+/// - the penalty (on `b` rows): C's forward for the activation masks, the explicit backward
+///   chain (one product per layer), and that chain's backward (weight gradients of every layer,
+///   input gradients of every layer but the output layer, whose chain input is constant);
+/// - generator step: G forward and backward (weight gradients), C forward and its input
+///   gradients (C's weights are constant there).
+pub fn step_gflop(cfg: &RunConfig) -> Option<(f64, f64)> {
     let b = cfg.batch_size as f64;
-    let fwd =
-        |sizes: &[usize]| 2.0 * b * sizes.windows(2).map(|w| (w[0] * w[1]) as f64).sum::<f64>();
+    // Multiply-adds per sample of each layer, input to output.
+    let dense =
+        |sizes: &[usize]| -> Vec<f64> { sizes.windows(2).map(|w| (w[0] * w[1]) as f64).collect() };
     let (g, c) = match cfg.model {
         Model::Mlp => {
             let mut g = vec![cfg.z_dim as usize];
@@ -105,7 +118,7 @@ pub fn gflop_per_iter(cfg: &RunConfig) -> Option<f64> {
             let mut c = vec![784];
             c.extend(cfg.c_hidden.iter().flatten().map(|&h| h as usize));
             c.push(1);
-            (fwd(&g), fwd(&c))
+            (dense(&g), dense(&c))
         }
         Model::ToyMlp => {
             let d = cfg.dim? as usize;
@@ -116,16 +129,187 @@ pub fn gflop_per_iter(cfg: &RunConfig) -> Option<f64> {
             let mut c = vec![2];
             c.extend(std::iter::repeat_n(d, depth));
             c.push(1);
-            (fwd(&g), fwd(&c))
+            (dense(&g), dense(&c))
         }
-        Model::Dcgan => return None,
+        Model::Dcgan => {
+            let d = cfg.dim.unwrap_or(64) as f64;
+            // 5x5 kernels: multiply-adds = small-grid positions x c_small x c_big x 25.
+            let conv = |pos: f64, c_small: f64, c_big: f64| pos * c_small * c_big * 25.0;
+            let g = vec![
+                cfg.z_dim as f64 * 64.0 * d,
+                conv(16.0, 4.0 * d, 2.0 * d),
+                conv(49.0, 2.0 * d, d),
+                conv(196.0, d, 1.0),
+            ];
+            let c = vec![
+                conv(196.0, d, 1.0),
+                conv(49.0, 2.0 * d, d),
+                conv(16.0, 4.0 * d, 2.0 * d),
+                64.0 * d,
+            ];
+            (g, c)
+        }
     };
-    let mut critic = g + 6.0 * c;
+    let sum = |l: &[f64]| l.iter().sum::<f64>();
+    let (fg, fc) = (sum(&g), sum(&c));
+    let (in_g, in_c) = (fg - g[0], fc - c[0]);
+    let flop = |mac: f64, rows: f64| 2.0 * mac * rows / 1e9;
+    let mut critic = flop(fg, b) + flop(fc + fc + in_c, 2.0 * b);
     if cfg.penalty.points().is_some() {
-        critic += 6.0 * c;
+        let last = c[c.len() - 1];
+        critic += flop(fc + fc + fc + (fc - last), b);
     }
-    let generator = 3.0 * g + 2.0 * c;
-    Some((cfg.n_critic as f64 * critic + generator) / 1e9)
+    let generator = flop(fg + fg + in_g, b) + flop(fc + fc, b);
+    Some((critic, generator))
+}
+
+/// Process CPU seconds (user + system, all threads) from `/proc/self/stat`; 0 where
+/// unavailable.
+pub fn cpu_seconds() -> f64 {
+    let ticks = std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+            let rest = s.rsplit_once(')')?.1;
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            Some(f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?)
+        });
+    // The kernel reports in USER_HZ clock ticks, 100 per second on every Linux architecture.
+    ticks.map_or(0.0, |t| t / 100.0)
+}
+
+/// The machine's measured FMA peak.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Peak {
+    pub gflops: f64,
+    pub threads: usize,
+    /// The instruction set of the loop (`avx512f`, `avx2+fma`, or the portable fallback).
+    pub simd: String,
+}
+
+/// Measure the FMA peak: every core at once runs a register-blocked loop of independent FMA
+/// chains in the widest SIMD the CPU has, in short bursts; each thread keeps its fastest
+/// burst and the peak is their sum.
+///
+/// An FMA loop rather than a large GEMM: it is the bound the hardware sets (no memory traffic,
+/// more independent chains than FMA latency x FMA ports), while a GEMM measures a library. All
+/// cores at once, because one core alone may run at a higher clock than all of them together.
+/// The fastest of many short bursts, because on a shared machine a burst is sometimes
+/// descheduled; one that is not shows what the core can do.
+pub fn measure_peak() -> Peak {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (simd, burst) = fma::widest();
+    const BURSTS: usize = 40;
+    let barrier = std::sync::Barrier::new(threads);
+    let best: Vec<f64> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                let barrier = &barrier;
+                scope.spawn(move || {
+                    let mut best = 0.0f64;
+                    for _ in 0..BURSTS {
+                        barrier.wait();
+                        let t = Instant::now();
+                        let flop = burst();
+                        best = best.max(flop / t.elapsed().as_secs_f64());
+                    }
+                    best
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("peak thread"))
+            .collect()
+    });
+    Peak {
+        gflops: best.iter().sum::<f64>() / 1e9,
+        threads,
+        simd: simd.into(),
+    }
+}
+
+/// Fill in each case's share of the measured peak.
+pub fn share_of_peak(mut r: CaseResult, peak: &Peak) -> CaseResult {
+    r.peak_share = r.gflop_per_s.map(|g| g / peak.gflops);
+    r
+}
+
+/// The FMA bursts of [`measure_peak`]; each returns the FLOPs it performed.
+mod fma {
+    use std::hint::black_box;
+
+    /// Iterations per burst: about 10 ms on a 3 GHz core with two FMA ports.
+    const ITERS: u64 = 1 << 20;
+
+    /// The widest FMA the CPU supports, and its burst.
+    pub fn widest() -> (&'static str, fn() -> f64) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                return ("avx512f", || unsafe { x86::avx512() });
+            }
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                return ("avx2+fma", || unsafe { x86::avx2() });
+            }
+        }
+        ("portable f32x8", portable)
+    }
+
+    /// 16 independent chains of `wide::f32x8` multiply-adds (the compiled-in SIMD).
+    fn portable() -> f64 {
+        use wide::f32x8;
+        let (m, a) = (
+            black_box(f32x8::splat(0.999_999)),
+            black_box(f32x8::splat(1e-7)),
+        );
+        let mut acc = [f32x8::splat(1.0); 16];
+        for _ in 0..ITERS / 4 {
+            for x in acc.iter_mut() {
+                *x = x.mul_add(m, a);
+            }
+        }
+        black_box(acc);
+        (ITERS / 4) as f64 * 16.0 * 8.0 * 2.0
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    mod x86 {
+        use super::{ITERS, black_box};
+        use std::arch::x86_64::*;
+
+        /// 16 chains of 16-lane FMAs (twice FMA latency x ports on current cores).
+        #[target_feature(enable = "avx512f")]
+        pub unsafe fn avx512() -> f64 {
+            let m = black_box(_mm512_set1_ps(0.999_999));
+            let a = black_box(_mm512_set1_ps(1e-7));
+            let mut acc = [_mm512_set1_ps(1.0); 16];
+            for _ in 0..ITERS {
+                for x in acc.iter_mut() {
+                    *x = _mm512_fmadd_ps(*x, m, a);
+                }
+            }
+            black_box(acc);
+            ITERS as f64 * 16.0 * 16.0 * 2.0
+        }
+
+        /// 12 chains of 8-lane FMAs (16 vector registers: 12 chains and the two operands).
+        #[target_feature(enable = "avx2,fma")]
+        pub unsafe fn avx2() -> f64 {
+            let m = black_box(_mm256_set1_ps(0.999_999));
+            let a = black_box(_mm256_set1_ps(1e-7));
+            let mut acc = [_mm256_set1_ps(1.0); 12];
+            for _ in 0..ITERS {
+                for x in acc.iter_mut() {
+                    *x = _mm256_fmadd_ps(*x, m, a);
+                }
+            }
+            black_box(acc);
+            ITERS as f64 * 12.0 * 8.0 * 2.0
+        }
+    }
 }
 
 fn random_mnist() -> Arc<Mnist> {
@@ -175,24 +359,30 @@ pub fn run_case(case: &str, backend: Backend, iters: u32, warmup: u32) -> Result
     }
     device.sync().ok();
     let t0 = Instant::now();
-    let c0 = e.critic_updates();
+    let (c0, g0, cpu0) = (e.critic_updates(), e.generator_updates(), cpu_seconds());
     for _ in 0..iters {
         e.train_step();
     }
     device.sync().ok();
     let seconds = t0.elapsed().as_secs_f64();
-    let gflop = gflop_per_iter(&cfg);
-    let it_s = iters as f64 / seconds;
+    let cpu = cpu_seconds() - cpu0;
+    let (critic_steps, gen_steps) = (
+        (e.critic_updates() - c0) as f64,
+        (e.generator_updates() - g0) as f64,
+    );
+    let gflop = step_gflop(&cfg).map(|(c, g)| c * critic_steps + g * gen_steps);
     Ok(CaseResult {
         case: case.into(),
         backend: backend.to_string(),
         gen_iters: iters,
         seconds,
-        gen_it_per_s: it_s,
-        critic_steps_per_s: (e.critic_updates() - c0) as f64 / seconds,
+        gen_it_per_s: iters as f64 / seconds,
+        critic_steps_per_s: critic_steps / seconds,
         peak_rss_mb: peak_rss_mb(),
-        gflop_per_iter: gflop,
-        peak_share: gflop.map(|g| g * it_s / PEAK_GFLOPS),
+        cpu_seconds: cpu,
+        gflop_per_iter: gflop.map(|g| g / iters as f64),
+        gflop_per_s: gflop.map(|g| g / seconds),
+        peak_share: None,
     })
 }
 
@@ -434,6 +624,39 @@ fn slope(points: &[(f64, f64)]) -> f64 {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    /// A toy net small enough to count by hand: G 2-4-2, C 2-4-1, batch 2, penalty on.
+    /// Multiply-adds per sample: G 8 + 8 = 16 (first layer 8), C 8 + 4 = 12 (first layer 8,
+    /// output layer 4). Critic step: G forward 2*16*2 = 64; C on 4 rows, forward 12 + weight
+    /// gradients 12 + input gradients 12 - 8 = 28, 2*28*4 = 224; penalty on 2 rows, masks 12 +
+    /// chain 12 + its weight gradients 12 + its input gradients 12 - 4 = 44, 2*44*2 = 176.
+    /// Generator step: G 16 + 16 + 8 = 40, 2*40*2 = 160; C forward and input gradients 24,
+    /// 2*24*2 = 96.
+    #[test]
+    fn step_flops_count_every_product_once() {
+        let mut cfg = case_config("toy_8gaussians_gp").unwrap();
+        (cfg.dim, cfg.depth, cfg.batch_size, cfg.z_dim) = (Some(4), Some(1), 2, 2);
+        let (critic, generator) = step_gflop(&cfg).unwrap();
+        assert!((critic * 1e9 - 464.0).abs() < 1e-6, "{}", critic * 1e9);
+        assert!(
+            (generator * 1e9 - 256.0).abs() < 1e-6,
+            "{}",
+            generator * 1e9
+        );
+    }
+
+    /// dcgan, DIM 64, batch 64: multiply-adds per sample G 128*4096 + 16*256*128*25 +
+    /// 49*128*64*25 + 196*64*25 = 23,980,288 and C 196*64*25 + 49*128*64*25 + 16*256*128*25 +
+    /// 4096 = 23,460,096; the same rules give 33,017,593,856 FLOP per critic step and
+    /// 15,147,106,304 per generator step.
+    #[test]
+    fn dcgan_flops_follow_the_conv_shapes() {
+        let (critic, generator) = step_gflop(&case_config("dcgan_wgan_gp").unwrap()).unwrap();
+        assert!((critic * 1e9 - 33_017_593_856.0).abs() < 1.0);
+        assert!((generator * 1e9 - 15_147_106_304.0).abs() < 1.0);
+    }
+
     #[test]
     fn slope_of_a_line_and_of_a_flat_series() {
         let line: Vec<(f64, f64)> = (0..10).map(|i| (i as f64, 2.0 * i as f64 + 1.0)).collect();

@@ -10,6 +10,7 @@ pub mod checkpoint;
 pub mod claims;
 pub mod cli;
 pub mod config;
+pub mod conv_ops;
 pub mod dashboard;
 pub mod data;
 pub mod grid;

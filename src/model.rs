@@ -11,13 +11,12 @@
 //! seeded host RNG, so a run starts from the same weights on every backend.
 
 use crate::config::{CriticNorm, GOutput, InitScheme, NetShape, RunConfig};
+use crate::conv_ops;
 use crate::data::{rng_for, streams};
 use crate::spectral_norm::{SpectralNorm, as_matrix};
 use burn::module::{Module, Param};
 use burn::nn::{BatchNorm, BatchNormConfig};
 use burn::prelude::*;
-use burn::tensor::module::{conv_transpose2d, conv2d};
-use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
@@ -219,23 +218,17 @@ impl Conv {
         }
     }
 
+    /// Convolution of a CHWN tensor `[c, h, w, n]` (see `conv_ops`: samples innermost).
     fn conv(&self, x: Tensor<4>, with_bias: bool) -> Tensor<4> {
-        conv2d(
-            x,
-            self.weight.val(),
-            with_bias.then(|| self.bias.val()),
-            ConvOptions::new([STRIDE, STRIDE], [PAD, PAD], [1, 1], 1),
-        )
+        let bias = with_bias.then(|| self.bias.val());
+        conv_ops::conv2d_chwn(x, self.weight.val(), bias, STRIDE, PAD)
     }
 
-    /// Transposed convolution with this layer's weight; `out_pad` picks the output size.
+    /// Transposed convolution of a CHWN tensor with this layer's weight; `out_pad` picks the
+    /// output size.
     fn deconv(&self, x: Tensor<4>, out_pad: usize, with_bias: bool) -> Tensor<4> {
-        conv_transpose2d(
-            x,
-            self.weight.val(),
-            with_bias.then(|| self.bias.val()),
-            ConvTransposeOptions::new([STRIDE, STRIDE], [PAD, PAD], [out_pad, out_pad], [1, 1], 1),
-        )
+        let bias = with_bias.then(|| self.bias.val());
+        conv_ops::conv_transpose2d_chwn(x, self.weight.val(), bias, STRIDE, PAD, out_pad)
     }
 }
 
@@ -433,16 +426,25 @@ pub struct ConvGenerator {
     pub out: OutAct,
 }
 
+/// `x W^T + b` of a dense layer, transposed: `W x^T + b` as `[out, n]`, which is the CHWN
+/// layout of the layer's output reshaped to `[c, h, w, n]` (and, for a layer after the
+/// convolutions, `x^T` is their CHWN output flattened).
+fn dense_t(l: &Dense, x_t: Tensor<2>) -> Tensor<2> {
+    l.weight.val().matmul(x_t) + l.bias.val().unsqueeze_dim(1)
+}
+
 impl ConvGenerator {
+    /// Activations between the layers are CHWN `[c, h, w, n]` (samples innermost, see
+    /// `conv_ops`); the noise comes in and the samples go out as `[n, features]`.
     pub fn forward(&self, z: Tensor<2>) -> Tensor<2> {
         let b = z.dims()[0];
-        let x =
-            burn::tensor::activation::relu(self.input.forward(z)).reshape([b, 4 * self.dim, 4, 4]);
-        let x = burn::tensor::activation::relu(self.deconv1.deconv(x, 1, true));
-        let x = x.slice([0..b, 0..2 * self.dim, 0..7, 0..7]);
-        let x = burn::tensor::activation::relu(self.deconv2.deconv(x, 1, true));
+        let relu = burn::tensor::activation::relu::<4>;
+        let x = dense_t(&self.input, z.transpose()).reshape([4 * self.dim, 4, 4, b]);
+        let x = relu(self.deconv1.deconv(relu(x), 1, true));
+        let x = x.slice([0..2 * self.dim, 0..7, 0..7, 0..b]);
+        let x = relu(self.deconv2.deconv(x, 1, true));
         let x = self.deconv3.deconv(x, 1, true);
-        self.out.apply(x).reshape([b, IMAGE_DIM])
+        self.out.apply(x).reshape([IMAGE_DIM, b]).transpose()
     }
 }
 
@@ -469,7 +471,10 @@ pub struct ConvCritic {
 /// untrained, so checkpoints keep their shape.
 fn conv_norm(conv: &Conv, bn: &Option<BatchNorm>, x: Tensor<4>) -> Tensor<4> {
     match bn {
-        Some(bn) => batch_norm_torch(bn, conv.conv(x, false)),
+        // Batch norm sees the CHWN activations as an NCHW view.
+        Some(bn) => {
+            batch_norm_torch(bn, conv.conv(x, false).permute([3, 0, 1, 2])).permute([1, 2, 3, 0])
+        }
         None => conv.conv(x, true),
     }
 }
@@ -502,13 +507,15 @@ impl ConvCritic {
         }
     }
 
+    /// Activations between the layers are CHWN `[c, h, w, n]` (samples innermost, see
+    /// `conv_ops`); batch norm sees them as NCHW views.
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
         let b = x.dims()[0];
-        let x = x.reshape([b, 1, IMAGE_SIDE, IMAGE_SIDE]);
+        let x = x.transpose().reshape([1, IMAGE_SIDE, IMAGE_SIDE, b]);
         let x = Act::LeakyRelu.apply(self.conv1.conv(x, true));
         let x = Act::LeakyRelu.apply(conv_norm(&self.conv2, &self.bn2, x));
         let x = Act::LeakyRelu.apply(conv_norm(&self.conv3, &self.bn3, x));
-        self.output.forward(x.reshape([b, 4 * 4 * 4 * self.dim]))
+        dense_t(&self.output, x.reshape([4 * 4 * 4 * self.dim, b])).transpose()
     }
 
     /// [`ConvCritic::forward`] with a probe on every layer's output activation (see [`probe`]):
@@ -516,7 +523,7 @@ impl ConvCritic {
     fn forward_probed(&self, x: Tensor<2>) -> (Tensor<2>, Vec<Tensor<1>>) {
         let mut p = Vec::with_capacity(4);
         let b = x.dims()[0];
-        let x = x.reshape([b, 1, IMAGE_SIDE, IMAGE_SIDE]);
+        let x = x.transpose().reshape([1, IMAGE_SIDE, IMAGE_SIDE, b]);
         let x = probe(Act::LeakyRelu.apply(self.conv1.conv(x, true)), &mut p);
         let x = probe(
             Act::LeakyRelu.apply(conv_norm(&self.conv2, &self.bn2, x)),
@@ -526,7 +533,7 @@ impl ConvCritic {
             Act::LeakyRelu.apply(conv_norm(&self.conv3, &self.bn3, x)),
             &mut p,
         );
-        let out = self.output.forward(x.reshape([b, 4 * 4 * 4 * self.dim]));
+        let out = dense_t(&self.output, x.reshape([4 * 4 * 4 * self.dim, b])).transpose();
         (probe(out, &mut p), p)
     }
 
@@ -539,14 +546,17 @@ impl ConvCritic {
         );
         let b = x.dims()[0];
         let device = x.device();
-        let d = x.without_autodiff().reshape([b, 1, IMAGE_SIDE, IMAGE_SIDE]);
+        // CHWN throughout, as in `forward`.
+        let d = x
+            .without_autodiff()
+            .transpose()
+            .reshape([1, IMAGE_SIDE, IMAGE_SIDE, b]);
         let detached = |c: &Conv, x: Tensor<4>| {
-            conv2d(
-                x,
+            let (w, b) = (
                 c.weight.val().without_autodiff(),
-                Some(c.bias.val().without_autodiff()),
-                ConvOptions::new([STRIDE, STRIDE], [PAD, PAD], [1, 1], 1),
-            )
+                c.bias.val().without_autodiff(),
+            );
+            conv_ops::conv2d_chwn(x, w, Some(b), STRIDE, PAD)
         };
         let a1 = detached(&self.conv1, d);
         let m1 = Act::LeakyRelu.mask(a1.clone());
@@ -554,14 +564,20 @@ impl ConvCritic {
         let m2 = Act::LeakyRelu.mask(a2.clone());
         let a3 = detached(&self.conv3, a2 * m2.clone());
         let m3 = Act::LeakyRelu.mask(a3);
-        let g = Tensor::<2>::ones([b, 1], &device).matmul(self.output.weight.val());
-        let g = g.reshape([b, 4 * self.dim, 4, 4]) * m3;
+        // d out / d h3 for every sample: the output weight as a column, `[4 * 4 * 4 dim, n]`.
+        let g = self
+            .output
+            .weight
+            .val()
+            .transpose()
+            .matmul(Tensor::<2>::ones([1, b], &device));
+        let g = g.reshape([4 * self.dim, 4, 4, b]) * m3;
         // Adjoint of a stride-2 conv: transposed conv with the same weight; the output padding
         // restores the input size (7 from 4, 14 from 7, 28 from 14).
         let g = self.conv3.deconv(g, 0, false) * m2;
         let g = self.conv2.deconv(g, 1, false) * m1;
         let g = self.conv1.deconv(g, 1, false);
-        g.reshape([b, IMAGE_DIM])
+        g.reshape([IMAGE_DIM, b]).transpose()
     }
 }
 

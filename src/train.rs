@@ -460,6 +460,11 @@ impl Engine {
     pub fn critic_updates(&self) -> u64 {
         self.c_opt.t
     }
+
+    /// Generator updates applied so far.
+    pub fn generator_updates(&self) -> u64 {
+        self.g_opt.t
+    }
 }
 
 /// One shard's critic loss (weighted by its share of the batch) and gradients.

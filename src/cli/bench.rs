@@ -50,7 +50,8 @@ struct BenchFile<'a> {
     torch: Option<&'a [TorchResult]>,
     overheads: Vec<Overhead<'a>>,
     torch_peak_rss_mb: Option<f64>,
-    peak_gflops_assumed: f64,
+    /// The machine's FMA peak, measured before the cases.
+    peak: &'a bench::Peak,
 }
 
 #[derive(Serialize)]
@@ -70,6 +71,7 @@ pub fn exec(a: Args) -> CliResult {
         return Ok(ExitCode::SUCCESS);
     }
     let exe = std::env::current_exe().map_err(anyhow::Error::from)?;
+    let peak = bench::measure_peak();
     let cases: Vec<String> = if a.cases.is_empty() {
         bench::CASES.iter().map(|s| s.to_string()).collect()
     } else {
@@ -82,9 +84,13 @@ pub fn exec(a: Args) -> CliResult {
     } else {
         (None, None)
     };
-    let (rows, results) = measure(&a, &exe, &cases, torch.as_deref());
+    let (rows, results) = measure(&a, &exe, &cases, torch.as_deref(), &peak);
     let overheads = bench::overheads()?;
     print!("{}", render_table(&rows));
+    println!(
+        "measured FMA peak: {:.0} GFLOP/s ({} threads, {})",
+        peak.gflops, peak.threads, peak.simd
+    );
     if let Some(rss) = torch_rss {
         println!("PyTorch reference peak RSS (one process, all cases): {rss:.0} MB");
     }
@@ -103,7 +109,7 @@ pub fn exec(a: Args) -> CliResult {
             })
             .collect(),
         torch_peak_rss_mb: torch_rss,
-        peak_gflops_assumed: bench::PEAK_GFLOPS,
+        peak: &peak,
     };
     let json = serde_json::to_string_pretty(&file).map_err(anyhow::Error::from)?;
     write_atomic(&a.out, json.as_bytes())?;
@@ -118,6 +124,7 @@ fn measure(
     exe: &std::path::Path,
     cases: &[String],
     torch: Option<&[TorchResult]>,
+    peak: &bench::Peak,
 ) -> (Vec<Vec<String>>, Vec<CaseResult>) {
     let mut results = Vec::new();
     let mut rows = vec![
@@ -137,15 +144,8 @@ fn measure(
     ];
     for case in cases {
         for &b in &a.backends {
-            if case == "dcgan_wgan_gp" && b == Backend::Ndarray {
-                // Measured: over 30 minutes for 30 iterations (ndarray's convolutions).
-                eprintln!(
-                    "skipping dcgan_wgan_gp on ndarray: its convolutions take >30 min for this case"
-                );
-                continue;
-            }
             let r = match bench::run_case_isolated(exe, case, b, a.iters) {
-                Ok(r) => r,
+                Ok(r) => bench::share_of_peak(r, peak),
                 Err(e) => {
                     eprintln!("{e:#}");
                     continue;
