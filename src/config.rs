@@ -176,6 +176,34 @@ named_enum!(
     Backend { Flex = "flex", Ndarray = "ndarray", Vulkan = "vulkan", Cuda = "cuda" }
 );
 
+impl Backend {
+    /// Whether this binary can run on it (GPU backends are cargo features).
+    pub fn compiled_in(self) -> bool {
+        match self {
+            Backend::Flex | Backend::Ndarray => true,
+            Backend::Vulkan => cfg!(feature = "vulkan"),
+            Backend::Cuda => cfg!(feature = "cuda"),
+        }
+    }
+
+    /// `Ok` if this binary can run on it, else why not and what to do, listing the ones it can.
+    pub fn check_compiled_in(self) -> Result<Self, String> {
+        if self.compiled_in() {
+            return Ok(self);
+        }
+        let valid: Vec<&str> = Backend::ALL
+            .iter()
+            .filter(|b| b.compiled_in())
+            .map(|b| b.as_str())
+            .collect();
+        Err(format!(
+            "backend \"{self}\" is not compiled into this binary (valid here: {}); rebuild with \
+             `cargo build --release --features {self}` (see README: GPU backends)",
+            valid.join(", ")
+        ))
+    }
+}
+
 named_enum!(
     /// Named presets reproducing a source's settings (see [`Profile::settings`]).
     Profile {

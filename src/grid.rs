@@ -38,8 +38,15 @@ const TOP_KEYS: &[&str] = &[
     "claim",
 ];
 
+/// Longest sweep name: it names folders and SLURM jobs.
+pub const MAX_NAME_LEN: usize = 100;
+
 /// Default cap on the number of runs a grid may expand to without `--yes`.
 pub const DEFAULT_MAX_RUNS: usize = 500;
+
+/// Cap on the number of runs a grid may expand to even with `--yes` or a file's `max_runs`:
+/// the plan is held in memory, and a grid this large is a typo, not a sweep.
+pub const HARD_MAX_RUNS: usize = 100_000;
 
 /// A located error in a grid file. Displayed as `file:line:column: message`.
 #[derive(Debug, Clone, PartialEq)]
@@ -322,23 +329,52 @@ impl Top<'_> {
         }
     }
 
-    /// `name`, or the file's stem; it names files, so only a safe alphabet is allowed.
+    /// `name`, or the file's stem; it names folders (`results/sweeps/`, `results/slurm/<name>/`),
+    /// so only a safe alphabet, no leading '.' (no `..`) and at most [`MAX_NAME_LEN`] characters.
     fn name(&self, path: &Path) -> Result<String, GridError> {
-        let name = match self.string_key("name")? {
-            n if n.is_empty() => path
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "sweep".into()),
-            n => n,
+        let given = self.string_key("name")?;
+        let (name, what) = match given {
+            n if n.is_empty() && !self.values.contains_key("name") => (
+                path.file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "sweep".into()),
+                "the grid file's name (the sweep's name when the file sets no `name`)",
+            ),
+            n => (n, "key `name`"),
         };
         let safe = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.';
-        if !name.chars().all(safe) {
-            return Err(self.err(
+        let shown: String = name.chars().take(40).collect();
+        let shown = if shown.len() < name.len() {
+            format!("{shown}...")
+        } else {
+            shown
+        };
+        let problem = if name.is_empty() {
+            Some("is empty".to_string())
+        } else if !name.chars().all(safe) {
+            Some("may only contain letters, digits, '_', '-' and '.'".into())
+        } else if name.starts_with('.') {
+            Some("may not start with '.'".into())
+        } else if name.chars().count() > MAX_NAME_LEN {
+            Some(format!(
+                "has {} characters; at most {MAX_NAME_LEN} are allowed",
+                name.chars().count()
+            ))
+        } else {
+            None
+        };
+        match problem {
+            None => Ok(name),
+            Some(p) if what.starts_with("key") => {
+                Err(self.err("name", format!("{what}: \"{shown}\" {p} (it names files)")))
+            }
+            Some(p) => Err(self.err(
                 "name",
-                format!("key `name`: \"{name}\" may only contain letters, digits, '_', '-' and '.' (it names files)"),
-            ));
+                format!(
+                    "{what}: \"{shown}\" {p} (it names files); set `name = \"...\"` in the file"
+                ),
+            )),
         }
-        Ok(name)
     }
 
     fn max_runs(&self) -> Result<Option<usize>, GridError> {
@@ -454,19 +490,7 @@ impl Expansion<'_> {
                     other => (k, vec![other.clone()]),
                 })
                 .collect();
-            let n_points: usize = axes.iter().map(|(_, v)| v.len()).product();
-            let total = n_points * self.seeds.map_or(1, <[u64]>::len);
-            if let Some(limit) = limit
-                && entries.len() + total > limit
-            {
-                return Err(self.top.err(
-                    "grid",
-                    format!(
-                        "the grid expands to more than {limit} runs; pass --yes to run them anyway, \
-                         or raise `max_runs` in the file"
-                    ),
-                ));
-            }
+            let n_points = self.check_size(&axes, entries.len(), limit)?;
             for flat in 0..n_points {
                 for config in self.point(&axes, flat, spans)? {
                     let hash = short_hash(&config);
@@ -479,6 +503,57 @@ impl Expansion<'_> {
             }
         }
         Ok((entries, counts))
+    }
+
+    /// The number of points of a grid's axes, refused (before anything is expanded) when the
+    /// points times the seeds, added to the `so_far` runs of earlier grids, exceed `limit` or
+    /// [`HARD_MAX_RUNS`]. Sizes multiply in checked arithmetic: a wrapped product once let a
+    /// huge grid pass as 0 runs.
+    fn check_size(
+        &self,
+        axes: &[(&String, Vec<toml::Value>)],
+        so_far: usize,
+        limit: Option<usize>,
+    ) -> Result<usize, GridError> {
+        let n_seeds = self.seeds.map_or(1, <[u64]>::len);
+        let n_points = axes
+            .iter()
+            .try_fold(1usize, |n, (_, v)| n.checked_mul(v.len()));
+        let total = n_points
+            .and_then(|n| n.checked_mul(n_seeds))
+            .and_then(|n| n.checked_add(so_far));
+        let sizes: Vec<String> = axes
+            .iter()
+            .filter(|(_, v)| v.len() > 1)
+            .map(|(k, v)| format!("{k} {}", v.len()))
+            .chain((n_seeds > 1).then(|| format!("seeds {n_seeds}")))
+            .collect();
+        let size = match total {
+            Some(t) => t.to_string(),
+            None => "more than 2^64".into(),
+        };
+        let axes_text = sizes.join(" x ");
+        match (n_points, total) {
+            (Some(n), Some(t)) if t <= limit.unwrap_or(HARD_MAX_RUNS).min(HARD_MAX_RUNS) => Ok(n),
+            (_, Some(t)) if limit.is_some_and(|l| t > l && l < HARD_MAX_RUNS) => {
+                let limit = limit.unwrap_or_default();
+                Err(self.top.err(
+                    "grid",
+                    format!(
+                        "the grid expands to more than {limit} runs; pass --yes to run them anyway, \
+                         or raise `max_runs` in the file (it has {t}: {axes_text})"
+                    ),
+                ))
+            }
+            _ => Err(self.top.err(
+                "grid",
+                format!(
+                    "the grid expands to {size} runs ({axes_text}), more than the {HARD_MAX_RUNS} \
+                     any grid may have even with --yes; use fewer values on these axes or split \
+                     the grid into several files"
+                ),
+            )),
+        }
     }
 
     /// Point `flat` of a grid's axes (mixed-radix digits: the first axis varies slowest),
@@ -510,10 +585,16 @@ impl Expansion<'_> {
                 let spec: RunSpec = toml::Value::Table(p)
                     .try_into()
                     .map_err(|e| loc.at(None, format!("invalid settings: {e}")))?;
-                spec.resolve().map_err(|e| {
+                let config = spec.resolve().map_err(|e| {
                     let span = self.key_span(e.key, spans);
                     loc.at(span, format!("key `{}`: {}", e.key, e.message))
-                })
+                })?;
+                // Refused here, not when the run starts and leaves a failed folder.
+                config.backend.check_compiled_in().map_err(|m| {
+                    let span = self.key_span("backend", spans);
+                    loc.at(span, format!("key `backend`: {m}"))
+                })?;
+                Ok(config)
             })
             .collect()
     }
@@ -711,6 +792,66 @@ mod tests {
                 "for {text:?}\n got: {got}\nwant: {want}"
             );
         }
+    }
+
+    /// 16 axes of 16 values: 16^16 = 2^64 points, which a `usize` product wraps to 0.
+    fn huge_grid(extra: &str) -> String {
+        let keys = [
+            "batch_size",
+            "gen_iters",
+            "n_critic",
+            "log_every",
+            "eval_every",
+            "checkpoint_every",
+            "eval_samples",
+            "z_dim",
+            "dim",
+            "depth",
+        ];
+        let floats = ["g_lr", "c_lr", "g_beta1", "c_beta1", "g_beta2", "c_beta2"];
+        let mut text = format!("{extra}[[grid]]\n");
+        for k in keys {
+            let v: Vec<String> = (1..=16).map(|i| i.to_string()).collect();
+            text += &format!("{k} = [{}]\n", v.join(", "));
+        }
+        for k in floats {
+            let v: Vec<String> = (1..=16).map(|i| format!("0.{i:02}")).collect();
+            text += &format!("{k} = [{}]\n", v.join(", "));
+        }
+        text
+    }
+
+    /// Grid sizes multiply without wrapping, and no limit lets a grid past the hard cap, so a
+    /// huge grid is refused before anything is expanded, naming its axes.
+    #[test]
+    fn huge_grids_are_refused_without_wrapping() {
+        for (extra, limit) in [("", Some(20)), ("", None), ("seeds = [1, 2, 3, 4]\n", None)] {
+            let text = huge_grid(extra);
+            let got = parse_plan(Path::new("g.toml"), &text, limit)
+                .map(|p| format!("accepted: {} entries", p.entries.len()))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                got.contains(":3: the grid expands to more than 2^64 runs (batch_size 16 x"),
+                "{got}"
+            );
+            assert!(got.contains("c_beta2 16"), "{got}");
+            assert!(got.contains("even with --yes"), "{got}");
+        }
+        // Below 2^64 but above the hard cap: refused even without a limit.
+        let text = "[[grid]]\nn_critic = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n\
+                    batch_size = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n\
+                    gen_iters = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n\
+                    log_every = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n\
+                    eval_every = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\nseed = [1, 2]\n";
+        let got = parse_plan(Path::new("g.toml"), text, None)
+            .map(|p| format!("accepted: {} entries", p.entries.len()))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            got.starts_with("g.toml:1:3: the grid expands to 200000 runs (batch_size 10 x"),
+            "{got}"
+        );
     }
 
     const CLIP_VS_GP: &str = "seeds = [1, 2]\n[base]\ndataset = \"swissroll\"\n\

@@ -3,7 +3,7 @@
 //! Canonical form: the flat `config.toml` table minus [`UNHASHED_KEYS`], keys sorted (a
 //! `BTreeMap`), serialised as compact JSON, prefixed with the schema version. Floats are typed
 //! `f64` by the time they get here, so `0.01` and `1e-2` are the same value and print the same
-//! (shortest round-trip form); integers stay integers.
+//! (shortest round-trip form), and `-0.0` is `0.0`; integers stay integers.
 
 use crate::config::{RunConfig, SCHEMA_VERSION, UNHASHED_KEYS};
 use sha2::{Digest, Sha256};
@@ -30,6 +30,9 @@ fn to_json(v: toml::Value) -> serde_json::Value {
     match v {
         toml::Value::String(s) => s.into(),
         toml::Value::Integer(i) => i.into(),
+        // -0.0 == 0.0 in every setting (a clip, a beta, a rate), so both hash as 0.0 (a float
+        // pattern compares with `==`: this arm matches -0.0 too).
+        toml::Value::Float(0.0) => serde_json::Value::from(0.0),
         toml::Value::Float(f) => serde_json::Number::from_f64(f)
             .map(serde_json::Value::Number)
             .unwrap_or_else(|| f.to_string().into()),

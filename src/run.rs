@@ -11,7 +11,9 @@ use crate::measure::evaluator::{Evaluator, TestReference};
 use crate::results::metrics::{self, MetricFile};
 use crate::results::record::{self, RunRecord, Status, now_rfc3339};
 use crate::results::run_files;
-use crate::results::summary::{self, Best, EvaluatorRef, Final, StepTime, Summary, Throughput};
+use crate::results::summary::{
+    self, Best, EvaluatorRef, Final, StepTime, Summary, Throughput, TimeSplit,
+};
 use crate::runlog::EvalRow;
 use crate::runlog::MetricsRow;
 use crate::store::{self, RunLock, Store};
@@ -129,7 +131,7 @@ pub fn execute(
     let trained = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         attempt.train(&mut progress)
     }));
-    let result = conclude(&mut record, trained, started.elapsed().as_secs_f64());
+    let result = conclude(&mut record, trained);
     if let RunResult::Stopped { .. } = result {
         // Left as `running` with a checkpoint: the next sweep resumes it.
         return Ok(result);
@@ -180,6 +182,8 @@ struct Trained {
     resumed: Option<u32>,
     step: u32,
     wall_s: f64,
+    /// Seconds of training steps in this attempt (see [`TimeSplit`]).
+    train_s: f64,
     device: String,
 }
 
@@ -192,12 +196,16 @@ impl Attempt<'_> {
         let device = device_for(backend)?;
         let data = load_data(cfg, opts.data_dir.as_deref())?;
         let mut engine = Engine::new(cfg, &device, data.clone());
+        let t = Instant::now();
         if let Some(mnist) = &data {
             engine.evaluator = Some(load_evaluator(&store.root, mnist)?);
         }
+        let evaluator_s = t.elapsed().as_secs_f64();
+        let t = Instant::now();
         let resumed = engine
             .restore(dir)
             .context("resuming from the checkpoint")?;
+        engine.times.checkpoint_s += t.elapsed().as_secs_f64();
         let first = engine.step;
         let mut dash = opts.dashboard.then(|| {
             Dashboard::new(
@@ -220,24 +228,22 @@ impl Attempt<'_> {
         if outcome == Outcome::Done {
             engine.export(dir)?;
         }
-        let elapsed = self.started.elapsed().as_secs_f64();
-        summary::write(dir, &summarise(&engine, &outcome, first, elapsed))?;
+        let time = time_split(&engine, evaluator_s, self.started.elapsed().as_secs_f64());
+        let train_s = time.train_s;
+        summary::write(dir, &summarise(&engine, &outcome, first, time))?;
         Ok(Trained {
             outcome,
             resumed,
             step: engine.step,
             wall_s: engine.wall_offset + self.started.elapsed().as_secs_f64(),
+            train_s,
             device: format!("{device:?}"),
         })
     }
 }
 
 /// The attempt's outcome (or error, or panic) written into `record`, as a [`RunResult`].
-fn conclude(
-    record: &mut RunRecord,
-    trained: std::thread::Result<Result<Trained>>,
-    elapsed: f64,
-) -> RunResult {
+fn conclude(record: &mut RunRecord, trained: std::thread::Result<Result<Trained>>) -> RunResult {
     let error = match trained {
         Ok(Ok(t)) => {
             record.step = t.step;
@@ -249,7 +255,7 @@ fn conclude(
                     let done = t.step - t.resumed.unwrap_or(0);
                     RunResult::Done {
                         resumed_from: t.resumed,
-                        steps_per_s: done as f64 / elapsed.max(1e-9),
+                        steps_per_s: done as f64 / t.train_s.max(1e-9),
                     }
                 }
                 Outcome::Diverged { step } => {
@@ -419,9 +425,24 @@ fn eval_finals_and_bests(eval: &[EvalRow]) -> (BTreeMap<String, Final>, BTreeMap
     (finals, best)
 }
 
+/// This attempt's wall time `wall_s`, split into the engine's loop times and the evaluator's
+/// loading (or training) time; the rest is `untimed_s`.
+fn time_split(e: &Engine, evaluator_s: f64, wall_s: f64) -> TimeSplit {
+    let t = e.times;
+    TimeSplit {
+        checkpoint_s: t.checkpoint_s,
+        eval_s: t.eval_s,
+        evaluator_s,
+        train_s: t.train_s,
+        untimed_s: wall_s - (t.checkpoint_s + t.eval_s + evaluator_s + t.train_s),
+        wall_s,
+    }
+}
+
 /// `summary.json` of the engine's run: final and best value of each score (with step and wall
-/// time), the last logged losses, divergence, and throughput over this attempt.
-fn summarise(e: &Engine, outcome: &Outcome, first_step: u32, elapsed: f64) -> Summary {
+/// time), the last logged losses, divergence, this attempt's time split and its training
+/// throughput (over training time alone).
+fn summarise(e: &Engine, outcome: &Outcome, first_step: u32, time: TimeSplit) -> Summary {
     let (mut last, best) = eval_finals_and_bests(&e.logs.eval);
     if let Some(row) = e.logs.metrics.last() {
         for (k, v) in [
@@ -463,9 +484,10 @@ fn summarise(e: &Engine, outcome: &Outcome, first_step: u32, elapsed: f64) -> Su
         gen_iters: e.cfg.gen_iters,
         step: e.step,
         throughput: Some(Throughput {
-            critic_steps_per_s: critic_steps / elapsed.max(1e-9),
-            gen_iters_per_s: steps as f64 / elapsed.max(1e-9),
+            critic_steps_per_s: critic_steps / time.train_s.max(1e-9),
+            gen_iters_per_s: steps as f64 / time.train_s.max(1e-9),
             measured_over_steps: steps,
         }),
+        time: Some(time),
     }
 }

@@ -63,6 +63,18 @@ pub enum Outcome {
     },
 }
 
+/// Seconds this process's [`Engine::train`] spent on each part of the loop, so that training
+/// throughput can leave out what is not training (`summary.json`'s `time`).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct LoopTimes {
+    /// Training steps and reading back the logged losses.
+    pub train_s: f64,
+    /// Evaluations (scores, samples, layer statistics) and keeping their rows.
+    pub eval_s: f64,
+    /// Writing checkpoints and the logs that go with them.
+    pub checkpoint_s: f64,
+}
+
 /// The state of one run: networks, optimisers, data and random streams, logs. The public fields
 /// are what the run's lifecycle ([`crate::run`]) reads and sets around training.
 pub struct Engine {
@@ -77,6 +89,8 @@ pub struct Engine {
     /// Sees every optimiser step's random inputs and losses (`harness replay`); `None` in
     /// training runs, where it costs one branch per step.
     pub observer: Option<StepObserver>,
+    /// Where this process's training loop spent its time.
+    pub times: LoopTimes,
     device: Device,
     g: Generator,
     c: Critic,
@@ -144,6 +158,7 @@ impl Engine {
             wall_offset: 0.0,
             evaluator: None,
             observer: None,
+            times: LoopTimes::default(),
             last_critic: None,
             last_gen: None,
         }
@@ -294,6 +309,23 @@ impl Engine {
         mut on_step: impl FnMut(u32, Option<&MetricsRow>),
     ) -> Result<Outcome> {
         let start = Instant::now();
+        let (eval_before, checkpoint_before) = (self.times.eval_s, self.times.checkpoint_s);
+        let outcome = self.train_loop(dir, stop_at, start, &mut on_step);
+        // Whatever the loop did not spend on evaluations and checkpoints went to training.
+        let elapsed = start.elapsed().as_secs_f64();
+        let other =
+            (self.times.eval_s - eval_before) + (self.times.checkpoint_s - checkpoint_before);
+        self.times.train_s += (elapsed - other).max(0.0);
+        outcome
+    }
+
+    fn train_loop(
+        &mut self,
+        dir: &Path,
+        stop_at: Option<u32>,
+        start: Instant,
+        on_step: &mut impl FnMut(u32, Option<&MetricsRow>),
+    ) -> Result<Outcome> {
         let end = self.cfg.gen_iters;
         let wall = |s: &Self| s.wall_offset + start.elapsed().as_secs_f64();
         while self.step < end {
@@ -307,15 +339,24 @@ impl Engine {
             let eval_now = step.is_multiple_of(self.cfg.eval_every) || is_last;
             if !(log_now || eval_now) {
                 on_step(step, None);
-            } else if let Some(diverged) = self.observe(dir, eval_now, wall(self), &mut on_step)? {
-                self.logs.write(dir)?;
+            } else if let Some(diverged) = self.observe(dir, eval_now, wall(self), on_step)? {
+                self.timed_checkpoint(|e| e.logs.write(dir))?;
                 return Ok(diverged);
             }
             if step.is_multiple_of(self.cfg.checkpoint_every) || is_last {
-                self.checkpoint(dir, wall(self))?;
+                let wall_s = wall(self);
+                self.timed_checkpoint(|e| e.checkpoint(dir, wall_s))?;
             }
         }
         Ok(Outcome::Done)
+    }
+
+    /// Run `f` (a checkpoint or a log write) and count its time as checkpoint time.
+    fn timed_checkpoint(&mut self, f: impl FnOnce(&Self) -> Result<()>) -> Result<()> {
+        let t = Instant::now();
+        let r = f(self);
+        self.times.checkpoint_s += t.elapsed().as_secs_f64();
+        r
     }
 
     /// A logging (and, with `eval_now`, evaluation) step: record the metrics row and what the
@@ -334,12 +375,14 @@ impl Engine {
                 && r.penalty.is_none_or(f64::is_finite)
         });
         if eval_now && finite {
+            let t = Instant::now();
             let held_out = self.sampler.held_out(self.cfg.batch_size as usize);
             let ev = self.subject().evaluate(&held_out, self.step, wall_s)?;
             if let Some(r) = row.as_mut() {
                 r.val_critic_loss = Some(ev.val_critic_loss);
             }
             self.record(dir, ev)?;
+            self.times.eval_s += t.elapsed().as_secs_f64();
         }
         if let Some(r) = row.clone() {
             self.logs.metrics.push(r);

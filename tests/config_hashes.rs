@@ -8,15 +8,24 @@ use gan_harness::grid::load_plan;
 use gan_harness::hash::short_hash;
 use std::path::Path;
 
-/// Every configuration of every shipped experiment, in plan order.
+/// Every configuration of every shipped experiment, in plan order (an edit of an experiment
+/// file that changes what it runs, e.g. its seeds or iterations, updates its list here).
 const EXPERIMENTS: &[(&str, &[&str])] = &[
     (
         "clip_vs_gp.toml",
         &[
             "c3cb95261935",
+            "a1ac9a61e00f",
+            "73fa73aa33d2",
             "9b8bfe24ea34",
+            "ee5a6ff29fe3",
+            "4e02b86f1d5b",
             "a6e910d20a8a",
+            "35d51ffa6a34",
+            "f4e92e06ae98",
             "638ed6d6e19b",
+            "8f5329909f63",
+            "34ada082d71d",
         ],
     ),
     (
@@ -75,16 +84,16 @@ const EXPERIMENTS: &[(&str, &[&str])] = &[
     (
         "toy.toml",
         &[
-            "8908ce5102cf",
-            "b4173f4ee8d1",
-            "1462c3f54c9c",
-            "921ce1a277ba",
-            "deb746f76e9f",
-            "a3a31099224f",
-            "10b6ace2f9e3",
-            "5571c6b50301",
-            "aae4bfa0c1e8",
-            "8d6e04598240",
+            "d1f42ace8a19",
+            "e5e0aa411705",
+            "91454303a3ae",
+            "6c4c1dc8fd03",
+            "306ddc3c3048",
+            "473d1d8a53fa",
+            "9059ad69e886",
+            "a4810c62d494",
+            "ecc342f593b8",
+            "ec32fb19e534",
         ],
     ),
 ];

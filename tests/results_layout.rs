@@ -4,7 +4,9 @@
 
 use gan_harness::results::metrics::{self, REGISTRY};
 use gan_harness::results::record::RunRecord;
-use gan_harness::results::summary::{Best, EvaluatorRef, Final, StepTime, Summary, Throughput};
+use gan_harness::results::summary::{
+    Best, EvaluatorRef, Final, StepTime, Summary, Throughput, TimeSplit,
+};
 use gan_harness::results::sweep_record::{SlurmJob, SweepRecord};
 use gan_harness::results::{run_files, tree_dirs};
 use gan_harness::runlog::METRICS_HEADER;
@@ -76,6 +78,7 @@ fn records() -> Vec<Value> {
         )]
         .into(),
         throughput: Some(Throughput::default()),
+        time: Some(TimeSplit::default()),
         ..Default::default()
     };
     [

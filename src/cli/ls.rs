@@ -18,7 +18,7 @@ pub fn exec(a: Args) -> CliResult {
     let mut rows = vec![
         [
             "hash", "sweep", "config", "dataset", "model", "n_critic", "seed", "status", "step",
-            "estimate", "score", "wall",
+            "estimate", "score", "wall", "train",
         ]
         .map(String::from)
         .to_vec(),
@@ -50,5 +50,12 @@ fn row(r: &RunOverview) -> Vec<String> {
             .map(|(name, v)| format!("{name}={v:.3}"))
             .unwrap_or_default(),
         rec.map(|r| format!("{:.1}s", r.wall_s)).unwrap_or_default(),
+        // The last attempt's training time alone (no evaluator training, evaluations or
+        // checkpoints): what its throughput is measured over.
+        r.summary
+            .as_ref()
+            .and_then(|s| s.time.as_ref())
+            .map(|t| format!("{:.1}s", t.train_s))
+            .unwrap_or_default(),
     ]
 }

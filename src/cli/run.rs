@@ -62,6 +62,8 @@ pub fn exec(a: Args) -> CliResult {
         }
         _ => return Err(bad("give --config FILE, or --grid FILE --index K")),
     };
+    let backend = a.backend.unwrap_or(cfg.backend);
+    backend.check_compiled_in().map_err(bad)?;
     let h = hash::short_hash(&cfg);
     let opts = RunOptions {
         backend: a.backend,

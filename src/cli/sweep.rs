@@ -120,6 +120,10 @@ pub fn exec(a: Args) -> CliResult {
             "--dashboard shows one run at a time: use it with --jobs 1 and the local launcher",
         ));
     }
+    if let Some(b) = a.backend {
+        b.check_compiled_in()
+            .map_err(|m| bad(format!("--backend: {m}")))?;
+    }
     let limit = (!a.yes).then_some(a.max_runs);
     if a.launcher == Launcher::Slurm {
         return submit(a, limit);

@@ -30,6 +30,9 @@ pub struct Summary {
     pub step: u32,
     /// Absent in summaries that `harness eval` created for runs without one.
     pub throughput: Option<Throughput>,
+    /// Where the last attempt's wall time went; absent in summaries that predate it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time: Option<TimeSplit>,
 }
 
 /// The last value of a metric. `val_critic_loss` carries only the value.
@@ -63,12 +66,34 @@ pub struct StepTime {
     pub wall_s: f64,
 }
 
-/// Throughput of the last attempt (resumed runs: since the resume).
+/// Training throughput of the last attempt (resumed runs: since the resume), over its training
+/// time alone ([`TimeSplit::train_s`]): the evaluator's training, the evaluations and the
+/// checkpoints are not in it, so it is the rate `timing.csv` shows between evaluations.
+/// (Summaries that predate [`TimeSplit`] divided by the attempt's whole wall time.)
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Throughput {
     pub critic_steps_per_s: f64,
     pub gen_iters_per_s: f64,
     pub measured_over_steps: u32,
+}
+
+/// The last attempt's wall time, split by what it was spent on. The parts add up to `wall_s`
+/// but for `untimed_s`: loading the data, building the networks, exporting and writing the
+/// summary.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TimeSplit {
+    /// Reading the checkpoint resumed from and writing checkpoints (with the logs they carry).
+    pub checkpoint_s: f64,
+    /// Evaluations: scores, samples, layer statistics and histograms.
+    pub eval_s: f64,
+    /// Loading the MNIST evaluator, or training it on first need in a fresh results tree.
+    pub evaluator_s: f64,
+    /// Training steps (and reading back the logged losses): what the throughput is over.
+    pub train_s: f64,
+    /// `wall_s` minus the four parts above.
+    pub untimed_s: f64,
+    /// The attempt's wall time, from its start to its summary.
+    pub wall_s: f64,
 }
 
 /// Which evaluator scored the run: its hash (folder under `evaluators/`) and test accuracy.
@@ -139,5 +164,29 @@ mod tests {
         let s: Summary = serde_json::from_str(old).unwrap();
         assert!(s.last["gen_loss"].value.is_nan());
         assert_eq!(s.best["fld"].within_5pct, None);
+        assert_eq!(s.time, None);
+    }
+
+    /// A summary with the time split writes it after `throughput`, in the alphabetical order
+    /// of the rest, and reads it back.
+    #[test]
+    fn time_split_round_trips_after_throughput() {
+        let s = Summary {
+            throughput: Some(Throughput::default()),
+            time: Some(TimeSplit {
+                checkpoint_s: 0.5,
+                eval_s: 2.0,
+                evaluator_s: 60.0,
+                train_s: 31.0,
+                untimed_s: 0.25,
+                wall_s: 93.75,
+            }),
+            ..Default::default()
+        };
+        let text = serde_json::to_string(&s).unwrap();
+        assert!(text.ends_with(
+            r#""throughput":{"critic_steps_per_s":0.0,"gen_iters_per_s":0.0,"measured_over_steps":0},"time":{"checkpoint_s":0.5,"eval_s":2.0,"evaluator_s":60.0,"train_s":31.0,"untimed_s":0.25,"wall_s":93.75}}"#
+        ), "{text}");
+        assert_eq!(serde_json::from_str::<Summary>(&text).unwrap(), s);
     }
 }

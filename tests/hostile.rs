@@ -1,0 +1,167 @@
+//! Hostile input (issue 17): what a grid file, a data file or a results tree can hold that
+//! must end in exit 0 or 2 with a clear message, never a crash, a hang or a silent wrong result.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn harness() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_harness"))
+}
+
+fn write_grid(dir: &Path, text: &str) -> PathBuf {
+    let p = dir.join("grid.toml");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Every path under `dir`.
+fn tree(dir: &Path) -> Vec<PathBuf> {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .map(|e| e.unwrap().into_path())
+        .collect()
+}
+
+/// `harness sweep GRID --results DIR EXTRA...` on a results folder holding one user file;
+/// returns the output and checks that nothing else was written.
+fn sweep_writing_nothing(grid: &str, extra: &[&str]) -> Output {
+    let d = tempfile::tempdir().unwrap();
+    let g = write_grid(d.path(), grid);
+    let res = d.path().join("results");
+    std::fs::create_dir_all(res.join("keep")).unwrap();
+    std::fs::write(res.join("keep/marker"), "user data").unwrap();
+    let out = harness()
+        .args(["sweep", g.to_str().unwrap(), "--results"])
+        .arg(&res)
+        .arg("--no-progress")
+        .args(extra)
+        .output()
+        .unwrap();
+    let files = tree(&res);
+    assert_eq!(files.len(), 3, "something was written: {files:?}");
+    out
+}
+
+/// Exit 2 with `expect` in the message, nothing written.
+fn rejects(grid: &str, extra: &[&str], expect: &str) {
+    let out = sweep_writing_nothing(grid, extra);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "exit code for {grid}: {err}");
+    assert!(err.contains(expect), "expected `{expect}` in:\n{err}");
+}
+
+/// 16 axes of 16 values: 2^64 points, which a wrapping product counted as 0 (the sweep then
+/// said "all 0 configurations are already done" and exited 0).
+fn huge_grid() -> String {
+    let mut text = String::from("[[grid]]\n");
+    for k in [
+        "batch_size",
+        "gen_iters",
+        "n_critic",
+        "log_every",
+        "eval_every",
+        "checkpoint_every",
+        "eval_samples",
+        "z_dim",
+        "dim",
+        "depth",
+    ] {
+        let v: Vec<String> = (1..=16).map(|i| i.to_string()).collect();
+        text += &format!("{k} = [{}]\n", v.join(", "));
+    }
+    for k in ["g_lr", "c_lr", "g_beta1", "c_beta1", "g_beta2", "c_beta2"] {
+        let v: Vec<String> = (1..=16).map(|i| format!("0.{i:02}")).collect();
+        text += &format!("{k} = [{}]\n", v.join(", "));
+    }
+    text
+}
+
+#[test]
+fn a_grid_too_large_to_count_is_refused_by_dry_run_and_sweep() {
+    for extra in [&["--dry-run"][..], &["--dry-run", "--yes"], &[], &["--yes"]] {
+        rejects(
+            &huge_grid(),
+            extra,
+            "grid.toml:1:3: the grid expands to more than 2^64 runs (batch_size 16 x c_beta1 16",
+        );
+    }
+}
+
+/// `-0.0` and `0.0` are one setting: one configuration, trained once, with 0.0's hash.
+#[test]
+fn negative_zero_hashes_as_zero() {
+    let p = gan_harness::grid::parse_plan(
+        Path::new("g.toml"),
+        "[[grid]]\ng_beta1 = [0.0, -0.0]\nc_beta1 = [-0.0]\n",
+        None,
+    )
+    .unwrap();
+    assert_eq!(p.entries.len(), 1, "{:?}", p.duplicates);
+    assert_eq!(p.duplicates, vec![(p.entries[0].hash.clone(), 2)]);
+    let zero = gan_harness::grid::parse_plan(
+        Path::new("g.toml"),
+        "[base]\ng_beta1 = 0.0\nc_beta1 = 0.0\n",
+        None,
+    )
+    .unwrap();
+    assert_eq!(p.entries[0].hash, zero.entries[0].hash);
+}
+
+/// What used to pass `--dry-run` and fail only when the run started (leaving a failed folder)
+/// or when `results/sweeps/` was already created is refused while planning.
+#[test]
+fn settings_that_cannot_run_are_refused_before_anything_is_written() {
+    if !cfg!(feature = "cuda") {
+        for extra in [&["--dry-run"][..], &[]] {
+            rejects(
+                "[base]\nbackend = \"cuda\"\n",
+                extra,
+                "grid.toml:2:1: key `backend`: backend \"cuda\" is not compiled into this binary (valid here: flex, ndarray",
+            );
+            rejects(
+                "[base]\ndim = 8\n",
+                &[&["--backend", "cuda"][..], extra].concat(),
+                "--backend: backend \"cuda\" is not compiled into this binary",
+            );
+        }
+    }
+    let long = "x".repeat(5000);
+    for (grid, expect) in [
+        (
+            format!("name = \"{long}\"\n"),
+            "grid.toml:1:1: key `name`: \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...\" has 5000 characters; at most 100",
+        ),
+        (
+            "name = \"..\"\n".into(),
+            "grid.toml:1:1: key `name`: \"..\" may not start with '.'",
+        ),
+        (
+            "description = \"d\"\nname = \"a/b\"\n".into(),
+            "grid.toml:2:1: key `name`: \"a/b\" may only contain letters",
+        ),
+        ("name = \"\"\n".into(), "key `name`: \"\" is empty"),
+    ] {
+        for extra in [&["--dry-run"][..], &[], &["--launcher", "slurm"]] {
+            rejects(&grid, extra, expect);
+        }
+    }
+}
+
+/// A grid file without `name` is named after its file; a bad file name says so, not "key `name`".
+#[test]
+fn a_bad_file_name_is_reported_as_the_file_name() {
+    let e = gan_harness::grid::parse_plan(Path::new("my grid.toml"), "[base]\ndim = 8\n", None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with(
+            "my grid.toml:1:1: the grid file's name (the sweep's name when the file sets no `name`): \"my grid\" may only contain"
+        ),
+        "{e}"
+    );
+    assert!(e.ends_with("set `name = \"...\"` in the file"), "{e}");
+}
