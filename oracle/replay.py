@@ -6,19 +6,23 @@ For each folder (format and definitions: docs/replay-format.md):
 1. Structure: trace.csv follows the schedule derived here from config.toml (n_critic, order,
    the seed script's batch-index loop, the official WGAN code's warm-up), and every step has
    exactly its documented inputs.
-2. Numbers: the generator and the critic are rebuilt from config.toml as PyTorch modules,
-   `init/` is loaded with `load_state_dict(strict=True)`, and every row of trace.csv is
-   replayed in order with PyTorch's own autograd (double backward through
-   `torch.autograd.grad(create_graph=True)` for the penalties), `torch.optim.RMSprop` /
-   `torch.optim.Adam` with the config's settings, and clipping before or after the critic's
-   update as configured, in float64. That reference is compared with the harness's losses at
+2. Numbers: the generator and the critic are rebuilt from config.toml as PyTorch modules
+   (with spectral normalisation, each critic layer under
+   `torch.nn.utils.parametrizations.spectral_norm`), `init/` is loaded with
+   `load_state_dict(strict=True)`, and every row of trace.csv is replayed in order with
+   PyTorch's own autograd (double backward through `torch.autograd.grad(create_graph=True)`
+   for the penalties), `torch.optim.RMSprop` / `torch.optim.Adam` with the config's settings,
+   clipping before or after the critic's update as configured, and each step's forward passes
+   inside one `torch.nn.utils.parametrize.cached()` block (one power iteration per optimiser
+   step, as the harness iterates), in float64. That reference is compared with the harness's losses at
    every step and its final tensors (batch-norm buffers included):
 
        rel = max_i |harness_i - torch_i| / max(scale, floor)    per loss value, per tensor
 
    Losses: `scale` is the magnitude of the terms the loss is made of, which its rounding error
    is proportional to (`mean|C(fake)| + mean|C(real)|` for the Wasserstein critic loss,
-   `mean|C(fake)|` for its generator loss, the value itself for the GAN losses and the
+   `mean|C(fake)|` for its generator loss (and hinge's), `mean(1 + |C(real)|) +
+   mean(1 + |C(fake)|)` for the hinge critic loss, the value itself for the GAN losses and the
    penalties, sums of non-negative terms); `floor` is the smallest normal double (two exact
    zeros agree). Weights: `scale = max_i |torch_i|`, `floor` = the net's learning rate (a tensor
    that starts at zero is measured against one optimiser step, not its own size after a few).
@@ -117,6 +121,36 @@ class ConvCritic(nn.Module):
         return self.output(x.flatten(1))
 
 
+# `loss` shorthands as (objective, penalty); wgan-clip's clipping is the config's `clip`.
+SHORTHANDS = {
+    "gan": ("gan", "none"),
+    "gan-ns": ("gan-ns", "none"),
+    "wgan-clip": ("wgan", "none"),
+    "wgan-gp": ("wgan", "gp"),
+    "wgan-lp": ("wgan", "lp"),
+}
+
+
+def axes(cfg):
+    """(objective, penalty, penalty weight, spectral_norm) of a config.toml, which spells a
+    combination with a shorthand as `loss` (and `gp_lambda`) and any other with the axes."""
+    if "loss" in cfg:
+        objective, penalty = SHORTHANDS[cfg["loss"]]
+        return objective, penalty, cfg.get("gp_lambda"), False
+    return (
+        cfg["objective"], cfg["penalty"], cfg.get("penalty_weight"),
+        cfg.get("spectral_norm", False),
+    )
+
+
+def spectral_norm_(critic):
+    """Every Linear and Conv2d of the critic under PyTorch's spectral normalisation (its `_u`,
+    `_v` replaced by the harness's when `init/` is loaded)."""
+    for name, m in list(critic.named_modules()):
+        if isinstance(m, (nn.Linear, nn.Conv2d)):
+            torch.nn.utils.parametrizations.spectral_norm(m)
+
+
 def output_act(cfg):
     return {"tanh": nn.Tanh, "sigmoid": nn.Sigmoid, None: None}[cfg.get("g_output")]
 
@@ -138,6 +172,8 @@ def build(cfg):
         c = ConvCritic(cfg["dim"], cfg.get("critic_norm") == "batchnorm")
     else:
         raise ValueError(f"config.toml: unknown model {model!r}")
+    if axes(cfg)[3]:
+        spectral_norm_(c)
     return g, c
 
 
@@ -163,9 +199,12 @@ def optimiser(cfg, net, params):
     raise ValueError(f"config.toml: unknown optimiser {kind!r}")
 
 
-def critic_loss(loss, real, fake):
+def critic_loss(objective, real, fake):
     """Loss and the magnitude of its terms (see the module doc)."""
-    if loss in ("gan", "gan-ns"):
+    if objective == "hinge":
+        value = F.relu(1 - real).mean() + F.relu(1 + fake).mean()
+        return value, (1 + real.abs()).mean() + (1 + fake.abs()).mean()
+    if objective in ("gan", "gan-ns"):
         value = F.binary_cross_entropy_with_logits(
             real, torch.ones_like(real)
         ) + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake))
@@ -173,26 +212,32 @@ def critic_loss(loss, real, fake):
     return fake.mean() - real.mean(), fake.abs().mean() + real.abs().mean()
 
 
-def generator_loss(loss, fake):
-    if loss == "gan":
+def generator_loss(objective, fake):
+    if objective == "gan":
         value = -F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake))
         return value, value.abs()
-    if loss == "gan-ns":
+    if objective == "gan-ns":
         value = F.binary_cross_entropy_with_logits(fake, torch.ones_like(fake))
         return value, value.abs()
     return -fake.mean(), fake.abs().mean()
 
 
-def penalty(cfg, critic, real, fake, eps):
-    """lambda E[(||grad|| - 1)^2] (wgan-gp) or lambda E[max(0, ||grad|| - 1)^2] (wgan-lp) at
-    x = eps real + (1 - eps) fake, the norm taken as sqrt(sum grad^2 + 1e-12)."""
-    x = (real * eps + fake * (1 - eps)).requires_grad_(True)
+def penalty(kind, weight, critic, real, fake, eps):
+    """gp: lambda E[(||grad|| - 1)^2], lp: lambda E[max(0, ||grad|| - 1)^2] at
+    x = eps real + (1 - eps) fake, the norm taken as sqrt(sum grad^2 + 1e-12); r1 (r2):
+    gamma / 2 E[||grad||^2] at the real (fake) batch (Mescheder et al. 2018, eq. 9)."""
+    x = {"r1": real, "r2": fake}.get(kind)
+    if x is None:
+        x = real * eps + fake * (1 - eps)
+    x = x.detach().requires_grad_(True)
     (grad,) = torch.autograd.grad(critic(x).sum(), x, create_graph=True)
-    norms = torch.sqrt(grad.square().sum(1) + 1e-12)
-    dev = norms - 1
-    if cfg["loss"] == "wgan-lp":
+    squares = grad.square().sum(1)
+    if kind in ("r1", "r2"):
+        return weight / 2 * squares.mean()
+    dev = torch.sqrt(squares + 1e-12) - 1
+    if kind == "lp":
         dev = dev.clamp(min=0)
-    return cfg["gp_lambda"] * dev.square().mean()
+    return weight * dev.square().mean()
 
 
 def clamp_(module, c):
@@ -301,12 +346,12 @@ def check_structure(cfg, trace, inputs):
             f"trace.csv: row {first} is {at(got)} where the schedule has {at(want)} "
             f"({len(got)} rows, {len(want)} expected)"
         )
-    penalty = cfg["loss"] in ("wgan-gp", "wgan-lp")
+    interpolates = axes(cfg)[1] in ("gp", "lp")
     names = set()
     for r in trace:
         seq, critic = int(r["seq"]), r["net"] == "critic"
         names |= {f"s{seq}.z"} | ({f"s{seq}.real"} if critic else set())
-        names |= {f"s{seq}.eps"} if critic and penalty else set()
+        names |= {f"s{seq}.eps"} if critic and interpolates else set()
     if names != set(inputs):
         raise ValueError(f"inputs.safetensors: names differ at {sorted(names ^ set(inputs))[:4]}")
     if cfg.get("epochs") is not None:
@@ -336,40 +381,49 @@ def replay(folder, cfg, trace, dtype):
     inputs = {k: v.to(dtype) for k, v in load_file(folder / "inputs.safetensors").items()}
     opt_g = optimiser(cfg, "g", g.parameters())
     opt_c = optimiser(cfg, "c", c.parameters())
-    clip, clip_when = cfg.get("clip"), cfg.get("clip_when")
-    has_penalty = cfg["loss"] in ("wgan-gp", "wgan-lp")
     losses, scales = {}, {}
     for row in trace:
         seq = int(row["seq"])
         z = inputs[f"s{seq}.z"]
-        if row["net"] == "critic":
-            if clip_when == "before_step":
-                clamp_(c, clip)
-            real = inputs[f"s{seq}.real"]
-            with torch.no_grad():
-                fake = g(z)
-            loss, scale = critic_loss(cfg["loss"], c(real), c(fake))
-            total = loss
-            if has_penalty:
-                pen = penalty(cfg, c, real, fake, inputs[f"s{seq}.eps"])
-                total = loss + pen
-                losses[(seq, "penalty")] = scales[(seq, "penalty")] = pen.item()
-            opt_c.zero_grad()
-            total.backward()
-            opt_c.step()
-            if clip_when == "after_step":
-                clamp_(c, clip)
-            losses[(seq, "critic_loss")], scales[(seq, "critic_loss")] = loss.item(), scale.item()
-        elif row["net"] == "generator":
-            loss, scale = generator_loss(cfg["loss"], c(g(z)))
-            opt_g.zero_grad()
-            loss.backward()
-            opt_g.step()
-            losses[(seq, "gen_loss")], scales[(seq, "gen_loss")] = loss.item(), scale.item()
-        else:
-            raise ValueError(f"trace.csv row {seq}: unknown net {row['net']!r}")
+        # One spectral-norm power iteration per optimiser step: the first forward inside the
+        # block computes every layer's W / sigma (iterating in training mode) and the step's
+        # other forward passes reuse it (no effect without spectral normalisation).
+        with torch.nn.utils.parametrize.cached():
+            step(row, seq, z, inputs, g, c, opt_g, opt_c, cfg, losses, scales)
     final = {"generator": g.state_dict(), "critic": c.state_dict()}
     return Trajectory(losses, final), scales
+
+
+def step(row, seq, z, inputs, g, c, opt_g, opt_c, cfg, losses, scales):
+    """One optimiser step of `row`, its losses recorded in `losses` and `scales`."""
+    clip, clip_when = cfg.get("clip"), cfg.get("clip_when")
+    objective, kind, weight, _ = axes(cfg)
+    if row["net"] == "critic":
+        if clip_when == "before_step":
+            clamp_(c, clip)
+        real = inputs[f"s{seq}.real"]
+        with torch.no_grad():
+            fake = g(z)
+        loss, scale = critic_loss(objective, c(real), c(fake))
+        total = loss
+        if kind != "none":
+            pen = penalty(kind, weight, c, real, fake, inputs.get(f"s{seq}.eps"))
+            total = loss + pen
+            losses[(seq, "penalty")] = scales[(seq, "penalty")] = pen.item()
+        opt_c.zero_grad()
+        total.backward()
+        opt_c.step()
+        if clip_when == "after_step":
+            clamp_(c, clip)
+        losses[(seq, "critic_loss")], scales[(seq, "critic_loss")] = loss.item(), scale.item()
+    elif row["net"] == "generator":
+        loss, scale = generator_loss(objective, c(g(z)))
+        opt_g.zero_grad()
+        loss.backward()
+        opt_g.step()
+        losses[(seq, "gen_loss")], scales[(seq, "gen_loss")] = loss.item(), scale.item()
+    else:
+        raise ValueError(f"trace.csv row {seq}: unknown net {row['net']!r}")
 
 
 def compare(run, ref, scales, lrs):

@@ -155,7 +155,7 @@ pub fn step_gflop(cfg: &RunConfig) -> Option<(f64, f64)> {
     let (in_g, in_c) = (fg - g[0], fc - c[0]);
     let flop = |mac: f64, rows: f64| 2.0 * mac * rows / 1e9;
     let mut critic = flop(fg, b) + flop(fc + fc + in_c, 2.0 * b);
-    if cfg.loss.has_penalty() && cfg.gp_lambda.is_some() {
+    if cfg.penalty.points().is_some() {
         let last = c[c.len() - 1];
         critic += flop(fc + fc + fc + (fc - last), b);
     }

@@ -52,7 +52,7 @@ pub type ProfileDiff = (Profile, Vec<(String, String, String)>);
 
 /// How `cfg` differs from what each profile sets.
 pub fn profile_diffs(cfg: &RunConfig) -> Vec<ProfileDiff> {
-    let mut flat = cfg.to_flat();
+    let mut flat = cfg.to_view();
     // A family's default init is left out of the hashed form; compare the one in effect.
     flat.insert("init".into(), cfg.init_scheme().as_str().into());
     [

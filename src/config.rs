@@ -1,56 +1,72 @@
 //! Run configuration: the typed, single source of truth for every setting and its default.
 //!
 //! A grid point is first read as a [`RunSpec`] (every key optional, unknown keys rejected), then
-//! [`RunSpec::resolve`] fills in defaults (which may depend on the loss, model and dataset), checks
-//! that every option applies to the chosen loss/model/optimiser, and returns a [`RunConfig`] in
-//! which nothing is left implicit. The hash is computed from that resolved form.
+//! [`RunSpec::resolve`] fills in defaults (which may depend on the objective, constraint, model
+//! and dataset), checks that every option applies to the chosen objective/constraint/model/
+//! optimiser, and returns a [`RunConfig`] in which nothing is left implicit. The hash is
+//! computed from that resolved form.
+//!
+//! The critic's objective and its Lipschitz constraint are independent axes: `objective`,
+//! `penalty` (with `penalty_weight`), `clip` and `spectral_norm`. `loss` is a shorthand for the
+//! combinations that existed before the axes ([`Loss::axes`]), and the canonical flat form
+//! ([`RunConfig::to_flat`]) spells those combinations with it, so their hashes never moved.
 
+use crate::named_enum::named_enum;
+pub use crate::objective::Objective;
+use crate::objective::OptimDefaults;
+pub use crate::penalty::Penalty;
 use serde::{Deserialize, Serialize};
-use std::fmt;
+use std::collections::BTreeMap;
 
 /// Bumped whenever the meaning of a resolved config changes, so old hashes never alias new runs.
 pub const SCHEMA_VERSION: u32 = 1;
 
-macro_rules! named_enum {
-    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $var:ident = $s:literal),+ $(,)? }) => {
-        $(#[$m])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        pub enum $name { $($(#[$vm])* #[serde(rename = $s)] $var),+ }
-        impl $name {
-            /// Every accepted spelling, for error messages.
-            pub const NAMES: &'static [&'static str] = &[$($s),+];
-            /// Every variant, in declaration order.
-            pub const ALL: &'static [Self] = &[$(Self::$var),+];
-            pub fn as_str(self) -> &'static str { match self { $(Self::$var => $s),+ } }
-        }
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { f.write_str(self.as_str()) }
-        }
-    };
-}
-
 named_enum!(
-    /// The GAN objective. Each variant is one function in [`crate::loss`].
+    /// Shorthand for an objective and its constraint, the settings that existed before they were
+    /// separate axes (see [`Loss::axes`]). Every grid file and `config.toml` written with it
+    /// keeps meaning what it meant.
     Loss {
-        /// Minimax GAN: D maximises log D(x) + log(1 - D(G(z))), G minimises log(1 - D(G(z))).
+        /// objective "gan", no constraint.
         Gan = "gan",
-        /// Non-saturating GAN: G minimises -log D(G(z)) (the seed script's L(G)).
+        /// objective "gan-ns", no constraint.
         GanNs = "gan-ns",
-        /// WGAN with weight clipping (Arjovsky et al. 2017).
+        /// objective "wgan" with weight clipping (Arjovsky et al. 2017), c = 0.01 by default.
         WganClip = "wgan-clip",
-        /// WGAN with gradient penalty (Gulrajani et al. 2017).
+        /// objective "wgan" with penalty "gp" (Gulrajani et al. 2017).
         WganGp = "wgan-gp",
-        /// WGAN with the one-sided (Lipschitz) penalty max(0, ||g|| - 1)^2.
+        /// objective "wgan" with penalty "lp", the one-sided max(0, ||g|| - 1)^2.
         WganLp = "wgan-lp",
     }
 );
 
 impl Loss {
-    pub fn is_wasserstein(self) -> bool {
-        matches!(self, Loss::WganClip | Loss::WganGp | Loss::WganLp)
+    /// The objective and penalty this shorthand stands for, and whether it clips the critic.
+    pub fn axes(self) -> (Objective, Penalty, bool) {
+        match self {
+            Loss::Gan => (Objective::Gan, Penalty::None, false),
+            Loss::GanNs => (Objective::GanNs, Penalty::None, false),
+            Loss::WganClip => (Objective::Wgan, Penalty::None, true),
+            Loss::WganGp => (Objective::Wgan, Penalty::Gp, false),
+            Loss::WganLp => (Objective::Wgan, Penalty::Lp, false),
+        }
     }
-    pub fn has_penalty(self) -> bool {
-        matches!(self, Loss::WganGp | Loss::WganLp)
+
+    /// The shorthand for an objective, penalty, clipping and spectral normalisation, if the
+    /// combination has one.
+    pub fn of(
+        objective: Objective,
+        penalty: Penalty,
+        clip: bool,
+        spectral_norm: bool,
+    ) -> Option<Loss> {
+        (!spectral_norm)
+            .then(|| {
+                Loss::ALL
+                    .iter()
+                    .copied()
+                    .find(|l| l.axes() == (objective, penalty, clip))
+            })
+            .flatten()
     }
 }
 
@@ -243,6 +259,10 @@ macro_rules! run_spec {
 run_spec! {
     profile: Profile,
     loss: Loss,
+    objective: Objective,
+    penalty: Penalty,
+    penalty_weight: f64,
+    spectral_norm: bool,
     model: Model,
     dataset: Dataset,
     z_dim: u32,
@@ -290,7 +310,12 @@ pub const UNHASHED_KEYS: &[&str] = &["backend", "profile"];
 /// A fully resolved run configuration. Serialised (flattened, sorted) as `config.toml`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunConfig {
-    pub loss: Loss,
+    pub objective: Objective,
+    pub penalty: Penalty,
+    /// The penalty's lambda or gamma; `None` without a penalty.
+    pub penalty_weight: Option<f64>,
+    /// Spectral normalisation of every critic layer (Miyato et al. 2018).
+    pub spectral_norm: bool,
     pub model: Model,
     pub dataset: Dataset,
     pub z_dim: u32,
@@ -316,9 +341,9 @@ pub struct RunConfig {
     /// across epochs (configs without the key keep their hash).
     pub epochs: Option<u32>,
     pub n_critic: u32,
+    /// Weight clipping at +-c; `None`: no clipping.
     pub clip: Option<f64>,
     pub clip_when: Option<ClipWhen>,
-    pub gp_lambda: Option<f64>,
     pub warmup: bool,
     pub order: Order,
     pub schedule: Schedule,
@@ -418,7 +443,8 @@ impl Profile {
 /// networks.
 fn wgan_clip(clip_when: ClipWhen) -> RunSpec {
     RunSpec {
-        loss: Some(Loss::WganClip),
+        objective: Some(Objective::Wgan),
+        penalty: Some(Penalty::None),
         clip: Some(0.01),
         clip_when: Some(clip_when),
         n_critic: Some(5),
@@ -435,8 +461,9 @@ fn wgan_clip(clip_when: ClipWhen) -> RunSpec {
 /// betas (`beta1`, 0.9) on both networks.
 fn wgan_gp(lambda: f64, beta1: f64, batch_size: i64) -> RunSpec {
     RunSpec {
-        loss: Some(Loss::WganGp),
-        gp_lambda: Some(lambda),
+        objective: Some(Objective::Wgan),
+        penalty: Some(Penalty::Gp),
+        penalty_weight: Some(lambda),
         n_critic: Some(5),
         batch_size: Some(batch_size),
         g_optim: Some(OptimKind::Adam),
@@ -526,13 +553,47 @@ struct Cadence {
     eval_samples: u32,
 }
 
-/// How the critic is kept Lipschitz and how the steps interleave (see [`RunSpec::procedure`]).
+/// The objective and how the critic is kept Lipschitz (see [`RunSpec::constraint`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Constraint {
+    objective: Objective,
+    penalty: Penalty,
+    penalty_weight: Option<f64>,
+    clip: Option<f64>,
+    spectral_norm: bool,
+}
+
+impl Constraint {
+    /// The combination as error messages name it: its shorthand where it has one.
+    fn describe(&self) -> String {
+        let clip = self.clip.is_some();
+        match Loss::of(self.objective, self.penalty, clip, self.spectral_norm) {
+            Some(l) => format!("loss \"{l}\""),
+            None => format!(
+                "objective \"{}\" with penalty \"{}\"",
+                self.objective, self.penalty
+            ),
+        }
+    }
+}
+
+/// How the steps interleave (see [`RunSpec::procedure`]).
 struct Procedure {
     clip_when: Option<ClipWhen>,
     warmup: bool,
     order: Order,
     schedule: Schedule,
 }
+
+/// Which spelling a spec used where a setting has two (for error messages).
+#[derive(Clone, Copy, Debug, Default)]
+struct Spelling {
+    /// The penalty weight was written `gp_lambda`.
+    gp_lambda: bool,
+}
+
+/// What error messages call weight clipping.
+const CLIPPING: &str = "weight clipping (clip = c, or loss = \"wgan-clip\")";
 
 /// `v` (or `default`) as a positive `u32`.
 fn positive(key: &'static str, v: Option<i64>, default: i64) -> Result<u32, KeyError> {
@@ -550,22 +611,29 @@ fn positive(key: &'static str, v: Option<i64>, default: i64) -> Result<u32, KeyE
 impl RunSpec {
     /// Apply defaults and check that every key applies. Errors name the offending key.
     pub fn resolve(&self) -> Result<RunConfig, KeyError> {
-        let spec = match self.profile {
-            Some(p) => self.clone().overlay(&p.settings()),
-            None => self.clone(),
+        let (spec, spelling) = self.expand()?;
+        let spec = match spec.profile {
+            Some(p) => spec.overlay(&p.settings()),
+            None => spec,
         };
-        let (loss, model, dataset) = spec.family()?;
-        spec.check_applicable(loss, model)?;
-        let (clip, gp_lambda) = spec.constraint(loss)?;
+        let (model, dataset) = spec.family()?;
+        spec.check_applicable(model)?;
+        let constraint = spec.constraint(spelling)?;
         spec.check_epochs(dataset)?;
-        let cadence = spec.cadence(loss, dataset)?;
+        let cadence = spec.cadence(constraint.objective, dataset)?;
         let shape = spec.shape(model)?;
-        let g_optim = resolve_optim(loss, Net::G, spec.optim_spec(Net::G))?;
-        let c_optim = resolve_optim(loss, Net::C, spec.optim_spec(Net::C))?;
-        let procedure = spec.procedure(loss)?;
-        let critic_norm = spec.critic_norm(loss)?;
+        let clipped = constraint.clip.is_some();
+        let defaults =
+            (constraint.penalty).optim_defaults(constraint.objective.optim_defaults(clipped));
+        let g_optim = resolve_optim(defaults, Net::G, spec.optim_spec(Net::G))?;
+        let c_optim = resolve_optim(defaults, Net::C, spec.optim_spec(Net::C))?;
+        let procedure = spec.procedure(&constraint)?;
+        let critic_norm = spec.critic_norm(&constraint)?;
         Ok(RunConfig {
-            loss,
+            objective: constraint.objective,
+            penalty: constraint.penalty,
+            penalty_weight: constraint.penalty_weight,
+            spectral_norm: constraint.spectral_norm,
             model,
             dataset,
             z_dim: shape.z_dim,
@@ -580,9 +648,8 @@ impl RunSpec {
             gen_iters: cadence.gen_iters,
             epochs: cadence.epochs,
             n_critic: cadence.n_critic,
-            clip,
+            clip: constraint.clip,
             clip_when: procedure.clip_when,
-            gp_lambda,
             warmup: procedure.warmup,
             order: procedure.order,
             schedule: procedure.schedule,
@@ -598,9 +665,50 @@ impl RunSpec {
         })
     }
 
-    /// Loss, model and dataset, with the model defaulting to the dataset's family.
-    fn family(&self) -> Result<(Loss, Model, Dataset), KeyError> {
-        let loss = self.loss.unwrap_or(Loss::WganGp);
+    /// The spec with `loss` replaced by the axes it stands for and `gp_lambda` by
+    /// `penalty_weight`, so that a profile's settings (written with the axes) fill in only what
+    /// the spec leaves unset.
+    fn expand(&self) -> Result<(RunSpec, Spelling), KeyError> {
+        let mut spec = self.clone();
+        if let Some(loss) = spec.loss.take() {
+            let (objective, penalty, clip) = loss.axes();
+            for (key, set) in [
+                ("objective", spec.objective.is_some()),
+                ("penalty", spec.penalty.is_some()),
+            ] {
+                if set {
+                    return Err(KeyError::new(
+                        key,
+                        format!(
+                            "{key} cannot be combined with loss = \"{loss}\", a shorthand for objective \"{objective}\" with penalty \"{penalty}\"{}; set objective and penalty instead of loss",
+                            if clip { " and clipping" } else { "" }
+                        ),
+                    ));
+                }
+            }
+            spec.objective = Some(objective);
+            spec.penalty = Some(penalty);
+            if clip {
+                spec.clip = spec.clip.or(Some(0.01));
+            }
+        }
+        let spelling = Spelling {
+            gp_lambda: spec.gp_lambda.is_some(),
+        };
+        if let Some(lambda) = spec.gp_lambda.take() {
+            if spec.penalty_weight.is_some() {
+                return Err(KeyError::new(
+                    "gp_lambda",
+                    "gp_lambda and penalty_weight are two spellings of one setting (gp_lambda is the penalty weight of \"gp\" and \"lp\"); set one of them",
+                ));
+            }
+            spec.penalty_weight = Some(lambda);
+        }
+        Ok((spec, spelling))
+    }
+
+    /// Model and dataset, with the model defaulting to the dataset's family.
+    fn family(&self) -> Result<(Model, Dataset), KeyError> {
         let dataset = self.dataset.unwrap_or(Dataset::EightGaussians);
         let model = self.model.unwrap_or(if dataset.is_toy() {
             Model::ToyMlp
@@ -620,36 +728,25 @@ impl RunSpec {
                     "model \"{model}\" needs image data (dataset \"mnist\"); for \"{dataset}\" use \"toy-mlp\""
                 ),
             )),
-            _ => Ok((loss, model, dataset)),
+            _ => Ok((model, dataset)),
         }
     }
 
-    /// Options that only make sense for some losses/models are errors elsewhere, not ignored.
-    fn check_applicable(&self, loss: Loss, model: Model) -> Result<(), KeyError> {
-        let applicable: [(&'static str, bool, bool, &str); 9] = [
+    /// Options that only make sense for some models, or only with clipping, are errors
+    /// elsewhere, not ignored.
+    fn check_applicable(&self, model: Model) -> Result<(), KeyError> {
+        if self.clip_when.is_some() && self.clip.is_none() {
+            return Err(KeyError::new(
+                "clip_when",
+                format!("clip_when only applies with {CLIPPING}"),
+            ));
+        }
+        let applicable: [(&'static str, bool, bool, &str); 6] = [
             (
                 "critic_norm",
                 self.critic_norm.is_some(),
                 model == Model::Dcgan,
                 "model \"dcgan\"",
-            ),
-            (
-                "clip",
-                self.clip.is_some(),
-                loss == Loss::WganClip,
-                "loss \"wgan-clip\"",
-            ),
-            (
-                "clip_when",
-                self.clip_when.is_some(),
-                loss == Loss::WganClip,
-                "loss \"wgan-clip\"",
-            ),
-            (
-                "gp_lambda",
-                self.gp_lambda.is_some(),
-                loss.has_penalty(),
-                "losses \"wgan-gp\" and \"wgan-lp\"",
             ),
             (
                 "depth",
@@ -688,14 +785,57 @@ impl RunSpec {
         {
             Some((key, _, _, what)) => Err(KeyError::new(
                 key,
-                format!("{key} only applies to {what}, not to loss \"{loss}\" / model \"{model}\""),
+                format!("{key} only applies to {what}, not to model \"{model}\""),
             )),
             None => Ok(()),
         }
     }
 
-    /// The clip value (wgan-clip) and penalty weight (wgan-gp, wgan-lp).
-    fn constraint(&self, loss: Loss) -> Result<(Option<f64>, Option<f64>), KeyError> {
+    /// The objective and the constraint, defaults filled in. Without `loss`, `objective` and
+    /// `penalty` the run is WGAN-GP (loss "wgan-gp"); an objective alone has no penalty, a
+    /// penalty alone the objective "wgan". The weight defaults to the penalty's (10).
+    fn constraint(&self, spelling: Spelling) -> Result<Constraint, KeyError> {
+        let objective = self.objective.unwrap_or(Objective::Wgan);
+        let penalty = self.penalty.unwrap_or(match self.objective {
+            None => Penalty::Gp,
+            Some(_) => Penalty::None,
+        });
+        if spelling.gp_lambda && !penalty.spelled_gp_lambda() {
+            return Err(KeyError::new(
+                "gp_lambda",
+                format!(
+                    "gp_lambda only applies to penalties \"gp\" and \"lp\", not to penalty \"{penalty}\" (any penalty's weight is penalty_weight)"
+                ),
+            ));
+        }
+        let key = if spelling.gp_lambda {
+            "gp_lambda"
+        } else {
+            "penalty_weight"
+        };
+        let penalty_weight = match (self.penalty_weight, penalty.default_weight()) {
+            (Some(_), None) => {
+                let penalties: Vec<String> = Penalty::ALL
+                    .iter()
+                    .filter(|p| p.default_weight().is_some())
+                    .map(|p| format!("\"{p}\""))
+                    .collect();
+                return Err(KeyError::new(
+                    key,
+                    format!(
+                        "{key} only applies with a penalty (penalty = {}), not with penalty \"{penalty}\"",
+                        penalties.join(", ")
+                    ),
+                ));
+            }
+            (Some(w), _) if !(w >= 0.0 && w.is_finite()) => {
+                return Err(KeyError::new(
+                    key,
+                    format!("{key} must be a non-negative number, got {w}"),
+                ));
+            }
+            (w, default) => w.or(default),
+        };
         let clip = match self.clip {
             Some(c) if !(c > 0.0 && c.is_finite()) => {
                 return Err(KeyError::new(
@@ -703,29 +843,22 @@ impl RunSpec {
                     format!("clip must be a positive number, got {c}"),
                 ));
             }
-            Some(c) => Some(c),
-            None if loss == Loss::WganClip => Some(0.01),
-            None => None,
+            c => c,
         };
-        let gp_lambda = match self.gp_lambda {
-            Some(l) if !(l >= 0.0 && l.is_finite()) => {
-                return Err(KeyError::new(
-                    "gp_lambda",
-                    format!("gp_lambda must be a non-negative number, got {l}"),
-                ));
-            }
-            Some(l) => Some(l),
-            None if loss.has_penalty() => Some(10.0),
-            None => None,
-        };
-        Ok((clip, gp_lambda))
+        Ok(Constraint {
+            objective,
+            penalty,
+            penalty_weight,
+            clip,
+            spectral_norm: self.spectral_norm.unwrap_or(false),
+        })
     }
 
     /// Batch size, run length and the logging, evaluation and checkpoint cadences.
-    fn cadence(&self, loss: Loss, dataset: Dataset) -> Result<Cadence, KeyError> {
+    fn cadence(&self, objective: Objective, dataset: Dataset) -> Result<Cadence, KeyError> {
         let toy = dataset.is_toy();
         let batch_size = positive("batch_size", self.batch_size, if toy { 256 } else { 64 })?;
-        let default_n_critic = if loss.is_wasserstein() { 5 } else { 1 };
+        let default_n_critic = objective.n_critic();
         let n_critic = || positive("n_critic", self.n_critic, default_n_critic);
         let (gen_iters, epochs, n_critic) = match self.epochs {
             None => {
@@ -871,18 +1004,20 @@ impl RunSpec {
     }
 
     /// Clamp placement, warm-up, update order and schedule.
-    fn procedure(&self, loss: Loss) -> Result<Procedure, KeyError> {
-        if self.warmup == Some(true) && loss != Loss::WganClip {
+    fn procedure(&self, constraint: &Constraint) -> Result<Procedure, KeyError> {
+        if self.warmup == Some(true) && constraint.clip.is_none() {
             return Err(KeyError::new(
                 "warmup",
                 format!(
-                    "warmup (100 critic steps early on, official WGAN code) only applies to loss \"wgan-clip\", not \"{loss}\""
+                    "warmup (100 critic steps early on, official WGAN code) only applies with {CLIPPING}, not to {}",
+                    constraint.describe()
                 ),
             ));
         }
         Ok(Procedure {
-            clip_when: (loss == Loss::WganClip)
-                .then(|| self.clip_when.unwrap_or(ClipWhen::AfterStep)),
+            clip_when: constraint
+                .clip
+                .map(|_| self.clip_when.unwrap_or(ClipWhen::AfterStep)),
             warmup: self.warmup.unwrap_or(false),
             order: self.order.unwrap_or(Order::CriticFirst),
             schedule: self.schedule.unwrap_or(Schedule::Fresh),
@@ -891,13 +1026,14 @@ impl RunSpec {
 
     /// The dcgan critic's normalisation; `none` resolves to absent (so configs without the key
     /// keep their hash).
-    fn critic_norm(&self, loss: Loss) -> Result<Option<CriticNorm>, KeyError> {
+    fn critic_norm(&self, constraint: &Constraint) -> Result<Option<CriticNorm>, KeyError> {
         let critic_norm = self.critic_norm.filter(|n| *n != CriticNorm::None);
-        if critic_norm == Some(CriticNorm::BatchNorm) && loss.has_penalty() {
+        if critic_norm == Some(CriticNorm::BatchNorm) && constraint.penalty.points().is_some() {
             return Err(KeyError::new(
                 "critic_norm",
                 format!(
-                    "critic_norm \"batchnorm\" cannot be used with loss \"{loss}\": the gradient penalty is taken per sample, and batch norm makes each sample's score depend on the rest of the batch (WGAN-GP paper, section 4); use critic_norm = \"none\""
+                    "critic_norm \"batchnorm\" cannot be used with {}: the gradient penalty is taken per sample, and batch norm makes each sample's score depend on the rest of the batch (WGAN-GP paper, section 4); use critic_norm = \"none\"",
+                    constraint.describe()
                 ),
             ));
         }
@@ -971,11 +1107,13 @@ fn fraction(key: &'static str, v: f64) -> Result<f64, KeyError> {
     }
 }
 
-/// Default optimiser per loss, as the source papers used them.
-fn resolve_optim(loss: Loss, net: Net, o: OptimSpec) -> Result<OptimConfig, KeyError> {
-    let kind = o.kind.unwrap_or(match loss {
-        Loss::WganClip => OptimKind::Rmsprop,
-        _ => OptimKind::Adam,
+/// One network's optimiser: the kind, learning rate and betas default to `d`, the objective's
+/// and penalty's sources' (see [`Objective::optim_defaults`], [`Penalty::optim_defaults`]).
+fn resolve_optim(d: OptimDefaults, net: Net, o: OptimSpec) -> Result<OptimConfig, KeyError> {
+    let kind = o.kind.unwrap_or(if d.rmsprop {
+        OptimKind::Rmsprop
+    } else {
+        OptimKind::Adam
     });
     let reject = |name: &str, set: bool| {
         let key = net.key(name);
@@ -988,11 +1126,9 @@ fn resolve_optim(loss: Loss, net: Net, o: OptimSpec) -> Result<OptimConfig, KeyE
             false => Ok(()),
         }
     };
-    let default_lr = match (loss, kind) {
-        (Loss::WganClip, OptimKind::Rmsprop) => 5e-5,
-        (Loss::Gan | Loss::GanNs, OptimKind::Adam) => 2e-4,
-        (_, OptimKind::Adam) => 1e-4,
-        (_, OptimKind::Rmsprop) => 5e-5,
+    let default_lr = match kind {
+        OptimKind::Rmsprop => d.rmsprop_lr,
+        OptimKind::Adam => d.adam_lr,
     };
     let lr = o.lr.unwrap_or(default_lr);
     if !(lr > 0.0 && lr.is_finite()) {
@@ -1022,10 +1158,7 @@ fn resolve_optim(loss: Loss, net: Net, o: OptimSpec) -> Result<OptimConfig, KeyE
         OptimKind::Adam => {
             reject("alpha", o.alpha.is_some())?;
             reject("momentum", o.momentum.is_some())?;
-            let (b1, b2) = match loss {
-                Loss::Gan | Loss::GanNs => (0.5, 0.999),
-                _ => (0.0, 0.9),
-            };
+            let (b1, b2) = d.adam_betas;
             OptimConfig {
                 kind,
                 lr,
@@ -1038,10 +1171,65 @@ fn resolve_optim(loss: Loss, net: Net, o: OptimSpec) -> Result<OptimConfig, KeyE
         }
     })
 }
+/// The keys of the objective-and-constraint axes in the flat form (see [`RunConfig::to_flat`]).
+const AXES: [&str; 4] = ["objective", "penalty", "penalty_weight", "spectral_norm"];
+
 impl RunConfig {
+    /// The shorthand of this config's objective and constraint, if the combination has one.
+    pub fn legacy_loss(&self) -> Option<Loss> {
+        Loss::of(
+            self.objective,
+            self.penalty,
+            self.clip.is_some(),
+            self.spectral_norm,
+        )
+    }
+
     /// The flat key/value view written to `config.toml` and hashed: optimiser fields become
-    /// `g_lr`, `c_beta1`, ...; `None` values are omitted.
+    /// `g_lr`, `c_beta1`, ...; `None` values are omitted. A combination that `loss` can spell
+    /// is spelled with it (`loss`, and `gp_lambda` for its penalty weight), exactly as before the
+    /// axes existed, so its hash is unchanged; every other combination is spelled with the axes
+    /// (`objective`, `penalty`, `penalty_weight` when there is a penalty, `spectral_norm`), which
+    /// no legacy form contains, so it has a hash of its own.
     pub fn to_flat(&self) -> toml::Table {
+        let mut t = self.flat_fields();
+        for k in AXES {
+            t.remove(k);
+        }
+        let s = |v: &str| toml::Value::String(v.into());
+        match self.legacy_loss() {
+            Some(loss) => {
+                t.insert("loss".into(), s(loss.as_str()));
+                if let Some(w) = self.penalty_weight {
+                    t.insert("gp_lambda".into(), toml::Value::Float(w));
+                }
+            }
+            None => {
+                t.insert("objective".into(), s(self.objective.as_str()));
+                t.insert("penalty".into(), s(self.penalty.as_str()));
+                if let Some(w) = self.penalty_weight {
+                    t.insert("penalty_weight".into(), toml::Value::Float(w));
+                }
+                t.insert(
+                    "spectral_norm".into(),
+                    toml::Value::Boolean(self.spectral_norm),
+                );
+            }
+        }
+        t
+    }
+
+    /// [`RunConfig::to_flat`] with the axes spelled out whatever the spelling (see
+    /// [`legacy_axes`]): what plans and `harness show` display and compare.
+    pub fn to_view(&self) -> toml::Table {
+        let mut t = self.to_flat();
+        let axes = legacy_axes(t.get("loss"), t.get("gp_lambda"));
+        t.extend(axes.into_iter().flatten());
+        t
+    }
+
+    /// Every field, optimiser fields flattened.
+    fn flat_fields(&self) -> toml::Table {
         let mut t = toml::Table::new();
         let value = toml::Value::try_from(self).expect("RunConfig serialises to TOML");
         if let toml::Value::Table(full) = value {
@@ -1117,21 +1305,85 @@ impl RunConfig {
         }
     }
 
-    /// A short human label of the loss and its main knob, e.g. `wgan-clip c=0.01`.
+    /// A short human label of the objective, the constraint and its knob: the shorthand where
+    /// there is one (`wgan-clip c=0.01`, `wgan-gp λ=10`, `gan-ns`), else the axes joined with
+    /// `+` (`gan-ns + r1 γ=10 + SN`, `hinge + clip c=0.01`).
     pub fn label(&self) -> String {
-        match self.loss {
-            Loss::WganClip => format!("{} c={}", self.loss, self.clip.unwrap_or_default()),
-            Loss::WganGp | Loss::WganLp => {
-                format!("{} λ={}", self.loss, self.gp_lambda.unwrap_or_default())
+        let weight = || {
+            let w = self.penalty_weight.unwrap_or_default();
+            format!("{}={w}", self.penalty.weight_symbol())
+        };
+        match self.legacy_loss() {
+            Some(l @ Loss::WganClip) => format!("{l} c={}", self.clip.unwrap_or_default()),
+            Some(l @ (Loss::WganGp | Loss::WganLp)) => format!("{l} {}", weight()),
+            Some(l) => l.to_string(),
+            None => {
+                let mut parts = vec![self.objective.to_string()];
+                if self.penalty_weight.is_some() {
+                    parts.push(format!("{} {}", self.penalty, weight()));
+                }
+                if let Some(c) = self.clip {
+                    parts.push(format!("clip c={c}"));
+                }
+                if self.spectral_norm {
+                    parts.push("SN".into());
+                }
+                parts.join(" + ")
             }
-            _ => self.loss.to_string(),
         }
     }
 }
 
+/// The axis keys that a flat config spelled with `loss` stands for: `objective`, `penalty`,
+/// `spectral_norm` (false) and, for gp and lp, `penalty_weight` (its `gp_lambda`). `None` for a
+/// table without a known `loss` (spelled with the axes already).
+pub fn legacy_axes(
+    loss: Option<&toml::Value>,
+    gp_lambda: Option<&toml::Value>,
+) -> Option<Vec<(String, toml::Value)>> {
+    let loss = Loss::ALL
+        .iter()
+        .find(|l| loss.and_then(|v| v.as_str()) == Some(l.as_str()))?;
+    let (objective, penalty, _) = loss.axes();
+    let s = |v: &str| toml::Value::String(v.into());
+    let mut out = vec![
+        ("objective".to_string(), s(objective.as_str())),
+        ("penalty".to_string(), s(penalty.as_str())),
+        ("spectral_norm".to_string(), toml::Value::Boolean(false)),
+    ];
+    if let Some(w) = gp_lambda {
+        out.push(("penalty_weight".to_string(), w.clone()));
+    }
+    Some(out)
+}
+
+/// Flat configs shown together (one report section): when some are spelled with `loss` and
+/// others with the axes, the former also get the axis keys ([`legacy_axes`]), so every run is
+/// labelled and selected by the same keys. Sets spelled one way only are left as they are.
+pub fn harmonize_spellings(configs: &mut [BTreeMap<String, toml::Value>]) {
+    let legacy = configs.iter().filter(|c| c.contains_key("loss")).count();
+    if legacy == 0 || legacy == configs.len() {
+        return;
+    }
+    for c in configs.iter_mut() {
+        if let Some(axes) = legacy_axes(c.get("loss"), c.get("gp_lambda")) {
+            c.extend(axes);
+        }
+    }
+}
+
+impl RunConfig {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn resolve(text: &str) -> RunConfig {
+        toml::from_str::<RunSpec>(text)
+            .unwrap()
+            .resolve()
+            .unwrap_or_else(|e| panic!("{text}: {}: {}", e.key, e.message))
+    }
 
     #[test]
     fn defaults_follow_the_loss() {
@@ -1145,31 +1397,101 @@ mod tests {
         assert_eq!(c.g_optim.kind, OptimKind::Rmsprop);
         assert_eq!(c.g_optim.momentum, Some(0.0));
         assert_eq!(c.g_optim.eps, 1e-8);
-        assert_eq!(c.gp_lambda, None);
+        assert_eq!(c.penalty_weight, None);
         let gp = RunSpec::default().resolve().unwrap();
-        assert_eq!(gp.loss, Loss::WganGp);
-        assert_eq!(gp.gp_lambda, Some(10.0));
+        assert_eq!(gp.legacy_loss(), Some(Loss::WganGp));
+        assert_eq!(gp.penalty_weight, Some(10.0));
         assert_eq!(gp.g_optim.beta2, Some(0.9));
     }
 
+    /// Each objective's and penalty's source settings, and the shorthand's axes.
     #[test]
-    fn options_that_do_not_apply_are_rejected() {
-        let e = RunSpec {
-            loss: Some(Loss::WganGp),
-            clip: Some(0.01),
-            ..Default::default()
+    fn defaults_follow_the_objective_and_the_penalty() {
+        let optim = |c: &RunConfig| {
+            let o = &c.c_optim;
+            (c.n_critic, o.kind, o.lr, o.beta1, o.beta2)
+        };
+        let adam = OptimKind::Adam;
+        let cases = [
+            (
+                "objective = \"hinge\"",
+                (5, adam, 2e-4, Some(0.0), Some(0.9)),
+            ),
+            (
+                "objective = \"gan-ns\"",
+                (1, adam, 2e-4, Some(0.5), Some(0.999)),
+            ),
+            (
+                "objective = \"wgan\"",
+                (5, adam, 1e-4, Some(0.0), Some(0.9)),
+            ),
+            (
+                "objective = \"gan-ns\"\npenalty = \"r1\"",
+                (1, adam, 1e-4, Some(0.0), Some(0.99)),
+            ),
+            (
+                "objective = \"hinge\"\npenalty = \"r2\"",
+                (5, adam, 1e-4, Some(0.0), Some(0.99)),
+            ),
+            (
+                "objective = \"wgan\"\nclip = 0.02",
+                (5, OptimKind::Rmsprop, 5e-5, None, None),
+            ),
+            (
+                "objective = \"gan\"\nclip = 0.02",
+                (1, adam, 2e-4, Some(0.5), Some(0.999)),
+            ),
+        ];
+        for (text, want) in cases {
+            assert_eq!(optim(&resolve(text)), want, "{text}");
         }
-        .resolve()
-        .unwrap_err();
-        assert_eq!(e.key, "clip");
-        let e = RunSpec {
-            loss: Some(Loss::WganClip),
-            c_beta1: Some(0.5),
-            ..Default::default()
+        let r1 = resolve("objective = \"gan-ns\"\npenalty = \"r1\"");
+        assert_eq!(
+            (r1.penalty_weight, r1.clip, r1.spectral_norm),
+            (Some(10.0), None, false)
+        );
+        // A penalty alone is WGAN's; an objective alone has no penalty.
+        assert_eq!(resolve("penalty = \"r2\"").objective, Objective::Wgan);
+        assert_eq!(resolve("objective = \"hinge\"").penalty, Penalty::None);
+        for &loss in Loss::ALL {
+            let c = resolve(&format!("loss = \"{loss}\""));
+            let (objective, penalty, clip) = loss.axes();
+            assert_eq!(
+                (c.objective, c.penalty, c.clip.is_some()),
+                (objective, penalty, clip)
+            );
+            assert_eq!(c.legacy_loss(), Some(loss));
         }
-        .resolve()
-        .unwrap_err();
-        assert_eq!(e.key, "c_beta1");
+    }
+
+    /// The axes compose with each other, with profiles and with the shorthand.
+    #[test]
+    fn axes_compose() {
+        let c = resolve("loss = \"wgan-gp\"\nspectral_norm = true\nclip = 0.05");
+        assert_eq!((c.objective, c.penalty), (Objective::Wgan, Penalty::Gp));
+        assert_eq!(
+            (c.clip, c.clip_when, c.spectral_norm),
+            (Some(0.05), Some(ClipWhen::AfterStep), true)
+        );
+        assert_eq!(c.legacy_loss(), None);
+        // A profile's settings fill in what the user's shorthand or axes leave unset.
+        let c = resolve("profile = \"wgangp-paper\"\nobjective = \"hinge\"");
+        assert_eq!(
+            (c.objective, c.penalty, c.penalty_weight),
+            (Objective::Hinge, Penalty::Gp, Some(10.0))
+        );
+        let c = resolve("profile = \"wgangp-paper\"\nloss = \"wgan-lp\"\ngp_lambda = 2.0");
+        assert_eq!((c.penalty, c.penalty_weight), (Penalty::Lp, Some(2.0)));
+        let c = resolve("profile = \"wgangp-paper\"\npenalty_weight = 3.0");
+        assert_eq!(c.penalty_weight, Some(3.0));
+        let c = resolve(
+            "objective = \"gan-ns\"\nclip = 0.1\nwarmup = true\nclip_when = \"before_step\"",
+        );
+        assert_eq!((c.warmup, c.clip_when), (true, Some(ClipWhen::BeforeStep)));
+        assert_eq!(c.label(), "gan-ns + clip c=0.1");
+        let c = resolve("objective = \"gan-ns\"\npenalty = \"r1\"\nspectral_norm = true");
+        assert_eq!(c.label(), "gan-ns + r1 γ=10 + SN");
+        assert_eq!(resolve("loss = \"wgan-gp\"").label(), "wgan-gp λ=10");
     }
 
     #[test]
@@ -1187,6 +1509,90 @@ mod tests {
         let text = toml::to_string(&c.to_flat()).unwrap();
         assert!(text.contains("epochs = 50") && text.contains("gen_iters = 9400"));
         assert_eq!(RunConfig::from_flat_str(&text).unwrap(), c);
+        for text in [
+            "objective = \"hinge\"\npenalty = \"r2\"\nspectral_norm = true\npenalty_weight = 0.5",
+            "objective = \"wgan\"\npenalty = \"gp\"\nclip = 0.1",
+            "objective = \"gan\"\nspectral_norm = true",
+            "loss = \"wgan-lp\"\ngp_lambda = 3.0",
+        ] {
+            let c = resolve(text);
+            let flat = toml::to_string(&c.to_flat()).unwrap();
+            assert_eq!(RunConfig::from_flat_str(&flat).unwrap(), c, "{flat}");
+        }
+    }
+
+    /// The hashed form spells every combination `loss` can spell with `loss` (so hashes made
+    /// before the axes existed hold), and every other with the axes, whose keys no legacy form
+    /// has.
+    #[test]
+    fn flat_form_uses_the_shorthand_exactly_where_it_exists() {
+        let keys = |c: &RunConfig| {
+            let t = c.to_flat();
+            [
+                "loss",
+                "gp_lambda",
+                "objective",
+                "penalty",
+                "penalty_weight",
+                "spectral_norm",
+            ]
+            .iter()
+            .filter(|k| t.contains_key(**k))
+            .copied()
+            .collect::<Vec<_>>()
+        };
+        let axes = resolve("objective = \"wgan\"\npenalty = \"gp\"\nspectral_norm = false");
+        assert_eq!(axes.to_flat(), resolve("loss = \"wgan-gp\"").to_flat());
+        assert_eq!(keys(&axes), ["loss", "gp_lambda"]);
+        let clip = resolve("objective = \"wgan\"\nclip = 0.01");
+        assert_eq!(clip.to_flat(), resolve("loss = \"wgan-clip\"").to_flat());
+        assert_eq!(keys(&resolve("objective = \"gan\"")), ["loss"]);
+        assert_eq!(
+            keys(&resolve("objective = \"wgan\"")),
+            ["objective", "penalty", "spectral_norm"]
+        );
+        assert_eq!(
+            keys(&resolve("loss = \"wgan-gp\"\nspectral_norm = true")),
+            ["objective", "penalty", "penalty_weight", "spectral_norm"]
+        );
+        // The display form spells the axes out for both.
+        let view = resolve("loss = \"wgan-lp\"\ngp_lambda = 2.0").to_view();
+        assert_eq!(view.get("objective").and_then(|v| v.as_str()), Some("wgan"));
+        assert_eq!(view.get("penalty").and_then(|v| v.as_str()), Some("lp"));
+        assert_eq!(
+            view.get("penalty_weight").and_then(|v| v.as_float()),
+            Some(2.0)
+        );
+        assert_eq!(
+            view.get("spectral_norm").and_then(|v| v.as_bool()),
+            Some(false)
+        );
+    }
+
+    /// A set of configs spelled both ways gets the axes on every member; one spelled one way is
+    /// left alone.
+    #[test]
+    fn mixed_spellings_are_harmonized() {
+        let flat = |text: &str| -> BTreeMap<String, toml::Value> {
+            resolve(text).to_flat().into_iter().collect()
+        };
+        let legacy = vec![flat("loss = \"wgan-gp\""), flat("loss = \"gan\"")];
+        let mut same = legacy.clone();
+        harmonize_spellings(&mut same);
+        assert_eq!(same, legacy);
+        let mut mixed = vec![flat("loss = \"wgan-gp\""), flat("objective = \"hinge\"")];
+        harmonize_spellings(&mut mixed);
+        for c in &mixed {
+            assert!(
+                AXES.iter()
+                    .filter(|k| **k != "penalty_weight")
+                    .all(|k| c.contains_key(*k))
+            );
+        }
+        assert_eq!(
+            mixed[0].get("penalty_weight"),
+            Some(&toml::Value::Float(10.0))
+        );
     }
 
     /// Each resolve check reports its key and says what would be valid; with several bad keys
@@ -1246,7 +1652,7 @@ mod tests {
             (
                 "depth = 2\ndataset = \"mnist\"\n",
                 "depth",
-                "depth only applies to model \"toy-mlp\", not to loss \"wgan-gp\" / model \"mlp\"",
+                "depth only applies to model \"toy-mlp\", not to model \"mlp\"",
             ),
             (
                 "g_output = \"tanh\"\n",
@@ -1257,7 +1663,12 @@ mod tests {
             (
                 "clip = -1.0\nbatch_size = 0\n",
                 "clip",
-                "clip only applies to loss \"wgan-clip\"",
+                "clip must be a positive number, got -1",
+            ),
+            (
+                "clip_when = \"before_step\"\nbatch_size = 0\n",
+                "clip_when",
+                "clip_when only applies with weight clipping (clip = c, or loss = \"wgan-clip\")",
             ),
             (
                 "batch_size = 0\ngen_iters = 0\n",
@@ -1312,7 +1723,52 @@ mod tests {
             (
                 "warmup = true\n",
                 "warmup",
-                "warmup (100 critic steps early on, official WGAN code) only applies to loss \"wgan-clip\", not \"wgan-gp\"",
+                "warmup (100 critic steps early on, official WGAN code) only applies with weight clipping (clip = c, or loss = \"wgan-clip\"), not to loss \"wgan-gp\"",
+            ),
+            (
+                "objective = \"hinge\"\nwarmup = true\n",
+                "warmup",
+                "warmup (100 critic steps early on, official WGAN code) only applies with weight clipping (clip = c, or loss = \"wgan-clip\"), not to objective \"hinge\" with penalty \"none\"",
+            ),
+            (
+                "loss = \"gan\"\nobjective = \"hinge\"\n",
+                "objective",
+                "objective cannot be combined with loss = \"gan\", a shorthand for objective \"gan\" with penalty \"none\"; set objective and penalty instead of loss",
+            ),
+            (
+                "loss = \"wgan-clip\"\npenalty = \"r1\"\n",
+                "penalty",
+                "penalty cannot be combined with loss = \"wgan-clip\", a shorthand for objective \"wgan\" with penalty \"none\" and clipping",
+            ),
+            (
+                "gp_lambda = 1.0\npenalty_weight = 1.0\n",
+                "gp_lambda",
+                "gp_lambda and penalty_weight are two spellings of one setting",
+            ),
+            (
+                "penalty = \"r1\"\ngp_lambda = 1.0\n",
+                "gp_lambda",
+                "gp_lambda only applies to penalties \"gp\" and \"lp\", not to penalty \"r1\" (any penalty's weight is penalty_weight)",
+            ),
+            (
+                "loss = \"wgan-clip\"\ngp_lambda = 1.0\n",
+                "gp_lambda",
+                "gp_lambda only applies to penalties \"gp\" and \"lp\", not to penalty \"none\"",
+            ),
+            (
+                "objective = \"gan\"\npenalty_weight = 1.0\n",
+                "penalty_weight",
+                "penalty_weight only applies with a penalty (penalty = \"gp\", \"lp\", \"r1\", \"r2\"), not with penalty \"none\"",
+            ),
+            (
+                "penalty = \"r2\"\npenalty_weight = -2.0\n",
+                "penalty_weight",
+                "penalty_weight must be a non-negative number, got -2",
+            ),
+            (
+                "dataset = \"mnist\"\nmodel = \"dcgan\"\ncritic_norm = \"batchnorm\"\nobjective = \"gan-ns\"\npenalty = \"r1\"\n",
+                "critic_norm",
+                "critic_norm \"batchnorm\" cannot be used with objective \"gan-ns\" with penalty \"r1\": the gradient penalty is taken per sample",
             ),
         ];
         for (text, key, message) in cases {

@@ -97,7 +97,7 @@ pub struct Plan {
 impl Plan {
     /// The values of the varying keys of one entry, for tables and legends.
     pub fn varying_values(&self, entry: &PlanEntry) -> Vec<(String, String)> {
-        let flat = entry.config.to_flat();
+        let flat = entry.config.to_view();
         self.varying
             .iter()
             .map(|k| {
@@ -605,9 +605,16 @@ impl Expansion<'_> {
         let find = |k: &str| spans.get(k).or_else(|| self.base_spans.get(k));
         find(key)
             .or_else(|| {
-                ["loss", "model", "dataset", "profile"]
-                    .iter()
-                    .find_map(|k| find(k))
+                [
+                    "loss",
+                    "objective",
+                    "penalty",
+                    "model",
+                    "dataset",
+                    "profile",
+                ]
+                .iter()
+                .find_map(|k| find(k))
             })
             .cloned()
     }
@@ -677,13 +684,14 @@ fn check_table(
     Ok(())
 }
 
-/// Flat keys whose values differ across configs (a key set in only some of them varies too).
+/// Flat keys whose values differ across configs (a key set in only some of them varies too),
+/// the objective and constraint axes spelled out however the hashed form spells them.
 pub fn varying_keys<'a>(configs: impl Iterator<Item = &'a RunConfig>) -> Vec<String> {
     let mut seen: BTreeMap<String, (usize, Vec<String>)> = BTreeMap::new();
     let mut n = 0;
     for c in configs {
         n += 1;
-        for (k, v) in c.to_flat() {
+        for (k, v) in c.to_view() {
             let s = show_value(&v);
             let (count, vals) = seen.entry(k).or_default();
             *count += 1;
@@ -902,7 +910,13 @@ mod tests {
         let got: Vec<(String, u32, u64)> = p
             .entries
             .iter()
-            .map(|e| (e.config.loss.to_string(), e.config.n_critic, e.config.seed))
+            .map(|e| {
+                (
+                    e.config.legacy_loss().unwrap().to_string(),
+                    e.config.n_critic,
+                    e.config.seed,
+                )
+            })
             .collect();
         let want = [
             ("wgan-gp", 1, 1),

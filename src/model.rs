@@ -12,6 +12,8 @@
 
 use crate::config::{CriticNorm, GOutput, InitScheme, NetShape, RunConfig};
 use crate::conv_ops;
+use crate::data::{rng_for, streams};
+use crate::spectral_norm::{SpectralNorm, as_matrix};
 use burn::module::{Module, Param};
 use burn::nn::{BatchNorm, BatchNormConfig};
 use burn::prelude::*;
@@ -108,6 +110,8 @@ fn bias(rng: &mut ChaCha8Rng, n: usize, bound: f64, device: &Device) -> Param<Te
 pub struct Dense {
     pub weight: Param<Tensor<2>>,
     pub bias: Param<Tensor<1>>,
+    /// Spectral normalisation's state, on critic layers when it is on (see [`Critic::normalized`]).
+    pub sn: Option<SpectralNorm>,
 }
 
 impl Dense {
@@ -116,6 +120,17 @@ impl Dense {
         Self {
             weight: param(w, [d_out, d_in], device),
             bias: bias(rng, d_out, bb, device),
+            sn: None,
+        }
+    }
+
+    /// This layer with the weight it computes with: `W / sigma` under spectral normalisation
+    /// (no state: see [`Critic::normalized`]), else itself.
+    fn normalized(&self) -> Self {
+        Self {
+            weight: effective(&self.weight, &self.sn),
+            bias: self.bias.clone(),
+            sn: None,
         }
     }
 
@@ -133,6 +148,19 @@ impl Dense {
 pub struct Conv {
     pub weight: Param<Tensor<4>>,
     pub bias: Param<Tensor<1>>,
+    /// Spectral normalisation's state (critic convolutions, when it is on).
+    pub sn: Option<SpectralNorm>,
+}
+
+/// `weight`, divided by its spectral norm estimate when `sn` is set.
+fn effective<const D: usize>(
+    weight: &Param<Tensor<D>>,
+    sn: &Option<SpectralNorm>,
+) -> Param<Tensor<D>> {
+    match sn {
+        Some(sn) => Param::initialized(weight.id, sn.normalize_weight(weight.val())),
+        None => weight.clone(),
+    }
 }
 
 const KERNEL: usize = 5;
@@ -177,6 +205,16 @@ impl Conv {
         Self {
             weight: param(w, shape, device),
             bias: bias(rng, c_out, bias_bound, device),
+            sn: None,
+        }
+    }
+
+    /// As [`Dense::normalized`].
+    fn normalized(&self) -> Self {
+        Self {
+            weight: effective(&self.weight, &self.sn),
+            bias: self.bias.clone(),
+            sn: None,
         }
     }
 
@@ -191,6 +229,38 @@ impl Conv {
     fn deconv(&self, x: Tensor<4>, out_pad: usize, with_bias: bool) -> Tensor<4> {
         let bias = with_bias.then(|| self.bias.val());
         conv_ops::conv_transpose2d_chwn(x, self.weight.val(), bias, STRIDE, PAD, out_pad)
+    }
+}
+
+/// A layer whose weight spectral normalisation applies to (dense and convolutional layers).
+trait Weighted {
+    /// The stored weight as the matrix spectral normalisation works on.
+    fn matrix(&self) -> Tensor<2>;
+    fn sn(&self) -> &Option<SpectralNorm>;
+    fn sn_mut(&mut self) -> &mut Option<SpectralNorm>;
+}
+
+impl Weighted for Dense {
+    fn matrix(&self) -> Tensor<2> {
+        self.weight.val()
+    }
+    fn sn(&self) -> &Option<SpectralNorm> {
+        &self.sn
+    }
+    fn sn_mut(&mut self) -> &mut Option<SpectralNorm> {
+        &mut self.sn
+    }
+}
+
+impl Weighted for Conv {
+    fn matrix(&self) -> Tensor<2> {
+        as_matrix(self.weight.val())
+    }
+    fn sn(&self) -> &Option<SpectralNorm> {
+        &self.sn
+    }
+    fn sn_mut(&mut self) -> &mut Option<SpectralNorm> {
+        &mut self.sn
     }
 }
 
@@ -589,16 +659,109 @@ impl Critic {
     }
 
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        self.check_normalized();
         match self {
             Critic::Mlp(m) => m.forward(x),
             Critic::Conv(c) => c.forward(x),
         }
     }
 
+    /// The critic as it scores: each spectrally normalised layer's weight replaced by
+    /// `W / sigma`, sigma from the stored `u` and `v` (no power iteration), differentiable in
+    /// `W`; the copy carries no spectral-norm state. Forward passes and input gradients of a
+    /// critic with spectral normalisation go through this (a debug build panics otherwise);
+    /// gradients are then read off `self`'s parameters. A clone without spectral normalisation.
+    pub fn normalized(&self) -> Critic {
+        match self {
+            Critic::Mlp(m) => Critic::Mlp(Mlp {
+                layers: m.layers.iter().map(Dense::normalized).collect(),
+                act: m.act,
+                out: m.out,
+            }),
+            Critic::Conv(c) => Critic::Conv(ConvCritic {
+                conv1: c.conv1.normalized(),
+                conv2: c.conv2.normalized(),
+                conv3: c.conv3.normalized(),
+                output: c.output.normalized(),
+                bn2: c.bn2.clone(),
+                bn3: c.bn3.clone(),
+                dim: c.dim,
+            }),
+        }
+    }
+
+    /// One power iteration of every spectrally normalised layer's `u` and `v` on its current
+    /// weight (see [`crate::spectral_norm`]); nothing without spectral normalisation.
+    pub fn power_iteration(&mut self) {
+        for l in self.weighted_mut() {
+            let w = l.matrix();
+            if let Some(sn) = l.sn_mut() {
+                sn.power_iteration(&w);
+            }
+        }
+    }
+
+    /// Whether the critic's layers are spectrally normalised.
+    pub fn has_spectral_norm(&self) -> bool {
+        self.weighted().iter().any(|l| l.sn().is_some())
+    }
+
+    /// Spectral normalisation on every dense and convolutional layer (batch norm's scale is
+    /// not a weight it applies to), its vectors initialised from `rng`.
+    pub fn with_spectral_norm(mut self, rng: &mut ChaCha8Rng) -> Critic {
+        for l in self.weighted_mut() {
+            let w = l.matrix();
+            *l.sn_mut() = Some(SpectralNorm::new(&w, rng));
+        }
+        self
+    }
+
+    /// Each layer's effective weight (after spectral normalisation when on) as the matrix
+    /// spectral normalisation uses: `[out, in]` for dense layers, `[out, in * k * k]` for
+    /// convolutions (not the convolution operator), named as [`Critic::layer_weights`].
+    pub fn layer_matrices(&self) -> Vec<(String, Tensor<2>)> {
+        let normalized = self.normalized();
+        normalized
+            .weighted()
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (format!("{}", i + 1), l.matrix()))
+            .collect()
+    }
+
+    /// The dense and convolutional layers, from the input.
+    fn weighted(&self) -> Vec<&dyn Weighted> {
+        match self {
+            Critic::Mlp(m) => m.layers.iter().map(|l| l as &dyn Weighted).collect(),
+            Critic::Conv(c) => vec![&c.conv1, &c.conv2, &c.conv3, &c.output],
+        }
+    }
+
+    fn weighted_mut(&mut self) -> Vec<&mut dyn Weighted> {
+        match self {
+            Critic::Mlp(m) => m
+                .layers
+                .iter_mut()
+                .map(|l| l as &mut dyn Weighted)
+                .collect(),
+            Critic::Conv(c) => vec![&mut c.conv1, &mut c.conv2, &mut c.conv3, &mut c.output],
+        }
+    }
+
+    /// Scoring with the stored weights of a spectrally normalised critic would silently skip
+    /// the normalisation: debug builds (the tests) refuse it.
+    fn check_normalized(&self) {
+        debug_assert!(
+            !self.has_spectral_norm(),
+            "a spectrally normalised critic scores through Critic::normalized()"
+        );
+    }
+
     /// The scores with a probe on every layer's output activation, in layer order from the
     /// input (the last is the output itself): after `loss.backward()`, `probe.grad(&grads)` is
     /// the gradient of the loss with respect to that layer's activations, flattened.
     pub fn forward_probed(&self, x: Tensor<2>) -> (Tensor<2>, Vec<Tensor<1>>) {
+        self.check_normalized();
         match self {
             Critic::Mlp(m) => m.forward_probed(x),
             Critic::Conv(c) => c.forward_probed(x),
@@ -607,6 +770,7 @@ impl Critic {
 
     /// grad_x C(x) for each sample, `[batch, data_dim]`, differentiable in the weights.
     pub fn input_grad(&self, x: Tensor<2>) -> Tensor<2> {
+        self.check_normalized();
         match self {
             Critic::Mlp(m) => m.input_grad(x),
             Critic::Conv(c) => c.input_grad(x),
@@ -686,8 +850,19 @@ pub fn data_dim(cfg: &RunConfig) -> usize {
     if cfg.is_toy() { 2 } else { IMAGE_DIM }
 }
 
-/// Build both networks for a config, initialised from `rng` by its [`InitScheme`].
+/// Build both networks for a config, initialised from `rng` by its [`InitScheme`]; spectral normalisation's vectors
+/// are drawn from their own stream, so the weights are those of the same config without it.
 pub fn build(cfg: &RunConfig, rng: &mut ChaCha8Rng, device: &Device) -> (Generator, Critic) {
+    let (g, c) = build_nets(cfg, rng, device);
+    if cfg.spectral_norm {
+        let c = c.with_spectral_norm(&mut rng_for(cfg.seed, streams::SPECTRAL_NORM));
+        (g, c)
+    } else {
+        (g, c)
+    }
+}
+
+fn build_nets(cfg: &RunConfig, rng: &mut ChaCha8Rng, device: &Device) -> (Generator, Critic) {
     let scheme = cfg.init_scheme();
     let out = |g: GOutput| match g {
         GOutput::Tanh => OutAct::Tanh,

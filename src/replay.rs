@@ -277,14 +277,20 @@ const UNUSED_WITH_BATCH_NORM: &[&str] = &["conv2.bias", "conv3.bias"];
 
 /// A network's tensors under the names of the equivalent PyTorch module (see the format doc):
 /// MLP layers `layers.i` become `model.{2i}` (an `nn.Sequential` with activations at the odd
-/// indices, as `export/`), batch norm's `gamma`/`beta` become `weight`/`bias`, and each batch
-/// norm gets its `num_batches_tracked`.
+/// indices, as `export/`), batch norm's `gamma`/`beta` become `weight`/`bias`, each batch
+/// norm gets its `num_batches_tracked`, and a spectrally normalised layer's trained weight and
+/// `u`, `v` vectors take the names `torch.nn.utils.parametrizations.spectral_norm` gives them.
 fn weights<M: Module>(m: &M, bn_batches: Option<i64>) -> Result<Vec<Named>> {
     // `valid` folds pending running-statistic updates into their values: a running state
     // read directly lags its latest update by one.
+    let tensors = m.valid().collect(None, None, true);
+    let normalised: Vec<String> = tensors
+        .iter()
+        .filter_map(|t| t.name.strip_suffix(".sn.u").map(str::to_string))
+        .collect();
     let mut out = Vec::new();
-    for t in m.valid().collect(None, None, true) {
-        let name = pytorch_name(&t.name);
+    for t in tensors {
+        let name = pytorch_name(&spectral_norm_name(&t.name, &normalised));
         if bn_batches.is_some() && UNUSED_WITH_BATCH_NORM.contains(&name.as_str()) {
             continue;
         }
@@ -313,6 +319,22 @@ fn weights<M: Module>(m: &M, bn_batches: Option<i64>) -> Result<Vec<Named>> {
         });
     }
     Ok(out)
+}
+
+/// Under spectral normalisation (`normalised`: the layers that carry it), PyTorch keeps a
+/// layer's trained weight as `parametrizations.weight.original` and the vectors as the
+/// parametrization's `_u`, `_v` buffers.
+fn spectral_norm_name(burn: &str, normalised: &[String]) -> String {
+    let Some((layer, field)) = burn.rsplit_once('.') else {
+        return burn.to_string();
+    };
+    if let Some(layer) = layer.strip_suffix(".sn") {
+        return format!("{layer}.parametrizations.weight.0._{field}");
+    }
+    if field == "weight" && normalised.iter().any(|l| l == layer) {
+        return format!("{layer}.parametrizations.weight.original");
+    }
+    burn.to_string()
 }
 
 fn pytorch_name(burn: &str) -> String {
@@ -358,5 +380,18 @@ mod tests {
         assert_eq!(pytorch_name("bn3.beta"), "bn3.bias");
         assert_eq!(pytorch_name("bn3.running_var"), "bn3.running_var");
         assert_eq!(pytorch_name("deconv1.weight"), "deconv1.weight");
+        let sn = ["layers.1".to_string(), "conv1".to_string()];
+        let name = |n| pytorch_name(&spectral_norm_name(n, &sn));
+        assert_eq!(
+            name("layers.1.weight"),
+            "model.2.parametrizations.weight.original"
+        );
+        assert_eq!(
+            name("layers.1.sn.u"),
+            "model.2.parametrizations.weight.0._u"
+        );
+        assert_eq!(name("conv1.sn.v"), "conv1.parametrizations.weight.0._v");
+        assert_eq!(name("layers.1.bias"), "model.2.bias");
+        assert_eq!(name("layers.0.weight"), "model.0.weight");
     }
 }

@@ -5,6 +5,18 @@
 //! papers' procedures (clamp before/after the update, warm-up, generator-first, the seed script's
 //! batch-index schedule) is a setting read here, never a second copy of the loop.
 //!
+//! The objective and the penalty are asked for their losses ([`crate::objective`],
+//! [`crate::penalty`]); the loop never matches on which they are.
+//!
+//! Spectral normalisation ([`crate::spectral_norm`]) runs exactly one power iteration per
+//! optimiser step that uses the critic in training: at the start of each critic update (after a
+//! `before_step` clamp, before the batch is split into shards) and at the start of each
+//! generator update. Every forward pass and input gradient of that step (the real and the fake
+//! scores of all shards, the penalty's input gradient) then uses the same `W / sigma`, and
+//! evaluations use the stored `u`, `v` without iterating. In PyTorch terms: the critic in
+//! training mode, each update's forward passes inside one `torch.nn.utils.parametrize.cached()`
+//! block, and `eval()` for evaluations.
+//!
 //! The hot path is [`Engine::critic_step`] and [`Engine::generator_step`]; nothing there reads a
 //! value back from the device: losses are kept as tensors and read only on logging steps.
 //! Measurements ([`crate::measure`]) and checkpoints ([`crate::checkpoint`]) are functions of
@@ -13,7 +25,6 @@
 use crate::checkpoint::{self, Nets, Position};
 use crate::config::{ClipWhen, Order, RunConfig, Schedule, SeedEpoch};
 use crate::data::{Sampler, normal_rows, rng_for, streams, to_tensor};
-use crate::loss;
 use crate::measure::{self, Evaluation, Scorer, Subject};
 use crate::model::{self, Critic, Generator};
 use crate::optim::{Optim, ParamGrads, clamp_params};
@@ -32,6 +43,8 @@ use std::time::Instant;
 #[derive(Clone)]
 struct CriticStats {
     loss: Tensor<1>,
+    /// The objective's distance estimate.
+    estimate: Tensor<1>,
     penalty: Option<Tensor<1>>,
     grad_norm: Option<Tensor<1>>,
 }
@@ -170,15 +183,13 @@ impl Engine {
         if self.cfg.clip_when == Some(ClipWhen::BeforeStep) {
             self.c = clamp_params(self.c.clone(), self.cfg.clip.unwrap_or_default());
         }
+        self.c.power_iteration();
         let real = self.sampler.next_batch(b);
         let real = self.to_tensor(real, self.dim);
-        let eps = match (self.cfg.loss.has_penalty(), self.cfg.gp_lambda) {
-            (true, Some(_)) => {
-                let eps: Vec<f32> = (0..b).map(|_| self.noise_rng.random::<f32>()).collect();
-                Some(self.to_tensor(eps, 1))
-            }
-            _ => None,
-        };
+        let eps = self.cfg.penalty.draws_coefficients().then(|| {
+            let eps: Vec<f32> = (0..b).map(|_| self.noise_rng.random::<f32>()).collect();
+            self.to_tensor(eps, 1)
+        });
         let shards = Shards::of(b, !self.c.couples_batch());
         let (cfg, g, c) = (&self.cfg, &self.g, &self.c);
         let (grads, stats) = shards.run(|s| {
@@ -205,7 +216,8 @@ impl Engine {
     }
 
     fn generator_step(&mut self, z: Tensor<2>) {
-        let c = self.c.clone().no_grad();
+        self.c.power_iteration();
+        let c = self.c.clone().no_grad().normalized();
         let shards = Shards::of(z.dims()[0], !self.c.couples_batch());
         let (cfg, g) = (&self.cfg, &self.g);
         let (grads, loss) =
@@ -303,8 +315,8 @@ impl Engine {
             wall_s,
             critic_loss,
             gen_loss: self.last_gen.as_ref().map(scalar),
-            estimate: loss::estimate(self.cfg.loss, critic_loss),
-            estimate_kind: loss::estimate_kind(self.cfg.loss).into(),
+            estimate: scalar(&st.estimate),
+            estimate_kind: self.cfg.objective.estimate_kind().as_str().into(),
             penalty: st.penalty.as_ref().map(scalar),
             grad_norm: st.grad_norm.as_ref().map(scalar),
             val_critic_loss: None,
@@ -453,9 +465,9 @@ impl Engine {
         let Some(pos) = checkpoint::restore(dir, nets)? else {
             return Ok(None);
         };
-        // Make every parameter a tracked leaf again.
-        self.g = self.g.clone().no_grad().train_mode();
-        self.c = self.c.clone().no_grad().train_mode();
+        // Make every trained parameter a tracked leaf again (buffers stay untracked).
+        self.g = self.g.clone().train_mode();
+        self.c = self.c.clone().train_mode();
         self.noise_rng.set_word_pos(pos.noise_rng_pos);
         self.sampler
             .restore(&pos.sampler)
@@ -534,6 +546,8 @@ fn critic_shard(
     eps: Option<Tensor<2>>,
 ) -> (ParamGrads, CriticStats) {
     let c = s.own_graph(c);
+    // What scores: `W / sigma` under spectral normalisation (gradients reach `c`'s weights).
+    let scorer = c.normalized();
     // The generator's weights are constants here.
     let fake = g.sample(z);
     // Real and fake batches are scored in separate passes, as PyTorch code does: under the
@@ -543,24 +557,30 @@ fn critic_shard(
     // One pass over [real; fake] left rounding noise there, which RMSprop and Adam turn into
     // learning-rate-sized steps (the PyTorch oracle found it: docs/replay-format.md). A
     // batch-norm critic must see each batch alone anyway.
-    let (c_real, c_fake) = (c.forward(real.clone()), c.forward(fake.clone()));
-    let base = s.weigh(loss::critic_loss(cfg.loss, c_real, c_fake));
-    let (total, penalty, grad_norm) = match (eps, cfg.gp_lambda) {
-        (Some(eps), Some(lambda)) => {
-            let x_hat = real * eps.clone() + fake * eps.neg().add_scalar(1.0);
-            let (pen, norms) = loss::penalty(cfg.loss, lambda, c.input_grad(x_hat));
-            let pen = s.weigh(pen);
-            (
-                base.clone() + pen.clone(),
-                Some(pen.detach()),
-                Some(s.weigh(norms.detach().mean())),
-            )
-        }
-        _ => (base.clone(), None, None),
-    };
+    let (c_real, c_fake) = (scorer.forward(real.clone()), scorer.forward(fake.clone()));
+    let terms = cfg.objective.critic_terms(c_real, c_fake);
+    let base = s.weigh(terms.loss);
+    let weight = cfg.penalty_weight.unwrap_or_default();
+    let input_grad = |x| scorer.input_grad(x);
+    let (total, penalty, grad_norm) =
+        match cfg
+            .penalty
+            .term(weight, input_grad, &real, &fake, eps.as_ref())
+        {
+            Some(p) => {
+                let pen = s.weigh(p.value);
+                (
+                    base.clone() + pen.clone(),
+                    Some(pen.detach()),
+                    Some(s.weigh(p.grad_norm)),
+                )
+            }
+            None => (base.clone(), None, None),
+        };
     let grads = total.backward();
     let stats = CriticStats {
         loss: base.detach(),
+        estimate: s.weigh(terms.estimate),
         penalty,
         grad_norm,
     };
@@ -576,7 +596,7 @@ fn generator_shard(
     z: Tensor<2>,
 ) -> (ParamGrads, Tensor<1>) {
     let g = s.own_graph(g);
-    let l = s.weigh(loss::generator_loss(cfg.loss, c.forward(g.forward(z))));
+    let l = s.weigh(cfg.objective.generator_loss(c.forward(g.forward(z))));
     let grads = l.backward();
     (ParamGrads::from_grads(&g, &grads), l.detach())
 }
@@ -588,6 +608,7 @@ impl std::ops::Add for CriticStats {
         let add = |a: Option<Tensor<1>>, b: Option<Tensor<1>>| a.zip(b).map(|(a, b)| a + b);
         Self {
             loss: self.loss + o.loss,
+            estimate: self.estimate + o.estimate,
             penalty: add(self.penalty, o.penalty),
             grad_norm: add(self.grad_norm, o.grad_norm),
         }
@@ -596,6 +617,8 @@ impl std::ops::Add for CriticStats {
 
 /// Helpers for modules after loading.
 trait TrainMode: Module + Sized {
+    /// Every parameter that requires a gradient as a fresh leaf; buffers (spectral
+    /// normalisation's `u` and `v`) stay constants.
     fn train_mode(self) -> Self {
         struct Track;
         impl burn::module::ModuleMapper for Track {
@@ -604,7 +627,12 @@ trait TrainMode: Module + Sized {
                 p: burn::module::Param<Tensor<D>>,
             ) -> burn::module::Param<Tensor<D>> {
                 let (id, t, m) = p.consume();
-                burn::module::Param::from_mapped_value(id, t.detach().require_grad(), m)
+                let t = if t.is_require_grad() {
+                    t.detach().require_grad()
+                } else {
+                    t.detach()
+                };
+                burn::module::Param::from_mapped_value(id, t, m)
             }
         }
         self.map(&mut Track)

@@ -47,7 +47,12 @@ pub fn export(g: &Generator, c: &Critic, dir: &Path) -> Result<()> {
     let out = dir.join("export");
     fs::create_dir_all(&out)?;
     write_atomic(&out.join("generator.safetensors"), &export_bytes(g)?)?;
-    write_atomic(&out.join("critic.safetensors"), &export_bytes(c)?)
+    // The weights the critic computes with: under spectral normalisation `W / sigma`, so the
+    // plain `nn.Sequential` computes what the critic does in evaluation.
+    write_atomic(
+        &out.join("critic.safetensors"),
+        &export_bytes(&c.normalized())?,
+    )
 }
 
 fn export_bytes<M: Module>(m: &M) -> Result<Vec<u8>> {

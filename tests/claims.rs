@@ -223,10 +223,13 @@ fn write(path: &Path, text: &str) {
 fn write_runs(root: &Path, plan: &Plan, status: impl Fn(&str, usize) -> &'static str) {
     for e in &plan.entries {
         let c = &e.config;
-        let d = data(c.loss.as_str(), c.clip, c.seed as usize);
+        let loss = c
+            .legacy_loss()
+            .expect("the claims' grids are written with loss");
+        let d = data(loss.as_str(), c.clip, c.seed as usize);
         let dir = root.join(&e.hash);
         write(&dir.join("config.toml"), &config_text(c).unwrap());
-        let st = status(c.loss.as_str(), c.seed as usize);
+        let st = status(loss.as_str(), c.seed as usize);
         let record = serde_json::json!({
             "status": st, "sweep": plan.name, "step": 100, "wall_s": 10.0,
             "diverged_at": (st == "diverged").then_some(90),

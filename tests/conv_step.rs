@@ -12,8 +12,9 @@ use burn::tensor::activation::relu;
 use burn::tensor::module::{conv_transpose2d, conv2d};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 use gan_harness::config::{Dataset, Loss, Model, Profile, RunSpec};
-use gan_harness::loss;
 use gan_harness::model::{self, Conv, ConvCritic, ConvGenerator, Critic, Generator};
+use gan_harness::objective::Objective;
+use gan_harness::penalty::Penalty;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -233,14 +234,14 @@ fn critic_step(path: Path) -> Step {
     };
     let (s_real, s_fake) = (score(real.clone()), score(fake.clone()));
     let scores = (vals(s_real.clone()), vals(s_fake.clone()));
-    let base = loss::critic_loss(Loss::WganGp, s_real, s_fake);
+    let base = Objective::Wgan.critic_loss(s_real, s_fake);
     let x_hat = real * eps.clone() + fake * eps.neg().add_scalar(1.0);
     let input_grad = if host {
         Critic::Conv(critic.clone()).input_grad(x_hat)
     } else {
         burn_input_grad(&critic, x_hat)
     };
-    let (pen, _) = loss::penalty(Loss::WganGp, 10.0, input_grad);
+    let pen = Penalty::Gp.of_gradients(10.0, input_grad).value;
     let grads = (base + pen.clone()).backward();
     Step {
         values: vec![
@@ -264,7 +265,7 @@ fn generator_step(path: Path) -> Step {
         burn_critic(&critic, burn_generator(&generator, z))
     };
     let values = vec![("scores".into(), vals(scores.clone()))];
-    let grads = loss::generator_loss(Loss::WganGp, scores).backward();
+    let grads = Objective::Wgan.generator_loss(scores).backward();
     Step {
         values,
         grads: generator_grads(&generator, &grads),

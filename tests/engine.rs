@@ -9,9 +9,10 @@ use gan_harness::config::{
     ClipWhen, Dataset, GOutput, Loss, Model, OptimConfig, OptimKind, Profile, RunConfig, RunSpec,
 };
 use gan_harness::data::mnist;
-use gan_harness::loss;
 use gan_harness::model::{self, Dense};
+use gan_harness::objective::Objective;
 use gan_harness::optim::Optim;
+use gan_harness::penalty::Penalty;
 use gan_harness::run::{RunOptions, RunResult, execute};
 use gan_harness::store::Store;
 use gan_harness::train::Engine;
@@ -43,26 +44,26 @@ fn objective_signs_and_values() {
     // D(x) = sigmoid(0) = 1/2 everywhere: -log(1/2) - log(1/2) = 2 ln 2.
     let zero = t2(&[0.0, 0.0], 2, &d);
     assert!(close(
-        s(loss::critic_loss(Loss::Gan, zero.clone(), zero.clone())),
+        s(Objective::Gan.critic_loss(zero.clone(), zero.clone())),
         2.0 * ln2,
         1e-6
     ));
     assert!(close(
-        s(loss::generator_loss(Loss::Gan, zero.clone())),
+        s(Objective::Gan.generator_loss(zero.clone())),
         -ln2,
         1e-6
     ));
     assert!(close(
-        s(loss::generator_loss(Loss::GanNs, zero.clone())),
+        s(Objective::GanNs.generator_loss(zero.clone())),
         ln2,
         1e-6
     ));
     // A confident, correct discriminator has a loss near 0; a saturated logit stays finite.
     let real = t2(&[40.0], 1, &d);
     let fake = t2(&[-40.0], 1, &d);
-    let l = s(loss::critic_loss(Loss::GanNs, real.clone(), fake.clone()));
+    let l = s(Objective::GanNs.critic_loss(real.clone(), fake.clone()));
     assert!((0.0..1e-6).contains(&l), "{l}");
-    let g = s(loss::generator_loss(Loss::GanNs, fake.clone()));
+    let g = s(Objective::GanNs.generator_loss(fake.clone()));
     assert!(
         close(g, 40.0, 1e-6),
         "non-saturating loss of a rejected fake is ~40, got {g}"
@@ -71,31 +72,71 @@ fn objective_signs_and_values() {
     let real = t2(&[1.0, 3.0], 2, &d);
     let fake = t2(&[0.5, 0.5], 2, &d);
     assert!(close(
-        s(loss::critic_loss(Loss::WganClip, real, fake.clone())),
+        s(Objective::Wgan.critic_loss(real.clone(), fake.clone())),
         -1.5,
         1e-6
     ));
     assert!(close(
-        s(loss::generator_loss(Loss::WganGp, fake)),
+        s(Objective::Wgan.generator_loss(fake.clone())),
         -0.5,
         1e-6
     ));
-    assert!(close(loss::estimate(Loss::WganGp, -1.5), 1.5, 1e-12));
-    assert!(close(loss::estimate(Loss::Gan, 2.0 * ln2), 0.0, 1e-12));
-    // Penalty: norms 5 and 1 -> lambda * ((5-1)^2 + 0) / 2; one-sided ignores norms below 1.
+    // Estimates: the Wasserstein critic gap, and the JS estimate log 2 - L_D / 2.
+    assert!(close(
+        s(Objective::Wgan.critic_terms(real, fake).estimate),
+        1.5,
+        1e-6
+    ));
+    assert!(close(
+        s(Objective::Gan.critic_terms(zero.clone(), zero).estimate),
+        0.0,
+        1e-6
+    ));
+}
+
+/// The hinge objective against hand computations: critic E[relu(1 - C(x))] +
+/// E[relu(1 + C(G(z)))], generator -E[C(G(z))], and its estimate the critic gap (not minus the
+/// critic loss).
+#[test]
+fn hinge_losses_match_hand_computations() {
+    let d = device();
+    let s = |t: Tensor<1>| t.into_scalar::<f32>() as f64;
+    let real = t2(&[0.5, 2.0], 2, &d).require_grad();
+    let fake = t2(&[-2.0, 0.3], 2, &d).require_grad();
+    // relu(0.5) + relu(-1) over 2, plus relu(-1) + relu(1.3) over 2.
+    let terms = Objective::Hinge.critic_terms(real.clone(), fake.clone());
+    assert!(close(s(terms.loss.clone()), 0.25 + 0.65, 1e-6));
+    // (0.5 + 2) / 2 - (-2 + 0.3) / 2 = 2.1, while the loss is 0.9.
+    assert!(close(s(terms.estimate), 2.1, 1e-6));
+    // Only margin violators get a gradient: -1/n for real scores below 1, 1/n for fake
+    // scores above -1.
+    let grads = terms.loss.backward();
+    assert_eq!(vals(real.grad(&grads).unwrap()), [-0.5, 0.0]);
+    assert_eq!(vals(fake.grad(&grads).unwrap()), [0.0, 0.5]);
+    assert!(close(
+        s(Objective::Hinge.generator_loss(fake.detach())),
+        0.85,
+        1e-6
+    ));
+}
+
+/// Each penalty's value from per-sample input gradients: norms 5 and 1.
+#[test]
+fn penalties_of_known_gradients() {
+    let d = device();
+    let s = |t: Tensor<1>| t.into_scalar::<f32>() as f64;
     let g = t2(&[3.0, 4.0, 0.6, 0.8], 2, &d);
-    let (p, norms) = loss::penalty(Loss::WganGp, 10.0, g.clone());
-    assert!(close(s(p), 80.0, 1e-5));
-    assert_eq!(
-        vals(norms)
-            .iter()
-            .map(|x| (x * 1e4).round() / 1e4)
-            .collect::<Vec<_>>(),
-        vec![5.0, 1.0]
-    );
+    // lambda * ((5-1)^2 + 0) / 2; one-sided ignores norms below 1.
+    let gp = Penalty::Gp.of_gradients(10.0, g.clone());
+    assert!(close(s(gp.value), 80.0, 1e-5));
+    assert!(close(s(gp.grad_norm), 3.0, 1e-6));
+    // gamma / 2 * (25 + 1) / 2.
+    for p in [Penalty::R1, Penalty::R2] {
+        assert!(close(s(p.of_gradients(10.0, g.clone()).value), 65.0, 1e-6));
+    }
     let g = t2(&[0.3, 0.4, 0.0, 2.0], 2, &d);
-    let (gp, _) = loss::penalty(Loss::WganGp, 1.0, g.clone());
-    let (lp, _) = loss::penalty(Loss::WganLp, 1.0, g);
+    let gp = Penalty::Gp.of_gradients(1.0, g.clone()).value;
+    let lp = Penalty::Lp.of_gradients(1.0, g).value;
     assert!(close(s(gp), (0.25 + 1.0) / 2.0, 1e-5));
     assert!(close(s(lp), 0.5, 1e-5));
 }
@@ -105,6 +146,7 @@ fn one_weight(dev: &Device) -> Dense {
     Dense {
         weight: Param::from_tensor(Tensor::<1>::from_floats([1.0f32], dev).reshape([1, 1])),
         bias: Param::from_tensor(Tensor::<1>::from_floats([0.0f32], dev)),
+        sn: None,
     }
 }
 
@@ -199,7 +241,10 @@ fn explicit_input_gradient_matches_burn_autodiff() {
         5,
     );
     let x: Vec<f32> = (0..3 * 784).map(|_| rng.random_range(-1.0..1.0)).collect();
-    check_input_grad(model::conv_critic(&mut rng, 4, &d), x, 3);
+    check_input_grad(model::conv_critic(&mut rng, 4, &d), x.clone(), 3);
+    // Under spectral normalisation: the input gradient of the critic as it scores.
+    let sn = model::conv_critic(&mut rng, 4, &d).with_spectral_norm(&mut rng);
+    check_input_grad(sn.normalized(), x, 3);
 }
 
 struct Collect(Vec<Vec<f32>>);
@@ -244,22 +289,24 @@ impl ModuleMapper for Perturb {
     }
 }
 
-#[test]
-fn penalty_parameter_gradients_match_finite_differences() {
-    let d = device();
-    let mut rng = ChaCha8Rng::seed_from_u64(3);
-    let critic = model::mlp_critic(&mut rng, &[4, 8, 8, 1], true, &d);
-    let x: Vec<f32> = (0..6 * 4).map(|_| rng.random_range(-1.0..1.0)).collect();
-    let pen = |c: &model::Critic| loss::penalty(Loss::WganGp, 10.0, c.input_grad(t2(&x, 6, &d))).0;
-    let grads = pen(&critic).backward();
+/// Central finite differences of `pen` against its backpropagated gradient, at three entries
+/// of each layer's weight (`weights`: the weights' numbers in visiting order).
+fn check_penalty_gradients(
+    critic: &model::Critic,
+    weights: &[usize],
+    pen: impl Fn(&model::Critic) -> Tensor<1>,
+    what: &str,
+) {
+    let grads = pen(critic).backward();
     let analytic: Vec<Vec<f32>> = critic
         .layer_weight_grads(&grads)
         .into_iter()
         .map(|(_, g)| vals(g.expect("every layer's weight gets a penalty gradient")))
         .collect();
-    let h = 1e-2f32;
-    // Parameters are visited weight, bias per layer: weights are numbers 0, 2, 4.
-    for (layer, which) in [(0usize, 0usize), (1, 2), (2, 4)] {
+    // Small enough that no activation mask flips between the two evaluations (at 1e-2 one
+    // does for the spectrally normalised R1 case), large enough for f32.
+    let h = 2e-3f32;
+    for (layer, &which) in weights.iter().enumerate() {
         for elem in [0usize, 3, 7] {
             let f = |delta: f32| {
                 let c = critic.clone().map(&mut Perturb {
@@ -274,8 +321,41 @@ fn penalty_parameter_gradients_match_finite_differences() {
             let an = analytic[layer][elem] as f64;
             assert!(
                 (fd - an).abs() <= 2e-2 * an.abs().max(0.05),
-                "layer {layer} elem {elem}: finite difference {fd} vs backprop {an}"
+                "{what}: layer {layer} elem {elem}: finite difference {fd} vs backprop {an}"
             );
+        }
+    }
+}
+
+/// Every penalty's parameter gradients, through the explicit input gradient at the points
+/// the penalty takes it, against central finite differences; also with spectral
+/// normalisation, where the gradient flows through sigma (u and v held fixed, as in a step).
+#[test]
+fn penalty_parameter_gradients_match_finite_differences() {
+    let d = device();
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let plain = model::mlp_critic(&mut rng, &[4, 8, 8, 1], true, &d);
+    let mut batch = |n: usize| {
+        let v: Vec<f32> = (0..n * 4).map(|_| rng.random_range(-1.0..1.0)).collect();
+        t2(&v, n, &d)
+    };
+    let (real, fake) = (batch(6), batch(6));
+    let eps = t2(&[0.1, 0.9, 0.5, 0.3, 0.7, 0.2], 6, &d);
+    let sn = plain
+        .clone()
+        .with_spectral_norm(&mut ChaCha8Rng::seed_from_u64(4));
+    // Dense layers visit weight, bias (and, under spectral normalisation, u and v).
+    for (critic, weights, label) in [(&plain, [0, 2, 4], "plain"), (&sn, [0, 4, 8], "sn")] {
+        for penalty in [Penalty::Gp, Penalty::Lp, Penalty::R1, Penalty::R2] {
+            let pen = |c: &model::Critic| {
+                let scorer = c.normalized();
+                let input_grad = |x| scorer.input_grad(x);
+                penalty
+                    .term(10.0, input_grad, &real, &fake, Some(&eps))
+                    .expect("a penalty")
+                    .value
+            };
+            check_penalty_gradients(critic, &weights, pen, &format!("{penalty} {label}"));
         }
     }
 }
@@ -470,6 +550,20 @@ fn export_uses_pytorch_sequential_names() {
     );
 }
 
+/// `modes_covered` at each evaluation of a finished run of `cfg`.
+fn modes_covered_over_training(cfg: &RunConfig) -> Vec<f64> {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(matches!(
+        run_to(dir.path(), cfg, None),
+        RunResult::Done { .. }
+    ));
+    let eval = read(dir.path(), &gan_harness::hash::short_hash(cfg), "eval.csv");
+    eval.lines()
+        .filter(|l| l.contains(",modes_covered,"))
+        .map(|l| l.rsplit(',').next().unwrap().parse().unwrap())
+        .collect()
+}
+
 /// Share of generated points whose nearest mode is each of the 8 modes, as PacGAN counts.
 #[test]
 fn wgan_gp_covers_the_modes_of_8_gaussians() {
@@ -481,20 +575,32 @@ fn wgan_gp_covers_the_modes_of_8_gaussians() {
     spec.eval_every = Some(250);
     spec.g_lr = Some(1e-3);
     spec.c_lr = Some(1e-3);
-    spec.gp_lambda = Some(1.0);
+    spec.penalty_weight = Some(1.0);
     spec.seed = Some(1);
-    let cfg = spec.resolve().unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    assert!(matches!(
-        run_to(dir.path(), &cfg, None),
-        RunResult::Done { .. }
-    ));
-    let eval = read(dir.path(), &gan_harness::hash::short_hash(&cfg), "eval.csv");
-    let covered: Vec<f64> = eval
-        .lines()
-        .filter(|l| l.contains(",modes_covered,"))
-        .map(|l| l.rsplit(',').next().unwrap().parse().unwrap())
-        .collect();
+    let covered = modes_covered_over_training(&spec.resolve().unwrap());
+    assert!(
+        *covered.last().unwrap() >= 7.0,
+        "modes covered over training: {covered:?}"
+    );
+}
+
+/// The non-saturating GAN with R1 (Mescheder et al. 2018's default: Adam (0, 0.99) at 1e-4,
+/// one critic step per generator step) on 8 Gaussians, gamma = 1, covers at least 7 of the 8
+/// modes after 1000 generator iterations (with gamma = 10, the default, it needs longer).
+#[test]
+fn gan_ns_with_r1_covers_the_modes_of_8_gaussians() {
+    let spec = RunSpec {
+        objective: Some(Objective::GanNs),
+        penalty: Some(Penalty::R1),
+        penalty_weight: Some(1.0),
+        dataset: Some(Dataset::EightGaussians),
+        dim: Some(128),
+        gen_iters: Some(1000),
+        eval_every: Some(500),
+        seed: Some(1),
+        ..Default::default()
+    };
+    let covered = modes_covered_over_training(&spec.resolve().unwrap());
     assert!(
         *covered.last().unwrap() >= 7.0,
         "modes covered over training: {covered:?}"
@@ -756,6 +862,39 @@ fn dashboard_logs_the_run_through_burn_train() {
     assert_eq!(summary.epochs, 1);
 }
 
+/// Train `cfg` two generator iterations (with logging, evaluation and checkpoints): no panic,
+/// finite losses, and a penalty and estimate logged as the config says.
+fn trains_two_iterations(cfg: &RunConfig, data: &std::sync::Arc<mnist::Mnist>, label: &str) {
+    let mut e = Engine::new(cfg, &Device::flex(), (!cfg.is_toy()).then(|| data.clone()));
+    let dir = tempfile::tempdir().unwrap();
+    let out = e.train(dir.path(), None, |_, _| {}).unwrap();
+    assert_eq!(out, gan_harness::train::Outcome::Done, "{label}");
+    let rows = &e.logs.metrics;
+    assert!(!rows.is_empty(), "{label}");
+    for r in rows {
+        assert!(
+            r.critic_loss.is_finite() && r.estimate.is_finite(),
+            "{label}"
+        );
+        assert_eq!(r.penalty.is_some(), cfg.penalty != Penalty::None, "{label}");
+        assert!(r.penalty.is_none_or(f64::is_finite), "{label}");
+        assert_eq!(
+            r.estimate_kind,
+            cfg.objective.estimate_kind().as_str(),
+            "{label}"
+        );
+    }
+    // `sigma_max` of every critic layer at each evaluation.
+    let layers = e.critic().layer_weights().len();
+    let sigmas = e.logs.layers.iter().filter(|r| r.quantity == "sigma_max");
+    assert_eq!(sigmas.clone().count(), layers, "{label}");
+    assert!(
+        sigmas.clone().all(|r| r.value.is_finite() && r.value > 0.0),
+        "{label}"
+    );
+}
+
+/// Every combination of profile x objective x model x schedule x order x clip placement that
 /// Every combination of profile x objective x model x schedule x order x clip placement that
 /// resolves trains two generator iterations (with logging, evaluation and checkpoints) without
 /// panicking and with finite losses: the engine has one code path per setting, and each must
@@ -802,18 +941,7 @@ fn every_resolvable_combination_of_settings_trains() {
                             let Ok(cfg) = spec.resolve() else { continue };
                             let label =
                                 format!("{profile:?} {}", gan_harness::hash::canonical_text(&cfg));
-                            let mut e = Engine::new(
-                                &cfg,
-                                &Device::flex(),
-                                (!cfg.is_toy()).then(|| data.clone()),
-                            );
-                            let dir = tempfile::tempdir().unwrap();
-                            let out = e.train(dir.path(), None, |_, _| {}).unwrap();
-                            assert_eq!(out, gan_harness::train::Outcome::Done, "{label}");
-                            assert!(
-                                e.logs.metrics.iter().all(|r| r.critic_loss.is_finite()),
-                                "{label}"
-                            );
+                            trains_two_iterations(&cfg, &data, &label);
                             ran += 1;
                         }
                     }
@@ -823,6 +951,56 @@ fn every_resolvable_combination_of_settings_trains() {
     }
     eprintln!("{ran} combinations trained");
     assert!(ran >= 200, "only {ran} combinations resolved");
+}
+
+/// Every objective x penalty x spectral normalisation, on each network family (clipping on top
+/// on the toy nets; batch norm with spectral normalisation on dcgan), trains two iterations.
+#[test]
+fn every_objective_and_constraint_trains() {
+    let data = shared_mnist();
+    let mut ran = 0;
+    for &objective in Objective::ALL {
+        for &penalty in Penalty::ALL {
+            for spectral_norm in [false, true] {
+                for (model, dataset) in [
+                    (Model::ToyMlp, Dataset::EightGaussians),
+                    (Model::Mlp, Dataset::Mnist),
+                    (Model::Dcgan, Dataset::Mnist),
+                ] {
+                    let toy = model == Model::ToyMlp;
+                    let bn = model == Model::Dcgan && spectral_norm && penalty == Penalty::None;
+                    for clip in [None].into_iter().chain(toy.then_some(Some(0.05))) {
+                        let spec = RunSpec {
+                            objective: Some(objective),
+                            penalty: Some(penalty),
+                            spectral_norm: Some(spectral_norm),
+                            clip,
+                            model: Some(model),
+                            dataset: Some(dataset),
+                            critic_norm: bn.then_some(gan_harness::config::CriticNorm::BatchNorm),
+                            dim: (model != Model::Mlp).then_some(4),
+                            g_hidden: (model == Model::Mlp).then(|| vec![16]),
+                            c_hidden: (model == Model::Mlp).then(|| vec![16]),
+                            batch_size: Some(8),
+                            n_critic: Some(2),
+                            gen_iters: Some(2),
+                            log_every: Some(1),
+                            eval_every: Some(2),
+                            checkpoint_every: Some(1),
+                            eval_samples: Some(64),
+                            seed: Some(1),
+                            ..Default::default()
+                        };
+                        let cfg = spec.resolve().unwrap_or_else(|e| panic!("{}", e.message));
+                        let label = gan_harness::hash::canonical_text(&cfg);
+                        trains_two_iterations(&cfg, &data, &label);
+                        ran += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(ran, 4 * 5 * 2 * 4);
 }
 
 /// A checkpoint of a batch-norm critic carries the running statistics of its last step (a Burn

@@ -9,9 +9,9 @@ use burn::tensor::activation::{leaky_relu, relu};
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 use gan_harness::config::{CriticNorm, Dataset, Loss, Model, RunSpec};
-use gan_harness::loss;
 use gan_harness::measure::layer_gradients;
 use gan_harness::model::{self, Act, ConvCritic, Critic, Dense, Mlp, OutAct};
+use gan_harness::objective::Objective;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -34,6 +34,7 @@ fn mlp(weights: &[(Vec<f32>, usize)], act: Act, d: &Device) -> Critic {
         .map(|(w, rows)| Dense {
             weight: Param::from_tensor(t2(w, *rows, d).require_grad()),
             bias: Param::from_tensor(Tensor::<1>::zeros([*rows], d).require_grad()),
+            sn: None,
         })
         .collect();
     Critic::Mlp(Mlp {
@@ -62,7 +63,7 @@ fn both_norms_of_a_two_layer_critic_match_a_hand_computation() {
     );
     let real = t2(&[1.0, 2.0, 3.0, 4.0], 2, &d);
     let fake = t2(&[0.5, 1.0, 1.0, -1.0], 2, &d);
-    let g = layer_gradients(Loss::WganClip, &critic, real, fake);
+    let g = layer_gradients(Objective::Wgan, &critic, real, fake);
     // L = mean C(fake) - mean C(real) = (0 + 2) / 2 - (0 + 2) / 2.
     assert!(g.loss.abs() < 1e-7, "loss {}", g.loss);
     // dL/dW2 = mean relu(fake) - mean relu(real) = (0.75, 0.5) - (2, 3).
@@ -122,7 +123,7 @@ fn activation_norms_of_a_linear_critic_are_products_of_the_later_weights() {
         h[0]
     };
     let sigmoid = |x: f64| 1.0 / (1.0 + (-x).exp());
-    for l in [Loss::WganClip, Loss::Gan] {
+    for l in [Objective::Wgan, Objective::Gan] {
         let g = layer_gradients(l, &critic, t2(&real, b, &d), t2(&fake, b, &d));
         // dL/dC per sample: real rows then fake rows.
         let dc: Vec<f64> = (0..2 * b)
@@ -133,8 +134,8 @@ fn activation_norms_of_a_linear_critic_are_products_of_the_later_weights() {
                 };
                 let c = score(x);
                 let per = match (l, is_real) {
-                    (Loss::Gan, true) => -sigmoid(-c),
-                    (Loss::Gan, false) => sigmoid(c),
+                    (Objective::Gan, true) => -sigmoid(-c),
+                    (Objective::Gan, false) => sigmoid(c),
                     (_, true) => -1.0,
                     (_, false) => 1.0,
                 };
@@ -173,7 +174,7 @@ fn activation_norms_of_a_linear_critic_are_products_of_the_later_weights() {
 /// activations there (computed without a graph) become a leaf, the rest of the network and the
 /// loss run from it, and the leaf's gradient is read.
 fn cut_at(
-    l: Loss,
+    l: Objective,
     head: impl Fn(Tensor<2>) -> Tensor<2>,
     tail: impl Fn(Tensor<2>) -> Tensor<2>,
     real: &Tensor<2>,
@@ -181,7 +182,7 @@ fn cut_at(
 ) -> f64 {
     let leaf = |x: &Tensor<2>| head(x.clone()).detach().require_grad();
     let (hr, hf) = (leaf(real), leaf(fake));
-    let grads = loss::critic_loss(l, tail(hr.clone()), tail(hf.clone())).backward();
+    let grads = l.critic_loss(tail(hr.clone()), tail(hf.clone())).backward();
     let sq = |h: &Tensor<2>| -> f64 {
         let g = vals(h.grad(&grads).expect("the leaf is reached"));
         g.iter().map(|&x| (x as f64) * (x as f64)).sum()
@@ -220,7 +221,7 @@ fn activation_norms_of_mlps_match_autodiff_on_the_cut_network() {
             let x = m.layers[i].forward(x);
             if i + 1 == n { x } else { f(x) }
         };
-        for l in [Loss::WganGp, Loss::GanNs] {
+        for l in [Objective::Wgan, Objective::GanNs] {
             let got: Vec<f64> = layer_gradients(l, &critic, real.clone(), fake.clone())
                 .layers
                 .iter()
@@ -287,7 +288,7 @@ fn activation_norms_of_the_conv_critic_match_autodiff_on_the_cut_network() {
             4 => c.output.forward(x),
             i => conv_stage(c, i, x),
         };
-        let got: Vec<f64> = layer_gradients(Loss::WganClip, &critic, real.clone(), fake.clone())
+        let got: Vec<f64> = layer_gradients(Objective::Wgan, &critic, real.clone(), fake.clone())
             .layers
             .iter()
             .map(|g| g.activation)
@@ -296,7 +297,7 @@ fn activation_norms_of_the_conv_critic_match_autodiff_on_the_cut_network() {
             .map(|k| {
                 let head = |x| (1..=k).fold(x, |x, i| stage(i, x));
                 let tail = |x| (k + 1..=4).fold(x, |x, i| stage(i, x));
-                cut_at(Loss::WganClip, head, tail, &real, &fake)
+                cut_at(Objective::Wgan, head, tail, &real, &fake)
             })
             .collect();
         assert_all_close(&got, &want, name);

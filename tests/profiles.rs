@@ -17,8 +17,8 @@ fn resolve(p: Profile) -> gan_harness::config::RunConfig {
 #[test]
 fn wgangp_toy_port_is_caogangs_gan_toy_py() {
     let c = resolve(Profile::WgangpToyPort);
-    assert_eq!(c.loss, Loss::WganGp); // MODE = 'wgan-gp' (l. 26)
-    assert_eq!(c.gp_lambda, Some(0.1)); // LAMBDA = .1 (l. 31)
+    assert_eq!(c.legacy_loss(), Some(Loss::WganGp)); // MODE = 'wgan-gp' (l. 26)
+    assert_eq!(c.penalty_weight, Some(0.1)); // LAMBDA = .1 (l. 31)
     assert_eq!(c.n_critic, 5); // CRITIC_ITERS = 5 (l. 32)
     assert_eq!(c.batch_size, 256); // BATCH_SIZE = 256 (l. 33)
     // Linear(2, DIM), ReLU, Linear(DIM, DIM), ReLU, Linear(DIM, DIM), ReLU, Linear(DIM, out)

@@ -78,6 +78,8 @@ pub mod streams {
     pub const NOISE: u64 = 3;
     pub const EVAL: u64 = 4;
     pub const HELD_OUT: u64 = 5;
+    /// Spectral normalisation's initial singular-vector draws.
+    pub const SPECTRAL_NORM: u64 = 6;
 }
 
 /// A ChaCha RNG for one purpose of one run.

@@ -7,16 +7,17 @@
 //! vanishing gradients", Figure 1b) are taken of the critic's loss *without* the penalty term (so
 //! clipping and penalty runs are compared on the same quantity), on a held-out real batch and
 //! fakes from the fixed evaluation noise, each scored in its own pass. Layers are numbered from
-//! the input (1) to the output. See [`layer_gradients`] for the two quantities.
+//! the input (1) to the output. See [`layer_gradients`] for the two quantities, and
+//! [`spectral_norms`] for `sigma_max`, the largest singular value of each layer's weight.
 
 pub mod evaluator;
 pub mod quality;
 
-use crate::config::{GOutput, Loss, RunConfig};
+use crate::config::{GOutput, RunConfig};
 use crate::data::toy::Toy;
 use crate::data::{normal_rows, rng_for, streams, to_tensor};
-use crate::loss;
 use crate::model::{Critic, Generator, IMAGE_SIDE, data_dim};
+use crate::objective::Objective;
 use crate::runlog::{EvalRow, HistRow, LayerRow};
 use anyhow::Result;
 use burn::module::{Module, ModuleVisitor, Param};
@@ -74,7 +75,7 @@ impl Subject<'_> {
     pub fn evaluate(&self, held_out: &[f32], step: u32, wall_s: f64) -> Result<Evaluation> {
         let held = to_tensor(held_out, data_dim(self.cfg), self.device);
         let fake = self.g.sample(self.eval_noise(self.cfg.batch_size as usize));
-        let grads = layer_gradients(self.cfg.loss, self.c, held, fake);
+        let grads = layer_gradients(self.cfg.objective, self.c, held, fake);
         let row =
             |l: &LayerGradient, quantity, value| layer_row(step, l.layer.clone(), quantity, value);
         let mut layers: Vec<LayerRow> = grads
@@ -90,6 +91,7 @@ impl Subject<'_> {
         );
         let (weight_rows, hist) = weight_stats(step, self.c, self.cfg.clip);
         layers.extend(weight_rows);
+        layers.extend(spectral_norms(step, self.c));
         let (samples, scores) = match Toy::from_dataset(self.cfg.dataset) {
             Some(toy) => {
                 let pts = self.toy_points();
@@ -221,8 +223,9 @@ pub struct LayerGradients {
     pub layers: Vec<LayerGradient>,
 }
 
-/// The critic loss `loss` (without penalty) of the scores of `real` and `fake`, each batch
-/// scored in its own pass, and for each critic layer `k` (from the input):
+/// The critic loss of `objective` (without penalty) of the scores of `real` and `fake`, each
+/// batch scored in its own pass (with the stored spectral normalisation, no power iteration),
+/// and for each critic layer `k` (from the input):
 ///
 /// - `act_grad_norm`, the quantity WGAN-GP's Figure 1b plots: "the norm of the gradient of the
 ///   critic's loss with respect to successive layers of activations" (Gulrajani et al. 2017,
@@ -230,20 +233,22 @@ pub struct LayerGradients {
 ///   dL / dh_k over both batches, where h_k is what layer `k` outputs after its nonlinearity
 ///   (for the dcgan critic, after each convolution's LeakyReLU; the last layer's is the critic's
 ///   score): `sqrt(|dL/dh_k(real)|^2 + |dL/dh_k(fake)|^2)`.
-/// - `grad_norm`, the Frobenius norm of dL / dW_k for the layer's weight matrix (or kernel);
-///   a layer the loss does not reach has norm 0.
+/// - `grad_norm`, the Frobenius norm of dL / dW_k for the layer's weight matrix (or kernel),
+///   the trained parameter (under spectral normalisation, the weight before division by
+///   sigma); a layer the loss does not reach has norm 0.
 ///
 /// Both come from one backward pass; the sums of squares are taken in f64 on the host, since
 /// under clipping the activation gradients near the input are far below f32's smallest square.
 pub fn layer_gradients(
-    loss: Loss,
+    objective: Objective,
     critic: &Critic,
     real: Tensor<2>,
     fake: Tensor<2>,
 ) -> LayerGradients {
-    let (real, real_probes) = critic.forward_probed(real);
-    let (fake, fake_probes) = critic.forward_probed(fake);
-    let l = loss::critic_loss(loss, real, fake);
+    let scorer = critic.normalized();
+    let (real, real_probes) = scorer.forward_probed(real);
+    let (fake, fake_probes) = scorer.forward_probed(fake);
+    let l = objective.critic_loss(real, fake);
     let value = scalar(l.clone().detach());
     let grads = l.backward();
     let sq = |t: Option<Tensor<1>>| {
@@ -322,6 +327,27 @@ pub fn weight_stats(
     (rows, hist)
 }
 
+/// `sigma_max` rows: for each critic layer, the largest singular value of the weight it computes
+/// with (after spectral normalisation when on: `W / sigma` with the stored `u`, `v`), as the
+/// matrix spectral normalisation uses (a convolution's kernel reshaped to `[out, in * k * k]`,
+/// which is not the operator norm of the convolution). An SVD in f64, not the power-iteration
+/// estimate: with spectral normalisation it shows how far that estimate is from 1.
+pub fn spectral_norms(step: u32, critic: &Critic) -> Vec<LayerRow> {
+    critic
+        .clone()
+        .no_grad()
+        .layer_matrices()
+        .into_iter()
+        .map(|(layer, w)| {
+            let [rows, cols] = w.dims();
+            let values = w.into_data().convert::<f64>();
+            let values = values.as_slice::<f64>().unwrap_or_default();
+            let sigma = crate::spectral_norm::largest_singular_value(rows, cols, values);
+            layer_row(step, layer, "sigma_max", sigma)
+        })
+        .collect()
+}
+
 /// Toy sample points as `samples/step_<n>.csv` (`x,y`).
 pub fn points_csv(pts: &[[f32; 2]]) -> Result<Vec<u8>> {
     #[derive(serde::Serialize)]
@@ -351,6 +377,7 @@ pub fn surface_csv(critic: &Critic, device: &Device) -> Result<Vec<u8>> {
     let v = critic
         .clone()
         .no_grad()
+        .normalized()
         .forward(to_tensor(&pts, 2, device))
         .into_data()
         .try_into_vec_as::<f32>()
@@ -428,6 +455,7 @@ mod tests {
             .map(|&(w, rows)| Dense {
                 weight: Param::from_tensor(to_tensor(w, w.len() / rows, d).require_grad()),
                 bias: Param::from_tensor(Tensor::<1>::zeros([rows], d).require_grad()),
+                sn: None,
             })
             .collect();
         Critic::Mlp(Mlp {

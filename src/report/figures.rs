@@ -217,16 +217,17 @@ fn estimate_title(kind: &str) -> &'static str {
     }
 }
 
-/// The estimate kind of a configuration: as logged, else inferred from the loss.
+/// The estimate kind of a configuration: as logged, else inferred from the objective (or the
+/// loss that spells it).
 fn group_kind(ctx: &Ctx, g: &Group) -> String {
     if let Some(k) = ctx.members(g).find_map(|r| r.estimate_kind.clone()) {
         return k;
     }
-    let loss = ctx
+    let objective = ctx
         .members(g)
-        .find_map(|r| r.setting("loss"))
+        .find_map(|r| r.setting("objective").or_else(|| r.setting("loss")))
         .unwrap_or_default();
-    if loss.starts_with("wgan") {
+    if objective.starts_with("wgan") || objective == "hinge" {
         "wasserstein".into()
     } else {
         "js".into()

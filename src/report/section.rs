@@ -125,7 +125,11 @@ fn drafts<'r>(runs: &[Run], sweeps: &'r [SweepRecord]) -> Vec<Draft<'r>> {
 
 /// Group a draft's runs into configurations and name them.
 fn finish(runs: &[Run], d: Draft, group_by: &[String]) -> Section {
-    let configs: Vec<&Config> = d.members.iter().map(|&i| &runs[i].config).collect();
+    // Runs written with `loss` and runs written with the axes are labelled and grouped by the
+    // same keys.
+    let mut owned: Vec<Config> = d.members.iter().map(|&i| runs[i].config.clone()).collect();
+    crate::config::harmonize_spellings(&mut owned);
+    let configs: Vec<&Config> = owned.iter().collect();
     let declared: Vec<String> = d.record.map_or(Vec::new(), |r| r.varying.clone());
     let keys = if group_by.is_empty() {
         varying_keys(&configs, &declared)

@@ -147,11 +147,11 @@ use MetricFile::{Eval, Layers, Metrics};
 /// by the score `harness ls` shows for a run.
 #[rustfmt::skip]
 pub const REGISTRY: &[Metric] = &[
-    m("critic_loss", Metrics, Neither, "critic loss without the penalty: WGAN E[C(G(z))] - E[C(x)], GAN -E[log D(x)] - E[log(1 - D(G(z)))]"),
-    m("gen_loss", Metrics, Neither, "generator loss: -E[C(G(z))] (WGAN), E[log(1 - D(G(z)))] (gan), -E[log D(G(z))] (gan-ns)"),
-    m("estimate", Metrics, Neither, "Wasserstein estimate E[C(x)] - E[C(G(z))] (WGAN Fig. 3) or JS estimate log 2 - L_D/2 (WGAN Fig. 4): tracks sample quality within a run, not across critics"),
-    m("penalty", Metrics, Neither, "the gradient penalty term lambda E[(||grad_x C|| - 1)^2] (GP; LP: one-sided)"),
-    m("grad_norm", Metrics, Neither, "mean ||grad_x C|| at the penalty's interpolates (GP/LP)"),
+    m("critic_loss", Metrics, Neither, "critic loss without the penalty: wgan E[C(G(z))] - E[C(x)], gan/gan-ns -E[log D(x)] - E[log(1 - D(G(z)))], hinge E[relu(1 - C(x))] + E[relu(1 + C(G(z)))]"),
+    m("gen_loss", Metrics, Neither, "generator loss: -E[C(G(z))] (wgan, hinge), E[log(1 - D(G(z)))] (gan), -E[log D(G(z))] (gan-ns)"),
+    m("estimate", Metrics, Neither, "wgan and hinge: Wasserstein estimate, the critic gap E[C(x)] - E[C(G(z))] (WGAN Fig. 3); gan and gan-ns: JS estimate log 2 - L_D/2 (WGAN Fig. 4): tracks sample quality within a run, not across critics"),
+    m("penalty", Metrics, Neither, "the penalty term: gp lambda E[(||grad_x C|| - 1)^2] at interpolates (lp: one-sided), r1/r2 gamma/2 E[||grad_x C||^2] at real/generated data"),
+    m("grad_norm", Metrics, Neither, "mean ||grad_x C|| where the penalty takes it (interpolates for gp/lp, real data for r1, generated data for r2)"),
     m("val_critic_loss", Metrics, Neither, "critic loss on held-out real data at evaluation steps (WGAN-GP Fig. 5b)"),
     m("lr_g", Metrics, Neither, "generator learning rate at that step"),
     m("lr_c", Metrics, Neither, "critic learning rate at that step"),
@@ -171,6 +171,7 @@ pub const REGISTRY: &[Metric] = &[
     m("grad_norm", Layers, Neither, "L2 norm of d critic_loss / d W of that layer's weight (not Fig. 1b's quantity, which is act_grad_norm)"),
     m("weight_abs_max", Layers, Neither, "largest |w| of that layer's weight"),
     m("frac_at_clip", Layers, Neither, "weight clipping: share of that layer's weights at +-c"),
+    m("sigma_max", Layers, Neither, "largest singular value (SVD) of the weight that layer computes with (W / sigma under spectral normalisation), a convolution's kernel as the [out, in*k*k] matrix spectral normalisation uses (not the convolution's operator norm)"),
 ];
 
 /// The registered metric `name` of `file`.
