@@ -165,3 +165,53 @@ fn a_bad_file_name_is_reported_as_the_file_name() {
     );
     assert!(e.ends_with("set `name = \"...\"` in the file"), "{e}");
 }
+
+/// Sizes that cannot fit are refused up front, naming the key and its valid range (they used
+/// to abort the run on a failed allocation, again on every rerun).
+#[test]
+fn sizes_that_cannot_fit_are_refused_naming_the_key() {
+    for (grid, expect) in [
+        (
+            "[[grid]]\ndim = [200000, 32]\n",
+            "grid.toml:2:1: key `dim`: dim = 200000 is too large: it must be in 1..=8192",
+        ),
+        (
+            "[base]\nz_dim = 100000\n",
+            "grid.toml:2:1: key `z_dim`: z_dim = 100000 is too large: it must be in 1..=4096",
+        ),
+        (
+            "[base]\ndepth = 1000\n",
+            "key `depth`: depth = 1000 is too large: it must be in 1..=64",
+        ),
+        (
+            "[base]\nbatch_size = 4294967295\n",
+            "key `batch_size`: batch_size = 4294967295 is too large: it must be in 1..=65536",
+        ),
+        (
+            "[base]\neval_samples = 4294967295\n",
+            "key `eval_samples`: eval_samples = 4294967295 is too large: it must be in 1..=1000000",
+        ),
+        (
+            "[base]\neval_samples = 4294967296\n",
+            "eval_samples must be a positive integer, got 4294967296 (valid: 1..=4294967295)",
+        ),
+        (
+            "[base]\ndataset = \"mnist\"\ng_hidden = [100000]\n",
+            "key `g_hidden`: g_hidden = 100000 is too large: each width must be in 1..=65536",
+        ),
+    ] {
+        for extra in [&["--dry-run"][..], &[]] {
+            rejects(grid, extra, expect);
+        }
+    }
+    // In bounds, but more than any machine this runs on has: refused unless overridden.
+    let big = "[base]\ndataset = \"mnist\"\nmodel = \"dcgan\"\ndim = 8192\nbatch_size = 65536\n";
+    rejects(big, &["--dry-run"], "needs an estimated");
+    rejects(
+        big,
+        &[],
+        "reduce `batch_size` or `dim`, or pass --ignore-memory-estimate",
+    );
+    let out = sweep_writing_nothing(big, &["--dry-run", "--ignore-memory-estimate"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
