@@ -215,3 +215,109 @@ fn sizes_that_cannot_fit_are_refused_naming_the_key() {
     let out = sweep_writing_nothing(big, &["--dry-run", "--ignore-memory-estimate"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
+
+/// A data directory holding the four MNIST files, with `stem` replaced by `make(path)`.
+fn mnist_with(dir: &Path, stem: &str, make: impl Fn(&Path)) -> PathBuf {
+    let src = PathBuf::from(
+        std::env::var("HARNESS_DATA_DIR").unwrap_or_else(|_| "/work/shared/data/mnist".into()),
+    );
+    let data = dir.join("mnist");
+    std::fs::create_dir_all(&data).unwrap();
+    for e in std::fs::read_dir(&src).unwrap() {
+        let e = e.unwrap();
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !name.starts_with(stem) {
+            std::fs::copy(e.path(), data.join(&name)).unwrap();
+        }
+    }
+    make(&data.join(stem));
+    data
+}
+
+/// Writes a hostile file at the path given.
+type MakeFile = dyn Fn(&Path);
+
+/// Wrong, empty or endless data files are bad input: exit 2 with the fetch hint from `sweep`
+/// and `run` alike, nothing written, no hang, no unbounded read.
+#[test]
+fn bad_mnist_files_are_bad_input_with_the_fetch_hint() {
+    let src = PathBuf::from(
+        std::env::var("HARNESS_DATA_DIR").unwrap_or_else(|_| "/work/shared/data/mnist".into()),
+    );
+    if !src.is_dir() {
+        eprintln!(
+            "skipped: no MNIST at {} (set HARNESS_DATA_DIR)",
+            src.display()
+        );
+        return;
+    }
+    let grid = "[base]\ndataset = \"mnist\"\ngen_iters = 2\n";
+    let labels = "train-labels-idx1-ubyte";
+    let cases: Vec<(&str, Box<MakeFile>, &str)> = vec![
+        (
+            labels,
+            Box::new(|p| std::fs::write(p, b"garbage!garbage!").unwrap()),
+            "magic number",
+        ),
+        (
+            labels,
+            Box::new(|p| std::fs::write(p, b"").unwrap()),
+            "0 bytes",
+        ),
+        (
+            "train-images-idx3-ubyte",
+            Box::new(|p| {
+                // A labels file (magic 2049) of 10 labels saved under the images' name.
+                let mut b = vec![0, 0, 8, 1, 0, 0, 0, 10];
+                b.extend([1, 2, 3, 4, 5, 6, 7, 8, 9, 0]);
+                std::fs::write(p, b).unwrap()
+            }),
+            "magic number",
+        ),
+        (
+            labels,
+            Box::new(|p| std::os::unix::fs::symlink("/dev/zero", p).unwrap()),
+            "not a regular file",
+        ),
+        (
+            labels,
+            Box::new(|p| {
+                let c = std::ffi::CString::new(p.to_str().unwrap()).unwrap();
+                assert_eq!(unsafe { libc_mkfifo(c.as_ptr(), 0o644) }, 0);
+            }),
+            "not a regular file",
+        ),
+    ];
+    for (stem, make, expect) in cases {
+        let d = tempfile::tempdir().unwrap();
+        let data = mnist_with(d.path(), stem, make);
+        let data = data.to_str().unwrap();
+        for cmd in ["sweep", "run"] {
+            let g = write_grid(d.path(), grid);
+            let res = d.path().join("results");
+            let mut c = harness();
+            c.arg(cmd);
+            if cmd == "sweep" {
+                c.arg(&g).arg("--no-progress");
+            } else {
+                c.arg("--grid").arg(&g).args(["--index", "0"]);
+            }
+            let out = c
+                .arg("--results")
+                .arg(&res)
+                .args(["--data-dir", data])
+                .output()
+                .unwrap();
+            let err = stderr(&out);
+            assert_eq!(out.status.code(), Some(2), "{cmd} {stem} {expect}: {err}");
+            assert!(err.contains(expect), "{cmd}: {err}");
+            assert!(err.contains("harness data mnist"), "{cmd}: {err}");
+            assert!(!res.exists(), "{cmd} wrote {:?}", tree(&res));
+        }
+    }
+}
+
+unsafe extern "C" {
+    #[link_name = "mkfifo"]
+    fn libc_mkfifo(path: *const std::ffi::c_char, mode: u32) -> i32;
+}

@@ -5,7 +5,7 @@ use super::error::{CliResult, bad};
 use super::input::{load_plan, open_store};
 use crate::config::{Backend, RunConfig};
 use crate::hash;
-use crate::run::{RunOptions, RunResult, execute};
+use crate::run::{RunOptions, RunResult, execute, load_data};
 use crate::sweep::RunOutput;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -64,6 +64,8 @@ pub fn exec(a: Args) -> CliResult {
     };
     let backend = a.backend.unwrap_or(cfg.backend);
     backend.check_compiled_in().map_err(bad)?;
+    // Bad data is bad input (exit 2, nothing written), not a failed run folder.
+    load_data(&cfg, a.data_dir.as_deref())?;
     let h = hash::short_hash(&cfg);
     let opts = RunOptions {
         backend: a.backend,
