@@ -321,3 +321,47 @@ unsafe extern "C" {
     #[link_name = "mkfifo"]
     fn libc_mkfifo(path: *const std::ffi::c_char, mode: u32) -> i32;
 }
+
+/// `run.json`'s step follows the checkpoints while the run trains (it was written only at the
+/// start and the end: `status` said "running step 0" mid-run).
+#[test]
+fn run_json_step_follows_the_checkpoints_mid_run() {
+    use gan_harness::results::record;
+    let d = tempfile::tempdir().unwrap();
+    let store = gan_harness::store::Store::new(d.path().join("results")).unwrap();
+    let spec: gan_harness::config::RunSpec = toml::from_str(
+        "dataset = \"8gaussians\"\ndim = 8\nbatch_size = 16\ngen_iters = 12\nlog_every = 4\n\
+         eval_every = 12\ncheckpoint_every = 4\neval_samples = 100\n",
+    )
+    .unwrap();
+    let cfg = spec.resolve().unwrap();
+    let dir = store.run_dir(&gan_harness::hash::short_hash(&cfg));
+    let mut seen = Vec::new();
+    let opts = gan_harness::run::RunOptions {
+        stop_at: Some(10),
+        ..Default::default()
+    };
+    let result = gan_harness::run::execute(&store, &cfg, &opts, |step, _| {
+        seen.push((step, record::read(&dir).unwrap().step));
+    })
+    .unwrap();
+    assert_eq!(result, gan_harness::run::RunResult::Stopped { step: 10 });
+    // Called back before step k's checkpoint, so step 4 shows from step 5 on.
+    let want: Vec<(u32, u32)> = (1..=10)
+        .map(|s| {
+            (
+                s,
+                if s > 8 {
+                    8
+                } else if s > 4 {
+                    4
+                } else {
+                    0
+                },
+            )
+        })
+        .collect();
+    assert_eq!(seen, want);
+    // A stopped run keeps the last checkpoint's step for `status` and `ls`.
+    assert_eq!(record::read(&dir).unwrap().step, 8);
+}
