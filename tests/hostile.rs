@@ -365,3 +365,69 @@ fn run_json_step_follows_the_checkpoints_mid_run() {
     // A stopped run keeps the last checkpoint's step for `status` and `ls`.
     assert_eq!(record::read(&dir).unwrap().step, 8);
 }
+
+/// `ls` of a missing directory is an error, as in `status` and `report` (it printed an empty
+/// table and exited 0).
+#[test]
+fn ls_of_a_missing_directory_exits_2() {
+    let d = tempfile::tempdir().unwrap();
+    let missing = d.path().join("reuslts");
+    for cmd in ["ls", "status"] {
+        let out = harness().arg(cmd).arg(&missing).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{cmd}: {}", stderr(&out));
+        assert!(stderr(&out).contains("is not a results directory"), "{cmd}");
+        assert!(!missing.exists());
+    }
+}
+
+/// A sweep with nothing to train succeeds on a read-only results directory (it failed writing
+/// its sweep record first).
+#[test]
+fn a_finished_sweep_succeeds_on_a_read_only_results_directory() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = tempfile::tempdir().unwrap();
+    let grid = "name = \"ro\"\n[base]\ndataset = \"8gaussians\"\ndim = 8\nbatch_size = 16\n\
+                gen_iters = 4\nlog_every = 2\neval_every = 4\ncheckpoint_every = 4\n\
+                eval_samples = 100\n";
+    let g = write_grid(d.path(), grid);
+    let res = d.path().join("results");
+    let sweep = || {
+        harness()
+            .arg("sweep")
+            .arg(&g)
+            .arg("--results")
+            .arg(&res)
+            .arg("--no-progress")
+            .output()
+            .unwrap()
+    };
+    let out = sweep();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let before = tree(&res);
+    let mode = |dir: &Path, m: u32| {
+        for p in walkdir::WalkDir::new(dir).into_iter().map(|e| e.unwrap()) {
+            if p.file_type().is_dir() {
+                std::fs::set_permissions(p.path(), std::fs::Permissions::from_mode(m)).unwrap();
+            }
+        }
+    };
+    mode(&res, 0o555);
+    // Root ignores permissions: there, the sweep record is made unwritable instead (a
+    // non-empty folder in its place, which no rename replaces).
+    let probe = res.join("probe");
+    let as_root = std::fs::write(&probe, "x").is_ok();
+    let record = res.join("sweeps/ro.json");
+    if as_root {
+        std::fs::remove_file(&probe).unwrap();
+        mode(&res, 0o755);
+        std::fs::remove_file(&record).unwrap();
+        std::fs::create_dir_all(record.join("keep")).unwrap();
+    }
+    let before = if as_root { tree(&res) } else { before };
+    let out = sweep();
+    mode(&res, 0o755);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("nothing to train"));
+    assert!(stderr(&out).contains("the sweep record was not updated"));
+    assert_eq!(tree(&res), before);
+}
