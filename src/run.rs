@@ -102,6 +102,7 @@ pub fn execute(
     let Some(lock) = RunLock::try_acquire(&dir)? else {
         return Ok(RunResult::Busy);
     };
+    lock.remove_stale_temporaries(&dir);
     let previous = record::read(&dir);
     if previous
         .as_ref()

@@ -431,3 +431,38 @@ fn a_finished_sweep_succeeds_on_a_read_only_results_directory() {
     assert!(stderr(&out).contains("the sweep record was not updated"));
     assert_eq!(tree(&res), before);
 }
+
+/// A tiny toy configuration for library-level runs.
+fn tiny_config() -> gan_harness::config::RunConfig {
+    let spec: gan_harness::config::RunSpec = toml::from_str(
+        "dataset = \"8gaussians\"\ndim = 8\nbatch_size = 16\ngen_iters = 4\nlog_every = 2\n\
+         eval_every = 4\ncheckpoint_every = 2\neval_samples = 100\n",
+    )
+    .unwrap();
+    spec.resolve().unwrap()
+}
+
+/// Temporaries a SIGKILL left mid-write are removed when the run's lock is next taken, and a
+/// lock file holding bytes that are not UTF-8 is taken over, not a permanent error.
+#[test]
+fn stale_temporaries_and_a_damaged_lock_do_not_outlive_the_next_attempt() {
+    let d = tempfile::tempdir().unwrap();
+    let store = gan_harness::store::Store::new(d.path().join("results")).unwrap();
+    let cfg = tiny_config();
+    let dir = store.run_dir(&gan_harness::hash::short_hash(&cfg));
+    std::fs::create_dir_all(dir.join("checkpoints")).unwrap();
+    std::fs::write(dir.join(".tmp-a1b2c3"), vec![0u8; 4096]).unwrap();
+    std::fs::write(dir.join("checkpoints/.tmp-d4e5f6"), b"half").unwrap();
+    std::fs::write(dir.join("lock"), [0xff, 0xfe, 0x00, 0x80]).unwrap();
+    let opts = gan_harness::run::RunOptions::default();
+    let r = gan_harness::run::execute(&store, &cfg, &opts, |_, _| {}).unwrap();
+    assert!(
+        matches!(r, gan_harness::run::RunResult::Done { .. }),
+        "{r:?}"
+    );
+    let left: Vec<PathBuf> = tree(&dir)
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains(".tmp-"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
