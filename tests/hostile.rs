@@ -466,3 +466,26 @@ fn stale_temporaries_and_a_damaged_lock_do_not_outlive_the_next_attempt() {
         .collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+/// A worker whose sweep died (its stdout pipe closed) finishes its run without panicking.
+#[test]
+fn a_run_whose_reader_went_away_does_not_panic() {
+    let d = tempfile::tempdir().unwrap();
+    let cfg = tiny_config();
+    let path = d.path().join("config.toml");
+    std::fs::write(&path, toml::to_string(&cfg.to_flat()).unwrap()).unwrap();
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = harness()
+        .args(["run", "--json", "--config"])
+        .arg(&path)
+        .arg("--results")
+        .arg(d.path().join("results"))
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(out.status.code(), Some(0), "{err}");
+}
