@@ -601,7 +601,10 @@ fn positive(key: &'static str, v: Option<i64>, default: i64) -> Result<u32, KeyE
     if v <= 0 || v > u32::MAX as i64 {
         Err(KeyError::new(
             key,
-            format!("{key} must be a positive integer, got {v}"),
+            format!(
+                "{key} must be a positive integer, got {v} (valid: 1..={})",
+                u32::MAX
+            ),
         ))
     } else {
         Ok(v as u32)

@@ -589,6 +589,11 @@ impl Expansion<'_> {
                     let span = self.key_span(e.key, spans);
                     loc.at(span, format!("key `{}`: {}", e.key, e.message))
                 })?;
+                // What cannot fit is refused here, not by an aborted allocation at run time.
+                crate::limits::check_bounds(&config).map_err(|(key, m)| {
+                    let span = self.key_span(key, spans);
+                    loc.at(span, format!("key `{key}`: {m}"))
+                })?;
                 // Refused here, not when the run starts and leaves a failed folder.
                 config.backend.check_compiled_in().map_err(|m| {
                     let span = self.key_span("backend", spans);

@@ -16,6 +16,7 @@ pub mod data;
 pub mod grid;
 pub mod hash;
 pub mod host_ops;
+pub mod limits;
 pub mod measure;
 pub mod model;
 pub(crate) mod named_enum;

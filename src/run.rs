@@ -104,6 +104,7 @@ pub fn execute(
     let Some(lock) = RunLock::try_acquire(&dir)? else {
         return Ok(RunResult::Busy);
     };
+    lock.remove_stale_temporaries(&dir);
     let previous = record::read(&dir);
     if previous
         .as_ref()
@@ -128,9 +129,24 @@ pub fn execute(
         backend,
         started,
     };
-    let trained = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        attempt.train(&mut progress)
-    }));
+    let trained = {
+        // `run.json`'s step follows the checkpoints (what a resume restarts from), so `status`
+        // and `ls` show progress mid-run and a failure records how far the run got. The engine
+        // calls back before it checkpoints a step, so the step before is the last one saved.
+        let every = cfg.checkpoint_every;
+        let record = &mut record;
+        let mut on_step = |step: u32, row: Option<&MetricsRow>| {
+            let saved = step.saturating_sub(1) / every * every;
+            if saved > record.step {
+                record.step = saved;
+                if let Err(e) = record::write(&dir, record) {
+                    eprintln!("{hash}: cannot update run.json at step {saved}: {e:#}");
+                }
+            }
+            progress(step, row);
+        };
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| attempt.train(&mut on_step)))
+    };
     let result = conclude(&mut record, trained);
     if let RunResult::Stopped { .. } = result {
         // Left as `running` with a checkpoint: the next sweep resumes it.

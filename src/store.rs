@@ -191,9 +191,12 @@ impl RunLock {
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(None),
             Err(e) => return Err(e).with_context(|| format!("locking {}", path.display())),
         }
-        let mut previous = String::new();
-        file.read_to_string(&mut previous)?;
-        let previous = previous.trim().to_string();
+        // The owner tag is informational: bytes that are not UTF-8 (a damaged lock) are shown
+        // lossily, never an error that stops every later sweep.
+        let mut previous = Vec::new();
+        file.read_to_end(&mut previous)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let previous = String::from_utf8_lossy(&previous).trim().to_string();
         let me = owner_tag();
         file.set_len(0)?;
         file.rewind()?;
@@ -203,6 +206,27 @@ impl RunLock {
             file,
             took_over_from: (!previous.is_empty() && previous != me).then_some(previous),
         }))
+    }
+
+    /// Remove the temporary files an interrupted atomic write left in the run folder `dir`
+    /// (a SIGKILL between create and rename). Only the lock's holder writes there, so while
+    /// it is held every `.tmp-*` file is stale.
+    pub fn remove_stale_temporaries(&self, dir: &Path) {
+        let stale = walkdir::WalkDir::new(dir)
+            .max_depth(3)
+            .into_iter()
+            .filter_map(|e| e.ok())
+            .filter(|e| {
+                e.file_type().is_file()
+                    && e.file_name()
+                        .to_string_lossy()
+                        .starts_with(crate::atomic_file::TEMP_PREFIX)
+            });
+        for e in stale {
+            if let Err(err) = fs::remove_file(e.path()) {
+                eprintln!("note: cannot remove {}: {err}", e.path().display());
+            }
+        }
     }
 
     /// Whether some live process holds the lock of `dir`.

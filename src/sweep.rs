@@ -134,16 +134,23 @@ pub fn run_sweep(
     if let Some(e) = entries.iter().find(|e| !e.config.is_toy()) {
         load_data(&e.config, opts.run.data_dir.as_deref())?;
     }
-    std::fs::create_dir_all(&store.root)
-        .with_context(|| format!("creating {}", store.root.display()))?;
-    write_sweep_record(store, plan)?;
-
     let (done, pending): (Vec<&PlanEntry>, Vec<&PlanEntry>) = entries.iter().partition(|e| {
         matches!(
             store.plan_status(&e.hash),
             PlanStatus::Done | PlanStatus::Diverged
         )
     });
+    // With nothing to train, a sweep record that cannot be written (a read-only results
+    // directory) is no reason to fail.
+    let recorded = std::fs::create_dir_all(&store.root)
+        .with_context(|| format!("creating {}", store.root.display()))
+        .and_then(|()| write_sweep_record(store, plan));
+    match recorded {
+        Err(e) if pending.is_empty() => {
+            eprintln!("note: the sweep record was not updated ({e:#}); nothing to train")
+        }
+        r => r?,
+    }
     let mut report = SweepReport {
         total: entries.len(),
         already_done: done.iter().map(|e| e.hash.clone()).collect(),

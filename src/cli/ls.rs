@@ -1,6 +1,6 @@
 //! `harness ls`: the runs of a results directory, one line each.
 
-use super::error::CliResult;
+use super::error::{CliResult, bad};
 use super::input::open_store;
 use super::table::render_table;
 use crate::browse::{self, RunOverview};
@@ -15,6 +15,14 @@ pub struct Args {
 }
 
 pub fn exec(a: Args) -> CliResult {
+    let store = open_store(&a.dir)?;
+    // As `status` and `report`: a mistyped path is an error, not an empty table.
+    if !a.dir.is_dir() {
+        return Err(bad(format!(
+            "{} is not a results directory (it does not exist)",
+            a.dir.display()
+        )));
+    }
     let mut rows = vec![
         [
             "hash", "sweep", "config", "dataset", "model", "n_critic", "seed", "status", "step",
@@ -23,7 +31,7 @@ pub fn exec(a: Args) -> CliResult {
         .map(String::from)
         .to_vec(),
     ];
-    rows.extend(browse::runs(&open_store(&a.dir)?).iter().map(row));
+    rows.extend(browse::runs(&store).iter().map(row));
     print!("{}", render_table(&rows));
     Ok(ExitCode::SUCCESS)
 }

@@ -5,8 +5,9 @@ use super::error::{CliResult, bad};
 use super::input::{load_plan, open_store};
 use crate::config::{Backend, RunConfig};
 use crate::hash;
-use crate::run::{RunOptions, RunResult, execute};
+use crate::run::{RunOptions, RunResult, execute, load_data};
 use crate::sweep::RunOutput;
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -64,6 +65,8 @@ pub fn exec(a: Args) -> CliResult {
     };
     let backend = a.backend.unwrap_or(cfg.backend);
     backend.check_compiled_in().map_err(bad)?;
+    // Bad data is bad input (exit 2, nothing written), not a failed run folder.
+    load_data(&cfg, a.data_dir.as_deref())?;
     let h = hash::short_hash(&cfg);
     let opts = RunOptions {
         backend: a.backend,
@@ -74,15 +77,15 @@ pub fn exec(a: Args) -> CliResult {
     };
     let result = execute(&store, &cfg, &opts, |_, _| {})?;
     let failed = matches!(result, RunResult::Failed { .. });
-    if a.json {
+    let text = if a.json {
         let line = RunOutput { hash: h, result };
-        println!(
-            "{}",
-            serde_json::to_string(&line).map_err(anyhow::Error::from)?
-        );
+        serde_json::to_string(&line).map_err(anyhow::Error::from)?
     } else {
-        println!("{h}: {result:?}");
-    }
+        format!("{h}: {result:?}")
+    };
+    // The outcome is already in run.json: a reader that went away (a killed sweep's closed
+    // pipe) is no reason to panic or to fail the run.
+    let _ = writeln!(std::io::stdout(), "{text}");
     Ok(if failed {
         ExitCode::from(1)
     } else {

@@ -6,6 +6,7 @@ use super::input::{load_plan, open_store};
 use super::table::render_table;
 use crate::config::Backend;
 use crate::grid::{self, Plan};
+use crate::limits;
 use crate::run::RunOptions;
 use crate::slurm::{self, SlurmOptions, Submission};
 use crate::store::Store;
@@ -33,6 +34,9 @@ pub struct Args {
     yes: bool,
     #[arg(long, default_value_t = grid::DEFAULT_MAX_RUNS)]
     max_runs: usize,
+    /// Run configurations whose estimated memory exceeds this machine's.
+    #[arg(long)]
+    ignore_memory_estimate: bool,
     #[arg(long)]
     data_dir: Option<PathBuf>,
     /// Override the configs' backend (not hashed).
@@ -132,6 +136,9 @@ pub fn exec(a: Args) -> CliResult {
         return Err(bad(format!("{flag} applies only with --launcher slurm")));
     }
     let plan = load_plan(&a.file, limit)?;
+    if !a.ignore_memory_estimate {
+        check_memory(&plan)?;
+    }
     let store = open_store(&a.results)?;
     note_duplicates(&plan);
     if a.dry_run {
@@ -157,6 +164,31 @@ pub fn exec(a: Args) -> CliResult {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Refuse a configuration whose estimated memory exceeds the machine's: it would abort on an
+/// allocation at run time, and again on every rerun.
+fn check_memory(plan: &Plan) -> Result<(), super::error::CliError> {
+    let Some(machine) = limits::machine_bytes() else {
+        return Ok(());
+    };
+    for (i, e) in plan.entries.iter().enumerate() {
+        let (need, key) = limits::estimate_bytes(&e.config);
+        if need > machine {
+            return Err(bad(format!(
+                "{}: configuration #{i} ({}{}) needs an estimated {} of memory, more than this \
+                 machine's {}; reduce {key}, or pass --ignore-memory-estimate to run it anyway",
+                plan.file.display(),
+                e.hash,
+                Some(plan.settings_text(e))
+                    .filter(|s| !s.is_empty())
+                    .map_or(String::new(), |s| format!(": {s}")),
+                limits::show_bytes(need),
+                limits::show_bytes(machine)
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn note_duplicates(plan: &Plan) {

@@ -213,7 +213,11 @@ pub enum DataError {
     },
 
     /// The IDX header is malformed or inconsistent with the file size.
-    #[error("{}: bad IDX header: {reason}", path.display())]
+    #[error(
+        "{}: bad IDX header: {reason}. The file is corrupt or not this MNIST file; delete it \
+         and re-download with: {}",
+        path.display(), fetch_command(parent_dir(path))
+    )]
     BadIdx {
         /// The offending file.
         path: PathBuf,
@@ -328,7 +332,7 @@ pub fn decode_verified(bytes: Vec<u8>, file: &MnistFile) -> Result<Vec<u8>, Cont
 pub fn read_verified(dir: &Path, file: &MnistFile) -> Result<(PathBuf, Vec<u8>), DataError> {
     let mut first_err = None;
     for path in file.candidates(dir) {
-        let bytes = match fs::read(&path) {
+        let bytes = match read_bounded(&path) {
             Ok(b) => b,
             Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
             Err(source) => {
@@ -347,6 +351,35 @@ pub fn read_verified(dir: &Path, file: &MnistFile) -> Result<(PathBuf, Vec<u8>),
         dir: dir.to_path_buf(),
         missing: vec![file.stem],
     }))
+}
+
+/// Reads a data file whole, refusing what is not a regular file (a FIFO would block forever, a
+/// link to `/dev/zero` never ends) and anything larger than an MNIST file can be, before
+/// reading it.
+fn read_bounded(path: &Path) -> io::Result<Vec<u8>> {
+    let meta = fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(io::Error::other(
+            "not a regular file (a device, FIFO or directory); MNIST files are plain files: \
+             delete it and fetch the data with `harness data mnist`",
+        ));
+    }
+    if meta.len() > MAX_DECOMPRESSED {
+        return Err(io::Error::other(format!(
+            "{} bytes, larger than any MNIST file ({MAX_DECOMPRESSED} bytes at most)",
+            meta.len()
+        )));
+    }
+    let mut out = Vec::with_capacity(meta.len() as usize);
+    fs::File::open(path)?
+        .take(MAX_DECOMPRESSED + 1)
+        .read_to_end(&mut out)?;
+    if out.len() as u64 > MAX_DECOMPRESSED {
+        return Err(io::Error::other(
+            "grew past the size of any MNIST file while read",
+        ));
+    }
+    Ok(out)
 }
 
 /// Loads and verifies all four files from `dir` (decoded in parallel, since gunzip + SHA-256
