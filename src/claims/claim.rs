@@ -354,7 +354,18 @@ impl ClaimSpec {
             ));
         }
         let select = self.select.take().unwrap_or_default();
-        let kind = match tag {
+        let kind = self.kind(tag)?;
+        Ok(Claim {
+            text,
+            metric,
+            select,
+            kind,
+        })
+    }
+
+    /// The claim's kind from its kind-specific keys (`tag` says which kind they give).
+    fn kind(self, tag: Tag) -> Result<ClaimKind, KeyError> {
+        Ok(match tag {
             Tag::Comparison => {
                 let missing = if self.better.is_some() {
                     "than"
@@ -424,12 +435,6 @@ impl ClaimSpec {
                 };
                 ClaimKind::Correlation { tracks, sign }
             }
-        };
-        Ok(Claim {
-            text,
-            metric,
-            select,
-            kind,
         })
     }
 }
