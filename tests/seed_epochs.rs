@@ -145,8 +145,7 @@ fn fifty_epochs_of_mnist_are_the_scripts_counts() {
     assert_eq!(50 * epoch.batches, 46_900);
     let cfg = seed_cfg(50, 500);
     assert_eq!((cfg.gen_iters, cfg.epochs), (9_400, Some(50)));
-    let file =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/seed_wgan_mnist.toml");
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/seed_wgan_mnist.toml");
     let plan = load_plan(&file, None).unwrap();
     assert_eq!(plan.entries.len(), 1);
     let cfg = &plan.entries[0].config;
