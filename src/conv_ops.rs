@@ -34,14 +34,13 @@ use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, NodeGuard, Ops, OpsKind};
-use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, Dispatch, Flex, backend_extension};
 use burn::prelude::*;
 use burn::tensor::module::{conv_transpose2d, conv2d};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
-use burn::tensor::{DType, TensorData};
 
+use crate::linear_ops::{HostTensor, gemm_into, transpose};
 use burn::backend::NdArray;
 use std::ops::Range;
 
@@ -112,76 +111,6 @@ impl Geom {
 /// enough to bound the im2col buffer. A block is whole output rows, at least one.
 const BLOCK_COLUMNS: usize = 1024;
 
-/// `dst (+)= a b` for a row-major `dst [m, n]` with row stride `dst_rs`; `a [m, k]` and
-/// `b [k, n]` are given by their (row, column) strides, so a transposed operand or a block of a
-/// larger matrix costs nothing.
-#[allow(clippy::too_many_arguments)]
-fn matmul(
-    (m, n, k): (usize, usize, usize),
-    (dst, dst_rs): (&mut [f32], usize),
-    accumulate: bool,
-    a: &[f32],
-    (a_rs, a_cs): (usize, usize),
-    b: &[f32],
-    (b_rs, b_cs): (usize, usize),
-) {
-    if m == 0 || n == 0 {
-        return;
-    }
-    let last = |rs: usize, cs: usize, rows: usize, cols: usize| (rows - 1) * rs + (cols - 1) * cs;
-    assert!(
-        last(dst_rs, 1, m, n) < dst.len() && dst_rs >= n,
-        "matmul: destination out of bounds"
-    );
-    if k == 0 {
-        if !accumulate {
-            for row in dst.chunks_mut(dst_rs).take(m) {
-                row[..n].fill(0.0);
-            }
-        }
-        return;
-    }
-    assert!(
-        last(a_rs, a_cs, m, k) < a.len(),
-        "matmul: lhs out of bounds"
-    );
-    assert!(
-        last(b_rs, b_cs, k, n) < b.len(),
-        "matmul: rhs out of bounds"
-    );
-    let threads = rayon::current_num_threads();
-    let parallelism = if threads > 1 {
-        gemm::Parallelism::Rayon(threads)
-    } else {
-        gemm::Parallelism::None
-    };
-    // SAFETY: the asserts above keep every index gemm reads or writes inside the slices, and
-    // `dst` does not alias `a` or `b` (a `&mut` and two `&` borrows).
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            1,
-            dst_rs as isize,
-            accumulate,
-            a.as_ptr(),
-            a_cs as isize,
-            a_rs as isize,
-            b.as_ptr(),
-            b_cs as isize,
-            b_rs as isize,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            parallelism,
-        );
-    }
-}
-
 /// Work buffers reused across calls on each thread (their contents are overwritten before
 /// use): allocating the im2col matrix afresh per call cost page faults and a memset.
 #[derive(Default)]
@@ -200,20 +129,6 @@ fn buffer(v: &mut Vec<f32>, len: usize) -> &mut [f32] {
         v.resize(len, 0.0);
     }
     &mut v[..len]
-}
-
-/// `dst [cols, rows] = src [rows, cols]^T`, in blocks of columns so both sides stay in cache.
-fn transpose(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
-    const BLOCK: usize = 64;
-    for c0 in (0..cols).step_by(BLOCK) {
-        let c1 = (c0 + BLOCK).min(cols);
-        for r in 0..rows {
-            let line = &src[r * cols + c0..r * cols + c1];
-            for (c, &v) in (c0..c1).zip(line) {
-                dst[c * rows + r] = v;
-            }
-        }
-    }
 }
 
 /// Output rows of the small grid grouped by the kernel rows that land inside the big grid:
@@ -366,7 +281,7 @@ pub fn down(
             im2col(big, n, c_big, g, &block, cols);
             let wb = &w[taps.start * g.kernel * c_big..];
             let dst = &mut out[rows.start * row..];
-            matmul(
+            gemm_into(
                 (c_small, tb, kb),
                 (dst, t),
                 false,
@@ -406,7 +321,7 @@ pub fn up(
             let cols = buffer(&mut sc.cols, kb * tb);
             let wb = &w[taps.start * g.kernel * c_big..];
             let src = &small[rows.start * row..];
-            matmul(
+            gemm_into(
                 (kb, tb, c_small),
                 (cols, tb),
                 false,
@@ -448,7 +363,7 @@ pub fn weight_grad(
             im2col(big, n, c_big, g, &block, cols);
             let src = &small[rows.start * row..];
             let dst = &mut dw[taps.start * g.kernel * c_big..];
-            matmul(
+            gemm_into(
                 (c_small, kb, tb),
                 (dst, kk),
                 true,
@@ -467,57 +382,6 @@ pub fn bias_grad(g: &[f32], c: usize) -> Vec<f32> {
     g.chunks_exact(g.len() / c)
         .map(|plane| plane.iter().sum::<f32>())
         .collect()
-}
-
-/// Host access to a CPU backend's f32 tensors.
-pub trait HostTensor: Backend {
-    /// The values of `t` in row-major order (without a copy where the backend allows).
-    fn host(t: FloatTensor<Self>) -> impl std::ops::Deref<Target = [f32]>;
-    /// A tensor of `shape` holding `values`.
-    fn tensor(values: Vec<f32>, shape: Vec<usize>) -> FloatTensor<Self>;
-}
-
-/// A contiguous f32 Flex tensor, read in place.
-struct FlexValues(FlexTensor);
-
-impl std::ops::Deref for FlexValues {
-    type Target = [f32];
-    fn deref(&self) -> &[f32] {
-        self.0
-            .as_slice::<f32>()
-            .expect("contiguous f32 flex tensor")
-    }
-}
-
-impl HostTensor for Flex {
-    fn host(t: FloatTensor<Self>) -> impl std::ops::Deref<Target = [f32]> {
-        assert_eq!(t.dtype(), DType::F32, "host convolutions are f32");
-        if t.as_slice::<f32>().is_some() {
-            FlexValues(t)
-        } else {
-            FlexValues(t.to_contiguous())
-        }
-    }
-
-    fn tensor(values: Vec<f32>, shape: Vec<usize>) -> FloatTensor<Self> {
-        FlexTensor::from_data(TensorData::new(values, shape))
-    }
-}
-
-impl HostTensor for NdArray {
-    fn host(t: FloatTensor<Self>) -> impl std::ops::Deref<Target = [f32]> {
-        use burn::backend::ops::FloatTensorOps;
-        burn::tensor::try_read_sync(NdArray::float_into_data(t))
-            .expect("ndarray reads synchronously")
-            .expect("ndarray tensor data")
-            .into_vec::<f32>()
-            .expect("host convolutions are f32")
-    }
-
-    fn tensor(values: Vec<f32>, shape: Vec<usize>) -> FloatTensor<Self> {
-        use burn::backend::ops::FloatTensorOps;
-        NdArray::float_from_data(TensorData::new(values, shape), &Default::default())
-    }
 }
 
 fn dims4<B: Backend>(t: &FloatTensor<B>) -> [usize; 4] {

@@ -17,6 +17,7 @@ pub mod grid;
 pub mod hash;
 pub mod host_ops;
 pub mod limits;
+pub mod linear_ops;
 pub mod measure;
 pub mod model;
 pub(crate) mod named_enum;

@@ -13,6 +13,7 @@
 use crate::config::{CriticNorm, GOutput, InitScheme, NetShape, RunConfig};
 use crate::conv_ops;
 use crate::data::{rng_for, streams};
+use crate::linear_ops;
 use crate::spectral_norm::{SpectralNorm, as_matrix};
 use burn::module::{Module, Param};
 use burn::nn::{BatchNorm, BatchNormConfig};
@@ -134,11 +135,9 @@ impl Dense {
         }
     }
 
-    /// `x W^T + b`, computed as `(W x^T)^T`: the weight is then the left operand, so its
-    /// gradient `g^T x` comes out of backward in the weight's own `[out, in]` layout instead of
-    /// as a transposed view that the optimiser would have to copy.
+    /// `x W^T + b` (one host node on the CPU backends: see `linear_ops`).
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        self.weight.val().matmul(x.transpose()).transpose() + self.bias.val().unsqueeze_dim(0)
+        linear_ops::linear(x, self.weight.val(), Some(self.bias.val()))
     }
 }
 
@@ -397,17 +396,20 @@ impl Mlp {
         let mut masks = Vec::with_capacity(n - 1);
         let mut h = x.without_autodiff();
         for l in &self.layers[..n - 1] {
-            let a = h.matmul(l.weight.val().without_autodiff().transpose())
-                + l.bias.val().without_autodiff().unsqueeze_dim(0);
+            let a = linear_ops::linear(
+                h,
+                l.weight.val().without_autodiff(),
+                Some(l.bias.val().without_autodiff()),
+            );
             // The activation is `a * mask` (the mask is computed once, not again inside apply).
             let m = self.act.mask(a.clone());
             h = a * m.clone();
             masks.push(m);
         }
         let last = &self.layers[n - 1];
-        let mut g = Tensor::<2>::ones([batch, 1], &device).matmul(last.weight.val());
+        let mut g = linear_ops::matmul(Tensor::<2>::ones([batch, 1], &device), last.weight.val());
         for (l, m) in self.layers[..n - 1].iter().zip(masks).rev() {
-            g = (g * m).matmul(l.weight.val());
+            g = linear_ops::matmul(g * m, l.weight.val());
         }
         g
     }
@@ -430,7 +432,7 @@ pub struct ConvGenerator {
 /// layout of the layer's output reshaped to `[c, h, w, n]` (and, for a layer after the
 /// convolutions, `x^T` is their CHWN output flattened).
 fn dense_t(l: &Dense, x_t: Tensor<2>) -> Tensor<2> {
-    l.weight.val().matmul(x_t) + l.bias.val().unsqueeze_dim(1)
+    linear_ops::matmul(l.weight.val(), x_t) + l.bias.val().unsqueeze_dim(1)
 }
 
 impl ConvGenerator {
