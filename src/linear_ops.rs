@@ -244,18 +244,10 @@ unsafe fn gemm_ptr(
     }
 }
 
-/// `dst [cols, rows] = src [rows, cols]^T`, in blocks of columns so both sides stay in cache.
+/// `dst [cols, rows] = src [rows, cols]^T` (the first `rows * cols` values of each).
 pub(crate) fn transpose(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
-    const BLOCK: usize = 64;
-    for c0 in (0..cols).step_by(BLOCK) {
-        let c1 = (c0 + BLOCK).min(cols);
-        for r in 0..rows {
-            let line = &src[r * cols + c0..r * cols + c1];
-            for (c, &v) in (c0..c1).zip(line) {
-                dst[c * rows + r] = v;
-            }
-        }
-    }
+    let len = rows * cols;
+    ::transpose::transpose(&src[..len], &mut dst[..len], cols, rows);
 }
 
 /// A matrix read in place: element `(i, j)` is `values[offset + i * rs + j * cs]` where
