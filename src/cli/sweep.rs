@@ -173,18 +173,19 @@ pub fn exec(a: Args) -> CliResult {
     })
 }
 
-/// Refuse a configuration whose estimated memory exceeds the machine's: it would abort on an
+/// Refuse a configuration whose estimated memory exceeds what it may use (the machine's, or
+/// less under `ulimit -v`; see [`limits::memory_limit`]): it would abort on an
 /// allocation at run time, and again on every rerun.
 fn check_memory(plan: &Plan) -> Result<(), super::error::CliError> {
-    let Some(machine) = limits::machine_bytes() else {
+    let Some((machine, whose)) = limits::memory_limit() else {
         return Ok(());
     };
     for (i, e) in plan.entries.iter().enumerate() {
         let (need, key) = limits::estimate_bytes(&e.config);
         if need > machine {
             return Err(bad(format!(
-                "{}: configuration #{i} ({}{}) needs an estimated {} of memory, more than this \
-                 machine's {}; reduce {key}, or pass --ignore-memory-estimate to run it anyway",
+                "{}: configuration #{i} ({}{}) needs an estimated {} of memory, more than \
+                 {whose} {}; reduce {key}, or pass --ignore-memory-estimate to run it anyway",
                 plan.file.display(),
                 e.hash,
                 Some(plan.settings_text(e))
