@@ -139,6 +139,35 @@ pub fn machine_bytes() -> Option<f64> {
     Some(kb * 1024.0)
 }
 
+/// Address space a run needs besides its tensors: thread stacks, the allocator's reserved
+/// arenas, the binary (a training `harness` process maps 1.4 GB on this project's machine).
+const BASE_ADDRESS_SPACE: f64 = 2e9;
+
+/// The memory a configuration may count on, and what sets it: the machine's ([`machine_bytes`])
+/// or, when lower, an address-space limit (`ulimit -v`) less what a process maps besides its
+/// tensors. Under such a limit an allocation beyond it aborts the process (exit 134), on every
+/// rerun; refused up front, the configuration is an exit-2 error naming its key instead.
+pub fn memory_limit() -> Option<(f64, &'static str)> {
+    use nix::sys::resource::{Resource, getrlimit};
+    let machine = machine_bytes().map(|b| (b, "this machine's"));
+    let limited = getrlimit(Resource::RLIMIT_AS)
+        .ok()
+        .map(|(soft, _)| soft)
+        .filter(|&soft| soft != nix::sys::resource::RLIM_INFINITY)
+        .map(|soft| {
+            let left = (soft as f64 - BASE_ADDRESS_SPACE).max(0.0);
+            (
+                left,
+                "the address space left under this process's limit (ulimit -v) of",
+            )
+        });
+    match (machine, limited) {
+        (Some(m), Some(l)) if l.0 < m.0 => Some(l),
+        (None, l) => l,
+        (m, _) => m,
+    }
+}
+
 /// Human size, e.g. `160.0 GB`.
 pub fn show_bytes(b: f64) -> String {
     format!("{:.1} GB", b / 1e9)

@@ -16,6 +16,7 @@ use crate::results::summary::{
 };
 use crate::runlog::EvalRow;
 use crate::runlog::MetricsRow;
+use crate::stop::StopFlag;
 use crate::store::{self, RunLock, Store};
 use crate::train::{Engine, Outcome};
 use anyhow::{Context, Result, bail};
@@ -38,6 +39,8 @@ pub struct RunOptions {
     /// Show burn-train's renderer (TUI on a terminal) and log its metric files under
     /// `<run>/dashboard/`.
     pub dashboard: bool,
+    /// Stop at the end of the current step, checkpointed, when set (SIGTERM/SIGINT).
+    pub stop: StopFlag,
 }
 
 /// What happened when a run was asked to execute.
@@ -60,6 +63,11 @@ pub enum RunResult {
     Busy,
     Stopped {
         step: u32,
+    },
+    /// Stopped by a signal after `step`, checkpointed there; the next sweep resumes it.
+    Interrupted {
+        step: u32,
+        signal: i32,
     },
 }
 
@@ -113,7 +121,7 @@ pub fn execute(
         return Ok(RunResult::AlreadyDone);
     }
     if let Some(owner) = &lock.took_over_from {
-        eprintln!("{hash}: taking over a stale lock left by {owner}");
+        crate::errln!("{hash}: taking over a stale lock left by {owner}");
     }
     store::write_config(&dir, cfg)?;
     let backend = opts.backend.unwrap_or(cfg.backend);
@@ -140,7 +148,7 @@ pub fn execute(
             if saved > record.step {
                 record.step = saved;
                 if let Err(e) = record::write(&dir, record) {
-                    eprintln!("{hash}: cannot update run.json at step {saved}: {e:#}");
+                    crate::errln!("{hash}: cannot update run.json at step {saved}: {e:#}");
                 }
             }
             progress(step, row);
@@ -148,9 +156,15 @@ pub fn execute(
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| attempt.train(&mut on_step)))
     };
     let result = conclude(&mut record, trained);
-    if let RunResult::Stopped { .. } = result {
+    match result {
         // Left as `running` with a checkpoint: the next sweep resumes it.
-        return Ok(result);
+        RunResult::Stopped { .. } => return Ok(result),
+        RunResult::Interrupted { .. } => {
+            // Its step is the checkpoint just written; released, it shows as interrupted.
+            record::write(&dir, &record)?;
+            return Ok(result);
+        }
+        _ => {}
     }
     record.finished = Some(now_rfc3339());
     record::write(&dir, &record)?;
@@ -212,6 +226,7 @@ impl Attempt<'_> {
         let device = device_for(backend)?;
         let data = load_data(cfg, opts.data_dir.as_deref())?;
         let mut engine = Engine::new(cfg, &device, data.clone());
+        engine.stop = opts.stop.clone();
         let t = Instant::now();
         if let Some(mnist) = &data {
             engine.evaluator = Some(load_evaluator(&store.root, mnist)?);
@@ -280,6 +295,7 @@ fn conclude(record: &mut RunRecord, trained: std::thread::Result<Result<Trained>
                     RunResult::Diverged { step }
                 }
                 Outcome::Stopped { step } => RunResult::Stopped { step },
+                Outcome::Interrupted { step, signal } => RunResult::Interrupted { step, signal },
             };
         }
         Ok(Err(e)) => format!("{e:#}"),
@@ -315,7 +331,7 @@ pub fn load_evaluator(
         results,
         mnist,
         &Device::flex(),
-        |msg| eprintln!("evaluator: {msg}"),
+        |msg| crate::errln!("evaluator: {msg}"),
     )?);
     let reference = ev.test_reference(mnist);
     *cache = Some((results.to_path_buf(), ev.clone(), reference.clone()));

@@ -60,6 +60,12 @@ pub struct SweepReport {
     pub diverged: Vec<(String, u32)>,
     pub failed: Vec<(String, String)>,
     pub busy: Vec<String>,
+    /// Stopped by a signal after this step, checkpointed there (resumed by the next sweep).
+    pub interrupted: Vec<(String, u32)>,
+    /// Not started because the sweep was asked to stop first.
+    pub not_started: Vec<String>,
+    /// The signal that stopped the sweep (SIGTERM, SIGINT), if one did.
+    pub stopped_by: Option<i32>,
 }
 
 impl SweepReport {
@@ -114,6 +120,7 @@ impl SweepReport {
             Ok(RunResult::Diverged { step }) => self.diverged.push((h, step)),
             Ok(RunResult::Failed { error }) => self.failed.push((h, error)),
             Ok(RunResult::Stopped { .. }) => {}
+            Ok(RunResult::Interrupted { step, .. }) => self.interrupted.push((h, step)),
             Err(e) => self.failed.push((h, format!("{e:#}"))),
         }
     }
@@ -147,7 +154,7 @@ pub fn run_sweep(
         .and_then(|()| write_sweep_record(store, plan));
     match recorded {
         Err(e) if pending.is_empty() => {
-            eprintln!("note: the sweep record was not updated ({e:#}); nothing to train")
+            crate::errln!("note: the sweep record was not updated ({e:#}); nothing to train")
         }
         r => r?,
     }
@@ -159,7 +166,9 @@ pub fn run_sweep(
     let progress = Progress::new(plan, entries.len(), done.len(), opts.progress);
     let mut run_opts = opts.run.clone();
     run_opts.sweep = Some(plan.name.clone());
-    let results: Vec<Result<RunResult>> = match &opts.worker_exe {
+    let stop = &run_opts.stop;
+    // `None`: not started, the sweep was asked to stop first.
+    let results: Vec<Option<Result<RunResult>>> = match &opts.worker_exe {
         Some(exe) if opts.jobs > 1 => {
             let workers = Workers::new(exe, store, &run_opts, opts.jobs)?;
             let pool = rayon::ThreadPoolBuilder::new()
@@ -170,7 +179,9 @@ pub fn run_sweep(
                 pending
                     .par_iter()
                     .with_max_len(1)
-                    .map(|e| progress.in_worker(e, || workers.run(e)))
+                    .map(|e| {
+                        (stop.signal().is_none()).then(|| progress.in_worker(e, || workers.run(e)))
+                    })
                     .collect()
             })
         }
@@ -178,13 +189,19 @@ pub fn run_sweep(
         _ => pending
             .iter()
             .map(|e| {
-                progress.in_process(e, |on_step| execute(store, &e.config, &run_opts, on_step))
+                (stop.signal().is_none()).then(|| {
+                    progress.in_process(e, |on_step| execute(store, &e.config, &run_opts, on_step))
+                })
             })
             .collect(),
     };
     for (e, result) in pending.iter().zip(results) {
-        report.record(&e.hash, result);
+        match result {
+            Some(r) => report.record(&e.hash, r),
+            None => report.not_started.push(e.hash.clone()),
+        }
     }
+    report.stopped_by = stop.signal();
     progress.finish();
     Ok(report)
 }
@@ -286,13 +303,14 @@ struct Workers<'a> {
 impl<'a> Workers<'a> {
     fn new(exe: &Path, store: &'a Store, run: &'a RunOptions, jobs: usize) -> Result<Self> {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        remove_leaked_config_folders(&std::env::temp_dir());
         Ok(Self {
             exe: exe.to_path_buf(),
             store,
             run,
             threads: (cores / jobs).max(1),
             configs: tempfile::Builder::new()
-                .prefix("harness-sweep-")
+                .prefix(&format!("{CONFIGS_PREFIX}{}-", std::process::id()))
                 .tempdir()
                 .context("creating a folder for worker configs")?,
         })
@@ -327,27 +345,131 @@ impl<'a> Workers<'a> {
         if let Some(b) = self.run.backend {
             cmd.arg("--backend").arg(b.to_string());
         }
-        let out = cmd
-            .env("RAYON_NUM_THREADS", self.threads.to_string())
+        cmd.env("RAYON_NUM_THREADS", self.threads.to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(log)
-            .output()
+            .stderr(log);
+        die_with_this_thread(&mut cmd);
+        let mut child = cmd
+            .spawn()
             .with_context(|| format!("starting {}", self.exe.display()))?;
-        let parsed = String::from_utf8_lossy(&out.stdout)
+        // Read its output meanwhile, so a chatty child never blocks on a full pipe.
+        let mut stdout = child.stdout.take().expect("stdout is piped");
+        let reader = std::thread::spawn(move || {
+            let mut text = Vec::new();
+            let _ = std::io::Read::read_to_end(&mut stdout, &mut text);
+            text
+        });
+        let (status, forwarded) = self.wait_forwarding_stop(&mut child)?;
+        let text = reader.join().unwrap_or_default();
+        let parsed = String::from_utf8_lossy(&text)
             .lines()
             .rev()
             .find_map(|l| serde_json::from_str::<RunOutput>(l).ok());
-        Ok(match parsed {
-            Some(o) => o.result,
-            None => RunResult::Failed {
+        Ok(match (parsed, forwarded) {
+            (Some(o), _) => o.result,
+            // Stopped before it could say so (before its handler was installed): it stands
+            // at its last checkpoint, which `run.json` records.
+            (None, Some(signal)) => RunResult::Interrupted {
+                step: self.store.record(&entry.hash).map_or(0, |r| r.step),
+                signal,
+            },
+            (None, None) => RunResult::Failed {
                 error: format!(
                     "worker process {}; its output is in {}",
-                    describe_exit(out.status),
+                    describe_exit(status),
                     log_path.display()
                 ),
             },
         })
+    }
+
+    /// Wait for `child`; when the sweep is asked to stop, pass the signal on to the child's
+    /// process group (it checkpoints and exits). Returns the exit status and the signal passed
+    /// on, if any.
+    fn wait_forwarding_stop(
+        &self,
+        child: &mut std::process::Child,
+    ) -> Result<(std::process::ExitStatus, Option<i32>)> {
+        use nix::sys::signal::{Signal, killpg};
+        use nix::unistd::Pid;
+        let mut forwarded = None;
+        loop {
+            if let Some(status) = child.try_wait().context("waiting for a worker")? {
+                return Ok((status, forwarded));
+            }
+            if let (None, Some(sig)) = (forwarded, self.run.stop.signal()) {
+                if let Ok(s) = Signal::try_from(sig) {
+                    // The child leads its own group (`die_with_this_thread`).
+                    let _ = killpg(Pid::from_raw(child.id() as i32), s);
+                }
+                forwarded = Some(sig);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// Name prefix of the folders holding the configs handed to workers:
+/// `harness-sweep-<pid>-<random>` in the temporary directory, the pid telling whether the sweep
+/// that made it is alive.
+const CONFIGS_PREFIX: &str = "harness-sweep-";
+
+/// Remove the worker-config folders of sweeps that died without cleaning up (SIGKILL): those
+/// whose owner pid is no longer alive. A folder of a live process is left alone.
+fn remove_leaked_config_folders(tmp: &Path) {
+    let Ok(entries) = std::fs::read_dir(tmp) else {
+        return;
+    };
+    for e in entries.filter_map(|e| e.ok()) {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix(CONFIGS_PREFIX)
+            .and_then(|rest| rest.split_once('-'))
+            .and_then(|(pid, _)| pid.parse::<i32>().ok())
+            .filter(|&p| p > 0)
+        else {
+            continue;
+        };
+        let dead = matches!(
+            nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None),
+            Err(nix::errno::Errno::ESRCH)
+        );
+        if dead && e.file_type().is_ok_and(|t| t.is_dir()) {
+            match std::fs::remove_dir_all(e.path()) {
+                Ok(()) => crate::errln!(
+                    "note: removed {}, left by a sweep (pid {pid}) that was killed",
+                    e.path().display()
+                ),
+                Err(err) => crate::errln!("note: cannot remove {}: {err}", e.path().display()),
+            }
+        }
+    }
+}
+
+/// Make the child of `cmd` die with the thread that starts it: it gets SIGTERM (checkpoint,
+/// then exit) when that thread ends, a SIGKILLed sweep included (Linux's parent-death signal,
+/// which follows the creating *thread*: the sweep's pool threads live until every worker has
+/// been waited for). The child leads its own process group, so that the sweep can signal it
+/// and all it started at once, and a Ctrl-C at the terminal reaches the sweep alone, which
+/// passes it on.
+fn die_with_this_thread(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    cmd.process_group(0);
+    #[cfg(target_os = "linux")]
+    {
+        let parent = nix::unistd::getpid();
+        // SAFETY: only async-signal-safe system calls (prctl, getppid) between fork and exec.
+        unsafe {
+            cmd.pre_exec(move || {
+                nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM)?;
+                // The parent died before the signal was armed: nobody will send it.
+                if nix::unistd::getppid() != parent {
+                    return Err(std::io::Error::other("the sweep has already exited"));
+                }
+                Ok(())
+            });
+        }
     }
 }
 

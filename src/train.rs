@@ -30,6 +30,7 @@ use crate::model::{self, Critic, Generator};
 use crate::optim::{Optim, ParamGrads, clamp_params};
 use crate::runlog::{MetricsRow, RunLogs};
 use crate::shard::{Shard, Shards};
+use crate::stop::StopFlag;
 use crate::store::write_atomic;
 use anyhow::Result;
 use burn::module::Module;
@@ -61,6 +62,11 @@ pub enum Outcome {
     Stopped {
         step: u32,
     },
+    /// Stopped by a signal (see [`crate::stop`]) after this step, which was checkpointed.
+    Interrupted {
+        step: u32,
+        signal: i32,
+    },
 }
 
 /// Seconds this process's [`Engine::train`] spent on each part of the loop, so that training
@@ -91,6 +97,9 @@ pub struct Engine {
     pub observer: Option<StepObserver>,
     /// Where this process's training loop spent its time.
     pub times: LoopTimes,
+    /// Polled once per step: when set, the loop checkpoints the step it finished and returns
+    /// [`Outcome::Interrupted`].
+    pub stop: StopFlag,
     device: Device,
     g: Generator,
     c: Critic,
@@ -159,6 +168,7 @@ impl Engine {
             evaluator: None,
             observer: None,
             times: LoopTimes::default(),
+            stop: StopFlag::default(),
             last_critic: None,
             last_gen: None,
         }
@@ -353,9 +363,24 @@ impl Engine {
     ) -> Result<Outcome> {
         let end = self.end();
         let wall = |s: &Self| s.wall_offset + start.elapsed().as_secs_f64();
+        // The step the files on disk stand at (what a resume would restart from).
+        let mut saved = self.step;
         while self.step < end {
             if stop_at.is_some_and(|s| self.step >= s) {
                 return Ok(Outcome::Stopped { step: self.step });
+            }
+            if let Some(signal) = self.stop.signal() {
+                // A checkpoint between the cadence's: the logs are rewritten with it, and the
+                // random streams and sampler are saved where they stand, so a resume from it
+                // continues exactly as the uninterrupted run.
+                if self.step > saved {
+                    let wall_s = wall(self);
+                    self.timed_checkpoint(|e| e.checkpoint(dir, wall_s))?;
+                }
+                return Ok(Outcome::Interrupted {
+                    step: self.step,
+                    signal,
+                });
             }
             self.train_step();
             let step = self.step;
@@ -371,6 +396,7 @@ impl Engine {
             if step.is_multiple_of(self.cfg.checkpoint_every) || is_last {
                 let wall_s = wall(self);
                 self.timed_checkpoint(|e| e.checkpoint(dir, wall_s))?;
+                saved = step;
             }
         }
         Ok(Outcome::Done)

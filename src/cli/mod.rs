@@ -56,6 +56,11 @@ enum Command {
 /// Parse the command line, run the command, print any error, and choose the exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The commands that train save their state whatever becomes of their output; the others
+    // stop quietly when their reader goes away.
+    if !matches!(cli.command, Command::Sweep(_) | Command::Run(_)) {
+        crate::console::die_on_closed_pipe();
+    }
     let result = match cli.command {
         Command::Sweep(a) => sweep::exec(a),
         Command::Status(a) => status::exec(a),
@@ -70,7 +75,7 @@ pub fn main() -> ExitCode {
         Command::Data(a) => data::exec(a),
     };
     result.unwrap_or_else(|e| {
-        eprintln!("error: {e}");
+        crate::errln!("error: {e}");
         ExitCode::from(e.exit_code())
     })
 }

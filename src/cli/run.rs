@@ -6,6 +6,7 @@ use super::input::{load_plan, open_store};
 use crate::config::{Backend, RunConfig};
 use crate::hash;
 use crate::run::{RunOptions, RunResult, execute, load_data};
+use crate::stop::{self, StopFlag};
 use crate::sweep::RunOutput;
 use std::io::Write;
 use std::path::PathBuf;
@@ -41,6 +42,8 @@ pub struct Args {
 }
 
 pub fn exec(a: Args) -> CliResult {
+    // From here on SIGTERM/SIGINT stop the run at the end of a step, checkpointed.
+    let stop = StopFlag::on_signals().map_err(anyhow::Error::from)?;
     let store = open_store(&a.results)?;
     let (cfg, grid_sweep): (RunConfig, Option<String>) = match (a.config, a.grid, a.index) {
         (Some(path), _, _) => {
@@ -73,10 +76,22 @@ pub fn exec(a: Args) -> CliResult {
         data_dir: a.data_dir,
         sweep: a.sweep.or(grid_sweep),
         dashboard: a.dashboard,
+        stop,
         ..Default::default()
     };
     let result = execute(&store, &cfg, &opts, |_, _| {})?;
     let failed = matches!(result, RunResult::Failed { .. });
+    let interrupted = match result {
+        RunResult::Interrupted { step, signal } => {
+            crate::errln!(
+                "{h}: stopped by {} after step {step}, checkpointed there; run the same command \
+                 (or the sweep) again to resume",
+                stop::signal_name(signal)
+            );
+            Some(signal)
+        }
+        _ => None,
+    };
     let text = if a.json {
         let line = RunOutput { hash: h, result };
         serde_json::to_string(&line).map_err(anyhow::Error::from)?
@@ -86,7 +101,9 @@ pub fn exec(a: Args) -> CliResult {
     // The outcome is already in run.json: a reader that went away (a killed sweep's closed
     // pipe) is no reason to panic or to fail the run.
     let _ = writeln!(std::io::stdout(), "{text}");
-    Ok(if failed {
+    Ok(if let Some(signal) = interrupted {
+        ExitCode::from(stop::exit_code(signal))
+    } else if failed {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

@@ -9,6 +9,7 @@ use crate::grid::{self, Plan};
 use crate::limits;
 use crate::run::RunOptions;
 use crate::slurm::{self, SlurmOptions, Submission};
+use crate::stop::{self, StopFlag};
 use crate::store::Store;
 use crate::sweep::{SweepOptions, SweepReport, plan_table, run_sweep};
 use std::path::PathBuf;
@@ -145,6 +146,9 @@ pub fn exec(a: Args) -> CliResult {
         print_dry_run(&plan, &store, a.shard);
         return Ok(ExitCode::SUCCESS);
     }
+    // From here on SIGTERM/SIGINT stop the sweep: the runs in flight checkpoint and exit, no
+    // new one starts.
+    let stop = StopFlag::on_signals().map_err(anyhow::Error::from)?;
     let opts = SweepOptions {
         jobs: a.jobs,
         worker_exe: Some(std::env::current_exe().map_err(anyhow::Error::from)?),
@@ -153,31 +157,35 @@ pub fn exec(a: Args) -> CliResult {
             backend: a.backend,
             data_dir: a.data_dir,
             dashboard: a.dashboard,
+            stop,
             ..Default::default()
         },
         progress: !a.no_progress && !a.dashboard,
     };
     let report = run_sweep(&plan, &store, &opts)?;
     print_report(&plan, &store, &report);
-    Ok(if report.success() {
+    Ok(if let Some(signal) = report.stopped_by {
+        ExitCode::from(stop::exit_code(signal))
+    } else if report.success() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
 }
 
-/// Refuse a configuration whose estimated memory exceeds the machine's: it would abort on an
+/// Refuse a configuration whose estimated memory exceeds what it may use (the machine's, or
+/// less under `ulimit -v`; see [`limits::memory_limit`]): it would abort on an
 /// allocation at run time, and again on every rerun.
 fn check_memory(plan: &Plan) -> Result<(), super::error::CliError> {
-    let Some(machine) = limits::machine_bytes() else {
+    let Some((machine, whose)) = limits::memory_limit() else {
         return Ok(());
     };
     for (i, e) in plan.entries.iter().enumerate() {
         let (need, key) = limits::estimate_bytes(&e.config);
         if need > machine {
             return Err(bad(format!(
-                "{}: configuration #{i} ({}{}) needs an estimated {} of memory, more than this \
-                 machine's {}; reduce {key}, or pass --ignore-memory-estimate to run it anyway",
+                "{}: configuration #{i} ({}{}) needs an estimated {} of memory, more than \
+                 {whose} {}; reduce {key}, or pass --ignore-memory-estimate to run it anyway",
                 plan.file.display(),
                 e.hash,
                 Some(plan.settings_text(e))
@@ -193,7 +201,7 @@ fn check_memory(plan: &Plan) -> Result<(), super::error::CliError> {
 
 fn note_duplicates(plan: &Plan) {
     for (h, n) in &plan.duplicates {
-        eprintln!("note: {n} grid points expand to the same configuration {h}; it runs once");
+        crate::errln!("note: {n} grid points expand to the same configuration {h}; it runs once");
     }
 }
 
@@ -213,12 +221,12 @@ fn print_dry_run(plan: &Plan, store: &Store, shard: Option<(usize, usize)>) {
             rows.push(vec![i.to_string(), h, settings, status.as_str().into()]);
         }
     }
-    println!(
+    crate::outln!(
         "{}: {} configurations (dry run: nothing written)",
         plan.name,
         rows.len() - 1
     );
-    print!("{}", render_table(&rows));
+    crate::out!("{}", render_table(&rows));
 }
 
 fn print_report(plan: &Plan, store: &Store, report: &SweepReport) {
@@ -226,15 +234,17 @@ fn print_report(plan: &Plan, store: &Store, report: &SweepReport) {
         && report.failed.is_empty()
         && report.diverged.is_empty()
         && report.busy.is_empty()
+        && report.interrupted.is_empty()
+        && report.not_started.is_empty()
     {
-        println!(
+        crate::outln!(
             "{}: nothing to train: all {} configurations are already done ({})",
             plan.name,
             report.total,
             store.root.display()
         );
     } else {
-        println!(
+        crate::outln!(
             "{}: {} trained ({} resumed), {} already done, {} diverged, {} failed, {} running elsewhere",
             plan.name,
             report.trained.len(),
@@ -246,10 +256,23 @@ fn print_report(plan: &Plan, store: &Store, report: &SweepReport) {
         );
     }
     for (h, step) in &report.diverged {
-        println!("  diverged: {h} at step {step}");
+        crate::outln!("  diverged: {h} at step {step}");
     }
     for (h, e) in &report.failed {
-        eprintln!("  FAILED: {h}: {e}");
+        crate::errln!("  FAILED: {h}: {e}");
+    }
+    if let Some(signal) = report.stopped_by {
+        crate::errln!(
+            "{}: stopped by {}: {} run(s) interrupted and checkpointed, {} not started; run the \
+             same command again to resume",
+            plan.name,
+            stop::signal_name(signal),
+            report.interrupted.len(),
+            report.not_started.len()
+        );
+        for (h, step) in &report.interrupted {
+            crate::errln!("  interrupted: {h} after step {step}");
+        }
     }
 }
 
@@ -298,7 +321,7 @@ fn print_submission(plan: &Plan, results: &std::path::Path, sub: &Submission) {
     }
     let left_out = left_out.join(", ");
     if sel.submit.is_empty() {
-        println!(
+        crate::outln!(
             "{}: nothing to submit: {left_out} (of {} configurations)",
             plan.name,
             plan.entries.len()
@@ -307,14 +330,14 @@ fn print_submission(plan: &Plan, results: &std::path::Path, sub: &Submission) {
     }
     match &sub.job {
         None => {
-            println!(
+            crate::outln!(
                 "{}: would submit {} configurations ({left_out}); dry run, nothing written. Script:\n",
                 plan.name,
                 sel.submit.len()
             );
-            print!("{}", sub.script);
+            crate::out!("{}", sub.script);
         }
-        Some(job) => println!(
+        Some(job) => crate::outln!(
             "{}: submitted job array {} with {} tasks ({left_out})\n  plan, script and logs: {}\n  follow it with: harness status {} --sweep {}",
             plan.name,
             job.job_id,

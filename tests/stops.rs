@@ -1,0 +1,220 @@
+//! Hard stops (issue 17, item 3): a sweep's workers die with it, a SIGTERM/SIGINT stops runs at a
+//! checkpoint that resumes byte-identically, and no temporary folder outlives a sweep.
+
+#[path = "support/stops.rs"]
+mod support;
+
+use std::path::Path;
+use support::*;
+
+/// Four toy runs that take a few seconds each on two busy cores.
+const GRID: &str = "name = \"stops\"\n[base]\ndataset = \"8gaussians\"\ndim = 32\nbatch_size = 32\n\
+                    gen_iters = 1500\nlog_every = 10\neval_every = 250\ncheckpoint_every = 100\n\
+                    eval_samples = 200\n[[grid]]\nloss = [\"gan\", \"wgan-clip\"]\nseed = [1, 2]\n";
+
+/// SIGTERM to a `--jobs 2` sweep: its workers checkpoint and exit, the sweep exits 143 saying
+/// what was interrupted, `status` shows the runs interrupted (not running), and the next sweep
+/// resumes them to the bytes of an uninterrupted sweep. No `harness-sweep-*` folder is left.
+#[test]
+fn sigterm_stops_a_sweep_and_its_workers_at_a_checkpoint() {
+    let d = tempfile::tempdir().unwrap();
+    let grid = write(d.path(), "grid.toml", GRID);
+    let tmp = d.path().join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let reference = d.path().join("reference");
+    let out = sweep(&grid, &reference, &tmp, &["--jobs", "2"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let res = d.path().join("results");
+    let child = sweep(&grid, &res, &tmp, &["--jobs", "2"]).spawn().unwrap();
+    let workers = wait_for_workers(child.id() as i32, &res);
+    assert_eq!(workers.len(), 2, "two workers in flight");
+    signal(child.id() as i32, SIGTERM);
+    let out = child.wait_with_output().unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(143), "{err}");
+    assert!(err.contains("stopped by SIGTERM"), "{err}");
+    assert!(err.contains("interrupted: "), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    // The workers were waited for: none is left.
+    for w in &workers {
+        assert!(!alive(*w), "worker {w} outlived its sweep");
+    }
+    assert_eq!(leftover_temp_folders(&tmp), Vec::<String>::new());
+    let status = harness().arg("status").arg(&res).output().unwrap();
+    let st = text(&status.stdout);
+    assert!(
+        st.contains("interrupted 2") || st.contains("interrupted 1"),
+        "{st}"
+    );
+    assert!(st.contains("running 0"), "{st}");
+
+    let out = sweep(&grid, &res, &tmp, &["--jobs", "2"]).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("resumed"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_same_runs(&reference, &res);
+    assert_eq!(leftover_temp_folders(&tmp), Vec::<String>::new());
+}
+
+/// SIGKILL to a `--jobs 2` sweep: its workers get the parent-death signal, checkpoint and exit;
+/// `status` then shows their runs interrupted; the next sweep removes the leaked config folder,
+/// trains them, and the results equal an uninterrupted sweep's.
+#[test]
+fn sigkill_to_a_sweep_takes_its_workers_down_and_the_next_sweep_finishes() {
+    let d = tempfile::tempdir().unwrap();
+    let grid = write(d.path(), "grid.toml", GRID);
+    let tmp = d.path().join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let res = d.path().join("results");
+    let mut child = sweep(&grid, &res, &tmp, &["--jobs", "2"]).spawn().unwrap();
+    let workers = wait_for_workers(child.id() as i32, &res);
+    assert_eq!(workers.len(), 2, "two workers in flight");
+    signal(child.id() as i32, SIGKILL);
+    child.wait().unwrap();
+    for w in &workers {
+        assert!(
+            wait_until(60, || !alive(*w)),
+            "worker {w} outlived its SIGKILLed sweep"
+        );
+    }
+    assert_eq!(
+        leftover_temp_folders(&tmp).len(),
+        1,
+        "the killed sweep's folder"
+    );
+    let status = harness().arg("status").arg(&res).output().unwrap();
+    let st = text(&status.stdout);
+    assert!(st.contains("running 0"), "{st}");
+    assert!(!st.contains("interrupted 0"), "{st}");
+
+    let out = sweep(&grid, &res, &tmp, &["--jobs", "2"]).output().unwrap();
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("left by a sweep"), "{err}");
+    assert_eq!(leftover_temp_folders(&tmp), Vec::<String>::new());
+    let reference = d.path().join("reference");
+    let out = sweep(&grid, &reference, &tmp, &["--jobs", "2"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_same_runs(&reference, &res);
+}
+
+/// SIGINT to a run in this process (`--jobs 1`): the run checkpoints the step it finished,
+/// exits 130, and resumes to the uninterrupted bytes; a standalone `harness run` does the same
+/// with SIGTERM (143).
+#[test]
+fn sigint_to_an_in_process_sweep_and_sigterm_to_a_run_checkpoint_and_resume() {
+    let d = tempfile::tempdir().unwrap();
+    let one = GRID
+        .replace("seed = [1, 2]", "seed = [3]")
+        .replace("\"gan\", ", "");
+    let grid = write(d.path(), "grid.toml", &one);
+    let tmp = d.path().join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let reference = d.path().join("reference");
+    let out = sweep(&grid, &reference, &tmp, &[]).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let res = d.path().join("results");
+    let child = sweep(&grid, &res, &tmp, &[]).spawn().unwrap();
+    assert!(wait_until(120, || has_checkpoint(&res)), "no checkpoint");
+    signal(child.id() as i32, SIGINT);
+    let out = child.wait_with_output().unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(err.contains("stopped by SIGINT"), "{err}");
+    let out = sweep(&grid, &res, &tmp, &[]).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_same_runs(&reference, &res);
+
+    // `harness run` of the same config into a fresh tree, stopped by SIGTERM.
+    let runs = d.path().join("runs");
+    let cfg = std::fs::read_dir(&reference)
+        .unwrap()
+        .map(|e| e.unwrap().path().join("config.toml"))
+        .find(|p| p.exists())
+        .unwrap();
+    let run = || {
+        let mut c = harness();
+        c.args(["run", "--config"])
+            .arg(&cfg)
+            .arg("--results")
+            .arg(&runs)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        c
+    };
+    let child = run().spawn().unwrap();
+    assert!(wait_until(120, || has_checkpoint(&runs)), "no checkpoint");
+    signal(child.id() as i32, SIGTERM);
+    let out = child.wait_with_output().unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(143), "{err}");
+    assert!(err.contains("stopped by SIGTERM after step"), "{err}");
+    let out = run().output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_same_runs(&reference, &runs);
+}
+
+/// A sweep whose reader went away (`| head`, a closed pipe) neither panics nor loses its runs;
+/// the read-only commands stop quietly.
+#[test]
+fn closed_pipes_panic_nowhere() {
+    let d = tempfile::tempdir().unwrap();
+    let grid = write(
+        d.path(),
+        "grid.toml",
+        &GRID.replace("gen_iters = 1500", "gen_iters = 20"),
+    );
+    let tmp = d.path().join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let res = d.path().join("results");
+    for (args, jobs) in [
+        (vec!["--dry-run"], "1"),
+        (vec![], "1"),
+        (vec![], "2"),
+        (vec![], "2"),
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let (ereader, ewriter) = std::io::pipe().unwrap();
+        drop(ereader);
+        let out = sweep(&grid, &res, &tmp, &[&["--jobs", jobs][..], &args].concat())
+            .stdout(writer)
+            .stderr(ewriter)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "sweep {args:?} --jobs {jobs}");
+    }
+    let out = sweep(&grid, &res, &tmp, &[]).output().unwrap();
+    assert!(text(&out.stdout).contains("nothing to train"), "{out:?}");
+    for cmd in ["ls", "status", "report"] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = harness()
+            .arg(cmd)
+            .arg(&res)
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        let err = text(&out.stderr);
+        assert!(!err.contains("panicked"), "{cmd}: {err}");
+        assert!(
+            matches!(out.status.code(), Some(0 | 2)) || out.status.code().is_none(),
+            "{cmd}: {:?}",
+            out.status
+        );
+    }
+}
+
+fn has_checkpoint(res: &Path) -> bool {
+    count_checkpoints(res) >= 1
+}
