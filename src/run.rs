@@ -61,6 +61,12 @@ pub enum RunResult {
     Stopped {
         step: u32,
     },
+    /// The checkpoint or logs on disk cannot be trusted to resume from (see
+    /// [`crate::resume`]); nothing was trained and the run folder is as it was. The error names
+    /// the file, what is wrong and the fix.
+    Refused {
+        error: String,
+    },
 }
 
 /// The compute device for a backend; GPU backends must have been compiled in.
@@ -115,6 +121,8 @@ pub fn execute(
     if let Some(owner) = &lock.took_over_from {
         eprintln!("{hash}: taking over a stale lock left by {owner}");
     }
+    // Put back as it was if the resume is refused: a refusal writes nothing.
+    let record_bytes = std::fs::read(dir.join(run_files::RECORD)).ok();
     store::write_config(&dir, cfg)?;
     let backend = opts.backend.unwrap_or(cfg.backend);
     let mut record = attempt_record(previous.as_ref(), backend, opts);
@@ -148,6 +156,26 @@ pub fn execute(
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| attempt.train(&mut on_step)))
     };
     let result = conclude(&mut record, trained);
+    if let RunResult::Refused { error } = result {
+        let record_path = dir.join(run_files::RECORD);
+        match record_bytes {
+            Some(bytes) => store::write_atomic(&record_path, &bytes)?,
+            None => std::fs::remove_file(&record_path)
+                .with_context(|| format!("removing {}", record_path.display()))?,
+        }
+        return Ok(RunResult::Refused {
+            error: format!(
+                "{error}\n  the run cannot be resumed from {}; fix: `harness sweep GRID --restart {hash}` \
+                 (or `harness run --config {} --restart`) moves its files into {}/{}/<UTC time>/ \
+                 and trains it from step 0; or delete {} yourself",
+                dir.display(),
+                dir.join(run_files::CONFIG).display(),
+                dir.display(),
+                run_files::DISCARDED,
+                dir.display()
+            ),
+        });
+    }
     if let RunResult::Stopped { .. } = result {
         // Left as `running` with a checkpoint: the next sweep resumes it.
         return Ok(result);
@@ -282,7 +310,14 @@ fn conclude(record: &mut RunRecord, trained: std::thread::Result<Result<Trained>
                 Outcome::Stopped { step } => RunResult::Stopped { step },
             };
         }
-        Ok(Err(e)) => format!("{e:#}"),
+        Ok(Err(e)) => {
+            if let Some(refusal) = crate::resume::Refusal::find(&e) {
+                return RunResult::Refused {
+                    error: refusal.to_string(),
+                };
+            }
+            format!("{e:#}")
+        }
         Err(panic) => {
             let msg = panic
                 .downcast_ref::<String>()
@@ -361,7 +396,8 @@ pub fn rescore(
             value: *value,
         });
     }
-    e.logs.write(dir)?;
+    let digests = e.logs.write(dir)?;
+    crate::checkpoint::record_log_digests(dir, &digests)?;
     let mut summary = summary::read(dir).unwrap_or_else(|| Summary {
         step,
         gen_iters: cfg.gen_iters,

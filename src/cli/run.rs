@@ -38,6 +38,10 @@ pub struct Args {
     /// Show burn-train's live dashboard (TUI on a terminal).
     #[arg(long, conflicts_with = "json")]
     dashboard: bool,
+    /// Discard the run's checkpoint and logs (moved into `<run>/discarded/<UTC time>/`) and
+    /// train it from step 0.
+    #[arg(long)]
+    restart: bool,
 }
 
 pub fn exec(a: Args) -> CliResult {
@@ -68,6 +72,14 @@ pub fn exec(a: Args) -> CliResult {
     // Bad data is bad input (exit 2, nothing written), not a failed run folder.
     load_data(&cfg, a.data_dir.as_deref())?;
     let h = hash::short_hash(&cfg);
+    let dir = store.run_dir(&h);
+    if a.restart && dir.exists() {
+        let to = crate::resume::discard(&dir)?;
+        eprintln!(
+            "{h}: moved its checkpoint and logs to {}; training it from step 0",
+            to.display()
+        );
+    }
     let opts = RunOptions {
         backend: a.backend,
         data_dir: a.data_dir,
@@ -77,6 +89,10 @@ pub fn exec(a: Args) -> CliResult {
     };
     let result = execute(&store, &cfg, &opts, |_, _| {})?;
     let failed = matches!(result, RunResult::Failed { .. });
+    let refused = matches!(result, RunResult::Refused { .. });
+    if let RunResult::Refused { error } = &result {
+        eprintln!("error: {error}");
+    }
     let text = if a.json {
         let line = RunOutput { hash: h, result };
         serde_json::to_string(&line).map_err(anyhow::Error::from)?
@@ -86,7 +102,9 @@ pub fn exec(a: Args) -> CliResult {
     // The outcome is already in run.json: a reader that went away (a killed sweep's closed
     // pipe) is no reason to panic or to fail the run.
     let _ = writeln!(std::io::stdout(), "{text}");
-    Ok(if failed {
+    Ok(if refused {
+        ExitCode::from(2)
+    } else if failed {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

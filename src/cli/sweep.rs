@@ -44,6 +44,10 @@ pub struct Args {
     backend: Option<Backend>,
     #[arg(long)]
     no_progress: bool,
+    /// Discard these runs' checkpoints and logs (hash prefixes, as `ls` shows them) and train
+    /// them again from step 0; their files are moved into `<run>/discarded/<UTC time>/`.
+    #[arg(long, value_name = "HASH", num_args = 1..)]
+    restart: Vec<String>,
     /// Show burn-train's live dashboard (TUI on a terminal) for each run; with --jobs 1.
     #[arg(long)]
     dashboard: bool,
@@ -141,6 +145,7 @@ pub fn exec(a: Args) -> CliResult {
     }
     let store = open_store(&a.results)?;
     note_duplicates(&plan);
+    restart(&plan, &store, &a.restart, a.dry_run)?;
     if a.dry_run {
         print_dry_run(&plan, &store, a.shard);
         return Ok(ExitCode::SUCCESS);
@@ -159,11 +164,79 @@ pub fn exec(a: Args) -> CliResult {
     };
     let report = run_sweep(&plan, &store, &opts)?;
     print_report(&plan, &store, &report);
-    Ok(if report.success() {
+    Ok(if !report.refused.is_empty() {
+        ExitCode::from(2)
+    } else if report.success() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
+}
+
+/// `--restart`: move the named runs' files aside (`--dry-run`: say what would be moved).
+fn restart(
+    plan: &Plan,
+    store: &Store,
+    prefixes: &[String],
+    dry_run: bool,
+) -> Result<(), super::error::CliError> {
+    for h in restart_targets(plan, prefixes)? {
+        let dir = store.run_dir(&h);
+        if !dir.exists() {
+            println!("{h}: nothing to discard (never started)");
+        } else if dry_run {
+            println!(
+                "{h}: would move the files of {} aside and train it from step 0",
+                dir.display()
+            );
+        } else {
+            let to = crate::resume::discard(&dir)?;
+            println!(
+                "{h}: moved its checkpoint and logs to {}; training it from step 0",
+                to.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The configurations of `plan` that `--restart` names, by hash prefix.
+fn restart_targets(
+    plan: &Plan,
+    prefixes: &[String],
+) -> Result<Vec<String>, super::error::CliError> {
+    let mut out: Vec<String> = Vec::new();
+    for p in prefixes {
+        let hits: Vec<&str> = plan
+            .entries
+            .iter()
+            .map(|e| e.hash.as_str())
+            .filter(|h| !p.is_empty() && h.starts_with(p.as_str()))
+            .collect();
+        match hits[..] {
+            [h] => {
+                if !out.iter().any(|o| o == h) {
+                    out.push(h.to_string());
+                }
+            }
+            [] => {
+                return Err(bad(format!(
+                    "--restart {p}: no configuration of {} has a hash starting with `{p}`; \
+                     `harness sweep {} --dry-run` lists them",
+                    plan.file.display(),
+                    plan.file.display()
+                )));
+            }
+            _ => {
+                return Err(bad(format!(
+                    "--restart {p}: matches {} configurations of {}; give more characters of the hash",
+                    hits.len(),
+                    plan.file.display()
+                )));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Refuse a configuration whose estimated memory exceeds the machine's: it would abort on an
@@ -226,6 +299,7 @@ fn print_report(plan: &Plan, store: &Store, report: &SweepReport) {
         && report.failed.is_empty()
         && report.diverged.is_empty()
         && report.busy.is_empty()
+        && report.refused.is_empty()
     {
         println!(
             "{}: nothing to train: all {} configurations are already done ({})",
@@ -235,13 +309,14 @@ fn print_report(plan: &Plan, store: &Store, report: &SweepReport) {
         );
     } else {
         println!(
-            "{}: {} trained ({} resumed), {} already done, {} diverged, {} failed, {} running elsewhere",
+            "{}: {} trained ({} resumed), {} already done, {} diverged, {} failed, {} not resumable, {} running elsewhere",
             plan.name,
             report.trained.len(),
             report.resumed.len(),
             report.already_done.len(),
             report.diverged.len(),
             report.failed.len(),
+            report.refused.len(),
             report.busy.len()
         );
     }
@@ -250,6 +325,9 @@ fn print_report(plan: &Plan, store: &Store, report: &SweepReport) {
     }
     for (h, e) in &report.failed {
         eprintln!("  FAILED: {h}: {e}");
+    }
+    for (h, e) in &report.refused {
+        eprintln!("  NOT RESUMED: {h}: {e}");
     }
 }
 
@@ -263,6 +341,7 @@ fn submit(a: Args, limit: Option<usize>) -> CliResult {
     let plan = load_plan(&a.file, limit)?;
     let store = open_store(&a.results)?;
     note_duplicates(&plan);
+    restart(&plan, &store, &a.restart, a.dry_run)?;
     let s = a.slurm;
     let opts = SlurmOptions {
         partition: s.partition,
