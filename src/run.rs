@@ -54,18 +54,18 @@ pub enum RunResult {
     Failed {
         error: String,
     },
+    /// The checkpoint or logs on disk cannot be trusted to resume from (see
+    /// [`crate::resume`]); nothing was trained and the run folder is as it was. The error names
+    /// the file, what is wrong and the fix.
+    Refused {
+        error: String,
+    },
     /// Already done before we got to it.
     AlreadyDone,
     /// Another live worker holds its lock.
     Busy,
     Stopped {
         step: u32,
-    },
-    /// The checkpoint or logs on disk cannot be trusted to resume from (see
-    /// [`crate::resume`]); nothing was trained and the run folder is as it was. The error names
-    /// the file, what is wrong and the fix.
-    Refused {
-        error: String,
     },
 }
 
@@ -112,6 +112,8 @@ pub fn execute(
     };
     lock.remove_stale_temporaries(&dir);
     let previous = record::read(&dir);
+    // Put back as it was if the resume is refused: a refusal writes nothing.
+    let record_bytes = std::fs::read(dir.join(run_files::RECORD)).ok();
     if previous
         .as_ref()
         .is_some_and(|r| matches!(r.status, Status::Done | Status::Diverged))
@@ -121,8 +123,6 @@ pub fn execute(
     if let Some(owner) = &lock.took_over_from {
         eprintln!("{hash}: taking over a stale lock left by {owner}");
     }
-    // Put back as it was if the resume is refused: a refusal writes nothing.
-    let record_bytes = std::fs::read(dir.join(run_files::RECORD)).ok();
     store::write_config(&dir, cfg)?;
     let backend = opts.backend.unwrap_or(cfg.backend);
     let mut record = attempt_record(previous.as_ref(), backend, opts);
@@ -155,27 +155,12 @@ pub fn execute(
         };
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| attempt.train(&mut on_step)))
     };
-    let result = conclude(&mut record, trained);
-    if let RunResult::Refused { error } = result {
-        let record_path = dir.join(run_files::RECORD);
-        match record_bytes {
-            Some(bytes) => store::write_atomic(&record_path, &bytes)?,
-            None => std::fs::remove_file(&record_path)
-                .with_context(|| format!("removing {}", record_path.display()))?,
-        }
-        return Ok(RunResult::Refused {
-            error: format!(
-                "{error}\n  the run cannot be resumed from {}; fix: `harness sweep GRID --restart {hash}` \
-                 (or `harness run --config {} --restart`) moves its files into {}/{}/<UTC time>/ \
-                 and trains it from step 0; or delete {} yourself",
-                dir.display(),
-                dir.join(run_files::CONFIG).display(),
-                dir.display(),
-                run_files::DISCARDED,
-                dir.display()
-            ),
-        });
+    if let Ok(Err(e)) = &trained
+        && let Some(refusal) = crate::resume::Refusal::find(e)
+    {
+        return refuse(&dir, &hash, record_bytes, refusal);
     }
+    let result = conclude(&mut record, trained);
     if let RunResult::Stopped { .. } = result {
         // Left as `running` with a checkpoint: the next sweep resumes it.
         return Ok(result);
@@ -184,6 +169,34 @@ pub fn execute(
     record::write(&dir, &record)?;
     drop(lock);
     Ok(result)
+}
+
+/// A resume refused (see [`crate::resume`]): `run.json` put back as it was (`bytes`, or none),
+/// and the refusal with the fix.
+fn refuse(
+    dir: &Path,
+    hash: &str,
+    bytes: Option<Vec<u8>>,
+    refusal: &crate::resume::Refusal,
+) -> Result<RunResult> {
+    let record_path = dir.join(run_files::RECORD);
+    match bytes {
+        Some(bytes) => store::write_atomic(&record_path, &bytes)?,
+        None => std::fs::remove_file(&record_path)
+            .with_context(|| format!("removing {}", record_path.display()))?,
+    }
+    Ok(RunResult::Refused {
+        error: format!(
+            "{refusal}\n  the run cannot be resumed from {}; fix: `harness sweep GRID --restart {hash}` \
+             (or `harness run --config {} --restart`) moves its files into {}/{}/<UTC time>/ and \
+             trains it from step 0; or delete {} yourself",
+            dir.display(),
+            dir.join(run_files::CONFIG).display(),
+            dir.display(),
+            run_files::DISCARDED,
+            dir.display()
+        ),
+    })
 }
 
 /// `run.json` as a new attempt starts: `running`, carrying over what earlier attempts
@@ -310,14 +323,7 @@ fn conclude(record: &mut RunRecord, trained: std::thread::Result<Result<Trained>
                 Outcome::Stopped { step } => RunResult::Stopped { step },
             };
         }
-        Ok(Err(e)) => {
-            if let Some(refusal) = crate::resume::Refusal::find(&e) {
-                return RunResult::Refused {
-                    error: refusal.to_string(),
-                };
-            }
-            format!("{e:#}")
-        }
+        Ok(Err(e)) => format!("{e:#}"),
         Err(panic) => {
             let msg = panic
                 .downcast_ref::<String>()

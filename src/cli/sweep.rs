@@ -163,10 +163,18 @@ pub fn exec(a: Args) -> CliResult {
         progress: !a.no_progress && !a.dashboard,
     };
     let report = run_sweep(&plan, &store, &opts)?;
+    if !report.refused.is_empty() {
+        print_report(&plan, &store, &report);
+        // A run that cannot be resumed is bad input, as elsewhere: exit 2.
+        return Err(bad(format!(
+            "{} configuration(s) of {} cannot be resumed (NOT RESUMED above: each names the \
+             file and the fix)",
+            report.refused.len(),
+            plan.file.display()
+        )));
+    }
     print_report(&plan, &store, &report);
-    Ok(if !report.refused.is_empty() {
-        ExitCode::from(2)
-    } else if report.success() {
+    Ok(if report.success() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
@@ -295,11 +303,11 @@ fn print_dry_run(plan: &Plan, store: &Store, shard: Option<(usize, usize)>) {
 }
 
 fn print_report(plan: &Plan, store: &Store, report: &SweepReport) {
-    if report.trained.is_empty()
+    if report.refused.is_empty()
+        && report.trained.is_empty()
         && report.failed.is_empty()
         && report.diverged.is_empty()
         && report.busy.is_empty()
-        && report.refused.is_empty()
     {
         println!(
             "{}: nothing to train: all {} configurations are already done ({})",
@@ -309,25 +317,24 @@ fn print_report(plan: &Plan, store: &Store, report: &SweepReport) {
         );
     } else {
         println!(
-            "{}: {} trained ({} resumed), {} already done, {} diverged, {} failed, {} not resumable, {} running elsewhere",
+            "{}: {} trained ({} resumed), {} already done, {} diverged, {} failed, {} running elsewhere",
             plan.name,
             report.trained.len(),
             report.resumed.len(),
             report.already_done.len(),
             report.diverged.len(),
             report.failed.len(),
-            report.refused.len(),
             report.busy.len()
         );
+    }
+    for (h, e) in &report.refused {
+        eprintln!("  NOT RESUMED: {h}: {e}");
     }
     for (h, step) in &report.diverged {
         println!("  diverged: {h} at step {step}");
     }
     for (h, e) in &report.failed {
         eprintln!("  FAILED: {h}: {e}");
-    }
-    for (h, e) in &report.refused {
-        eprintln!("  NOT RESUMED: {h}: {e}");
     }
 }
 
