@@ -88,11 +88,21 @@ pub fn exec(a: Args) -> CliResult {
         ..Default::default()
     };
     let result = execute(&store, &cfg, &opts, |_, _| {})?;
-    let failed = matches!(result, RunResult::Failed { .. });
-    let refused = matches!(result, RunResult::Refused { .. });
     if let RunResult::Refused { error } = &result {
-        eprintln!("error: {error}");
+        // The outcome line first (a sweep's parent reads it), then bad input: exit 2.
+        let line = if a.json {
+            let out = RunOutput {
+                hash: h.clone(),
+                result: result.clone(),
+            };
+            serde_json::to_string(&out).map_err(anyhow::Error::from)?
+        } else {
+            format!("{h}: not resumed")
+        };
+        let _ = writeln!(std::io::stdout(), "{line}");
+        return Err(bad(error.clone()));
     }
+    let failed = matches!(result, RunResult::Failed { .. });
     let text = if a.json {
         let line = RunOutput { hash: h, result };
         serde_json::to_string(&line).map_err(anyhow::Error::from)?
@@ -102,9 +112,7 @@ pub fn exec(a: Args) -> CliResult {
     // The outcome is already in run.json: a reader that went away (a killed sweep's closed
     // pipe) is no reason to panic or to fail the run.
     let _ = writeln!(std::io::stdout(), "{text}");
-    Ok(if refused {
-        ExitCode::from(2)
-    } else if failed {
+    Ok(if failed {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
