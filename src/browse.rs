@@ -29,7 +29,7 @@ impl RunOverview {
     }
 }
 
-/// Every run under the store (folders whose config does not read are left out).
+/// Every run under the store whose config reads; the others are [`unreadable`].
 pub fn runs(store: &Store) -> Vec<RunOverview> {
     store
         .runs()
@@ -43,6 +43,19 @@ pub fn runs(store: &Store) -> Vec<RunOverview> {
                 summary: summary::read(&dir),
                 hash,
             })
+        })
+        .collect()
+}
+
+/// The run folders of the store whose `config.toml` does not read: (hash, record, why).
+pub fn unreadable(store: &Store) -> Vec<(String, Option<RunRecord>, String)> {
+    store
+        .runs()
+        .into_iter()
+        .filter_map(|dir| {
+            let why = store::read_config(&dir).err()?;
+            let hash = dir.file_name()?.to_string_lossy().into_owned();
+            Some((hash, record::read(&dir), format!("{why:#}")))
         })
         .collect()
 }

@@ -8,9 +8,11 @@
 use crate::data::SamplerState;
 use crate::model::{Critic, Generator};
 use crate::optim::Optim;
+use crate::resume::Refusal;
+use crate::runlog::LogDigests;
 use crate::store::write_atomic;
 use crate::weights::{load_into, to_bytes};
-use anyhow::{Context, Result, anyhow};
+use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -25,6 +27,10 @@ struct State {
     /// ChaCha word position of the noise RNG (u128 as decimal).
     noise_rng_pos: String,
     sampler: SamplerState,
+    /// Digests of the logs written with this checkpoint (absent in checkpoints of releases
+    /// that predate them: their logs are checked by their steps alone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    logs: Option<LogDigests>,
 }
 
 /// Where a run stands besides its weights and optimiser states: what a resumed run needs to
@@ -38,6 +44,8 @@ pub struct Position {
     /// Word position of the noise RNG.
     pub noise_rng_pos: u128,
     pub sampler: SamplerState,
+    /// Digests of the logs as written with the checkpoint ([`crate::runlog::RunLogs::write`]).
+    pub logs: Option<LogDigests>,
 }
 
 /// The networks and their optimisers, as a checkpoint holds them.
@@ -96,6 +104,7 @@ pub fn save(dir: &Path, nets: Nets<&Generator, &Critic, &Optim>, pos: &Position)
         c_t: nets.c_opt.t,
         noise_rng_pos: pos.noise_rng_pos.to_string(),
         sampler: pos.sampler.clone(),
+        logs: pos.logs.clone(),
     };
     write_atomic(
         &tmp.join("state.json"),
@@ -118,30 +127,87 @@ pub fn save(dir: &Path, nets: Nets<&Generator, &Critic, &Optim>, pos: &Position)
 
 /// Load the latest checkpoint in `dir` into `nets` and return its position, or `None` (nets
 /// untouched) when there is no checkpoint: a fresh start. The loaded parameters are plain
-/// tensors; the caller makes them trainable again.
+/// tensors; the caller makes them trainable again. A checkpoint that cannot be read, or whose
+/// state disagrees with its own folder, is a [`Refusal`] naming the file.
 pub fn restore(
     dir: &Path,
     nets: Nets<&mut Generator, &mut Critic, &mut Optim>,
-) -> Result<Option<Position>> {
+) -> Result<Option<Position>, Refusal> {
     let Some(ck) = latest(dir) else {
         return Ok(None);
     };
-    let text = fs::read_to_string(ck.join("state.json"))?;
-    let st: State =
-        serde_json::from_str(&text).with_context(|| format!("parsing {}", ck.display()))?;
-    load_into(nets.g, &ck.join("generator.safetensors"))?;
-    load_into(nets.c, &ck.join("critic.safetensors"))?;
-    load_into(&mut nets.g_opt.state, &ck.join("g_optim.safetensors"))?;
-    load_into(&mut nets.c_opt.state, &ck.join("c_optim.safetensors"))?;
+    let state = ck.join("state.json");
+    let bytes =
+        fs::read(&state).map_err(|e| Refusal::new(&state, format!("cannot be read: {e}")))?;
+    let st: State = serde_json::from_slice(&bytes)
+        .map_err(|e| Refusal::new(&state, format!("not a checkpoint state: {e}")))?;
+    let named = ck
+        .file_name()
+        .and_then(|n| n.to_str()?.strip_prefix("step-")?.parse::<u32>().ok());
+    if named != Some(st.step) {
+        return Err(Refusal::new(
+            &state,
+            format!(
+                "says step {}, but its folder {} is another step's",
+                st.step,
+                ck.display()
+            ),
+        ));
+    }
+    let noise_rng_pos = st.noise_rng_pos.parse().map_err(|err| {
+        Refusal::new(
+            &state,
+            format!(
+                "noise_rng_pos {:?} is not a number: {err}",
+                st.noise_rng_pos
+            ),
+        )
+    })?;
+    let load = |r: Result<()>, file: &str| {
+        r.map_err(|e| Refusal::new(ck.join(file), format!("cannot be loaded: {e:#}")))
+    };
+    load(
+        load_into(nets.g, &ck.join("generator.safetensors")),
+        "generator.safetensors",
+    )?;
+    load(
+        load_into(nets.c, &ck.join("critic.safetensors")),
+        "critic.safetensors",
+    )?;
+    load(
+        load_into(&mut nets.g_opt.state, &ck.join("g_optim.safetensors")),
+        "g_optim.safetensors",
+    )?;
+    load(
+        load_into(&mut nets.c_opt.state, &ck.join("c_optim.safetensors")),
+        "c_optim.safetensors",
+    )?;
     nets.g_opt.t = st.g_t;
     nets.c_opt.t = st.c_t;
     Ok(Some(Position {
         step: st.step,
         wall_s: st.wall_s,
-        noise_rng_pos: st
-            .noise_rng_pos
-            .parse()
-            .map_err(|err| anyhow!("bad rng position: {err}"))?,
+        noise_rng_pos,
         sampler: st.sampler,
+        logs: st.logs,
     }))
+}
+
+/// The file holding the latest checkpoint's state (for messages).
+pub fn state_file(dir: &Path) -> Option<PathBuf> {
+    latest(dir).map(|ck| ck.join("state.json"))
+}
+
+/// Record new digests of the logs in the latest checkpoint (after `harness eval` rewrote
+/// the scores of its step), so a later resume accepts them.
+pub fn record_log_digests(dir: &Path, digests: &LogDigests) -> Result<()> {
+    let Some(state) = state_file(dir) else {
+        return Ok(());
+    };
+    let mut st: State = serde_json::from_slice(&fs::read(&state)?)?;
+    if st.logs.is_some() {
+        st.logs = Some(digests.clone());
+        write_atomic(&state, serde_json::to_string_pretty(&st)?.as_bytes())?;
+    }
+    Ok(())
 }

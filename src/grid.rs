@@ -196,8 +196,53 @@ fn check_value(key: &str, value: &toml::Value) -> Result<(), String> {
         .map_err(|e| {
             let msg = e.to_string();
             let msg = msg.trim().trim_end_matches(&format!(" for key `{key}`"));
-            format!("key `{key}`: {msg}")
+            let msg = msg.trim_end_matches(&format!("\nin `{key}`"));
+            format!("key `{key}`: {}", with_range(key, msg))
         })
+}
+
+/// The integers `key` accepts, for messages: its bound in [`crate::limits::BOUNDS`], else its
+/// type's (`seed`: any u64; the other integer keys: a positive u32).
+fn valid_range(key: &str) -> String {
+    if key == "seed" {
+        return format!("0..={}", u64::MAX);
+    }
+    let max = crate::limits::BOUNDS
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map_or(u64::from(u32::MAX), |(_, b)| *b);
+    format!("1..={max}")
+}
+
+/// `msg` about an integer key with the range it accepts: serde's "expected i64" says nothing
+/// of it, and the resolver's own range is u32's, wider than the key's bound.
+fn with_range(key: &str, msg: &str) -> String {
+    let u32_range = format!("(valid: 1..={})", u32::MAX);
+    if msg.ends_with(&u32_range) {
+        return format!(
+            "{}(valid: {})",
+            msg.trim_end_matches(&u32_range),
+            valid_range(key)
+        );
+    }
+    let integer = [
+        "expected i64",
+        "expected u64",
+        "expected u32",
+        "expected usize",
+    ]
+    .iter()
+    .any(|t| msg.contains(t));
+    if integer {
+        let what = if msg.contains("sequence") || key.ends_with("_hidden") {
+            "integers in"
+        } else {
+            "an integer in"
+        };
+        format!("{msg} (valid: {what} {})", valid_range(key))
+    } else {
+        msg.to_string()
+    }
 }
 
 /// Read and expand a grid file. `max_runs` (None = no limit) guards against accidental huge grids.
@@ -587,7 +632,10 @@ impl Expansion<'_> {
                     .map_err(|e| loc.at(None, format!("invalid settings: {e}")))?;
                 let config = spec.resolve().map_err(|e| {
                     let span = self.key_span(e.key, spans);
-                    loc.at(span, format!("key `{}`: {}", e.key, e.message))
+                    loc.at(
+                        span,
+                        format!("key `{}`: {}", e.key, with_range(e.key, &e.message)),
+                    )
                 })?;
                 // What cannot fit is refused here, not by an aborted allocation at run time.
                 crate::limits::check_bounds(&config).map_err(|(key, m)| {

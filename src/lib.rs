@@ -29,6 +29,7 @@ pub mod pool;
 pub mod replay;
 pub mod report;
 pub mod results;
+pub mod resume;
 pub mod run;
 pub mod runlog;
 pub mod shard;

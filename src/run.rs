@@ -57,6 +57,12 @@ pub enum RunResult {
     Failed {
         error: String,
     },
+    /// The checkpoint or logs on disk cannot be trusted to resume from (see
+    /// [`crate::resume`]); nothing was trained and the run folder is as it was. The error names
+    /// the file, what is wrong and the fix.
+    Refused {
+        error: String,
+    },
     /// Already done before we got to it.
     AlreadyDone,
     /// Another live worker holds its lock.
@@ -114,6 +120,8 @@ pub fn execute(
     };
     lock.remove_stale_temporaries(&dir);
     let previous = record::read(&dir);
+    // Put back as it was if the resume is refused: a refusal writes nothing.
+    let record_bytes = std::fs::read(dir.join(run_files::RECORD)).ok();
     if previous
         .as_ref()
         .is_some_and(|r| matches!(r.status, Status::Done | Status::Diverged))
@@ -155,6 +163,11 @@ pub fn execute(
         };
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| attempt.train(&mut on_step)))
     };
+    if let Ok(Err(e)) = &trained
+        && let Some(refusal) = crate::resume::Refusal::find(e)
+    {
+        return refuse(&dir, &hash, record_bytes, refusal);
+    }
     let result = conclude(&mut record, trained);
     match result {
         // Left as `running` with a checkpoint: the next sweep resumes it.
@@ -170,6 +183,34 @@ pub fn execute(
     record::write(&dir, &record)?;
     drop(lock);
     Ok(result)
+}
+
+/// A resume refused (see [`crate::resume`]): `run.json` put back as it was (`bytes`, or none),
+/// and the refusal with the fix.
+fn refuse(
+    dir: &Path,
+    hash: &str,
+    bytes: Option<Vec<u8>>,
+    refusal: &crate::resume::Refusal,
+) -> Result<RunResult> {
+    let record_path = dir.join(run_files::RECORD);
+    match bytes {
+        Some(bytes) => store::write_atomic(&record_path, &bytes)?,
+        None => std::fs::remove_file(&record_path)
+            .with_context(|| format!("removing {}", record_path.display()))?,
+    }
+    Ok(RunResult::Refused {
+        error: format!(
+            "{refusal}\n  the run cannot be resumed from {}; fix: `harness sweep GRID --restart {hash}` \
+             (or `harness run --config {} --restart`) moves its files into {}/{}/<UTC time>/ and \
+             trains it from step 0; or delete {} yourself",
+            dir.display(),
+            dir.join(run_files::CONFIG).display(),
+            dir.display(),
+            run_files::DISCARDED,
+            dir.display()
+        ),
+    })
 }
 
 /// `run.json` as a new attempt starts: `running`, carrying over what earlier attempts
@@ -377,7 +418,8 @@ pub fn rescore(
             value: *value,
         });
     }
-    e.logs.write(dir)?;
+    let digests = e.logs.write(dir)?;
+    crate::checkpoint::record_log_digests(dir, &digests)?;
     let mut summary = summary::read(dir).unwrap_or_else(|| Summary {
         step,
         gen_iters: cfg.gen_iters,

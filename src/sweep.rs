@@ -59,6 +59,8 @@ pub struct SweepReport {
     pub resumed: Vec<String>,
     pub diverged: Vec<(String, u32)>,
     pub failed: Vec<(String, String)>,
+    /// Runs whose checkpoint or logs cannot be resumed from (bad input: exit 2).
+    pub refused: Vec<(String, String)>,
     pub busy: Vec<String>,
     /// Stopped by a signal after this step, checkpointed there (resumed by the next sweep).
     pub interrupted: Vec<(String, u32)>,
@@ -70,7 +72,7 @@ pub struct SweepReport {
 
 impl SweepReport {
     pub fn success(&self) -> bool {
-        self.failed.is_empty()
+        self.failed.is_empty() && self.refused.is_empty()
     }
 }
 
@@ -119,6 +121,7 @@ impl SweepReport {
             Ok(RunResult::Busy) => self.busy.push(h),
             Ok(RunResult::Diverged { step }) => self.diverged.push((h, step)),
             Ok(RunResult::Failed { error }) => self.failed.push((h, error)),
+            Ok(RunResult::Refused { error }) => self.refused.push((h, error)),
             Ok(RunResult::Stopped { .. }) => {}
             Ok(RunResult::Interrupted { step, .. }) => self.interrupted.push((h, step)),
             Err(e) => self.failed.push((h, format!("{e:#}"))),

@@ -28,7 +28,8 @@ use crate::data::{Sampler, normal_rows, rng_for, streams, to_tensor};
 use crate::measure::{self, Evaluation, Scorer, Subject};
 use crate::model::{self, Critic, Generator};
 use crate::optim::{Optim, ParamGrads, clamp_params};
-use crate::runlog::{MetricsRow, RunLogs};
+use crate::resume::Refusal;
+use crate::runlog::{Cadence, MetricsRow, RunLogs};
 use crate::shard::{Shard, Shards};
 use crate::stop::StopFlag;
 use crate::store::write_atomic;
@@ -390,7 +391,7 @@ impl Engine {
             if !(log_now || eval_now) {
                 on_step(step, None);
             } else if let Some(diverged) = self.observe(dir, eval_now, wall(self), on_step)? {
-                self.timed_checkpoint(|e| e.logs.write(dir))?;
+                self.timed_checkpoint(|e| e.logs.write(dir).map(drop))?;
                 return Ok(diverged);
             }
             if step.is_multiple_of(self.cfg.checkpoint_every) || is_last {
@@ -456,7 +457,7 @@ impl Engine {
     /// The logs, the critic surface (toy data) and a checkpoint, written together so the files
     /// always match the latest checkpoint.
     pub fn checkpoint(&self, dir: &Path, wall_s: f64) -> Result<()> {
-        self.logs.write(dir)?;
+        let logs = self.logs.write(dir)?;
         if self.cfg.is_toy() {
             write_atomic(
                 &dir.join("surface.csv"),
@@ -468,6 +469,7 @@ impl Engine {
             wall_s,
             noise_rng_pos: self.noise_rng.get_word_pos(),
             sampler: self.sampler.state(),
+            logs: Some(logs),
         };
         let nets = Nets {
             g: &self.g,
@@ -480,7 +482,8 @@ impl Engine {
 
     /// Continue from the latest checkpoint in `dir`: networks, optimisers, random streams,
     /// sampler, step, wall time and the logs up to that step. Returns the step resumed from, or
-    /// `None` when there is no checkpoint (a fresh start).
+    /// `None` when there is no checkpoint (a fresh start). A checkpoint or log that does not
+    /// agree with the others is a [`Refusal`] (see [`RunLogs::read_checked`]).
     pub fn restore(&mut self, dir: &Path) -> Result<Option<u32>> {
         let nets = Nets {
             g: &mut self.g,
@@ -491,16 +494,36 @@ impl Engine {
         let Some(pos) = checkpoint::restore(dir, nets)? else {
             return Ok(None);
         };
+        let state = checkpoint::state_file(dir).unwrap_or_else(|| dir.to_path_buf());
+        // Generator updates are one per step (the generator-first order skips the first).
+        let gen_first =
+            self.cfg.schedule == Schedule::Fresh && self.cfg.order == Order::GeneratorFirst;
+        let g_updates = u64::from(pos.step) - u64::from(gen_first && pos.step > 0);
+        if self.g_opt.t != g_updates {
+            return Err(Refusal::new(
+                &state,
+                format!(
+                    "says step {} with {} generator updates; a run at step {} has made {g_updates}",
+                    pos.step, self.g_opt.t, pos.step
+                ),
+            )
+            .into());
+        }
         // Make every trained parameter a tracked leaf again (buffers stay untracked).
         self.g = self.g.clone().train_mode();
         self.c = self.c.clone().train_mode();
         self.noise_rng.set_word_pos(pos.noise_rng_pos);
         self.sampler
             .restore(&pos.sampler)
-            .map_err(|m| anyhow::anyhow!(m))?;
+            .map_err(|m| Refusal::new(&state, format!("sampler: {m}")))?;
         self.step = pos.step;
         self.wall_offset = pos.wall_s;
-        self.logs = RunLogs::read(dir, pos.step)?;
+        let cadence = Cadence {
+            log_every: self.cfg.log_every,
+            eval_every: self.cfg.eval_every,
+            end: self.end(),
+        };
+        self.logs = RunLogs::read_checked(dir, pos.step, &cadence, pos.logs.as_ref())?;
         self.last_critic = None;
         self.last_gen = None;
         Ok(Some(pos.step))

@@ -193,7 +193,7 @@ fn sizes_that_cannot_fit_are_refused_naming_the_key() {
         ),
         (
             "[base]\neval_samples = 4294967296\n",
-            "eval_samples must be a positive integer, got 4294967296 (valid: 1..=4294967295)",
+            "eval_samples must be a positive integer, got 4294967296 (valid: 1..=1000000)",
         ),
         (
             "[base]\ndataset = \"mnist\"\ng_hidden = [100000]\n",

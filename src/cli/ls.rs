@@ -31,8 +31,29 @@ pub fn exec(a: Args) -> CliResult {
         .map(String::from)
         .to_vec(),
     ];
-    rows.extend(browse::runs(&store).iter().map(row));
+    let mut body: Vec<Vec<String>> = browse::runs(&store).iter().map(row).collect();
+    // A run whose config no longer reads is listed, not hidden: its results are still there.
+    let unreadable = browse::unreadable(&store);
+    for (hash, rec, _) in &unreadable {
+        let mut r = vec![String::new(); rows[0].len()];
+        r[0] = hash.clone();
+        r[1] = rec
+            .as_ref()
+            .and_then(|r| r.sweep.clone())
+            .unwrap_or_default();
+        r[7] = "unreadable config.toml".into();
+        r[8] = rec.as_ref().map(|r| r.step.to_string()).unwrap_or_default();
+        body.push(r);
+    }
+    body.sort_by(|a, b| a[0].cmp(&b[0]));
+    rows.extend(body);
     print!("{}", render_table(&rows));
+    for (_, _, why) in &unreadable {
+        eprintln!(
+            "warning: {why}\n  fix: restore the file, or run `harness sweep GRID --restart HASH` with the \
+             grid that made it (its files are moved aside and it trains again)"
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -39,6 +39,10 @@ pub struct Args {
     /// Show burn-train's live dashboard (TUI on a terminal).
     #[arg(long, conflicts_with = "json")]
     dashboard: bool,
+    /// Discard the run's checkpoint and logs (moved into `<run>/discarded/<UTC time>/`) and
+    /// train it from step 0.
+    #[arg(long)]
+    restart: bool,
 }
 
 pub fn exec(a: Args) -> CliResult {
@@ -71,6 +75,14 @@ pub fn exec(a: Args) -> CliResult {
     // Bad data is bad input (exit 2, nothing written), not a failed run folder.
     load_data(&cfg, a.data_dir.as_deref())?;
     let h = hash::short_hash(&cfg);
+    let dir = store.run_dir(&h);
+    if a.restart && dir.exists() {
+        let to = crate::resume::discard(&dir)?;
+        eprintln!(
+            "{h}: moved its checkpoint and logs to {}; training it from step 0",
+            to.display()
+        );
+    }
     let opts = RunOptions {
         backend: a.backend,
         data_dir: a.data_dir,
@@ -80,6 +92,20 @@ pub fn exec(a: Args) -> CliResult {
         ..Default::default()
     };
     let result = execute(&store, &cfg, &opts, |_, _| {})?;
+    if let RunResult::Refused { error } = &result {
+        // The outcome line first (a sweep's parent reads it), then bad input: exit 2.
+        let line = if a.json {
+            let out = RunOutput {
+                hash: h.clone(),
+                result: result.clone(),
+            };
+            serde_json::to_string(&out).map_err(anyhow::Error::from)?
+        } else {
+            format!("{h}: not resumed")
+        };
+        let _ = writeln!(std::io::stdout(), "{line}");
+        return Err(bad(error.clone()));
+    }
     let failed = matches!(result, RunResult::Failed { .. });
     let interrupted = match result {
         RunResult::Interrupted { step, signal } => {

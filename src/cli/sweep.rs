@@ -45,6 +45,10 @@ pub struct Args {
     backend: Option<Backend>,
     #[arg(long)]
     no_progress: bool,
+    /// Discard these runs' checkpoints and logs (hash prefixes, as `ls` shows them) and train
+    /// them again from step 0; their files are moved into `<run>/discarded/<UTC time>/`.
+    #[arg(long, value_name = "HASH", num_args = 1..)]
+    restart: Vec<String>,
     /// Show burn-train's live dashboard (TUI on a terminal) for each run; with --jobs 1.
     #[arg(long)]
     dashboard: bool,
@@ -142,6 +146,7 @@ pub fn exec(a: Args) -> CliResult {
     }
     let store = open_store(&a.results)?;
     note_duplicates(&plan);
+    restart(&plan, &store, &a.restart, a.dry_run)?;
     if a.dry_run {
         print_dry_run(&plan, &store, a.shard);
         return Ok(ExitCode::SUCCESS);
@@ -163,6 +168,16 @@ pub fn exec(a: Args) -> CliResult {
         progress: !a.no_progress && !a.dashboard,
     };
     let report = run_sweep(&plan, &store, &opts)?;
+    if !report.refused.is_empty() {
+        print_report(&plan, &store, &report);
+        // A run that cannot be resumed is bad input, as elsewhere: exit 2.
+        return Err(bad(format!(
+            "{} configuration(s) of {} cannot be resumed (NOT RESUMED above: each names the \
+             file and the fix)",
+            report.refused.len(),
+            plan.file.display()
+        )));
+    }
     print_report(&plan, &store, &report);
     Ok(if let Some(signal) = report.stopped_by {
         ExitCode::from(stop::exit_code(signal))
@@ -171,6 +186,72 @@ pub fn exec(a: Args) -> CliResult {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// `--restart`: move the named runs' files aside (`--dry-run`: say what would be moved).
+fn restart(
+    plan: &Plan,
+    store: &Store,
+    prefixes: &[String],
+    dry_run: bool,
+) -> Result<(), super::error::CliError> {
+    for h in restart_targets(plan, prefixes)? {
+        let dir = store.run_dir(&h);
+        if !dir.exists() {
+            println!("{h}: nothing to discard (never started)");
+        } else if dry_run {
+            println!(
+                "{h}: would move the files of {} aside and train it from step 0",
+                dir.display()
+            );
+        } else {
+            let to = crate::resume::discard(&dir)?;
+            println!(
+                "{h}: moved its checkpoint and logs to {}; training it from step 0",
+                to.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The configurations of `plan` that `--restart` names, by hash prefix.
+fn restart_targets(
+    plan: &Plan,
+    prefixes: &[String],
+) -> Result<Vec<String>, super::error::CliError> {
+    let mut out: Vec<String> = Vec::new();
+    for p in prefixes {
+        let hits: Vec<&str> = plan
+            .entries
+            .iter()
+            .map(|e| e.hash.as_str())
+            .filter(|h| !p.is_empty() && h.starts_with(p.as_str()))
+            .collect();
+        match hits[..] {
+            [h] => {
+                if !out.iter().any(|o| o == h) {
+                    out.push(h.to_string());
+                }
+            }
+            [] => {
+                return Err(bad(format!(
+                    "--restart {p}: no configuration of {} has a hash starting with `{p}`; \
+                     `harness sweep {} --dry-run` lists them",
+                    plan.file.display(),
+                    plan.file.display()
+                )));
+            }
+            _ => {
+                return Err(bad(format!(
+                    "--restart {p}: matches {} configurations of {}; give more characters of the hash",
+                    hits.len(),
+                    plan.file.display()
+                )));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Refuse a configuration whose estimated memory exceeds what it may use (the machine's, or
@@ -230,7 +311,8 @@ fn print_dry_run(plan: &Plan, store: &Store, shard: Option<(usize, usize)>) {
 }
 
 fn print_report(plan: &Plan, store: &Store, report: &SweepReport) {
-    if report.trained.is_empty()
+    if report.refused.is_empty()
+        && report.trained.is_empty()
         && report.failed.is_empty()
         && report.diverged.is_empty()
         && report.busy.is_empty()
@@ -254,6 +336,9 @@ fn print_report(plan: &Plan, store: &Store, report: &SweepReport) {
             report.failed.len(),
             report.busy.len()
         );
+    }
+    for (h, e) in &report.refused {
+        eprintln!("  NOT RESUMED: {h}: {e}");
     }
     for (h, step) in &report.diverged {
         crate::outln!("  diverged: {h} at step {step}");
@@ -286,6 +371,7 @@ fn submit(a: Args, limit: Option<usize>) -> CliResult {
     let plan = load_plan(&a.file, limit)?;
     let store = open_store(&a.results)?;
     note_duplicates(&plan);
+    restart(&plan, &store, &a.restart, a.dry_run)?;
     let s = a.slurm;
     let opts = SlurmOptions {
         partition: s.partition,

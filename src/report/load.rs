@@ -271,8 +271,22 @@ pub fn load_run(dir: &Path) -> Result<Run> {
     let rec = record::try_read(dir).context("reading run.json")?;
 
     let mut warnings = Vec::new();
-    let (metrics, estimate_kind) =
-        part(dir, run_files::METRICS, parse_metrics, &mut warnings).unwrap_or_default();
+    let problem = std::cell::RefCell::new(None);
+    let (metrics, estimate_kind) = part(
+        dir,
+        run_files::METRICS,
+        |b| {
+            let (columns, kind, p) = parse_metrics_checked(b)?;
+            *problem.borrow_mut() = p;
+            Ok((columns, kind))
+        },
+        &mut warnings,
+    )
+    .unwrap_or_default();
+    if let Some(p) = problem.into_inner() {
+        let path = dir.join(run_files::METRICS);
+        warnings.push(format!("{}: {p}", path.display()));
+    }
     let mut run = Run {
         hash,
         dir: dir.to_path_buf(),
@@ -392,32 +406,75 @@ fn records(
 
 /// `metrics.csv`: every column numeric except `estimate_kind`.
 pub fn parse_metrics(bytes: &[u8]) -> Result<(Columns, Option<String>)> {
+    parse_metrics_checked(bytes).map(|(c, k, _)| (c, k))
+}
+
+/// [`parse_metrics`], and the first thing wrong with the file, if any ("line N: ...", and how
+/// many rows or cells were like it): rows of another length are skipped and cells that are not
+/// numbers read as NaN, which the report should say rather than draw silently.
+pub fn parse_metrics_checked(bytes: &[u8]) -> Result<(Columns, Option<String>, Option<String>)> {
     let mut rdr = csv_reader(bytes);
     let header: Vec<String> = rdr.byte_headers()?.iter().map(text).collect();
     let kind_col = header.iter().position(|h| h == "estimate_kind");
     let mut data: Vec<Vec<f64>> = vec![Vec::new(); header.len()];
     let mut kind: Option<Vec<u8>> = None;
     let mut rec = csv::ByteRecord::new();
+    let (mut first_bad, mut bad_rows) = (None::<String>, 0usize);
+    if !header.iter().any(|h| h == "step") {
+        first_bad = Some(format!(
+            "line 1: the header has no `step` column (it reads {:?})",
+            header.join(",")
+        ));
+    }
     while rdr.read_byte_record(&mut rec)? {
+        let line = rec.position().map_or(0, |p| p.line());
         if rec.len() != header.len() {
+            bad_rows += 1;
+            first_bad.get_or_insert_with(|| {
+                format!(
+                    "line {line}: {} fields, the header has {}; the row is skipped",
+                    rec.len(),
+                    header.len()
+                )
+            });
             continue;
         }
+        let mut row_bad = false;
         for (i, field) in rec.iter().enumerate() {
             if Some(i) == kind_col {
                 if !field.is_empty() && kind.as_deref() != Some(field) {
                     kind = Some(field.to_vec());
                 }
             } else {
-                data[i].push(num(field));
+                let v = num(field);
+                if v.is_nan()
+                    && !field.trim_ascii().is_empty()
+                    && !field.eq_ignore_ascii_case(b"nan")
+                {
+                    row_bad = true;
+                    first_bad.get_or_insert_with(|| {
+                        format!(
+                            "line {line}: column `{}` holds {:?}, not a number",
+                            header[i],
+                            String::from_utf8_lossy(field)
+                        )
+                    });
+                }
+                data[i].push(v);
             }
         }
+        bad_rows += usize::from(row_bad);
     }
+    let problem = first_bad.map(|p| match bad_rows {
+        0 | 1 => p,
+        n => format!("{p} ({n} such rows)"),
+    });
     let mut names = header;
     if let Some(k) = kind_col {
         names.remove(k);
         data.remove(k);
     }
-    Ok((Columns { names, data }, kind.map(|k| text(&k))))
+    Ok((Columns { names, data }, kind.map(|k| text(&k)), problem))
 }
 
 /// `eval.csv` (tidy `step,wall_s,metric,value`) -> one series per metric.

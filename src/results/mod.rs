@@ -51,8 +51,11 @@ pub mod run_files {
     pub const WORKER_LOG: &str = "worker.log";
     /// `--dashboard`: burn-train's metric logs.
     pub const DASHBOARD: &str = "dashboard";
+    /// `harness sweep --restart`: earlier attempts' files, moved aside as
+    /// `discarded/<UTC time>/` (see [`crate::resume::discard`]).
+    pub const DISCARDED: &str = "discarded";
     /// Every entry above (the layout doc's test walks it).
-    pub const ALL: [&str; 15] = [
+    pub const ALL: [&str; 16] = [
         CONFIG,
         RECORD,
         METRICS,
@@ -68,6 +71,7 @@ pub mod run_files {
         LOCK,
         WORKER_LOG,
         DASHBOARD,
+        DISCARDED,
     ];
 }
 
