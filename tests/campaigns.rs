@@ -316,7 +316,7 @@ fn text_of(o: &Output) -> String {
 fn a_kill_9_loop_resumes_byte_identically() {
     let d = tempfile::tempdir().unwrap();
     let grid = SMALL
-        .replace("gen_iters = 30", "gen_iters = 300")
+        .replace("gen_iters = 30", "gen_iters = 500")
         .replace("seeds = [1]", "seeds = [1, 2]");
     let grid = write(d.path(), "grid.toml", &grid);
     let tmp = tmp_in(d.path());
@@ -354,7 +354,7 @@ fn a_kill_9_loop_resumes_byte_identically() {
         "kill -9 loop: {kills} of {} sweeps killed mid-run",
         delays_ms.len()
     );
-    assert!(kills >= 6, "too few kills landed: {kills}");
+    assert!(kills >= 4, "too few kills landed mid-run: {kills}");
     sweep_ok(&grid, &res, &tmp, &["--jobs", "2"]);
     let same = assert_same_runs(&reference, &res);
     eprintln!("kill -9 loop: {same} runs resumed byte-identical");
