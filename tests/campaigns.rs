@@ -237,8 +237,7 @@ fn corpus(per_source: usize) -> Vec<(String, String)> {
 #[test]
 fn fuzzed_grids_exit_0_or_2_and_write_nothing_when_rejected() {
     let d = tempfile::tempdir().unwrap();
-    let tmp = d.path().join("tmp");
-    std::fs::create_dir_all(&tmp).unwrap();
+    let tmp = tmp_in(d.path());
     let grids = corpus(40);
     let (mut accepted, mut rejected) = (Vec::new(), 0);
     for (i, (name, text)) in grids.iter().enumerate() {
@@ -317,16 +316,12 @@ fn text_of(o: &Output) -> String {
 fn a_kill_9_loop_resumes_byte_identically() {
     let d = tempfile::tempdir().unwrap();
     let grid = SMALL
-        .replace("gen_iters = 30", "gen_iters = 300")
+        .replace("gen_iters = 30", "gen_iters = 500")
         .replace("seeds = [1]", "seeds = [1, 2]");
     let grid = write(d.path(), "grid.toml", &grid);
-    let tmp = d.path().join("tmp");
-    std::fs::create_dir_all(&tmp).unwrap();
+    let tmp = tmp_in(d.path());
     let reference = d.path().join("reference");
-    let out = sweep(&grid, &reference, &tmp, &["--jobs", "2"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text_of(&out));
+    sweep_ok(&grid, &reference, &tmp, &["--jobs", "2"]);
 
     let res = d.path().join("results");
     let delays_ms = [
@@ -359,9 +354,8 @@ fn a_kill_9_loop_resumes_byte_identically() {
         "kill -9 loop: {kills} of {} sweeps killed mid-run",
         delays_ms.len()
     );
-    assert!(kills >= 6, "too few kills landed: {kills}");
-    let out = sweep(&grid, &res, &tmp, &["--jobs", "2"]).output().unwrap();
-    assert!(out.status.success(), "{}", text_of(&out));
+    assert!(kills >= 4, "too few kills landed mid-run: {kills}");
+    sweep_ok(&grid, &res, &tmp, &["--jobs", "2"]);
     let same = assert_same_runs(&reference, &res);
     eprintln!("kill -9 loop: {same} runs resumed byte-identical");
     assert_eq!(leftover_temp_folders(&tmp), Vec::<String>::new());
@@ -404,14 +398,10 @@ fn a_full_disk_fails_runs_that_then_resume_identically() {
         return;
     }
     let d = tempfile::tempdir().unwrap();
-    let tmp = d.path().join("tmp");
-    std::fs::create_dir_all(&tmp).unwrap();
+    let tmp = tmp_in(d.path());
     write(d.path(), "grid.toml", SMALL);
     let reference = d.path().join("reference");
-    let out = sweep(&d.path().join("grid.toml"), &reference, &tmp, &[])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text_of(&out));
+    sweep_ok(&d.path().join("grid.toml"), &reference, &tmp, &[]);
     std::fs::create_dir_all(d.path().join("disk")).unwrap();
     let out = in_namespace(
         "mount -t tmpfs -o size=300k tmpfs \"$D/disk\"
@@ -449,12 +439,10 @@ fn a_full_disk_fails_runs_that_then_resume_identically() {
 #[test]
 fn read_only_and_corrupt_results_end_in_a_message() {
     let d = tempfile::tempdir().unwrap();
-    let tmp = d.path().join("tmp");
-    std::fs::create_dir_all(&tmp).unwrap();
+    let tmp = tmp_in(d.path());
     let grid = write(d.path(), "grid.toml", SMALL);
     let res = d.path().join("results");
-    let out = sweep(&grid, &res, &tmp, &[]).output().unwrap();
-    assert!(out.status.success(), "{}", text_of(&out));
+    sweep_ok(&grid, &res, &tmp, &[]);
 
     // Read-only: a bind mount where namespaces allow (root ignores file modes), else modes.
     write(
@@ -566,8 +554,7 @@ fn copy_tree(from: &Path, to: &Path) {
 #[test]
 fn a_configuration_beyond_the_address_space_limit_is_refused_up_front() {
     let d = tempfile::tempdir().unwrap();
-    let tmp = d.path().join("tmp");
-    std::fs::create_dir_all(&tmp).unwrap();
+    let tmp = tmp_in(d.path());
     let grid = write(
         d.path(),
         "grid.toml",

@@ -19,13 +19,9 @@ const GRID: &str = "name = \"stops\"\n[base]\ndataset = \"8gaussians\"\ndim = 32
 fn sigterm_stops_a_sweep_and_its_workers_at_a_checkpoint() {
     let d = tempfile::tempdir().unwrap();
     let grid = write(d.path(), "grid.toml", GRID);
-    let tmp = d.path().join("tmp");
-    std::fs::create_dir_all(&tmp).unwrap();
+    let tmp = tmp_in(d.path());
     let reference = d.path().join("reference");
-    let out = sweep(&grid, &reference, &tmp, &["--jobs", "2"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    sweep_ok(&grid, &reference, &tmp, &["--jobs", "2"]);
 
     let res = d.path().join("results");
     let child = sweep(&grid, &res, &tmp, &["--jobs", "2"]).spawn().unwrap();
@@ -51,8 +47,7 @@ fn sigterm_stops_a_sweep_and_its_workers_at_a_checkpoint() {
     );
     assert!(st.contains("running 0"), "{st}");
 
-    let out = sweep(&grid, &res, &tmp, &["--jobs", "2"]).output().unwrap();
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = sweep_ok(&grid, &res, &tmp, &["--jobs", "2"]);
     assert!(
         text(&out.stdout).contains("resumed"),
         "{}",
@@ -69,8 +64,7 @@ fn sigterm_stops_a_sweep_and_its_workers_at_a_checkpoint() {
 fn sigkill_to_a_sweep_takes_its_workers_down_and_the_next_sweep_finishes() {
     let d = tempfile::tempdir().unwrap();
     let grid = write(d.path(), "grid.toml", GRID);
-    let tmp = d.path().join("tmp");
-    std::fs::create_dir_all(&tmp).unwrap();
+    let tmp = tmp_in(d.path());
     let res = d.path().join("results");
     let mut child = sweep(&grid, &res, &tmp, &["--jobs", "2"]).spawn().unwrap();
     let workers = wait_for_workers(child.id() as i32, &res);
@@ -99,10 +93,7 @@ fn sigkill_to_a_sweep_takes_its_workers_down_and_the_next_sweep_finishes() {
     assert!(err.contains("left by a sweep"), "{err}");
     assert_eq!(leftover_temp_folders(&tmp), Vec::<String>::new());
     let reference = d.path().join("reference");
-    let out = sweep(&grid, &reference, &tmp, &["--jobs", "2"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    sweep_ok(&grid, &reference, &tmp, &["--jobs", "2"]);
     assert_same_runs(&reference, &res);
 }
 
@@ -116,11 +107,9 @@ fn sigint_to_an_in_process_sweep_and_sigterm_to_a_run_checkpoint_and_resume() {
         .replace("seed = [1, 2]", "seed = [3]")
         .replace("\"gan\", ", "");
     let grid = write(d.path(), "grid.toml", &one);
-    let tmp = d.path().join("tmp");
-    std::fs::create_dir_all(&tmp).unwrap();
+    let tmp = tmp_in(d.path());
     let reference = d.path().join("reference");
-    let out = sweep(&grid, &reference, &tmp, &[]).output().unwrap();
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    sweep_ok(&grid, &reference, &tmp, &[]);
 
     let res = d.path().join("results");
     let child = sweep(&grid, &res, &tmp, &[]).spawn().unwrap();
@@ -130,8 +119,7 @@ fn sigint_to_an_in_process_sweep_and_sigterm_to_a_run_checkpoint_and_resume() {
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{err}");
     assert!(err.contains("stopped by SIGINT"), "{err}");
-    let out = sweep(&grid, &res, &tmp, &[]).output().unwrap();
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    sweep_ok(&grid, &res, &tmp, &[]);
     assert_same_runs(&reference, &res);
 
     // `harness run` of the same config into a fresh tree, stopped by SIGTERM.
@@ -173,8 +161,7 @@ fn closed_pipes_panic_nowhere() {
         "grid.toml",
         &GRID.replace("gen_iters = 1500", "gen_iters = 20"),
     );
-    let tmp = d.path().join("tmp");
-    std::fs::create_dir_all(&tmp).unwrap();
+    let tmp = tmp_in(d.path());
     let res = d.path().join("results");
     for (args, jobs) in [
         (vec!["--dry-run"], "1"),

@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 pub const SIGINT: i32 = 2;
@@ -38,6 +38,25 @@ pub fn sweep(grid: &Path, res: &Path, tmp: &Path, extra: &[&str]) -> Command {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     c
+}
+
+/// `d/tmp`, created: the sweeps' `TMPDIR` in a test.
+pub fn tmp_in(d: &Path) -> PathBuf {
+    let tmp = d.join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    tmp
+}
+
+/// [`sweep`] run to the end, which must succeed.
+pub fn sweep_ok(grid: &Path, res: &Path, tmp: &Path, extra: &[&str]) -> Output {
+    let out = sweep(grid, res, tmp, extra).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    out
 }
 
 pub fn signal(pid: i32, sig: i32) {
