@@ -78,7 +78,7 @@ pub fn exec(a: Args) -> CliResult {
     let dir = store.run_dir(&h);
     if a.restart && dir.exists() {
         let to = crate::resume::discard(&dir)?;
-        eprintln!(
+        crate::errln!(
             "{h}: moved its checkpoint and logs to {}; training it from step 0",
             to.display()
         );

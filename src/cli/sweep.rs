@@ -198,15 +198,15 @@ fn restart(
     for h in restart_targets(plan, prefixes)? {
         let dir = store.run_dir(&h);
         if !dir.exists() {
-            println!("{h}: nothing to discard (never started)");
+            crate::outln!("{h}: nothing to discard (never started)");
         } else if dry_run {
-            println!(
+            crate::outln!(
                 "{h}: would move the files of {} aside and train it from step 0",
                 dir.display()
             );
         } else {
             let to = crate::resume::discard(&dir)?;
-            println!(
+            crate::outln!(
                 "{h}: moved its checkpoint and logs to {}; training it from step 0",
                 to.display()
             );
@@ -338,7 +338,7 @@ fn print_report(plan: &Plan, store: &Store, report: &SweepReport) {
         );
     }
     for (h, e) in &report.refused {
-        eprintln!("  NOT RESUMED: {h}: {e}");
+        crate::errln!("  NOT RESUMED: {h}: {e}");
     }
     for (h, step) in &report.diverged {
         crate::outln!("  diverged: {h} at step {step}");
