@@ -33,14 +33,14 @@ use burn::backend::TensorMetadata;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, NodeGuard, Ops, OpsKind};
+use burn::backend::autodiff::ops::{Backward, Ops};
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, Dispatch, Flex, backend_extension};
 use burn::prelude::*;
 use burn::tensor::module::{conv_transpose2d, conv2d};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 
-use crate::linear_ops::{HostTensor, gemm_into, transpose};
+use crate::linear_ops::{HostTensor, gemm_into, record, transpose};
 use burn::backend::NdArray;
 use std::ops::Range;
 
@@ -600,25 +600,6 @@ impl<B: HostTensor, const N: usize> Backward<B, N> for ConvTransposeBackward {
         if let Some(Some(node)) = ops.parents.get(2) {
             grads.register::<B>(node.id, bias_grad_b::<B>(g));
         }
-    }
-}
-
-/// Records `op` over `parents` (input, weight, bias if any), keeping `saved` for its backward,
-/// and returns `out` as the node's value.
-fn record<B, C, K, const N: usize>(
-    op: K,
-    parents: [NodeGuard; N],
-    saved: Saved<B>,
-    out: impl FnOnce() -> FloatTensor<B>,
-) -> FloatTensor<Autodiff<B, C>>
-where
-    B: HostTensor,
-    C: CheckpointStrategy,
-    K: Backward<B, N, State = Saved<B>>,
-{
-    match op.prepare::<C>(parents).compute_bound().stateful() {
-        OpsKind::Tracked(prep) => prep.finish(saved, out()),
-        OpsKind::UnTracked(prep) => prep.finish(out()),
     }
 }
 

@@ -490,17 +490,18 @@ impl<B: HostTensor, const N: usize> Backward<B, N> for MatmulBackward {
 }
 
 /// Records `op` over `parents`, keeping `saved` for its backward, and returns `out` as the
-/// node's value.
-fn record<B, C, K, const N: usize>(
+/// node's value (computed either way; `saved` is dropped when nothing upstream is tracked).
+/// The host convolutions record their ops the same way.
+pub(crate) fn record<B, C, K, const N: usize>(
     op: K,
     parents: [NodeGuard; N],
-    saved: Saved<B>,
+    saved: K::State,
     out: impl FnOnce() -> FloatTensor<B>,
 ) -> FloatTensor<Autodiff<B, C>>
 where
-    B: HostTensor,
+    B: Backend,
     C: CheckpointStrategy,
-    K: Backward<B, N, State = Saved<B>>,
+    K: Backward<B, N>,
 {
     match op.prepare::<C>(parents).compute_bound().stateful() {
         OpsKind::Tracked(prep) => prep.finish(saved, out()),

@@ -2,6 +2,8 @@
 //! determinism, resume, and learning on real data.
 
 mod common;
+#[path = "support/stops.rs"]
+mod support;
 
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::prelude::*;
@@ -408,19 +410,6 @@ fn clamp_holds_after_every_critic_step() {
     }
 }
 
-fn strip_wall(text: &str) -> String {
-    text.lines()
-        .map(|l| {
-            let mut f: Vec<&str> = l.split(',').collect();
-            if f.len() > 1 {
-                f.remove(1);
-            }
-            f.join(",")
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 fn run_to(dir: &Path, cfg: &RunConfig, stop_at: Option<u32>) -> RunResult {
     let store = Store::new(dir).unwrap();
     let opts = RunOptions {
@@ -478,15 +467,15 @@ fn same_seed_is_identical_and_resume_equals_uninterrupted() {
         read(c.path(), &hash, "metrics.csv"),
         "metrics.csv: resumed run differs"
     );
-    let ea = strip_wall(&read(a.path(), &hash, "eval.csv"));
+    let ea = support::strip_wall(&read(a.path(), &hash, "eval.csv"));
     assert_eq!(
         ea,
-        strip_wall(&read(b.path(), &hash, "eval.csv")),
+        support::strip_wall(&read(b.path(), &hash, "eval.csv")),
         "eval.csv"
     );
     assert_eq!(
         ea,
-        strip_wall(&read(c.path(), &hash, "eval.csv")),
+        support::strip_wall(&read(c.path(), &hash, "eval.csv")),
         "eval.csv resumed"
     );
     let steps = |t: &str| {

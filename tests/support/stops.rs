@@ -146,7 +146,7 @@ pub fn run_folders(res: &Path) -> Vec<String> {
 }
 
 /// Drop the second column (`wall_s`) of a CSV.
-fn strip_wall(text: &str) -> String {
+pub fn strip_wall(text: &str) -> String {
     text.lines()
         .map(|l| {
             let mut f: Vec<&str> = l.split(',').collect();
