@@ -27,9 +27,14 @@ For each folder (format and definitions: docs/replay-format.md):
    zeros agree). Weights: `scale = max_i |torch_i|`, `floor` = the net's learning rate (a tensor
    that starts at zero is measured against one optimiser step, not its own size after a few).
    `num_batches_tracked` must be equal. Tolerance: 1e-9 for float64 folders, 1e-4 for float32.
-3. Conditioning (float32 folders): PyTorch also replays in float32; if that departs from the
-   float64 reference by more than the tolerance, float32 cannot follow this trajectory and the
-   case is reported ILL (a failure: redesign the case).
+3. Conditioning (float32 folders): PyTorch also replays in float32, once as given and PROBES
+   times with the rows of every batch in another order (the same rows, so the same trajectory in
+   exact arithmetic; every sum over a batch is taken in another order, which is how two float32
+   implementations, or one on two CPUs, differ). If any of these departs from the float64
+   reference by more than the tolerance, float32 cannot follow this trajectory reliably and the
+   case is reported ILL (a failure: redesign the case). `oracle/run` also runs the float32
+   folders a second time with MKL held to its AVX2 kernels (MKL_ENABLE_INSTRUCTIONS=AVX2, the
+   kernels an AMD EPYC gets), so a case that passes on an Intel Xeon passes on AMD as well.
 
 Prints one line per folder and a count; exits 1 if any folder failed.
 """
@@ -49,6 +54,8 @@ import torch.nn.functional as F
 from safetensors.torch import load_file
 
 TOLERANCE = {torch.float64: 1e-9, torch.float32: 1e-4}
+# Shuffled float32 replays per float32 folder (the conditioning probe; see the module doc).
+PROBES = 3
 LEAK = 0.2
 IMAGE = 784
 TINY = 2.2250738585072014e-308
@@ -370,15 +377,18 @@ def check_structure(cfg, trace, inputs):
                 raise ValueError(f"inputs.safetensors: s{seq}.z is not its critic step's noise")
 
 
-def replay(folder, cfg, trace, dtype):
+def replay(folder, cfg, trace, dtype, shuffle=None):
     """Replay `trace` with PyTorch in `dtype` from `init/` and `inputs.safetensors` (cast to
-    `dtype`). Returns the trajectory and each loss's scale (see the module doc)."""
+    `dtype`). Returns the trajectory and each loss's scale (see the module doc). With `shuffle`
+    (a seed), each step's rows come in another order ([`shuffled`])."""
     g, c = build(cfg)
     load(g, folder / "init" / "generator.safetensors")
     load(c, folder / "init" / "critic.safetensors")
     g.to(dtype).train()
     c.to(dtype).train()
     inputs = {k: v.to(dtype) for k, v in load_file(folder / "inputs.safetensors").items()}
+    if shuffle is not None:
+        inputs = shuffled(inputs, shuffle)
     opt_g = optimiser(cfg, "g", g.parameters())
     opt_c = optimiser(cfg, "c", c.parameters())
     losses, scales = {}, {}
@@ -392,6 +402,23 @@ def replay(folder, cfg, trace, dtype):
             step(row, seq, z, inputs, g, c, opt_g, opt_c, cfg, losses, scales)
     final = {"generator": g.state_dict(), "critic": c.state_dict()}
     return Trajectory(losses, final), scales
+
+
+def shuffled(inputs, seed):
+    """`inputs` with the rows of each step permuted, the same permutation for all of a step's
+    tensors (the penalty pairs real row i with fake row i). Every loss is a mean over rows and
+    every layer acts row by row, so in exact arithmetic nothing changes; in float32 every sum
+    over the batch (each weight gradient among them) is taken in another order. That is the
+    rounding in which two float32 implementations, or one on two CPUs, differ: a trajectory
+    that departs under it is ill-conditioned on any machine."""
+    out, perms = {}, {}
+    for name, t in sorted(inputs.items()):
+        step = name.split(".")[0]
+        if step not in perms:
+            rng = torch.Generator().manual_seed(seed * 1_000_003 + int(step[1:]))
+            perms[step] = torch.randperm(t.shape[0], generator=rng)
+        out[name] = t[perms[step]]
+    return out
 
 
 def step(row, seq, z, inputs, g, c, opt_g, opt_c, cfg, losses, scales):
@@ -467,12 +494,18 @@ def check(folder):
     check_structure(cfg, trace, load_file(folder / "inputs.safetensors"))
     ref, scales = replay(folder, cfg, trace, torch.float64)
     ours = compare(Trajectory.harness(folder, trace), ref, scales, lrs)
-    torch32 = None
+    torch32 = probe = None
     if dtype == torch.float32:
         t32, _ = replay(folder, cfg, trace, torch.float32)
         torch32 = compare(t32, ref, scales, lrs)
+        # The worst of PROBES replays with the rows of every batch in another order.
+        probe = max(
+            (compare(replay(folder, cfg, trace, torch.float32, seed)[0], ref, scales, lrs)
+             for seed in range(PROBES)),
+            key=lambda w: max(w[0].rel, w[1].rel),
+        )
     gsteps = sum(r["net"] == "generator" for r in trace)
-    return dtype, len(trace), gsteps, ours, torch32
+    return dtype, len(trace), gsteps, ours, torch32, probe
 
 
 def line(folder):
@@ -480,7 +513,7 @@ def line(folder):
     name = Path(folder).name
     started = time.monotonic()
     try:
-        dtype, n, gsteps, (losses, weights), torch32 = check(folder)
+        dtype, n, gsteps, (losses, weights), torch32, probe = check(folder)
     except (OSError, KeyError, ValueError, RuntimeError) as e:
         return False, f"ERROR {name}: {type(e).__name__}: {e}"
     tol = TOLERANCE[dtype]
@@ -489,7 +522,7 @@ def line(folder):
     # A float32 comparison only means something where float32 itself can follow the exact
     # trajectory: if PyTorch's own f32 replay cannot, the case is ill-conditioned (ties at
     # activation kinks, RMSprop's eps regime, ...) and must be redesigned, not passed.
-    if ok and torch32 is not None and max(torch32[0].rel, torch32[1].rel) > tol:
+    if ok and torch32 is not None and max(w.rel for w in (*torch32, *probe)) > tol:
         ok, status = False, "ILL "
     prec = "f64" if dtype == torch.float64 else "f32"
     text = (
@@ -499,6 +532,7 @@ def line(folder):
     )
     if torch32 is not None:
         text += f"  | torch f32: {torch32[0].rel:.1e} {torch32[1].rel:.1e}"
+        text += f"  | shuffled: {probe[0].rel:.1e} {probe[1].rel:.1e} [{probe[1].where}]"
     return ok, text + f"  {time.monotonic() - started:.1f} s"
 
 

@@ -423,15 +423,43 @@ pub struct TorchResult {
     pub critic_steps_per_s: f64,
 }
 
+/// The CPU model as `/proc/cpuinfo` names it ("unknown CPU" where there is none): ratios and
+/// kernel choices are per CPU, so every table says which one it was measured on.
+pub fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("model name")?.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into())
+}
+
+/// The PyTorch virtual environment: `$HARNESS_TORCH_VENV`, else the one `oracle/run` creates
+/// (`~/.cache/gan-harness/venv-torch`), else `.venv-torch` in the checkout.
+fn torch_venv() -> std::path::PathBuf {
+    if let Some(v) = std::env::var_os("HARNESS_TORCH_VENV").filter(|v| !v.is_empty()) {
+        return v.into();
+    }
+    let cache = std::env::var_os("HOME")
+        .map(|h| Path::new(&h).join(".cache/gan-harness/venv-torch"))
+        .filter(|p| p.join("bin/python").exists());
+    cache.unwrap_or_else(|| ".venv-torch".into())
+}
+
 /// Run `../shared/bench/torch_reference.py` with the project's venv, or explain how to get one.
 /// Returns the per-case results and, where GNU time is installed, the script's peak RSS in MB
 /// (one process runs every case, so it is the maximum over cases).
 pub fn run_torch(threads: usize, iters: u32) -> Result<(Vec<TorchResult>, Option<f64>)> {
-    let python = Path::new(".venv-torch/bin/python");
+    let venv = torch_venv();
+    let python = venv.join("bin/python");
     let script = Path::new("../shared/bench/torch_reference.py");
     if !python.exists() {
         bail!(
-            "the PyTorch venv is missing: create it once with\n  python3 -m venv .venv-torch && .venv-torch/bin/pip install torch numpy\n(about 3 GB), then rerun `just bench-compare`"
+            "the PyTorch venv {} is missing: create it once with\n  python3 -m venv {v} && {v}/bin/pip install torch numpy safetensors\n(about 5 GB; `bash oracle/run` does the same), or point $HARNESS_TORCH_VENV at one, then rerun `just bench-compare`",
+            venv.display(),
+            v = venv.display()
         );
     }
     if !script.exists() {
@@ -443,10 +471,10 @@ pub fn run_torch(threads: usize, iters: u32) -> Result<(Vec<TorchResult>, Option
     let gnu_time = Path::new("/usr/bin/time");
     let mut cmd = if gnu_time.exists() {
         let mut c = std::process::Command::new(gnu_time);
-        c.args(["-f", "maxrss_kb=%M"]).arg(python);
+        c.args(["-f", "maxrss_kb=%M"]).arg(&python);
         c
     } else {
-        std::process::Command::new(python)
+        std::process::Command::new(&python)
     };
     let out = cmd
         .arg(script)

@@ -3,6 +3,7 @@
 //! a user may rely on: exit 0, 1 or 2 (never a panic, an abort or a signal), nothing written on
 //! rejection, and resumed runs byte-identical to uninterrupted ones.
 
+mod common;
 #[path = "support/stops.rs"]
 mod support;
 
@@ -394,7 +395,7 @@ fn in_namespace(script: &str, d: &Path, tmp: &Path) -> Output {
 #[test]
 fn a_full_disk_fails_runs_that_then_resume_identically() {
     if !can_unshare() {
-        eprintln!("skipped: `unshare -rm` + `mount -t tmpfs` is not available here");
+        common::skip("`unshare -rm` + `mount -t tmpfs` is not available here");
         return;
     }
     let d = tempfile::tempdir().unwrap();
@@ -480,7 +481,7 @@ fn read_only_and_corrupt_results_end_in_a_message() {
         mode(0o555);
         if std::fs::write(res.join("probe"), "x").is_ok() {
             std::fs::remove_file(res.join("probe")).unwrap();
-            eprintln!("read-only results skipped: no `unshare -rm`, and file modes bind no root");
+            common::skip("read-only results: no `unshare -rm`, and file modes bind no root");
         } else {
             let more = d.path().join("more.toml");
             let out = sweep(&more, &res, &tmp, &[]).output().unwrap();

@@ -1,6 +1,8 @@
 //! Hostile input (issue 17): what a grid file, a data file or a results tree can hold that
 //! must end in exit 0 or 2 with a clear message, never a crash, a hang or a silent wrong result.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -218,9 +220,7 @@ fn sizes_that_cannot_fit_are_refused_naming_the_key() {
 
 /// A data directory holding the four MNIST files, with `stem` replaced by `make(path)`.
 fn mnist_with(dir: &Path, stem: &str, make: impl Fn(&Path)) -> PathBuf {
-    let src = PathBuf::from(
-        std::env::var("HARNESS_DATA_DIR").unwrap_or_else(|_| "/work/shared/data/mnist".into()),
-    );
+    let src = common::mnist_dir();
     let data = dir.join("mnist");
     std::fs::create_dir_all(&data).unwrap();
     for e in std::fs::read_dir(&src).unwrap() {
@@ -241,16 +241,6 @@ type MakeFile = dyn Fn(&Path);
 /// and `run` alike, nothing written, no hang, no unbounded read.
 #[test]
 fn bad_mnist_files_are_bad_input_with_the_fetch_hint() {
-    let src = PathBuf::from(
-        std::env::var("HARNESS_DATA_DIR").unwrap_or_else(|_| "/work/shared/data/mnist".into()),
-    );
-    if !src.is_dir() {
-        eprintln!(
-            "skipped: no MNIST at {} (set HARNESS_DATA_DIR)",
-            src.display()
-        );
-        return;
-    }
     let grid = "[base]\ndataset = \"mnist\"\ngen_iters = 2\n";
     let labels = "train-labels-idx1-ubyte";
     let cases: Vec<(&str, Box<MakeFile>, &str)> = vec![

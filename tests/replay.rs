@@ -3,6 +3,8 @@
 //! `oracle/run`.) The binary is run as a child process: `--f64` changes the device's default
 //! dtype for the whole process, which would leak into other tests of this one.
 
+mod common;
+
 use safetensors::{Dtype, SafeTensors};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -15,8 +17,6 @@ fn harness(args: &[&str]) -> Output {
         .expect("harness runs")
 }
 
-/// The MNIST copy the tests read.
-const MNIST_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/mnist");
 
 fn replay(config: &Path, steps: u32, out: &Path, f64: bool) -> Output {
     let steps = steps.to_string();
@@ -29,7 +29,7 @@ fn replay(config: &Path, steps: u32, out: &Path, f64: bool) -> Output {
         "--out",
         out.to_str().unwrap(),
         "--data-dir",
-        MNIST_DIR,
+        common::mnist_dir().to_str().unwrap(),
     ];
     if f64 {
         args.push("--f64");

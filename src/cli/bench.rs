@@ -31,9 +31,14 @@ pub struct Args {
     /// Also run the PyTorch reference (../shared/bench) and print ratios.
     #[arg(long)]
     compare: bool,
+    /// Rounds: every case, then (with --compare) the PyTorch reference, N times alternated;
+    /// the table gives each ratio's median over the rounds with its min-max.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=50))]
+    repeat: u32,
     /// Threads for PyTorch (the harness uses every core through rayon).
     #[arg(long, default_value_t = 2)]
     threads: usize,
+    /// Where to write the measurements as JSON.
     #[arg(long, default_value = "bench-out/bench.json")]
     out: PathBuf,
     /// Internal: measure one case in this process and print its JSON.
@@ -46,8 +51,11 @@ pub struct Args {
 /// `bench.json`: what was measured, for comparing runs later.
 #[derive(Serialize)]
 struct BenchFile<'a> {
-    cases: &'a [CaseResult],
-    torch: Option<&'a [TorchResult]>,
+    /// The CPU model, as the kernel names it: ratios are only comparable on one CPU.
+    cpu: &'a str,
+    /// One list per round, in the order measured.
+    cases: &'a [Vec<CaseResult>],
+    torch: &'a [Vec<TorchResult>],
     overheads: Vec<Overhead<'a>>,
     torch_peak_rss_mb: Option<f64>,
     /// The machine's FMA peak, measured before the cases.
@@ -71,22 +79,29 @@ pub fn exec(a: Args) -> CliResult {
         return Ok(ExitCode::SUCCESS);
     }
     let exe = std::env::current_exe().map_err(anyhow::Error::from)?;
+    let cpu = bench::cpu_model();
     let peak = bench::measure_peak();
     let cases: Vec<String> = if a.cases.is_empty() {
         bench::CASES.iter().map(|s| s.to_string()).collect()
     } else {
         a.cases.clone()
     };
-    let (torch, torch_rss) = if a.compare {
-        let (t, rss) = bench::run_torch(a.threads, a.iters.max(20))
-            .map_err(|e| bad(format!("bench --compare: {e:#}")))?;
-        (Some(t), rss)
-    } else {
-        (None, None)
-    };
-    let (rows, results) = measure(&a, &exe, &cases, torch.as_deref(), &peak);
+    let (mut results, mut torch, mut torch_rss) = (Vec::new(), Vec::new(), None::<f64>);
+    for round in 1..=a.repeat {
+        if a.repeat > 1 {
+            eprintln!("bench: round {round} of {}", a.repeat);
+        }
+        results.push(measure(&a, &exe, &cases, &peak));
+        if a.compare {
+            let (t, rss) = bench::run_torch(a.threads, a.iters.max(20))
+                .map_err(|e| bad(format!("bench --compare: {e:#}")))?;
+            torch.push(t);
+            torch_rss = torch_rss.into_iter().chain(rss).reduce(f64::max);
+        }
+    }
     let overheads = bench::overheads()?;
-    print!("{}", render_table(&rows));
+    println!("CPU: {cpu}");
+    print!("{}", render_table(&rows(&results, &torch)));
     println!(
         "measured FMA peak: {:.0} GFLOP/s ({} threads, {})",
         peak.gflops, peak.threads, peak.simd
@@ -98,8 +113,9 @@ pub fn exec(a: Args) -> CliResult {
         println!("{what}: {v:.2} {unit}");
     }
     let file = BenchFile {
+        cpu: &cpu,
         cases: &results,
-        torch: torch.as_deref(),
+        torch: &torch,
         overheads: overheads
             .iter()
             .map(|(what, value, unit)| Overhead {
@@ -117,16 +133,25 @@ pub fn exec(a: Args) -> CliResult {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Run every case on every backend, each in its own process: the table's rows and the
-/// results. A case that fails is reported on stderr and left out.
-fn measure(
-    a: &Args,
-    exe: &std::path::Path,
-    cases: &[String],
-    torch: Option<&[TorchResult]>,
-    peak: &bench::Peak,
-) -> (Vec<Vec<String>>, Vec<CaseResult>) {
+/// One round: every case on every backend, each in its own process. A case that fails is
+/// reported on stderr and left out.
+fn measure(a: &Args, exe: &std::path::Path, cases: &[String], peak: &bench::Peak) -> Vec<CaseResult> {
     let mut results = Vec::new();
+    for case in cases {
+        for &b in &a.backends {
+            match bench::run_case_isolated(exe, case, b, a.iters) {
+                Ok(r) => results.push(bench::share_of_peak(r, peak)),
+                Err(e) => eprintln!("{e:#}"),
+            }
+        }
+    }
+    results
+}
+
+/// The table: one row per case and backend of the first round, its median round's numbers,
+/// and with `--compare` PyTorch's median rate and the ratio of each round (harness over the
+/// PyTorch run that followed it) as median [min-max].
+fn rows(rounds: &[Vec<CaseResult>], torch: &[Vec<TorchResult>]) -> Vec<Vec<String>> {
     let mut rows = vec![
         [
             "case",
@@ -142,25 +167,55 @@ fn measure(
         .map(String::from)
         .to_vec(),
     ];
-    for case in cases {
-        for &b in &a.backends {
-            let r = match bench::run_case_isolated(exe, case, b, a.iters) {
-                Ok(r) => bench::share_of_peak(r, peak),
-                Err(e) => {
-                    eprintln!("{e:#}");
-                    continue;
-                }
-            };
-            let t = torch.into_iter().flatten().find(|x| &x.case == case);
-            rows.push(row(&r, t));
-            results.push(r);
-        }
+    for first in rounds.first().into_iter().flatten() {
+        let same = |r: &&CaseResult| r.case == first.case && r.backend == first.backend;
+        let mine: Vec<&CaseResult> = rounds.iter().filter_map(|x| x.iter().find(same)).collect();
+        let theirs: Vec<Option<f64>> = torch
+            .iter()
+            .map(|t| t.iter().find(|t| t.case == first.case).map(|t| t.gen_it_per_s))
+            .collect();
+        let ratios: Vec<f64> = rounds
+            .iter()
+            .zip(&theirs)
+            .filter_map(|(x, t)| Some(x.iter().find(same)?.gen_it_per_s / (*t)?))
+            .collect();
+        let median_run = median_by(&mine, |r| r.gen_it_per_s);
+        let torch_rate = median(&theirs.iter().flatten().copied().collect::<Vec<_>>());
+        rows.push(row(median_run, torch_rate, &ratios));
     }
-    (rows, results)
+    rows
 }
 
-/// One table row: the harness's numbers and, with `--compare`, PyTorch's and the ratio.
-fn row(r: &CaseResult, t: Option<&TorchResult>) -> Vec<String> {
+/// The element whose key is the median (the lower middle one of an even count).
+fn median_by<'a, T>(xs: &[&'a T], key: impl Fn(&T) -> f64) -> &'a T {
+    let mut v = xs.to_vec();
+    v.sort_by(|a, b| key(a).total_cmp(&key(b)));
+    v[(v.len() - 1) / 2]
+}
+
+/// The median of `xs` (the mean of the middle two of an even count), None when empty.
+fn median(xs: &[f64]) -> Option<f64> {
+    let mut v = xs.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    (n > 0).then(|| (v[(n - 1) / 2] + v[n / 2]) / 2.0)
+}
+
+/// A ratio cell: `1.52x` for one round, `1.52x [1.47-1.60]` (median, min-max) for several.
+fn ratio_cell(ratios: &[f64]) -> String {
+    let Some(m) = median(ratios) else {
+        return "-".into();
+    };
+    if ratios.len() == 1 {
+        return format!("{m:.2}x");
+    }
+    let lo = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    format!("{m:.2}x [{lo:.2}-{hi:.2}]")
+}
+
+/// One table row: the harness's numbers and, with `--compare`, PyTorch's and the ratios.
+fn row(r: &CaseResult, torch_rate: Option<f64>, ratios: &[f64]) -> Vec<String> {
     vec![
         r.case.clone(),
         r.backend.clone(),
@@ -170,9 +225,27 @@ fn row(r: &CaseResult, t: Option<&TorchResult>) -> Vec<String> {
         r.gflop_per_iter.map_or("-".into(), |g| format!("{g:.2}")),
         r.peak_share
             .map_or("-".into(), |p| format!("{:.1}%", 100.0 * p)),
-        t.map_or("-".into(), |t| format!("{:.2}", t.gen_it_per_s)),
-        t.map_or("-".into(), |t| {
-            format!("{:.2}x", r.gen_it_per_s / t.gen_it_per_s)
-        }),
+        torch_rate.map_or("-".into(), |t| format!("{t:.2}")),
+        ratio_cell(ratios),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ratio_cells_give_the_median_and_the_range_of_the_rounds() {
+        assert_eq!(ratio_cell(&[]), "-");
+        assert_eq!(ratio_cell(&[1.5]), "1.50x");
+        assert_eq!(ratio_cell(&[1.6, 1.2, 1.5]), "1.50x [1.20-1.60]");
+        assert_eq!(ratio_cell(&[1.0, 2.0]), "1.50x [1.00-2.00]");
+    }
+
+    #[test]
+    fn median_by_picks_the_median_round() {
+        let xs = [3.0, 1.0, 2.0];
+        let refs: Vec<&f64> = xs.iter().collect();
+        assert_eq!(*median_by(&refs, |x| *x), 2.0);
+    }
 }

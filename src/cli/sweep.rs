@@ -21,8 +21,9 @@ pub struct Args {
     file: PathBuf,
     #[arg(long, default_value = "results")]
     results: PathBuf,
-    /// Configurations to run at once in this process.
-    #[arg(long, default_value_t = 1)]
+    /// Configurations to run at once: N worker processes with cores/N threads each, or `auto`
+    /// (one single-thread worker per core, fewer when fewer configurations are left).
+    #[arg(long, default_value = "1", value_parser = parse_jobs)]
     jobs: usize,
     /// Run only slice K of N (1-based), e.g. 2/4.
     #[arg(long, value_parser = parse_shard)]
@@ -110,6 +111,17 @@ impl SlurmArgs {
         ]
         .into_iter()
         .find_map(|(given, name)| given.then_some(name))
+    }
+}
+
+/// `--jobs`: a positive count, or `auto` (0 inside, resolved by [`crate::sweep::auto_jobs`]).
+fn parse_jobs(s: &str) -> Result<usize, String> {
+    match s {
+        "auto" => Ok(0),
+        _ => match s.parse::<usize>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(format!("expected a positive number or `auto`, got `{s}`")),
+        },
     }
 }
 
@@ -432,5 +444,27 @@ fn print_submission(plan: &Plan, results: &std::path::Path, sub: &Submission) {
             results.display(),
             plan.name
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_jobs;
+    use crate::sweep::auto_jobs;
+
+    #[test]
+    fn jobs_take_a_count_or_auto() {
+        assert_eq!(parse_jobs("3"), Ok(3));
+        assert_eq!(parse_jobs("auto"), Ok(0));
+        assert!(parse_jobs("0").is_err());
+        assert!(parse_jobs("-1").unwrap_err().contains("`auto`"));
+    }
+
+    #[test]
+    fn auto_jobs_give_each_core_a_run_while_there_are_enough() {
+        assert_eq!(auto_jobs(12, 2), 2);
+        assert_eq!(auto_jobs(1, 2), 1);
+        assert_eq!(auto_jobs(0, 2), 1);
+        assert_eq!(auto_jobs(3, 16), 3);
     }
 }

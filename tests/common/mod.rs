@@ -1,9 +1,11 @@
-//! Shared by the test binaries: where the MNIST copy the tests read lives.
+//! Shared by the test binaries: where the MNIST copy the tests read lives, and how a test that
+//! cannot run here says so.
 //!
 //! Looked for in `$HARNESS_DATA_DIR`, then in this checkout's `data/mnist`; where neither holds
 //! the four files, they are downloaded and verified with the harness's own downloader into the
 //! folder `harness data mnist` would use (`$HARNESS_DATA_DIR` if set, else `data/mnist`).
 //! Without a network that fails with a message naming the fix.
+#![allow(dead_code)]
 
 use gan_harness::data::download::{DownloadOptions, download_mnist};
 use gan_harness::data::mnist::{DATA_DIR_ENV, DEFAULT_DATA_DIR, FILES};
@@ -59,4 +61,14 @@ pub fn locate_mnist() -> Result<PathBuf, String> {
             target.display(),
         )),
     }
+}
+
+/// A test that cannot run here says why and returns; under CI (`$CI` set, as `.ci/run` runs)
+/// the same reason fails the test, since a skip there would hide what CI must check.
+pub fn skip(reason: &str) {
+    assert!(
+        std::env::var_os("CI").is_none_or(|v| v.is_empty()),
+        "skipped under CI, where this must run: {reason}"
+    );
+    eprintln!("skipped: {reason}");
 }
