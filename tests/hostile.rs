@@ -223,7 +223,7 @@ fn mnist_with(dir: &Path, stem: &str, make: impl Fn(&Path)) -> PathBuf {
     let src = common::mnist_dir();
     let data = dir.join("mnist");
     std::fs::create_dir_all(&data).unwrap();
-    for e in std::fs::read_dir(&src).unwrap() {
+    for e in std::fs::read_dir(src).unwrap() {
         let e = e.unwrap();
         let name = e.file_name().to_string_lossy().into_owned();
         if !name.starts_with(stem) {

@@ -17,7 +17,6 @@ fn harness(args: &[&str]) -> Output {
         .expect("harness runs")
 }
 
-
 fn replay(config: &Path, steps: u32, out: &Path, f64: bool) -> Output {
     let steps = steps.to_string();
     let mut args = vec![
