@@ -135,7 +135,12 @@ pub fn exec(a: Args) -> CliResult {
 
 /// One round: every case on every backend, each in its own process. A case that fails is
 /// reported on stderr and left out.
-fn measure(a: &Args, exe: &std::path::Path, cases: &[String], peak: &bench::Peak) -> Vec<CaseResult> {
+fn measure(
+    a: &Args,
+    exe: &std::path::Path,
+    cases: &[String],
+    peak: &bench::Peak,
+) -> Vec<CaseResult> {
     let mut results = Vec::new();
     for case in cases {
         for &b in &a.backends {
@@ -172,7 +177,11 @@ fn rows(rounds: &[Vec<CaseResult>], torch: &[Vec<TorchResult>]) -> Vec<Vec<Strin
         let mine: Vec<&CaseResult> = rounds.iter().filter_map(|x| x.iter().find(same)).collect();
         let theirs: Vec<Option<f64>> = torch
             .iter()
-            .map(|t| t.iter().find(|t| t.case == first.case).map(|t| t.gen_it_per_s))
+            .map(|t| {
+                t.iter()
+                    .find(|t| t.case == first.case)
+                    .map(|t| t.gen_it_per_s)
+            })
             .collect();
         let ratios: Vec<f64> = rounds
             .iter()
