@@ -10,6 +10,7 @@ use std::process::ExitCode;
 pub enum Args {
     /// Download MNIST (checksums verified) into --data-dir (default: data/mnist).
     Mnist {
+        /// Where to put the files (default: $HARNESS_DATA_DIR, else data/mnist).
         #[arg(long)]
         data_dir: Option<PathBuf>,
         /// Mirror base URLs to try in order (default: the usual public mirrors).

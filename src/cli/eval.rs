@@ -10,9 +10,12 @@ use std::process::ExitCode;
 /// Recompute the sample-quality scores of a run at its latest checkpoint, without retraining.
 #[derive(clap::Args)]
 pub struct Args {
+    /// The run's hash, or a unique prefix of it.
     hash: String,
+    /// The results directory.
     #[arg(long, default_value = "results")]
     results: PathBuf,
+    /// Folder holding the four MNIST files (default: $HARNESS_DATA_DIR, else data/mnist).
     #[arg(long)]
     data_dir: Option<PathBuf>,
 }

@@ -12,8 +12,10 @@ use std::process::ExitCode;
 pub enum Args {
     /// Train (or load) the evaluator under RESULTS/evaluators/<hash> and print its accuracy.
     Train {
+        /// The results directory.
         #[arg(long, default_value = "results")]
         results: PathBuf,
+        /// Folder holding the four MNIST files (default: $HARNESS_DATA_DIR, else data/mnist).
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },

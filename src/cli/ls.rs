@@ -10,6 +10,7 @@ use std::process::ExitCode;
 /// List the runs under a results directory.
 #[derive(clap::Args)]
 pub struct Args {
+    /// The results directory.
     #[arg(default_value = "results")]
     dir: PathBuf,
 }

@@ -18,7 +18,7 @@ mod status;
 mod sweep;
 mod table;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::process::ExitCode;
 
 pub use error::{CliError, CliResult};
@@ -27,7 +27,8 @@ pub use error::{CliError, CliResult};
 #[command(
     name = "harness",
     version,
-    about = "Reproducible GAN loss ablations (GAN, WGAN-clip, WGAN-GP) on Burn"
+    about = "Reproducible GAN loss ablations on Burn: GAN, NS-GAN, WGAN and hinge objectives x \
+             clipping, gradient penalties (GP, LP, R1, R2) and spectral norm"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -51,6 +52,11 @@ enum Command {
     /// Datasets.
     #[command(subcommand)]
     Data(data::Args),
+}
+
+/// The command-line interface as clap describes it (for tests that hold the README to it).
+pub fn command() -> clap::Command {
+    Cli::command()
 }
 
 /// Parse the command line, run the command, print any error, and choose the exit code.

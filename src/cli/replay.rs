@@ -22,6 +22,7 @@ pub struct Args {
     /// Compute in f64 (random inputs are drawn as in f32 runs, then cast).
     #[arg(long)]
     f64: bool,
+    /// Folder holding the four MNIST files (default: $HARNESS_DATA_DIR, else data/mnist).
     #[arg(long)]
     data_dir: Option<PathBuf>,
 }

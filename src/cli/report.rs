@@ -10,6 +10,7 @@ use std::process::ExitCode;
 /// Draw the comparison report (SVG charts, tables, index.html) of a results directory.
 #[derive(clap::Args)]
 pub struct Args {
+    /// The results directory.
     #[arg(default_value = "results")]
     dir: PathBuf,
     /// Output folder (default: DIR/report).

@@ -24,10 +24,13 @@ pub struct Args {
     /// 0-based index into the grid's expanded plan.
     #[arg(long)]
     index: Option<usize>,
+    /// The results directory.
     #[arg(long, default_value = "results")]
     results: PathBuf,
+    /// Folder holding the four MNIST files (default: $HARNESS_DATA_DIR, else data/mnist).
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// Override the config's backend (not hashed).
     #[arg(long, value_enum)]
     backend: Option<Backend>,
     /// Record the run as part of this sweep (what array tasks and workers pass).

@@ -12,7 +12,9 @@ use std::process::ExitCode;
 /// Show one run (by hash prefix).
 #[derive(clap::Args)]
 pub struct Args {
+    /// The run's hash, or a unique prefix of it.
     hash: String,
+    /// The results directory.
     #[arg(long, default_value = "results")]
     results: PathBuf,
 }

@@ -14,6 +14,7 @@ use std::process::ExitCode;
 /// with SLURM's view of submitted arrays.
 #[derive(clap::Args)]
 pub struct Args {
+    /// The results directory.
     #[arg(default_value = "results")]
     dir: PathBuf,
     /// Only this sweep (by name).

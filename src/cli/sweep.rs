@@ -18,7 +18,9 @@ use std::process::ExitCode;
 /// Run every configuration of a grid file that is not done yet.
 #[derive(clap::Args)]
 pub struct Args {
+    /// The grid file (TOML; README: Grid files).
     file: PathBuf,
+    /// The results directory.
     #[arg(long, default_value = "results")]
     results: PathBuf,
     /// Configurations to run at once: N worker processes with cores/N threads each, or `auto`
@@ -34,16 +36,19 @@ pub struct Args {
     /// Allow grids larger than --max-runs.
     #[arg(long)]
     yes: bool,
+    /// Refuse grids with more runs than this unless --yes is given.
     #[arg(long, default_value_t = grid::DEFAULT_MAX_RUNS)]
     max_runs: usize,
     /// Run configurations whose estimated memory exceeds this machine's.
     #[arg(long)]
     ignore_memory_estimate: bool,
+    /// Folder holding the four MNIST files (default: $HARNESS_DATA_DIR, else data/mnist).
     #[arg(long)]
     data_dir: Option<PathBuf>,
     /// Override the configs' backend (not hashed).
     #[arg(long, value_enum)]
     backend: Option<Backend>,
+    /// No progress bars (for logs and batch jobs).
     #[arg(long)]
     no_progress: bool,
     /// Discard these runs' checkpoints and logs (hash prefixes, as `ls` shows them) and train
