@@ -10,7 +10,7 @@ use crate::hash::short_hash;
 use crate::measure::evaluator::{Evaluator, TestReference};
 use crate::results::metrics::{self, MetricFile};
 use crate::results::record::{self, RunRecord, Status, now_rfc3339};
-use crate::results::run_files;
+use crate::results::{manifest, run_files};
 use crate::results::summary::{
     self, Best, EvaluatorRef, Final, StepTime, Summary, Throughput, TimeSplit,
 };
@@ -115,17 +115,37 @@ pub fn execute(
 ) -> Result<RunResult> {
     let hash = short_hash(cfg);
     let dir = store.run_dir(&hash);
+    if let Some(p) = crate::verify::lock_problem(&dir) {
+        return Ok(RunResult::Refused {
+            error: p.to_string(),
+        });
+    }
     let Some(lock) = RunLock::try_acquire(&dir)? else {
         return Ok(RunResult::Busy);
     };
     lock.remove_stale_temporaries(&dir);
-    let previous = record::read(&dir);
+    let record_path = dir.join(run_files::RECORD);
+    let previous = match record_path.exists().then(|| record::try_read(&dir)) {
+        // Never rewritten over: what it held (status, attempts, wall time) would be lost.
+        Some(Err(e)) => {
+            let refusal = crate::resume::Refusal::new(&record_path, format!("does not parse: {e:#}"));
+            return refuse(&dir, &hash, std::fs::read(&record_path).ok(), &refusal);
+        }
+        Some(Ok(r)) => Some(r),
+        None => None,
+    };
     // Put back as it was if the resume is refused: a refusal writes nothing.
     let record_bytes = std::fs::read(dir.join(run_files::RECORD)).ok();
     if previous
         .as_ref()
         .is_some_and(|r| matches!(r.status, Status::Done | Status::Diverged))
     {
+        // A finished run is only trusted as far as its manifest vouches for it.
+        if let Some(p) = crate::verify::check_run(&dir).problems.first() {
+            return Ok(RunResult::Refused {
+                error: p.to_string(),
+            });
+        }
         return Ok(RunResult::AlreadyDone);
     }
     if let Some(owner) = &lock.took_over_from {
@@ -181,6 +201,10 @@ pub fn execute(
     }
     record.finished = Some(now_rfc3339());
     record::write(&dir, &record)?;
+    if matches!(record.status, Status::Done | Status::Diverged) {
+        // Last, once every file it covers is final.
+        manifest::write(&dir, record.status.as_str(), record.step)?;
+    }
     drop(lock);
     Ok(result)
 }
@@ -234,7 +258,20 @@ fn attempt_record(previous: Option<&RunRecord>, backend: Backend, opts: &RunOpti
             .clone()
             .or_else(|| previous.and_then(|r| r.sweep.clone())),
         attempts: previous.map_or(0, |r| r.attempts) + 1,
+        cpu: crate::provenance::cpu_model(),
+        kernels: crate::provenance::kernel_set().into(),
+        cpus: with_this_cpu(previous.map(|r| r.cpus.clone()).unwrap_or_default()),
+        integrity: record::INTEGRITY,
     }
+}
+
+/// `cpus` with this machine's label appended unless it is already the last one.
+fn with_this_cpu(mut cpus: Vec<String>) -> Vec<String> {
+    let me = crate::provenance::cpu_label();
+    if cpus.last() != Some(&me) {
+        cpus.push(me);
+    }
+    cpus
 }
 
 /// One attempt at training a configuration, with what it needs.
@@ -394,6 +431,11 @@ pub fn rescore(
             dir.display()
         );
     };
+    // Rescoring re-seals the manifest: it must not vouch for files damaged before.
+    if let Some(p) = crate::verify::check_run(dir).problems.first() {
+        bail!("{p}");
+    }
+    let sealed = manifest::read(dir)?;
     let mut e = Engine::new(cfg, &Device::flex(), data.clone());
     let Some(step) = e.restore(dir)? else {
         bail!("{} has no checkpoint to score", dir.display());
@@ -437,6 +479,9 @@ pub fn rescore(
     }
     summary.evaluator = evaluator_ref(&e);
     summary::write(dir, &summary)?;
+    if let Some(m) = sealed {
+        manifest::write(dir, &m.status, m.step)?;
+    }
     Ok((step, scores))
 }
 

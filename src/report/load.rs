@@ -319,6 +319,11 @@ pub fn load_run(dir: &Path) -> Result<Run> {
     run.png_samples = png;
     run.csv_samples = csv;
     run.mtimes.samples = newest;
+    // A run that fails `harness verify` (an edited log, a changed file since its manifest) is
+    // marked in the page and on stderr, not plotted as if sound.
+    for p in crate::verify::check_run(dir).problems {
+        warnings.push(format!("DAMAGED (its numbers cannot be trusted): {p}"));
+    }
     run.warnings = warnings;
     Ok(run)
 }
