@@ -100,6 +100,7 @@ fn a_bit_flip_in_any_file_of_a_finished_run_is_reported_and_refused_and_restart_
             wrong.push(format!("{}: after --restart: sweep {:?}, verify {code:?} {out}, same metrics {same}", file.display(), r.status.code()));
         }
     }
+    eprintln!("bit flips in {} files of a finished run: {kept:?}", kept.len());
     assert!(wrong.is_empty(), "{} of {} files:\n{}", wrong.len(), kept.len(), wrong.join("\n\n"));
 }
 

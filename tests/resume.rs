@@ -302,6 +302,30 @@ fn mutations() -> Vec<Mutation> {
             }),
         ),
         m(
+            "the lock replaced by a directory",
+            Some("lock"),
+            Box::new(|run, _| {
+                std::fs::remove_file(run.join("lock")).ok();
+                std::fs::create_dir(run.join("lock")).unwrap();
+            }),
+        ),
+        m(
+            "a byte flipped in a sample the checkpoint recorded",
+            Some("step_00000004.csv"),
+            Box::new(|run, _| {
+                let p = run.join("samples/step_00000004.csv");
+                let mut bytes = std::fs::read(&p).unwrap();
+                let mid = bytes.len() / 2;
+                bytes[mid] ^= 0x01;
+                std::fs::write(&p, bytes).unwrap();
+            }),
+        ),
+        m(
+            "garbage in run.json",
+            Some("run.json"),
+            Box::new(|run, _| std::fs::write(run.join("run.json"), b"{\"status\": 7").unwrap()),
+        ),
+        m(
             "a byte flipped in the generator's tensors",
             Some("generator.safetensors"),
             Box::new(|run, _| flip_in_checkpoint(run, "generator.safetensors")),
@@ -367,6 +391,16 @@ fn a_resume_checks_the_logs_and_checkpoint_or_refuses_naming_the_file() {
         mutate(&run, &reference.join(&hash));
         let before = std::fs::read(run.join("run.json")).unwrap();
         let summary = std::fs::read(run.join("summary.json")).ok();
+        // `harness verify` finds exactly what the resume refuses, and nothing else.
+        let v = harness().arg("verify").arg(&results).output().unwrap();
+        let found = String::from_utf8_lossy(&v.stdout).into_owned();
+        let agrees = match refused {
+            None => v.status.code() == Some(0),
+            Some(file) => v.status.code() == Some(1) && found.lines().any(|l| l.contains(file)),
+        };
+        if !agrees {
+            wrong.push(format!("{name}: verify exit {:?}:\n{found}", v.status.code()));
+        }
         let out = harness()
             .args(["run", "--config"])
             .arg(&config)
