@@ -6,10 +6,10 @@
 //! are removed afterwards. A crash at any point leaves the previous checkpoint usable.
 
 use crate::data::SamplerState;
-use crate::results::manifest::{UNSEALED, seal_holds, seal_text, sha256_hex};
-use crate::results::run_files;
 use crate::model::{Critic, Generator};
 use crate::optim::Optim;
+use crate::results::manifest::{UNSEALED, seal_holds, seal_text, sha256_hex};
+use crate::results::run_files;
 use crate::resume::Refusal;
 use crate::runlog::LogDigests;
 use crate::store::write_atomic;
@@ -234,7 +234,11 @@ fn digest_outputs(dir: &Path) -> Result<BTreeMap<String, String>> {
         if name.starts_with(crate::atomic_file::TEMP_PREFIX) {
             continue;
         }
-        let rel = p.strip_prefix(dir).unwrap_or(&p).to_string_lossy().replace('\\', "/");
+        let rel = p
+            .strip_prefix(dir)
+            .unwrap_or(&p)
+            .to_string_lossy()
+            .replace('\\', "/");
         out.insert(rel, sha256_hex(&fs::read(&p)?));
     }
     Ok(out)

@@ -10,10 +10,10 @@ use crate::hash::short_hash;
 use crate::measure::evaluator::{Evaluator, TestReference};
 use crate::results::metrics::{self, MetricFile};
 use crate::results::record::{self, RunRecord, Status, now_rfc3339};
-use crate::results::{manifest, run_files};
 use crate::results::summary::{
     self, Best, EvaluatorRef, Final, StepTime, Summary, Throughput, TimeSplit,
 };
+use crate::results::{manifest, run_files};
 use crate::runlog::EvalRow;
 use crate::runlog::MetricsRow;
 use crate::stop::StopFlag;
@@ -128,7 +128,8 @@ pub fn execute(
     let previous = match record_path.exists().then(|| record::try_read(&dir)) {
         // Never rewritten over: what it held (status, attempts, wall time) would be lost.
         Some(Err(e)) => {
-            let refusal = crate::resume::Refusal::new(&record_path, format!("does not parse: {e:#}"));
+            let refusal =
+                crate::resume::Refusal::new(&record_path, format!("does not parse: {e:#}"));
             return refuse(&dir, &hash, std::fs::read(&record_path).ok(), &refusal);
         }
         Some(Ok(r)) => Some(r),

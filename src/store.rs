@@ -121,9 +121,13 @@ impl Store {
             let (p, name) = (e.path(), e.file_name().to_string_lossy().into_owned());
             let hashlike = name.len() == 12 && name.bytes().all(|b| b.is_ascii_hexdigit());
             let ours = crate::results::tree_dirs::ALL.contains(&name.as_str());
-            let has_run_file = [run_files::RECORD, run_files::CHECKPOINTS, run_files::METRICS]
-                .iter()
-                .any(|f| p.join(f).exists());
+            let has_run_file = [
+                run_files::RECORD,
+                run_files::CHECKPOINTS,
+                run_files::METRICS,
+            ]
+            .iter()
+            .any(|f| p.join(f).exists());
             if p.is_dir() && !ours && (hashlike || has_run_file) && !out.contains(&p) {
                 out.push(p);
             }

@@ -10,8 +10,8 @@
 
 use crate::data::mnist::DataError;
 use crate::grid::{Plan, PlanEntry};
-use crate::results::sweep_record::{self, UnreadableRecord};
 use crate::results::run_files;
+use crate::results::sweep_record::{self, UnreadableRecord};
 use crate::run::{RunOptions, RunResult, execute, load_data};
 use crate::runlog::MetricsRow;
 use crate::store::{PlanStatus, Store, config_text, write_atomic};

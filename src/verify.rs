@@ -26,7 +26,13 @@ pub struct Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}; fix: {}", self.path.display(), self.what, self.fix)
+        write!(
+            f,
+            "{}: {}; fix: {}",
+            self.path.display(),
+            self.what,
+            self.fix
+        )
     }
 }
 
@@ -132,13 +138,20 @@ fn check_finished(dir: &Path, rec: &RunRecord, cfg: Option<&RunConfig>, f: &mut 
             f,
             dir,
             path,
-            format!("is missing, but run.json says {} (a run finishing writes it last)", rec.status),
+            format!(
+                "is missing, but run.json says {} (a run finishing writes it last)",
+                rec.status
+            ),
         ),
         Ok(None) => f.notes.push(format!(
             "{}: finished by a release that predates manifests ({}); its files cannot be \
              checked by digest",
             dir.display(),
-            if rec.harness_version.is_empty() { "unknown version" } else { &rec.harness_version }
+            if rec.harness_version.is_empty() {
+                "unknown version"
+            } else {
+                &rec.harness_version
+            }
         )),
         Ok(Some(m)) => {
             for x in manifest::check(dir, &m) {
@@ -157,7 +170,10 @@ fn check_finished(dir: &Path, rec: &RunRecord, cfg: Option<&RunConfig>, f: &mut 
 fn check_final_rows(dir: &Path, rec: &RunRecord, cfg: &RunConfig, f: &mut Findings) {
     let rec_path = dir.join(run_files::RECORD);
     if rec.step != cfg.gen_iters {
-        let what = format!("says done at step {}, but the run is {} steps long", rec.step, cfg.gen_iters);
+        let what = format!(
+            "says done at step {}, but the run is {} steps long",
+            rec.step, cfg.gen_iters
+        );
         return problem(f, dir, rec_path, what);
     }
     let path = dir.join(run_files::METRICS);
@@ -166,8 +182,13 @@ fn check_final_rows(dir: &Path, rec: &RunRecord, cfg: &RunConfig, f: &mut Findin
         line.split(',').next()?.parse::<u32>().ok()
     });
     if last != Some(cfg.gen_iters) {
-        let got = last.map_or("no readable last row".into(), |s| format!("ends at step {s}"));
-        let what = format!("{got}, but run.json says the run is done at step {}", cfg.gen_iters);
+        let got = last.map_or("no readable last row".into(), |s| {
+            format!("ends at step {s}")
+        });
+        let what = format!(
+            "{got}, but run.json says the run is done at step {}",
+            cfg.gen_iters
+        );
         problem(f, dir, path, what);
     }
 }
@@ -240,14 +261,25 @@ fn check_cpus(dirs: &[PathBuf], f: &mut Findings) {
             continue;
         };
         cfg.seed = 0;
-        let name = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let name = dir
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
         for cpu in rec.cpus {
-            let runs = by_config.entry(short_hash(&cfg)).or_default().entry(cpu).or_default();
+            let runs = by_config
+                .entry(short_hash(&cfg))
+                .or_default()
+                .entry(cpu)
+                .or_default();
             runs.push(name.clone());
         }
     }
     for cpus in by_config.values().filter(|c| c.len() > 1) {
-        let list: Vec<String> = cpus.iter().map(|(cpu, runs)| format!("{} on {cpu}", runs.join(" "))).collect();
+        let list: Vec<String> = cpus
+            .iter()
+            .map(|(cpu, runs)| format!("{} on {cpu}", runs.join(" ")))
+            .collect();
         f.notes.push(format!(
             "warning: the seeds of one configuration ran on different CPUs ({}): same config \
              and seed give the same bytes only on the same CPU kernel set",
@@ -262,7 +294,10 @@ pub fn check_tree(store: &Store, hashes: &[String]) -> Result<Findings, store::S
     let dirs = if hashes.is_empty() {
         store.run_folders()
     } else {
-        hashes.iter().map(|h| store.find(h)).collect::<Result<_, _>>()?
+        hashes
+            .iter()
+            .map(|h| store.find(h))
+            .collect::<Result<_, _>>()?
     };
     let mut all = Findings::default();
     for dir in &dirs {

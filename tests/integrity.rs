@@ -69,9 +69,20 @@ fn a_bit_flip_in_any_file_of_a_finished_run_is_reported_and_refused_and_restart_
     let (code, out) = verify(&reference);
     assert_eq!((code, out.as_str()), (Some(0), ""), "a fresh tree is clean");
     let kept = files(&reference.join(&hash));
-    for want in ["manifest.json", "run.json", "summary.json", "config.toml", "metrics.csv",
-                 "surface.csv", "export/generator.safetensors", "checkpoints/latest"] {
-        assert!(kept.iter().any(|f| f.ends_with(want)), "{want} not in {kept:?}");
+    for want in [
+        "manifest.json",
+        "run.json",
+        "summary.json",
+        "config.toml",
+        "metrics.csv",
+        "surface.csv",
+        "export/generator.safetensors",
+        "checkpoints/latest",
+    ] {
+        assert!(
+            kept.iter().any(|f| f.ends_with(want)),
+            "{want} not in {kept:?}"
+        );
     }
     assert!(kept.iter().any(|f| f.starts_with("samples")), "{kept:?}");
     let mut wrong = Vec::new();
@@ -83,25 +94,52 @@ fn a_bit_flip_in_any_file_of_a_finished_run_is_reported_and_refused_and_restart_
         let name = file.file_name().unwrap().to_string_lossy().into_owned();
         let (code, out) = verify(&results);
         if code != Some(1) || !out.lines().any(|l| l.contains(&name)) {
-            wrong.push(format!("{}: verify exit {code:?}, expected 1 naming it:\n{out}", file.display()));
+            wrong.push(format!(
+                "{}: verify exit {code:?}, expected 1 naming it:\n{out}",
+                file.display()
+            ));
             continue;
         }
-        let s = sweep(&grid, &results, &tmp_in(d.path()), &[]).output().unwrap();
+        let s = sweep(&grid, &results, &tmp_in(d.path()), &[])
+            .output()
+            .unwrap();
         let err = text(&s.stderr) + &text(&s.stdout);
-        if s.status.code() != Some(2) || !err.contains(&name) || !err.contains(&format!("--restart {hash}")) {
-            wrong.push(format!("{}: sweep exit {:?}, expected 2 naming it:\n{err}", file.display(), s.status.code()));
+        if s.status.code() != Some(2)
+            || !err.contains(&name)
+            || !err.contains(&format!("--restart {hash}"))
+        {
+            wrong.push(format!(
+                "{}: sweep exit {:?}, expected 2 naming it:\n{err}",
+                file.display(),
+                s.status.code()
+            ));
             continue;
         }
-        let r = sweep(&grid, &results, &tmp_in(d.path()), &["--restart", &hash]).output().unwrap();
+        let r = sweep(&grid, &results, &tmp_in(d.path()), &["--restart", &hash])
+            .output()
+            .unwrap();
         let (code, out) = verify(&results);
         let same = std::fs::read(run.join("metrics.csv")).unwrap()
             == std::fs::read(reference.join(&hash).join("metrics.csv")).unwrap();
         if r.status.code() != Some(0) || code != Some(0) || !same {
-            wrong.push(format!("{}: after --restart: sweep {:?}, verify {code:?} {out}, same metrics {same}", file.display(), r.status.code()));
+            wrong.push(format!(
+                "{}: after --restart: sweep {:?}, verify {code:?} {out}, same metrics {same}",
+                file.display(),
+                r.status.code()
+            ));
         }
     }
-    eprintln!("bit flips in {} files of a finished run: {kept:?}", kept.len());
-    assert!(wrong.is_empty(), "{} of {} files:\n{}", wrong.len(), kept.len(), wrong.join("\n\n"));
+    eprintln!(
+        "bit flips in {} files of a finished run: {kept:?}",
+        kept.len()
+    );
+    assert!(
+        wrong.is_empty(),
+        "{} of {} files:\n{}",
+        wrong.len(),
+        kept.len(),
+        wrong.join("\n\n")
+    );
 }
 
 /// Damage that is not a bit flip: a partial run marked done by hand, a done run's
@@ -117,7 +155,10 @@ fn hand_edits_of_a_results_tree_are_reported_with_the_file_and_the_fix() {
     std::fs::remove_file(run.join("manifest.json")).unwrap();
     let (code, out) = verify(&results);
     assert_eq!(code, Some(1), "{out}");
-    assert!(out.contains("manifest.json: is missing") && out.contains(&format!("--restart {hash}")), "{out}");
+    assert!(
+        out.contains("manifest.json: is missing") && out.contains(&format!("--restart {hash}")),
+        "{out}"
+    );
     // Removed config.toml: ls lists the folder, verify names the file.
     std::fs::remove_file(run.join("config.toml")).unwrap();
     let ls = harness().arg("ls").arg(&results).output().unwrap();
@@ -129,10 +170,19 @@ fn hand_edits_of_a_results_tree_are_reported_with_the_file_and_the_fix() {
     std::fs::write(&rec, [0xff, 0xfe, 0x00]).unwrap();
     let (code, out) = verify(&results);
     assert_eq!(code, Some(1));
-    assert!(out.contains("integrity.json") && out.contains("move it aside"), "{out}");
-    let s = sweep(&grid, &results, &tmp_in(d.path()), &[]).output().unwrap();
+    assert!(
+        out.contains("integrity.json") && out.contains("move it aside"),
+        "{out}"
+    );
+    let s = sweep(&grid, &results, &tmp_in(d.path()), &[])
+        .output()
+        .unwrap();
     assert_eq!(s.status.code(), Some(2), "{}", text(&s.stderr));
-    assert!(text(&s.stderr).contains("integrity.json"), "{}", text(&s.stderr));
+    assert!(
+        text(&s.stderr).contains("integrity.json"),
+        "{}",
+        text(&s.stderr)
+    );
     // Verify wrote nothing.
     assert_eq!(std::fs::read(&rec).unwrap(), vec![0xff, 0xfe, 0x00]);
 }
@@ -151,7 +201,11 @@ fn seeds_run_on_different_cpus_are_flagged() {
     v["cpus"] = serde_json::json!(["Other CPU [sse2]"]);
     std::fs::write(&rec, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
     let out = harness().arg("verify").arg(&reference).output().unwrap();
-    assert!(text(&out.stderr).contains("ran on different CPUs"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("ran on different CPUs"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 /// `verify` reads every kept file of every run: over 100 runs of 10,000 logged steps it must
@@ -163,4 +217,34 @@ fn verify_of_a_100_run_tree_takes_seconds() {
     let secs = gan_harness::bench::time_verify(d.path()).unwrap();
     eprintln!("verify over 100 runs x 10,000 steps: {secs:.2} s");
     assert!(secs < 20.0, "{secs} s");
+}
+
+/// A results path under a file (`<file>/sub`) is bad input (exit 2, naming the file) for every
+/// command that takes one, `eval` and `verify` included.
+#[test]
+fn a_results_path_under_a_file_is_bad_input() {
+    let d = tempfile::tempdir().unwrap();
+    let file = write(d.path(), "file", "not a folder");
+    let sub = file.join("sub");
+    for args in [
+        vec!["verify".into(), sub.clone()],
+        vec!["ls".into(), sub.clone()],
+        vec!["eval".into(), "abc".into(), "--results".into(), sub.clone()],
+    ] {
+        let out = harness().args(&args).output().unwrap();
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(&*file.to_string_lossy()), "{args:?}: {err}");
+    }
+}
+
+/// A tree finished by a release before manifests stays usable: `verify` notes each run as
+/// predating manifests and exits 0.
+#[test]
+fn a_tree_from_before_manifests_verifies_with_notes() {
+    let tree = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/before_axes/results");
+    let out = harness().arg("verify").arg(&tree).output().unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{}{err}", text(&out.stdout));
+    assert_eq!(err.matches("predates manifests").count(), 3, "{err}");
 }

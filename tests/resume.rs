@@ -399,7 +399,10 @@ fn a_resume_checks_the_logs_and_checkpoint_or_refuses_naming_the_file() {
             Some(file) => v.status.code() == Some(1) && found.lines().any(|l| l.contains(file)),
         };
         if !agrees {
-            wrong.push(format!("{name}: verify exit {:?}:\n{found}", v.status.code()));
+            wrong.push(format!(
+                "{name}: verify exit {:?}:\n{found}",
+                v.status.code()
+            ));
         }
         let out = harness()
             .args(["run", "--config"])

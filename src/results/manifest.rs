@@ -68,7 +68,13 @@ pub fn seal_holds(text: &str, seal: &str) -> bool {
 fn excluded(rel: &str) -> bool {
     let top = rel.split('/').next().unwrap_or(rel);
     let name = rel.rsplit('/').next().unwrap_or(rel);
-    [run_files::MANIFEST, run_files::LOCK, run_files::WORKER_LOG, run_files::DISCARDED].contains(&top)
+    [
+        run_files::MANIFEST,
+        run_files::LOCK,
+        run_files::WORKER_LOG,
+        run_files::DISCARDED,
+    ]
+    .contains(&top)
         || name.starts_with(".tmp-")
 }
 

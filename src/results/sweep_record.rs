@@ -128,7 +128,11 @@ pub fn record_plan(root: &Path, plan: &Plan, change: impl FnOnce(&mut SweepRecor
     let mut rec: SweepRecord = match std::fs::read(&path) {
         Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| UnreadableRecord {
             path: path.clone(),
-            why: if bytes.is_empty() { "it is empty".into() } else { e.to_string() },
+            why: if bytes.is_empty() {
+                "it is empty".into()
+            } else {
+                e.to_string()
+            },
         })?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => SweepRecord::default(),
         Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
