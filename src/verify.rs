@@ -102,6 +102,23 @@ pub fn check_run(dir: &Path) -> Findings {
     f
 }
 
+/// What a resume of the unfinished run `dir` would refuse, checked the same way without
+/// training (its lock, `run.json`, the checkpoint and logs): what `status` says of an
+/// interrupted run, so it agrees with the next sweep.
+pub fn resume_problems(dir: &Path) -> Vec<Problem> {
+    let mut f = Findings::default();
+    f.problems.extend(lock_problem(dir));
+    if let Err(e) = record::try_read(dir)
+        && dir.join(run_files::RECORD).exists()
+    {
+        let what = format!("does not parse ({e:#})");
+        problem(&mut f, dir, dir.join(run_files::RECORD), what);
+    }
+    let cfg = store::read_config(dir).ok();
+    check_unfinished(dir, cfg.as_ref(), &mut f);
+    f.problems
+}
+
 /// `config.toml` present, parsing, and hashing to its folder's name.
 fn check_config(dir: &Path, f: &mut Findings) -> Option<RunConfig> {
     let path = dir.join(run_files::CONFIG);

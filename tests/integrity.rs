@@ -248,3 +248,36 @@ fn a_tree_from_before_manifests_verifies_with_notes() {
     assert_eq!(out.status.code(), Some(0), "{}{err}", text(&out.stdout));
     assert_eq!(err.matches("predates manifests").count(), 3, "{err}");
 }
+
+/// `status` agrees with the next sweep: an interrupted run whose checkpoint is damaged is not
+/// promised a resume, and the sweep then refuses it (exit 2) naming the same file.
+#[test]
+fn status_agrees_with_the_sweep_about_a_damaged_interrupted_run() {
+    let d = tempfile::tempdir().unwrap();
+    let (reference, hash, grid) = finished(d.path());
+    let run = reference.join(&hash);
+    // Back to interrupted at step 8: the run as a kill after that checkpoint leaves it.
+    let mut rec: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("run.json")).unwrap()).unwrap();
+    rec["status"] = "running".into();
+    std::fs::write(run.join("run.json"), serde_json::to_vec(&rec).unwrap()).unwrap();
+    let ck = run.join("checkpoints");
+    let latest = std::fs::read_to_string(ck.join("latest")).unwrap();
+    flip(&ck.join(latest.trim()).join("critic.safetensors"));
+    let st = harness().arg("status").arg(&reference).output().unwrap();
+    let said = text(&st.stdout) + &text(&st.stderr);
+    assert!(
+        said.contains("the next sweep refuses it") && said.contains("critic.safetensors"),
+        "{said}"
+    );
+    assert!(!said.contains("resumes from its last checkpoint"), "{said}");
+    let s = sweep(&grid, &reference, &tmp_in(d.path()), &[])
+        .output()
+        .unwrap();
+    assert_eq!(s.status.code(), Some(2), "{}", text(&s.stderr));
+    assert!(
+        text(&s.stderr).contains("critic.safetensors"),
+        "{}",
+        text(&s.stderr)
+    );
+}
