@@ -124,31 +124,12 @@ pub fn execute(
         return Ok(RunResult::Busy);
     };
     lock.remove_stale_temporaries(&dir);
-    let record_path = dir.join(run_files::RECORD);
-    let previous = match record_path.exists().then(|| record::try_read(&dir)) {
-        // Never rewritten over: what it held (status, attempts, wall time) would be lost.
-        Some(Err(e)) => {
-            let refusal =
-                crate::resume::Refusal::new(&record_path, format!("does not parse: {e:#}"));
-            return refuse(&dir, &hash, std::fs::read(&record_path).ok(), &refusal);
-        }
-        Some(Ok(r)) => Some(r),
-        None => None,
+    let previous = match previous_record(&dir, &hash)? {
+        Ok(previous) => previous,
+        Err(result) => return Ok(result),
     };
     // Put back as it was if the resume is refused: a refusal writes nothing.
     let record_bytes = std::fs::read(dir.join(run_files::RECORD)).ok();
-    if previous
-        .as_ref()
-        .is_some_and(|r| matches!(r.status, Status::Done | Status::Diverged))
-    {
-        // A finished run is only trusted as far as its manifest vouches for it.
-        if let Some(p) = crate::verify::check_run(&dir).problems.first() {
-            return Ok(RunResult::Refused {
-                error: p.to_string(),
-            });
-        }
-        return Ok(RunResult::AlreadyDone);
-    }
     if let Some(owner) = &lock.took_over_from {
         crate::errln!("{hash}: taking over a stale lock left by {owner}");
     }
@@ -208,6 +189,33 @@ pub fn execute(
     }
     drop(lock);
     Ok(result)
+}
+
+/// The run's `run.json` from an earlier attempt, if any; or, as `Err`, what to report instead
+/// of training: a record that does not parse is refused (never rewritten: its status, attempts
+/// and wall time would be lost), and a finished run is done only as far as its manifest
+/// vouches for it ([`crate::verify::check_run`]), else refused naming the damaged file.
+fn previous_record(dir: &Path, hash: &str) -> Result<Result<Option<RunRecord>, RunResult>> {
+    let path = dir.join(run_files::RECORD);
+    if !path.exists() {
+        return Ok(Ok(None));
+    }
+    let previous = match record::try_read(dir) {
+        Ok(r) => r,
+        Err(e) => {
+            let refusal = crate::resume::Refusal::new(&path, format!("does not parse: {e:#}"));
+            return refuse(dir, hash, std::fs::read(&path).ok(), &refusal).map(Err);
+        }
+    };
+    if !matches!(previous.status, Status::Done | Status::Diverged) {
+        return Ok(Ok(Some(previous)));
+    }
+    Ok(Err(match crate::verify::check_run(dir).problems.first() {
+        Some(p) => RunResult::Refused {
+            error: p.to_string(),
+        },
+        None => RunResult::AlreadyDone,
+    }))
 }
 
 /// A resume refused (see [`crate::resume`]): `run.json` put back as it was (`bytes`, or none),
@@ -417,6 +425,15 @@ pub fn load_evaluator(
     Ok((ev, reference))
 }
 
+/// The manifest of a run about to be rescored (`None`: it has none); an error when the run
+/// is damaged, since rescoring re-seals the manifest and must not vouch for damaged files.
+fn sound_manifest(dir: &Path) -> Result<Option<manifest::Manifest>> {
+    if let Some(p) = crate::verify::check_run(dir).problems.first() {
+        bail!("{p}");
+    }
+    manifest::read(dir)
+}
+
 /// `harness eval`: recompute the sample-quality scores of a run at its latest checkpoint (e.g.
 /// after a new evaluator), without retraining. Replaces that step's rows in `eval.csv` and the
 /// scores and evaluator in `summary.json`. `data`: what [`load_data`] gives for its config.
@@ -432,11 +449,7 @@ pub fn rescore(
             dir.display()
         );
     };
-    // Rescoring re-seals the manifest: it must not vouch for files damaged before.
-    if let Some(p) = crate::verify::check_run(dir).problems.first() {
-        bail!("{p}");
-    }
-    let sealed = manifest::read(dir)?;
+    let sealed = sound_manifest(dir)?;
     let mut e = Engine::new(cfg, &Device::flex(), data.clone());
     let Some(step) = e.restore(dir)? else {
         bail!("{} has no checkpoint to score", dir.display());

@@ -146,8 +146,31 @@ fn check_config(dir: &Path, f: &mut Findings) -> Option<RunConfig> {
     Some(cfg)
 }
 
+/// Problems of a finished run against its manifest alone (what `report` marks a run for: it
+/// also reads hand-made trees whose folders are not named by their config's hash).
+pub fn manifest_problems(dir: &Path) -> Vec<Problem> {
+    let mut f = Findings::default();
+    if let Some(rec) = record::read(dir)
+        && matches!(rec.status, Status::Done | Status::Diverged)
+    {
+        check_manifest(dir, &rec, &mut f);
+    }
+    f.problems
+}
+
 /// A finished run: its manifest, and (done) the final step's row in `metrics.csv`.
 fn check_finished(dir: &Path, rec: &RunRecord, cfg: Option<&RunConfig>, f: &mut Findings) {
+    check_manifest(dir, rec, f);
+    if rec.status == Status::Done
+        && let Some(cfg) = cfg
+    {
+        check_final_rows(dir, rec, cfg, f);
+    }
+}
+
+/// The finished run `dir`'s files against its manifest; a missing manifest is a problem only
+/// for a run whose release writes one (`integrity` >= 1), else a note.
+fn check_manifest(dir: &Path, rec: &RunRecord, f: &mut Findings) {
     let path = dir.join(run_files::MANIFEST);
     match manifest::read(dir) {
         Err(e) => problem(f, dir, path, format!("is damaged: {e:#}")),
@@ -175,11 +198,6 @@ fn check_finished(dir: &Path, rec: &RunRecord, cfg: Option<&RunConfig>, f: &mut 
                 problem(f, dir, x.path, x.problem);
             }
         }
-    }
-    if rec.status == Status::Done
-        && let Some(cfg) = cfg
-    {
-        check_final_rows(dir, rec, cfg, f);
     }
 }
 

@@ -159,6 +159,19 @@ fn hand_edits_of_a_results_tree_are_reported_with_the_file_and_the_fix() {
         out.contains("manifest.json: is missing") && out.contains(&format!("--restart {hash}")),
         "{out}"
     );
+    // The report marks the run rather than plotting it as sound.
+    let rep = harness()
+        .arg("report")
+        .arg(&results)
+        .arg("--out")
+        .arg(d.path().join("report"))
+        .output()
+        .unwrap();
+    let err = text(&rep.stderr);
+    assert!(
+        err.contains("DAMAGED") && err.contains("manifest.json"),
+        "{err}"
+    );
     // Removed config.toml: ls lists the folder, verify names the file.
     std::fs::remove_file(run.join("config.toml")).unwrap();
     let ls = harness().arg("ls").arg(&results).output().unwrap();
