@@ -50,7 +50,7 @@ pub fn runs(store: &Store) -> Vec<RunOverview> {
 /// The run folders of the store whose `config.toml` does not read: (hash, record, why).
 pub fn unreadable(store: &Store) -> Vec<(String, Option<RunRecord>, String)> {
     store
-        .runs()
+        .run_folders()
         .into_iter()
         .filter_map(|dir| {
             let why = store::read_config(&dir).err()?;

@@ -8,18 +8,27 @@
 use crate::data::SamplerState;
 use crate::model::{Critic, Generator};
 use crate::optim::Optim;
+use crate::results::manifest::{UNSEALED, seal_holds, seal_text, sha256_hex};
+use crate::results::run_files;
 use crate::resume::Refusal;
 use crate::runlog::LogDigests;
 use crate::store::write_atomic;
 use crate::weights::{load_into, to_bytes};
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
 /// `state.json`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct State {
+    /// SHA-256 of this file's text with this value replaced by [`UNSEALED`] (see
+    /// [`seal_text`]): a change anywhere
+    /// in the file (a digit of a log digest included) blames the file itself, not the log it
+    /// names. Absent in checkpoints of releases that predate it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    seal: Option<String>,
     step: u32,
     wall_s: f64,
     g_t: u64,
@@ -31,6 +40,25 @@ struct State {
     /// that predate them: their logs are checked by their steps alone).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     logs: Option<LogDigests>,
+    /// SHA-256 of each tensor file of the checkpoint ([`run_files::CKPT_TENSORS`]), checked
+    /// before they are loaded (absent in checkpoints that predate it: loaded unchecked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tensors: Option<BTreeMap<String, String>>,
+    /// SHA-256 of the run's other files as of this checkpoint (`samples/*`, `surface.csv`),
+    /// by path relative to the run folder: a resume does not rewrite earlier samples, so they
+    /// are checked like the logs (absent in checkpoints that predate it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    files: Option<BTreeMap<String, String>>,
+    /// The CPU and kernel set ([`crate::provenance`]) that wrote the checkpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cpu: Option<String>,
+}
+
+/// `st` as the text of a sealed `state.json`.
+fn sealed_text(st: &State) -> Result<String> {
+    let mut st = st.clone();
+    st.seal = Some(UNSEALED.into());
+    Ok(seal_text(&serde_json::to_string_pretty(&st)?))
 }
 
 /// Where a run stands besides its weights and optimiser states: what a resumed run needs to
@@ -46,6 +74,9 @@ pub struct Position {
     pub sampler: SamplerState,
     /// Digests of the logs as written with the checkpoint ([`crate::runlog::RunLogs::write`]).
     pub logs: Option<LogDigests>,
+    /// The CPU and kernel set that wrote the checkpoint (`None` when saving: this machine's is
+    /// recorded; `None` when restoring a checkpoint that predates it).
+    pub cpu: Option<String>,
 }
 
 /// The networks and their optimisers, as a checkpoint holds them.
@@ -87,17 +118,19 @@ pub fn save(dir: &Path, nets: Nets<&Generator, &Critic, &Optim>, pos: &Position)
         fs::remove_dir_all(&tmp)?;
     }
     fs::create_dir_all(&tmp)?;
-    write_atomic(&tmp.join("generator.safetensors"), &to_bytes(nets.g)?)?;
-    write_atomic(&tmp.join("critic.safetensors"), &to_bytes(nets.c)?)?;
-    write_atomic(
-        &tmp.join("g_optim.safetensors"),
-        &to_bytes(&nets.g_opt.state)?,
-    )?;
-    write_atomic(
-        &tmp.join("c_optim.safetensors"),
-        &to_bytes(&nets.c_opt.state)?,
-    )?;
+    let [g, c, g_opt, c_opt] = run_files::CKPT_TENSORS;
+    let mut tensors = BTreeMap::new();
+    for (name, bytes) in [
+        (g, to_bytes(nets.g)?),
+        (c, to_bytes(nets.c)?),
+        (g_opt, to_bytes(&nets.g_opt.state)?),
+        (c_opt, to_bytes(&nets.c_opt.state)?),
+    ] {
+        write_atomic(&tmp.join(name), &bytes)?;
+        tensors.insert(name.to_string(), sha256_hex(&bytes));
+    }
     let state = State {
+        seal: None,
         step: pos.step,
         wall_s: pos.wall_s,
         g_t: nets.g_opt.t,
@@ -105,10 +138,13 @@ pub fn save(dir: &Path, nets: Nets<&Generator, &Critic, &Optim>, pos: &Position)
         noise_rng_pos: pos.noise_rng_pos.to_string(),
         sampler: pos.sampler.clone(),
         logs: pos.logs.clone(),
+        tensors: Some(tensors),
+        files: Some(digest_outputs(dir)?),
+        cpu: Some(crate::provenance::cpu_label()),
     };
     write_atomic(
-        &tmp.join("state.json"),
-        serde_json::to_string_pretty(&state)?.as_bytes(),
+        &tmp.join(run_files::CKPT_STATE),
+        sealed_text(&state)?.as_bytes(),
     )?;
     let final_dir = root.join(&name);
     if final_dir.exists() {
@@ -139,8 +175,7 @@ pub fn restore(
     let state = ck.join("state.json");
     let bytes =
         fs::read(&state).map_err(|e| Refusal::new(&state, format!("cannot be read: {e}")))?;
-    let st: State = serde_json::from_slice(&bytes)
-        .map_err(|e| Refusal::new(&state, format!("not a checkpoint state: {e}")))?;
+    let st = parse_state(&state, &bytes)?;
     let named = ck
         .file_name()
         .and_then(|n| n.to_str()?.strip_prefix("step-")?.parse::<u32>().ok());
@@ -163,25 +198,16 @@ pub fn restore(
             ),
         )
     })?;
+    check_tensors(&ck, &st)?;
+    check_outputs(dir, &st)?;
     let load = |r: Result<()>, file: &str| {
         r.map_err(|e| Refusal::new(ck.join(file), format!("cannot be loaded: {e:#}")))
     };
-    load(
-        load_into(nets.g, &ck.join("generator.safetensors")),
-        "generator.safetensors",
-    )?;
-    load(
-        load_into(nets.c, &ck.join("critic.safetensors")),
-        "critic.safetensors",
-    )?;
-    load(
-        load_into(&mut nets.g_opt.state, &ck.join("g_optim.safetensors")),
-        "g_optim.safetensors",
-    )?;
-    load(
-        load_into(&mut nets.c_opt.state, &ck.join("c_optim.safetensors")),
-        "c_optim.safetensors",
-    )?;
+    let [g, c, g_opt, c_opt] = run_files::CKPT_TENSORS;
+    load(load_into(nets.g, &ck.join(g)), g)?;
+    load(load_into(nets.c, &ck.join(c)), c)?;
+    load(load_into(&mut nets.g_opt.state, &ck.join(g_opt)), g_opt)?;
+    load(load_into(&mut nets.c_opt.state, &ck.join(c_opt)), c_opt)?;
     nets.g_opt.t = st.g_t;
     nets.c_opt.t = st.c_t;
     Ok(Some(Position {
@@ -190,7 +216,105 @@ pub fn restore(
         noise_rng_pos,
         sampler: st.sampler,
         logs: st.logs,
+        cpu: st.cpu,
     }))
+}
+
+/// The files besides the logs that a checkpoint vouches for: every sample and the surface.
+fn digest_outputs(dir: &Path) -> Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    let mut paths = vec![dir.join(run_files::SURFACE)];
+    if let Ok(entries) = fs::read_dir(dir.join(run_files::SAMPLES)) {
+        for e in entries {
+            paths.push(e?.path());
+        }
+    }
+    for p in paths.into_iter().filter(|p| p.is_file()) {
+        let name = p.file_name().unwrap_or_default().to_string_lossy();
+        if name.starts_with(crate::atomic_file::TEMP_PREFIX) {
+            continue;
+        }
+        let rel = p
+            .strip_prefix(dir)
+            .unwrap_or(&p)
+            .to_string_lossy()
+            .replace('\\', "/");
+        out.insert(rel, sha256_hex(&fs::read(&p)?));
+    }
+    Ok(out)
+}
+
+/// Each sample and surface file the checkpoint recorded, as it was then (later ones, written
+/// after the checkpoint by a run that was then killed, are rewritten by the resume).
+fn check_outputs(dir: &Path, st: &State) -> Result<(), Refusal> {
+    for (rel, digest) in st.files.iter().flatten() {
+        let path = dir.join(rel);
+        let problem = match fs::read(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                "is missing (the checkpoint recorded it)".to_string()
+            }
+            Err(e) => format!("cannot be read: {e}"),
+            Ok(b) if sha256_hex(&b) == *digest => continue,
+            Ok(_) => "its SHA-256 differs from the one the checkpoint recorded (it was changed \
+                      after it was written)"
+                .to_string(),
+        };
+        return Err(Refusal::new(path, problem));
+    }
+    Ok(())
+}
+
+/// `state.json`'s bytes parsed, its seal checked when it has one.
+fn parse_state(path: &Path, bytes: &[u8]) -> Result<State, Refusal> {
+    let st: State = serde_json::from_slice(bytes)
+        .map_err(|e| Refusal::new(path, format!("not a checkpoint state: {e}")))?;
+    if let Some(seal) = &st.seal {
+        let text = std::str::from_utf8(bytes).unwrap_or_default();
+        if !seal_holds(text, seal) {
+            return Err(Refusal::new(
+                path,
+                "its text no longer hashes to the seal it was written with (it was edited \
+                 or damaged after the checkpoint was written)",
+            ));
+        }
+    }
+    Ok(st)
+}
+
+/// Every tensor file of the checkpoint `ck` against the digest its state recorded (all of
+/// them, before any is loaded: a flipped bit would otherwise load and train on silently).
+fn check_tensors(ck: &Path, st: &State) -> Result<(), Refusal> {
+    let Some(want) = &st.tensors else {
+        return Ok(());
+    };
+    for (name, digest) in want {
+        let path = ck.join(name);
+        let bytes =
+            fs::read(&path).map_err(|e| Refusal::new(&path, format!("cannot be read: {e}")))?;
+        if sha256_hex(&bytes) != *digest {
+            return Err(Refusal::new(
+                &path,
+                "its SHA-256 differs from the one the checkpoint's state.json recorded (the \
+                 file was damaged after it was written)",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The latest checkpoint of `dir` checked as a resume would check it before loading (its
+/// state's seal, its tensors' digests), without loading anything: for `harness verify` and
+/// `status`. Returns its step and the log digests it recorded (`None`: no checkpoint).
+pub fn check_latest(dir: &Path) -> Result<Option<(u32, Option<LogDigests>)>, Refusal> {
+    let Some(ck) = latest(dir) else {
+        return Ok(None);
+    };
+    let path = ck.join(run_files::CKPT_STATE);
+    let bytes = fs::read(&path).map_err(|e| Refusal::new(&path, format!("cannot be read: {e}")))?;
+    let st = parse_state(&path, &bytes)?;
+    check_tensors(&ck, &st)?;
+    check_outputs(dir, &st)?;
+    Ok(Some((st.step, st.logs)))
 }
 
 /// The file holding the latest checkpoint's state (for messages).
@@ -207,7 +331,12 @@ pub fn record_log_digests(dir: &Path, digests: &LogDigests) -> Result<()> {
     let mut st: State = serde_json::from_slice(&fs::read(&state)?)?;
     if st.logs.is_some() {
         st.logs = Some(digests.clone());
-        write_atomic(&state, serde_json::to_string_pretty(&st)?.as_bytes())?;
+        let text = if st.seal.is_some() {
+            sealed_text(&st)?
+        } else {
+            serde_json::to_string_pretty(&st)?
+        };
+        write_atomic(&state, text.as_bytes())?;
     }
     Ok(())
 }

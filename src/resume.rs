@@ -44,6 +44,7 @@ pub fn discarded_dir(run: &Path, stamp: &str) -> PathBuf {
 /// `<run>/discarded/<UTC time>/`, so the next attempt trains from step 0, and return that
 /// folder. The run's lock is held meanwhile: a run being trained right now is an error.
 pub fn discard(run: &Path) -> Result<PathBuf> {
+    let aside = set_aside_broken_lock(run)?;
     let Some(lock) = RunLock::try_acquire(run)? else {
         bail!(
             "{} is being trained right now; stop that worker first, or let it finish",
@@ -60,6 +61,11 @@ pub fn discard(run: &Path) -> Result<PathBuf> {
         to = discarded_dir(run, &format!("{stamp}-{n}"));
     }
     fs::create_dir_all(&to).with_context(|| format!("creating {}", to.display()))?;
+    if let Some(from) = aside {
+        let dest = to.join(run_files::LOCK);
+        fs::rename(&from, &dest)
+            .with_context(|| format!("moving {} into {}", from.display(), to.display()))?;
+    }
     let mut entries: Vec<PathBuf> = fs::read_dir(run)
         .with_context(|| format!("reading {}", run.display()))?
         .map(|e| e.map(|e| e.path()))
@@ -76,6 +82,18 @@ pub fn discard(run: &Path) -> Result<PathBuf> {
     }
     drop(lock);
     Ok(to)
+}
+
+/// A `lock` that is not a file (a directory put there by hand) cannot be locked: renamed to a
+/// hidden name so the lock can be taken, and returned so [`discard`] keeps it with the rest.
+fn set_aside_broken_lock(run: &Path) -> Result<Option<PathBuf>> {
+    let lock = run.join(run_files::LOCK);
+    if !lock.exists() || lock.is_file() {
+        return Ok(None);
+    }
+    let aside = run.join(".broken-lock");
+    fs::rename(&lock, &aside).with_context(|| format!("moving {} aside", lock.display()))?;
+    Ok(Some(aside))
 }
 
 #[cfg(test)]

@@ -10,10 +10,10 @@ use crate::hash::short_hash;
 use crate::measure::evaluator::{Evaluator, TestReference};
 use crate::results::metrics::{self, MetricFile};
 use crate::results::record::{self, RunRecord, Status, now_rfc3339};
-use crate::results::run_files;
 use crate::results::summary::{
     self, Best, EvaluatorRef, Final, StepTime, Summary, Throughput, TimeSplit,
 };
+use crate::results::{manifest, run_files};
 use crate::runlog::EvalRow;
 use crate::runlog::MetricsRow;
 use crate::stop::StopFlag;
@@ -115,19 +115,21 @@ pub fn execute(
 ) -> Result<RunResult> {
     let hash = short_hash(cfg);
     let dir = store.run_dir(&hash);
+    if let Some(p) = crate::verify::lock_problem(&dir) {
+        return Ok(RunResult::Refused {
+            error: p.to_string(),
+        });
+    }
     let Some(lock) = RunLock::try_acquire(&dir)? else {
         return Ok(RunResult::Busy);
     };
     lock.remove_stale_temporaries(&dir);
-    let previous = record::read(&dir);
+    let previous = match previous_record(&dir, &hash)? {
+        Ok(previous) => previous,
+        Err(result) => return Ok(result),
+    };
     // Put back as it was if the resume is refused: a refusal writes nothing.
     let record_bytes = std::fs::read(dir.join(run_files::RECORD)).ok();
-    if previous
-        .as_ref()
-        .is_some_and(|r| matches!(r.status, Status::Done | Status::Diverged))
-    {
-        return Ok(RunResult::AlreadyDone);
-    }
     if let Some(owner) = &lock.took_over_from {
         crate::errln!("{hash}: taking over a stale lock left by {owner}");
     }
@@ -181,8 +183,39 @@ pub fn execute(
     }
     record.finished = Some(now_rfc3339());
     record::write(&dir, &record)?;
+    if matches!(record.status, Status::Done | Status::Diverged) {
+        // Last, once every file it covers is final.
+        manifest::write(&dir, record.status.as_str(), record.step)?;
+    }
     drop(lock);
     Ok(result)
+}
+
+/// The run's `run.json` from an earlier attempt, if any; or, as `Err`, what to report instead
+/// of training: a record that does not parse is refused (never rewritten: its status, attempts
+/// and wall time would be lost), and a finished run is done only as far as its manifest
+/// vouches for it ([`crate::verify::check_run`]), else refused naming the damaged file.
+fn previous_record(dir: &Path, hash: &str) -> Result<Result<Option<RunRecord>, RunResult>> {
+    let path = dir.join(run_files::RECORD);
+    if !path.exists() {
+        return Ok(Ok(None));
+    }
+    let previous = match record::try_read(dir) {
+        Ok(r) => r,
+        Err(e) => {
+            let refusal = crate::resume::Refusal::new(&path, format!("does not parse: {e:#}"));
+            return refuse(dir, hash, std::fs::read(&path).ok(), &refusal).map(Err);
+        }
+    };
+    if !matches!(previous.status, Status::Done | Status::Diverged) {
+        return Ok(Ok(Some(previous)));
+    }
+    Ok(Err(match crate::verify::check_run(dir).problems.first() {
+        Some(p) => RunResult::Refused {
+            error: p.to_string(),
+        },
+        None => RunResult::AlreadyDone,
+    }))
 }
 
 /// A resume refused (see [`crate::resume`]): `run.json` put back as it was (`bytes`, or none),
@@ -234,7 +267,20 @@ fn attempt_record(previous: Option<&RunRecord>, backend: Backend, opts: &RunOpti
             .clone()
             .or_else(|| previous.and_then(|r| r.sweep.clone())),
         attempts: previous.map_or(0, |r| r.attempts) + 1,
+        cpu: crate::provenance::cpu_model(),
+        kernels: crate::provenance::kernel_set().into(),
+        cpus: with_this_cpu(previous.map(|r| r.cpus.clone()).unwrap_or_default()),
+        integrity: record::INTEGRITY,
     }
+}
+
+/// `cpus` with this machine's label appended unless it is already the last one.
+fn with_this_cpu(mut cpus: Vec<String>) -> Vec<String> {
+    let me = crate::provenance::cpu_label();
+    if cpus.last() != Some(&me) {
+        cpus.push(me);
+    }
+    cpus
 }
 
 /// One attempt at training a configuration, with what it needs.
@@ -379,6 +425,15 @@ pub fn load_evaluator(
     Ok((ev, reference))
 }
 
+/// The manifest of a run about to be rescored (`None`: it has none); an error when the run
+/// is damaged, since rescoring re-seals the manifest and must not vouch for damaged files.
+fn sound_manifest(dir: &Path) -> Result<Option<manifest::Manifest>> {
+    if let Some(p) = crate::verify::check_run(dir).problems.first() {
+        bail!("{p}");
+    }
+    manifest::read(dir)
+}
+
 /// `harness eval`: recompute the sample-quality scores of a run at its latest checkpoint (e.g.
 /// after a new evaluator), without retraining. Replaces that step's rows in `eval.csv` and the
 /// scores and evaluator in `summary.json`. `data`: what [`load_data`] gives for its config.
@@ -394,6 +449,7 @@ pub fn rescore(
             dir.display()
         );
     };
+    let sealed = sound_manifest(dir)?;
     let mut e = Engine::new(cfg, &Device::flex(), data.clone());
     let Some(step) = e.restore(dir)? else {
         bail!("{} has no checkpoint to score", dir.display());
@@ -437,6 +493,9 @@ pub fn rescore(
     }
     summary.evaluator = evaluator_ref(&e);
     summary::write(dir, &summary)?;
+    if let Some(m) = sealed {
+        manifest::write(dir, &m.status, m.step)?;
+    }
     Ok((step, scores))
 }
 

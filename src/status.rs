@@ -134,7 +134,10 @@ fn classify(store: &Store, h: &str, task: Option<&Task>) -> (&'static str, Strin
     let slurm_failed = task.is_some_and(|t| slurm::is_failure(&t.1));
     let record = store.record(h);
     match store.plan_status(h) {
-        PlanStatus::Done => ("done", String::new()),
+        PlanStatus::Done => (
+            "done",
+            damage(crate::verify::check_run(&store.run_dir(h)).problems).unwrap_or_default(),
+        ),
         PlanStatus::Diverged => (
             "diverged",
             record
@@ -152,10 +155,12 @@ fn classify(store: &Store, h: &str, task: Option<&Task>) -> (&'static str, Strin
         PlanStatus::Partial if live => ("pending", "queued again in SLURM".into()),
         PlanStatus::Partial => (
             "interrupted",
-            format!(
-                "stopped after step {}; resumes from its last checkpoint",
-                crate::checkpoint::latest_step(&store.run_dir(h)).unwrap_or(0)
-            ),
+            damage(crate::verify::resume_problems(&store.run_dir(h))).unwrap_or_else(|| {
+                format!(
+                    "stopped after step {}; resumes from its last checkpoint",
+                    crate::checkpoint::latest_step(&store.run_dir(h)).unwrap_or(0)
+                )
+            }),
         ),
         PlanStatus::New if slurm_failed => (
             "failed",
@@ -163,4 +168,16 @@ fn classify(store: &Store, h: &str, task: Option<&Task>) -> (&'static str, Strin
         ),
         PlanStatus::New => ("pending", String::new()),
     }
+}
+
+/// What the next sweep will refuse run `h` for, given the `problems` it would refuse it for
+/// ([`crate::verify::check_run`] for a finished run, [`crate::verify::resume_problems`] for an
+/// interrupted one), so `status` never promises a resume the sweep then refuses.
+fn damage(problems: Vec<crate::verify::Problem>) -> Option<String> {
+    let first = problems.first()?;
+    Some(format!(
+        "the next sweep refuses it: {}: {} (`harness verify` lists every problem)",
+        first.path.display(),
+        first.what
+    ))
 }

@@ -54,6 +54,10 @@ impl Store {
         if root.exists() && !root.is_dir() {
             return Err(StoreError::NotADirectory(root));
         }
+        // `<file>/sub`: no folder can ever be created under a file.
+        if let Some(file) = root.ancestors().skip(1).find(|a| a.is_file()) {
+            return Err(StoreError::NotADirectory(file.to_path_buf()));
+        }
         Ok(Self { root })
     }
 
@@ -104,10 +108,38 @@ impl Store {
         out
     }
 
+    /// Every run folder under the root, sorted: [`Store::runs`], and the folders beside them
+    /// that are not the tree's own ([`crate::results::tree_dirs`]) and either hold a run's
+    /// file or are named like a hash (12 hex digits): a run whose `config.toml` was lost is
+    /// listed as damaged, never hidden.
+    pub fn run_folders(&self) -> Vec<PathBuf> {
+        let mut out = self.runs();
+        let Ok(entries) = fs::read_dir(&self.root) else {
+            return out;
+        };
+        for e in entries.filter_map(|e| e.ok()) {
+            let (p, name) = (e.path(), e.file_name().to_string_lossy().into_owned());
+            let hashlike = name.len() == 12 && name.bytes().all(|b| b.is_ascii_hexdigit());
+            let ours = crate::results::tree_dirs::ALL.contains(&name.as_str());
+            let has_run_file = [
+                run_files::RECORD,
+                run_files::CHECKPOINTS,
+                run_files::METRICS,
+            ]
+            .iter()
+            .any(|f| p.join(f).exists());
+            if p.is_dir() && !ours && (hashlike || has_run_file) && !out.contains(&p) {
+                out.push(p);
+            }
+        }
+        out.sort();
+        out
+    }
+
     /// Find a run by hash prefix; ambiguous or unknown prefixes are errors.
     pub fn find(&self, prefix: &str) -> Result<PathBuf, StoreError> {
         let mut hits: Vec<PathBuf> = self
-            .runs()
+            .run_folders()
             .into_iter()
             .filter(|p| {
                 p.file_name()

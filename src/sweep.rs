@@ -10,7 +10,8 @@
 
 use crate::data::mnist::DataError;
 use crate::grid::{Plan, PlanEntry};
-use crate::results::{run_files, sweep_record};
+use crate::results::run_files;
+use crate::results::sweep_record::{self, UnreadableRecord};
 use crate::run::{RunOptions, RunResult, execute, load_data};
 use crate::runlog::MetricsRow;
 use crate::store::{PlanStatus, Store, config_text, write_atomic};
@@ -143,6 +144,27 @@ pub fn auto_jobs(pending: usize, cores: usize) -> usize {
     pending.min(cores).max(1)
 }
 
+/// The finished runs `done` split into those [`crate::verify::check_run`] finds damaged (with
+/// its problems: refused, as a resume that cannot be trusted is) and the sound ones, which the
+/// sweep skips.
+fn check_finished<'a>(
+    store: &Store,
+    done: Vec<&'a PlanEntry>,
+) -> (Vec<(String, String)>, Vec<&'a PlanEntry>) {
+    let mut damaged = Vec::new();
+    let mut sound = Vec::new();
+    for e in done {
+        let found = crate::verify::check_run(&store.run_dir(&e.hash));
+        if found.problems.is_empty() {
+            sound.push(e);
+        } else {
+            let lines: Vec<String> = found.problems.iter().map(|p| p.to_string()).collect();
+            damaged.push((e.hash.clone(), lines.join("\n")));
+        }
+    }
+    (damaged, sound)
+}
+
 /// Run every configuration of `plan` that is not done. A configuration that fails is reported
 /// in the [`SweepReport`], not as an error.
 pub fn run_sweep(
@@ -170,14 +192,17 @@ pub fn run_sweep(
         .with_context(|| format!("creating {}", store.root.display()))
         .and_then(|()| write_sweep_record(store, plan));
     match recorded {
-        Err(e) if pending.is_empty() => {
+        // ... but a record that exists and does not read is bad input whatever is to train.
+        Err(e) if pending.is_empty() && !e.chain().any(|c| c.is::<UnreadableRecord>()) => {
             crate::errln!("note: the sweep record was not updated ({e:#}); nothing to train")
         }
         r => r?,
     }
+    let (damaged, done): (Vec<(String, String)>, Vec<&PlanEntry>) = check_finished(store, done);
     let mut report = SweepReport {
         total: entries.len(),
         already_done: done.iter().map(|e| e.hash.clone()).collect(),
+        refused: damaged,
         ..Default::default()
     };
     let progress = Progress::new(plan, entries.len(), done.len(), opts.progress);

@@ -470,6 +470,7 @@ impl Engine {
             noise_rng_pos: self.noise_rng.get_word_pos(),
             sampler: self.sampler.state(),
             logs: Some(logs),
+            cpu: None,
         };
         let nets = Nets {
             g: &self.g,
@@ -495,6 +496,7 @@ impl Engine {
             return Ok(None);
         };
         let state = checkpoint::state_file(dir).unwrap_or_else(|| dir.to_path_buf());
+        crate::provenance::warn_if_other_cpu(dir, pos.cpu.as_deref());
         // Generator updates are one per step (the generator-first order skips the first).
         let gen_first =
             self.cfg.schedule == Schedule::Fresh && self.cfg.order == Order::GeneratorFirst;

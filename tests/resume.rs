@@ -118,6 +118,24 @@ fn edit_state(run: &Path, f: impl Fn(&mut serde_json::Value)) {
     std::fs::write(state(run), serde_json::to_vec_pretty(&v).unwrap()).unwrap();
 }
 
+/// A checkpoint state as a release before log digests wrote it: no `logs`, and none of the
+/// later seal, tensor digests or CPU.
+fn older_release(v: &mut serde_json::Value) {
+    let o = v.as_object_mut().unwrap();
+    for key in ["logs", "seal", "tensors", "cpu"] {
+        o.remove(key);
+    }
+}
+
+/// One byte of the checkpoint's `file` flipped, in the middle.
+fn flip_in_checkpoint(run: &Path, file: &str) {
+    let p = run.join("checkpoints/step-00000008").join(file);
+    let mut bytes = std::fs::read(&p).unwrap();
+    let mid = bytes.len() / 2 + 3;
+    bytes[mid] ^= 0x10;
+    std::fs::write(&p, bytes).unwrap();
+}
+
 /// A change to a partial run folder, given the reference run folder.
 type Change = Box<dyn Fn(&Path, &Path)>;
 type Mutation = (&'static str, Option<&'static str>, Change);
@@ -163,9 +181,7 @@ fn mutations() -> Vec<Mutation> {
             None,
             Box::new(move |run, reference| {
                 copy_logs(run, reference);
-                edit_state(run, |v| {
-                    v.as_object_mut().unwrap().remove("logs");
-                });
+                edit_state(run, older_release);
             }),
         ),
         m(
@@ -193,9 +209,7 @@ fn mutations() -> Vec<Mutation> {
             Some("metrics.csv"),
             Box::new(|run, _| {
                 drop_last_line(&run.join("metrics.csv"));
-                edit_state(run, |v| {
-                    v.as_object_mut().unwrap().remove("logs");
-                });
+                edit_state(run, older_release);
             }),
         ),
         m(
@@ -287,6 +301,62 @@ fn mutations() -> Vec<Mutation> {
                 std::fs::write(&p, b"not a tensor file").unwrap();
             }),
         ),
+        m(
+            "the lock replaced by a directory",
+            Some("lock"),
+            Box::new(|run, _| {
+                std::fs::remove_file(run.join("lock")).ok();
+                std::fs::create_dir(run.join("lock")).unwrap();
+            }),
+        ),
+        m(
+            "a byte flipped in a sample the checkpoint recorded",
+            Some("step_00000004.csv"),
+            Box::new(|run, _| {
+                let p = run.join("samples/step_00000004.csv");
+                let mut bytes = std::fs::read(&p).unwrap();
+                let mid = bytes.len() / 2;
+                bytes[mid] ^= 0x01;
+                std::fs::write(&p, bytes).unwrap();
+            }),
+        ),
+        m(
+            "garbage in run.json",
+            Some("run.json"),
+            Box::new(|run, _| std::fs::write(run.join("run.json"), b"{\"status\": 7").unwrap()),
+        ),
+        m(
+            "a byte flipped in the generator's tensors",
+            Some("generator.safetensors"),
+            Box::new(|run, _| flip_in_checkpoint(run, "generator.safetensors")),
+        ),
+        m(
+            "a byte flipped in the critic's tensors",
+            Some("critic.safetensors"),
+            Box::new(|run, _| flip_in_checkpoint(run, "critic.safetensors")),
+        ),
+        m(
+            "a byte flipped in the generator's optimiser state",
+            Some("g_optim.safetensors"),
+            Box::new(|run, _| flip_in_checkpoint(run, "g_optim.safetensors")),
+        ),
+        m(
+            "a byte flipped in the critic's optimiser state",
+            Some("c_optim.safetensors"),
+            Box::new(|run, _| flip_in_checkpoint(run, "c_optim.safetensors")),
+        ),
+        // The digest is wrong, not the log it names: the seal blames state.json.
+        m(
+            "a digit of a log digest in state.json changed",
+            Some("state.json"),
+            Box::new(|run, _| {
+                let text = std::fs::read_to_string(state(run)).unwrap();
+                let at = text.find("\"layers.csv\": \"").unwrap() + 15;
+                let mut bytes = text.into_bytes();
+                bytes[at] = if bytes[at] == b'0' { b'1' } else { b'0' };
+                std::fs::write(state(run), bytes).unwrap();
+            }),
+        ),
     ]
 }
 
@@ -321,6 +391,19 @@ fn a_resume_checks_the_logs_and_checkpoint_or_refuses_naming_the_file() {
         mutate(&run, &reference.join(&hash));
         let before = std::fs::read(run.join("run.json")).unwrap();
         let summary = std::fs::read(run.join("summary.json")).ok();
+        // `harness verify` finds exactly what the resume refuses, and nothing else.
+        let v = harness().arg("verify").arg(&results).output().unwrap();
+        let found = String::from_utf8_lossy(&v.stdout).into_owned();
+        let agrees = match refused {
+            None => v.status.code() == Some(0),
+            Some(file) => v.status.code() == Some(1) && found.lines().any(|l| l.contains(file)),
+        };
+        if !agrees {
+            wrong.push(format!(
+                "{name}: verify exit {:?}:\n{found}",
+                v.status.code()
+            ));
+        }
         let out = harness()
             .args(["run", "--config"])
             .arg(&config)

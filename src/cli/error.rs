@@ -3,6 +3,7 @@
 
 use crate::data::mnist::DataError;
 use crate::grid::GridError;
+use crate::results::sweep_record::UnreadableRecord;
 use crate::slurm::SlurmError;
 use crate::store::StoreError;
 use crate::sweep::SweepError;
@@ -31,8 +32,19 @@ impl From<SweepError> for CliError {
     fn from(e: SweepError) -> Self {
         match e {
             SweepError::Data(d) => CliError::Data(d),
-            SweepError::Failed(f) => CliError::Failed(f),
+            SweepError::Failed(f) => failed(f),
         }
+    }
+}
+
+/// A failure, unless what failed is a file the user can fix (an unreadable sweep record):
+/// that is bad input.
+fn failed(f: anyhow::Error) -> CliError {
+    let unreadable = f.chain().any(|e| e.is::<UnreadableRecord>());
+    if unreadable {
+        CliError::BadInput(format!("{f:#}"))
+    } else {
+        CliError::Failed(f)
     }
 }
 
@@ -40,7 +52,7 @@ impl From<SlurmError> for CliError {
     fn from(e: SlurmError) -> Self {
         match e {
             SlurmError::Data(d) => CliError::Data(d),
-            SlurmError::Failed(f) => CliError::Failed(f),
+            SlurmError::Failed(f) => failed(f),
             other => CliError::Slurm(other),
         }
     }

@@ -17,6 +17,7 @@ mod show;
 mod status;
 mod sweep;
 mod table;
+mod verify;
 
 use clap::{CommandFactory, Parser, Subcommand};
 use std::process::ExitCode;
@@ -46,6 +47,7 @@ enum Command {
     Report(report::Args),
     Replay(replay::Args),
     Eval(eval::Args),
+    Verify(verify::Args),
     /// The MNIST evaluator (a LeNet trained once per results directory).
     #[command(subcommand)]
     Evaluator(evaluator::Args),
@@ -77,6 +79,7 @@ pub fn main() -> ExitCode {
         Command::Report(a) => report::exec(a),
         Command::Replay(a) => replay::exec(a),
         Command::Eval(a) => eval::exec(a),
+        Command::Verify(a) => verify::exec(a),
         Command::Evaluator(a) => evaluator::exec(a),
         Command::Data(a) => data::exec(a),
     };

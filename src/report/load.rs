@@ -319,6 +319,11 @@ pub fn load_run(dir: &Path) -> Result<Run> {
     run.png_samples = png;
     run.csv_samples = csv;
     run.mtimes.samples = newest;
+    // A run that fails its manifest (a log edited, any file changed since the run ended) is
+    // marked in the page and on stderr, not plotted as if sound.
+    for p in crate::verify::manifest_problems(dir) {
+        warnings.push(format!("DAMAGED (its numbers cannot be trusted): {p}"));
+    }
     run.warnings = warnings;
     Ok(run)
 }

@@ -5,6 +5,7 @@
 //! - [`record`]: `<run>/run.json`, a run's lifecycle ([`record::RunRecord`], [`record::Status`]);
 //! - [`sweep_record`]: `sweeps/<name>.json`, a sweep's runs and SLURM job arrays;
 //! - [`summary`]: `<run>/summary.json`, final and best scores and throughput;
+//! - [`manifest`]: `<run>/manifest.json`, the digest of every file a finished run keeps;
 //! - [`metrics`]: the registry of every metric in `metrics.csv`, `eval.csv` and `layers.csv`,
 //!   with the direction in which it improves (the only place that decides it).
 //!
@@ -13,6 +14,7 @@
 //! `#[serde(default)]`.
 
 pub mod json;
+pub mod manifest;
 pub mod metrics;
 pub mod record;
 pub mod summary;
@@ -41,6 +43,15 @@ pub mod run_files {
     pub const SAMPLES: &str = "samples";
     /// The latest checkpoint.
     pub const CHECKPOINTS: &str = "checkpoints";
+    /// A checkpoint's step, positions, digests of its tensors and logs, and its own seal.
+    pub const CKPT_STATE: &str = "state.json";
+    /// The tensor files of a checkpoint, each covered by a digest in its `state.json`.
+    pub const CKPT_TENSORS: [&str; 4] = [
+        "generator.safetensors",
+        "critic.safetensors",
+        "g_optim.safetensors",
+        "c_optim.safetensors",
+    ];
     /// Final networks as safetensors with PyTorch names.
     pub const EXPORT: &str = "export";
     /// [`super::summary::Summary`].
@@ -54,8 +65,11 @@ pub mod run_files {
     /// `harness sweep --restart`: earlier attempts' files, moved aside as
     /// `discarded/<UTC time>/` (see [`crate::resume::discard`]).
     pub const DISCARDED: &str = "discarded";
+    /// SHA-256 and size of every file a finished run keeps, written last
+    /// ([`super::manifest::Manifest`]).
+    pub const MANIFEST: &str = "manifest.json";
     /// Every entry above (the layout doc's test walks it).
-    pub const ALL: [&str; 16] = [
+    pub const ALL: [&str; 17] = [
         CONFIG,
         RECORD,
         METRICS,
@@ -72,6 +86,7 @@ pub mod run_files {
         WORKER_LOG,
         DASHBOARD,
         DISCARDED,
+        MANIFEST,
     ];
 }
 

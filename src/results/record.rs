@@ -74,7 +74,23 @@ pub struct RunRecord {
     pub sweep: Option<String>,
     /// How many times this run was started (1 + resumes).
     pub attempts: u32,
+    /// The CPU model of the last attempt (`/proc/cpuinfo`'s model name); empty in records
+    /// that predate it.
+    pub cpu: String,
+    /// The SIMD level the matrix kernels dispatched to in the last attempt (`avx512f`,
+    /// `avx2+fma`, `sse2`, `neon`): with `cpu`, what "same bytes" holds on.
+    pub kernels: String,
+    /// Every distinct `"<cpu> [<kernels>]"` the run's attempts ran on, in order: more than one
+    /// when it was resumed on another machine.
+    pub cpus: Vec<String>,
+    /// 1 when written by a release whose checkpoints carry tensor digests and whose finished
+    /// runs carry `manifest.json`; 0 (absent) before: such a finished run without a manifest
+    /// predates manifests rather than lost it.
+    pub integrity: u32,
 }
+
+/// The [`RunRecord::integrity`] this release writes.
+pub const INTEGRITY: u32 = 1;
 
 /// The current time as the records write it (RFC 3339, UTC, whole seconds).
 pub fn now_rfc3339() -> String {

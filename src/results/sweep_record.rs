@@ -94,6 +94,21 @@ pub fn read_all(root: &Path) -> (Vec<SweepRecord>, Vec<String>) {
     (records, warnings)
 }
 
+/// A sweep record that exists but does not parse (empty, truncated, not UTF-8, hand-edited,
+/// or written by a later release): bad input, left unchanged, since overwriting it would lose
+/// its runs, job arrays and claims.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{}: not a readable sweep record ({why}); it was left unchanged. Fix: restore it from a \
+     backup, or move it aside (`mv {0} {0}.aside`) and sweep again, which writes a new one \
+     (the moved file keeps the old SLURM job list and claims)",
+    path.display()
+)]
+pub struct UnreadableRecord {
+    pub path: PathBuf,
+    pub why: String,
+}
+
 /// Merge `plan` into its sweep record under `root` and apply `change`, holding the record's
 /// lock throughout (see the module docs).
 pub fn record_plan(root: &Path, plan: &Plan, change: impl FnOnce(&mut SweepRecord)) -> Result<()> {
@@ -110,13 +125,14 @@ pub fn record_plan(root: &Path, plan: &Plan, change: impl FnOnce(&mut SweepRecor
     FileExt::lock_exclusive(&lock).with_context(|| format!("locking {}", lock_path.display()))?;
     // A record that exists but does not parse (hand-edited, or written by a later release) is
     // left as it is: overwriting it would lose its runs and job arrays.
-    let mut rec: SweepRecord = match std::fs::read_to_string(&path) {
-        Ok(text) => serde_json::from_str(&text).with_context(|| {
-            format!(
-                "{} is not a readable sweep record; fix or move it and sweep again (it was left \
-                 unchanged)",
-                path.display()
-            )
+    let mut rec: SweepRecord = match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| UnreadableRecord {
+            path: path.clone(),
+            why: if bytes.is_empty() {
+                "it is empty".into()
+            } else {
+                e.to_string()
+            },
         })?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => SweepRecord::default(),
         Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
