@@ -19,7 +19,7 @@ pub mod stats;
 pub mod verdict;
 
 pub use claim::{
-    Bound, Claim, ClaimError, ClaimKind, Selector, Sign, Trend, agree_on, configurations,
+    Bound, Claim, ClaimError, ClaimKind, LayerScope, Over, Relation, Selector, Sign, Trend, agree_on, configurations,
     layer_metric, scalar_metric, selects, values_equal, without_seed,
 };
 pub use parse::{PlanContext, parse_claims, validate_claims};
