@@ -249,6 +249,18 @@ pub fn selects(selector: &Selector, config: &toml::Table) -> bool {
     })
 }
 
+/// Whether a run's flat configuration is one the claim is about: it matches `where` and, for a
+/// comparison, one of the two sides.
+pub fn selects_claim(claim: &Claim, config: &toml::Table) -> bool {
+    selects(&claim.select, config)
+        && match &claim.kind {
+            ClaimKind::Comparison { better, than, .. } => {
+                selects(better, config) || selects(than, config)
+            }
+            _ => true,
+        }
+}
+
 /// Whether two configurations have equal values for each of `keys` (absent in both counts as
 /// equal): the pairing rule of a comparison's `same`.
 pub fn agree_on(keys: &[String], a: &toml::Table, b: &toml::Table) -> bool {
