@@ -51,7 +51,11 @@ fn normal(rng: &mut ChaCha8Rng) -> f64 {
 }
 
 /// Share of `N` simulated evaluations with each verdict: (supported, contradicted).
-fn rates(c: &Claim, mut runs: impl FnMut(&mut ChaCha8Rng) -> Vec<ClaimRun>, seed: u64) -> (f64, f64) {
+fn rates(
+    c: &Claim,
+    mut runs: impl FnMut(&mut ChaCha8Rng) -> Vec<ClaimRun>,
+    seed: u64,
+) -> (f64, f64) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let (mut sup, mut con) = (0, 0);
     for _ in 0..N {
@@ -85,7 +89,11 @@ fn sw_runs(rng: &mut ChaCha8Rng, k: usize, shift: f64) -> Vec<ClaimRun> {
     let mut runs = Vec::new();
     for seed in 1..=3 {
         let v = 5.0 - shift + normal(rng);
-        runs.push(final_run("loss = \"wgan-gp\"", seed, &[("sliced_wasserstein", v)]));
+        runs.push(final_run(
+            "loss = \"wgan-gp\"",
+            seed,
+            &[("sliced_wasserstein", v)],
+        ));
         for c in 0..k {
             let v = 5.0 + normal(rng);
             let s = format!("loss = \"wgan-clip\"\nclip = {}", 0.01 * (c + 1) as f64);
@@ -100,7 +108,11 @@ fn comparison_welch_is_calibrated() {
     let c = claim(SW);
     let null = rates(&c, |r| sw_runs(r, 1, 0.0), 1);
     let (power, _) = rates(&c, |r| sw_runs(r, 1, 3.0), 2);
-    report("comparison, Welch, 3 v 3 seeds, 1 pair; power at 3 sd", null, power);
+    report(
+        "comparison, Welch, 3 v 3 seeds, 1 pair; power at 3 sd",
+        null,
+        power,
+    );
     assert!(null.0 <= ceiling() && null.1 <= ceiling(), "{null:?}");
     assert!(power >= 0.80, "power {power}");
 }
@@ -110,7 +122,11 @@ fn comparison_over_three_null_pairs_is_calibrated_by_holm() {
     let c = claim(SW);
     let null = rates(&c, |r| sw_runs(r, 3, 0.0), 3);
     let (power, _) = rates(&c, |r| sw_runs(r, 3, 3.0), 4);
-    report("comparison, Welch, 3 pairs (Holm); power at 3 sd", null, power);
+    report(
+        "comparison, Welch, 3 pairs (Holm); power at 3 sd",
+        null,
+        power,
+    );
     assert!(null.0 <= ceiling() && null.1 <= ceiling(), "{null:?}");
     assert!(power >= 0.55, "power {power}");
 }
@@ -138,9 +154,17 @@ fn mode_runs(rng: &mut ChaCha8Rng, seeds: usize, p_gp: f64, p_clip: f64) -> Vec<
     let mut runs = Vec::new();
     for seed in 1..=seeds {
         let v = modes(rng, p_gp);
-        runs.push(final_run("loss = \"wgan-gp\"", seed, &[("modes_covered", v)]));
+        runs.push(final_run(
+            "loss = \"wgan-gp\"",
+            seed,
+            &[("modes_covered", v)],
+        ));
         let v = modes(rng, p_clip);
-        runs.push(final_run("loss = \"wgan-clip\"", seed, &[("modes_covered", v)]));
+        runs.push(final_run(
+            "loss = \"wgan-clip\"",
+            seed,
+            &[("modes_covered", v)],
+        ));
     }
     runs
 }
@@ -150,14 +174,24 @@ fn comparison_rank_sum_on_counts_is_calibrated() {
     let c = claim(MODES);
     let null = rates(&c, |r| mode_runs(r, 3, 0.5, 0.5), 5);
     let (power, _) = rates(&c, |r| mode_runs(r, 4, 0.95, 0.05), 6);
-    report("comparison, rank-sum on modes, 3 v 3; power 4 v 4 at P(8) 0.95 vs 0.05", null, power);
+    report(
+        "comparison, rank-sum on modes, 3 v 3; power 4 v 4 at P(8) 0.95 vs 0.05",
+        null,
+        power,
+    );
     assert!(null.0 <= ceiling() && null.1 <= ceiling(), "{null:?}");
     assert!(power >= 0.60, "power {power}");
 }
 
 fn threshold_runs(rng: &mut ChaCha8Rng, seeds: usize, mean: f64) -> Vec<ClaimRun> {
     (1..=seeds)
-        .map(|s| final_run("loss = \"wgan-gp\"", s, &[("sliced_wasserstein", mean + normal(rng))]))
+        .map(|s| {
+            final_run(
+                "loss = \"wgan-gp\"",
+                s,
+                &[("sliced_wasserstein", mean + normal(rng))],
+            )
+        })
         .collect()
 }
 
@@ -188,12 +222,22 @@ at_least = 8
     );
     let runs = |rng: &mut ChaCha8Rng, p8: f64| -> Vec<ClaimRun> {
         (1..=5)
-            .map(|s| final_run("loss = \"wgan-gp\"", s, &[("modes_covered", modes(rng, p8))]))
+            .map(|s| {
+                final_run(
+                    "loss = \"wgan-gp\"",
+                    s,
+                    &[("modes_covered", modes(rng, p8))],
+                )
+            })
             .collect()
     };
     let null = rates(&c, |r| runs(r, 0.5), 9);
     let (power, _) = rates(&c, |r| runs(r, 0.95), 10);
-    report("threshold, sign test on modes, 5 seeds; power at P(8) = 0.95", null, power);
+    report(
+        "threshold, sign test on modes, 5 seeds; power at P(8) = 0.95",
+        null,
+        power,
+    );
     assert!(null.0 <= ceiling() && null.1 <= ceiling(), "{null:?}");
     assert!(power >= 0.75, "power {power}");
 }
@@ -214,7 +258,9 @@ fn layer_run(seed: usize, quantity: &str, values: &[f64]) -> ClaimRun {
 
 /// Decay over 4 layers by `decades` in total, in equal monotone steps.
 fn decaying(decades: f64) -> Vec<f64> {
-    (0..4).map(|i| 10f64.powf(-decades * (3 - i) as f64 / 3.0)).collect()
+    (0..4)
+        .map(|i| 10f64.powf(-decades * (3 - i) as f64 / 3.0))
+        .collect()
 }
 
 #[test]
@@ -233,7 +279,11 @@ decays_by = 2
     };
     let null = rates(&c, |r| runs(r, 2.0), 11);
     let (power, _) = rates(&c, |r| runs(r, 3.0), 12);
-    report("layer trend, t-test on decades, 3 seeds; power at 2 sd", null, power);
+    report(
+        "layer trend, t-test on decades, 3 seeds; power at 2 sd",
+        null,
+        power,
+    );
     assert!(null.0 <= ceiling() && null.1 <= ceiling(), "{null:?}");
     assert!(power >= 0.60, "power {power}");
 }
@@ -259,7 +309,11 @@ at_least = 0.5
     };
     let null = rates(&c, |r| runs(r, 0.5), 13);
     let (power, _) = rates(&c, |r| runs(r, 0.6), 14);
-    report("per-layer threshold (every), t-test, 3 seeds; power at 2 sd", null, power);
+    report(
+        "per-layer threshold (every), t-test, 3 seeds; power at 2 sd",
+        null,
+        power,
+    );
     assert!(null.0 <= ceiling() && null.1 <= ceiling(), "{null:?}");
     assert!(power >= 0.60, "power {power}");
 }
@@ -278,11 +332,18 @@ fn series(rng: &mut ChaCha8Rng, n: usize, phi: f64) -> Vec<f64> {
 /// A run with `estimate` and `fld` logged at 19 evaluations.
 fn curve_run(seed: usize, x: &[f64], y: &[f64]) -> ClaimRun {
     let steps = |v: &[f64]| -> Vec<(u64, f64)> {
-        v.iter().enumerate().map(|(i, v)| (i as u64 * 500, *v)).collect()
+        v.iter()
+            .enumerate()
+            .map(|(i, v)| (i as u64 * 500, *v))
+            .collect()
     };
     ClaimRun {
         config: config("loss = \"wgan-clip\"", seed),
-        series: [("estimate".to_string(), steps(x)), ("fld".to_string(), steps(y))].into(),
+        series: [
+            ("estimate".to_string(), steps(x)),
+            ("fld".to_string(), steps(y)),
+        ]
+        .into(),
         layers: BTreeMap::new(),
     }
 }
@@ -319,7 +380,11 @@ fn correlation_of_independent_random_walks_is_calibrated() {
     let c = claim(TRACKS);
     let null = rates(&c, |r| independent_curves(r, 1.0), 15);
     let (power, _) = rates(&c, |r| tracking_curves(r, 1.0), 16);
-    report("correlation over training, random walks, 3 seeds x 19 points; power at noise 1 sd", null, power);
+    report(
+        "correlation over training, random walks, 3 seeds x 19 points; power at noise 1 sd",
+        null,
+        power,
+    );
     assert!(null.0 <= ceiling() && null.1 <= ceiling(), "{null:?}");
     assert!(power >= 0.90, "power {power}");
 }
@@ -329,8 +394,15 @@ fn correlation_of_independent_ar1_series_is_calibrated() {
     let c = claim(TRACKS);
     for (phi, seed) in [(0.5, 17), (0.9, 18)] {
         let null = rates(&c, |r| independent_curves(r, phi), seed);
-        report(&format!("correlation over training, AR(1) phi = {phi}, 3 seeds x 19 points"), null, f64::NAN);
-        assert!(null.0 <= ceiling() && null.1 <= ceiling(), "phi {phi}: {null:?}");
+        report(
+            &format!("correlation over training, AR(1) phi = {phi}, 3 seeds x 19 points"),
+            null,
+            f64::NAN,
+        );
+        assert!(
+            null.0 <= ceiling() && null.1 <= ceiling(),
+            "phi {phi}: {null:?}"
+        );
     }
 }
 
@@ -364,7 +436,11 @@ fn does_not_track_is_calibrated() {
     let r = 2.0 * (std::f64::consts::PI * 0.5 / 6.0).sin();
     let null = rates(&c, |g| correlated_curves(g, r, 3), 19);
     let (power, _) = rates(&c, |g| correlated_curves(g, 0.0, 3), 20);
-    report("does not track (|rho| < 0.5), 3 seeds x 19 points; power at rho 0", null, power);
+    report(
+        "does not track (|rho| < 0.5), 3 seeds x 19 points; power at rho 0",
+        null,
+        power,
+    );
     assert!(null.0 <= ceiling(), "{null:?}");
     assert!(power >= 0.60, "power {power}");
 }
@@ -395,7 +471,11 @@ over = "runs"
     };
     let null = rates(&c, |g| runs(g, 0.0), 21);
     let (power, _) = rates(&c, |g| runs(g, 0.9), 22);
-    report("correlation across runs, 9 runs; power at r = 0.9", null, power);
+    report(
+        "correlation across runs, 9 runs; power at r = 0.9",
+        null,
+        power,
+    );
     assert!(null.0 <= ceiling() && null.1 <= ceiling(), "{null:?}");
     assert!(power >= 0.80, "power {power}");
 }

@@ -408,7 +408,11 @@ fn check_fails_on_inconclusive_unless_allowed() {
     let results = d.path().join("results");
     let out = report_check(&results);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    says(&out, true, &["check failed: 0 contradicted, 4 inconclusive"]);
+    says(
+        &out,
+        true,
+        &["check failed: 0 contradicted, 4 inconclusive"],
+    );
     let out = harness()
         .args(["report", "--check", "--allow-inconclusive"])
         .arg(&results)
@@ -465,12 +469,18 @@ fn diverged_runs_count_against_a_claim_and_running_ones_are_left_out() {
         lines.contains("never supported: 1 seed(s) of the better side ended non-finite"),
         "{lines}"
     );
-    assert!(lines.contains("runs not finished with a value: seed 3 of "), "{lines}");
+    assert!(
+        lines.contains("runs not finished with a value: seed 3 of "),
+        "{lines}"
+    );
     let fit = s.claims[1].lines().join("\n");
     assert!(fit.contains("2 of 3 seeds <= 0.5"), "{fit}");
     let trend = s.claims[2].lines().join("\n");
     assert!(trend.contains("2 of 2 seeds"), "{trend}");
-    assert!(trend.contains(": not finished (running or stopped)"), "{trend}");
+    assert!(
+        trend.contains(": not finished (running or stopped)"),
+        "{trend}"
+    );
     // --check names the runs on stderr and fails.
     let out = report_check(&results);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));

@@ -305,7 +305,11 @@ const KINDS: &[(Tag, &str, &[&str])] = &[
         "a layer trend",
         &["decays_by", "grows_by", "within"],
     ),
-    (Tag::Correlation, "a correlation", &["tracks", "sign", "below", "over"]),
+    (
+        Tag::Correlation,
+        "a correlation",
+        &["tracks", "sign", "below", "over"],
+    ),
 ];
 
 /// The flat, grid-file shape of a claim: what serde reads and writes. [`Claim`] converts to and

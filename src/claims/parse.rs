@@ -509,8 +509,8 @@ fn describe<'a>(config: &toml::Table, keys: impl Iterator<Item = &'a String>) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::claims::{Over, Relation, Sign};
     use crate::claims::testing::config;
+    use crate::claims::{Over, Relation, Sign};
     use serde::Serialize;
 
     /// clip_vs_gp on the Swiss roll (three clip values and the penalty) plus the penalty on
@@ -750,13 +750,20 @@ over = \"runs\"
         ));
         assert!(matches!(
             claims[7].kind,
-            ClaimKind::Correlation { relation: Relation::Sign(Sign::Negative), over: Over::Runs, .. }
+            ClaimKind::Correlation {
+                relation: Relation::Sign(Sign::Negative),
+                over: Over::Runs,
+                ..
+            }
         ));
         let json = serde_json::to_string(&claims).unwrap();
         assert!(json.contains(r#""layers":"every""#) && json.contains(r#""over":"runs""#));
         // A claim without the new keys stores exactly as before (no `over`, no `layers`).
         let old = serde_json::to_string(&claims[3]).unwrap();
-        assert!(!old.contains("over") && !old.contains("layers") && !old.contains("below"), "{old}");
+        assert!(
+            !old.contains("over") && !old.contains("layers") && !old.contains("below"),
+            "{old}"
+        );
         let back: Vec<Claim> = serde_json::from_str(&json).unwrap();
         assert_eq!(back, claims);
     }
@@ -790,12 +797,16 @@ over = \"runs\"
             "strictly between 0 and 1",
         );
         bad(
-            &format!("{t}metric = \"estimate\"\ntracks = \"fld\"\nbelow = 0.3\nsign = \"positive\""),
+            &format!(
+                "{t}metric = \"estimate\"\ntracks = \"fld\"\nbelow = 0.3\nsign = \"positive\""
+            ),
             Some("below"),
             "not both",
         );
         bad(
-            &format!("{t}metric = \"estimate\"\ntracks = \"fld\"\nsign = \"positive\"\nover = \"time\""),
+            &format!(
+                "{t}metric = \"estimate\"\ntracks = \"fld\"\nsign = \"positive\"\nover = \"time\""
+            ),
             Some("over"),
             "\"training\"",
         );

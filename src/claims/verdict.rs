@@ -489,7 +489,8 @@ pub fn evaluate(
             relation,
             over: Over::Runs,
         } => {
-            let chosen: Vec<&ClaimRun> = runs.iter().filter(|r| selects(select, &r.config)).collect();
+            let chosen: Vec<&ClaimRun> =
+                runs.iter().filter(|r| selects(select, &r.config)).collect();
             let items = if chosen.is_empty() {
                 Vec::new()
             } else {
@@ -498,7 +499,13 @@ pub fn evaluate(
                 } else {
                     format!("runs with {}", selector_words(select))
                 };
-                vec![correlation_across(&claim.metric, tracks, *relation, &chosen, label)]
+                vec![correlation_across(
+                    &claim.metric,
+                    tracks,
+                    *relation,
+                    &chosen,
+                    label,
+                )]
             };
             (items, "no finished run matches `where`")
         }
@@ -689,7 +696,11 @@ fn welch_rule(d: &mut PairDetail, w: stats::Welch, higher: bool) -> String {
     let g = d
         .hedges_g
         .map_or(String::new(), |g| format!("g = {}, ", fmt_num(g)));
-    let head = format!("{g}p = {}, other way {} (Welch, one-sided)", fmt_p(p), fmt_p(q));
+    let head = format!(
+        "{g}p = {}, other way {} (Welch, one-sided)",
+        fmt_p(p),
+        fmt_p(q)
+    );
     if p <= ALPHA || q <= ALPHA {
         return head;
     }
@@ -760,7 +771,10 @@ fn rank_rule(d: &mut PairDetail, bv: &[f64], tv: &[f64], higher: bool) -> String
             .find(|&n| 1.0 / stats::choose(2 * n, n) <= ALPHA)
             .expect("1 / C(2n, n) falls below any level");
         d.seeds_needed = Some(n as u64);
-        return format!("{head}; the smallest p these sizes allow is {}: {n} seeds per side can decide", fmt_p(floor));
+        return format!(
+            "{head}; the smallest p these sizes allow is {}: {n} seeds per side can decide",
+            fmt_p(floor)
+        );
     }
     head
 }
@@ -813,10 +827,18 @@ fn one_sample(
 fn one_sample_words(p: Option<f64>, q: Option<f64>, method: OneSampleMethod) -> String {
     match (p, q, method) {
         (Some(p), Some(q), OneSampleMethod::TTest) => {
-            format!("p = {}, other side {} (t-test of the mean, one-sided)", fmt_p(p), fmt_p(q))
+            format!(
+                "p = {}, other side {} (t-test of the mean, one-sided)",
+                fmt_p(p),
+                fmt_p(q)
+            )
         }
         (Some(p), Some(q), _) => {
-            format!("p = {}, other side {} (exact sign test, one-sided)", fmt_p(p), fmt_p(q))
+            format!(
+                "p = {}, other side {} (exact sign test, one-sided)",
+                fmt_p(p),
+                fmt_p(q)
+            )
         }
         _ => "fewer than 2 seeds: no test (one seed never decides)".into(),
     }
@@ -824,7 +846,12 @@ fn one_sample_words(p: Option<f64>, q: Option<f64>, method: OneSampleMethod) -> 
 
 /// A run's value for a threshold: the final value, or for a per-layer threshold the layer that
 /// decides it at the last evaluation (every layer: the worst one; any layer: the best one).
-fn threshold_value(run: &ClaimRun, metric: &str, bound: Bound, layers: Option<LayerScope>) -> Option<f64> {
+fn threshold_value(
+    run: &ClaimRun,
+    metric: &str,
+    bound: Bound,
+    layers: Option<LayerScope>,
+) -> Option<f64> {
     let Some(scope) = layers else {
         return run.final_value(metric);
     };
@@ -832,12 +859,21 @@ fn threshold_value(run: &ClaimRun, metric: &str, bound: Bound, layers: Option<La
     if v.iter().any(|x| !x.is_finite()) {
         return Some(f64::NAN);
     }
-    let lowest = matches!((bound, scope), (Bound::AtLeast(_), LayerScope::Every) | (Bound::AtMost(_), LayerScope::Any));
+    let lowest = matches!(
+        (bound, scope),
+        (Bound::AtLeast(_), LayerScope::Every) | (Bound::AtMost(_), LayerScope::Any)
+    );
     let pick = if lowest { f64::min } else { f64::max };
     v.into_iter().reduce(pick)
 }
 
-fn threshold(metric: &str, bound: Bound, layers: Option<LayerScope>, g: &Group, label: String) -> Item {
+fn threshold(
+    metric: &str,
+    bound: Bound,
+    layers: Option<LayerScope>,
+    g: &Group,
+    label: String,
+) -> Item {
     let values: Vec<f64> = g
         .runs
         .iter()
@@ -857,9 +893,13 @@ fn threshold(metric: &str, bound: Bound, layers: Option<LayerScope>, g: &Group, 
     let median = stats::median(&ranked);
     let all_finite = values.iter().all(|v| v.is_finite()) && n > 0;
     let mean = all_finite.then(|| stats::mean(&values));
-    let ci95 = all_finite.then(|| stats::t_interval(&values, 0.95)).flatten();
+    let ci95 = all_finite
+        .then(|| stats::t_interval(&values, 0.95))
+        .flatten();
     let lower = matches!(bound, Bound::AtLeast(_));
-    let bound95 = all_finite.then(|| stats::t_bound(&values, 0.95, lower)).flatten();
+    let bound95 = all_finite
+        .then(|| stats::t_bound(&values, 0.95, lower))
+        .flatten();
     let counted = scalar_metric(metric)
         .or_else(|| super::claim::layer_metric(metric))
         .is_some_and(|m| m.rank_tested());
@@ -921,13 +961,25 @@ fn layer_trend(metric: &str, trend: Trend, g: &Group, label: String) -> Item {
     let passing = seeds.iter().filter(|s| s.pass).count();
     let decades: Vec<f64> = seeds
         .iter()
-        .map(|s| if s.decades.is_nan() { f64::NEG_INFINITY } else { s.decades })
+        .map(|s| {
+            if s.decades.is_nan() {
+                f64::NEG_INFINITY
+            } else {
+                s.decades
+            }
+        })
         .collect();
     let median_decades = stats::median(&decades);
     // The tested value per seed: its decades, or NaN (a miss) when a trend is not monotone.
     let tested: Vec<f64> = seeds
         .iter()
-        .map(|s| if s.monotone == Some(false) { f64::NAN } else { s.decades })
+        .map(|s| {
+            if s.monotone == Some(false) {
+                f64::NAN
+            } else {
+                s.decades
+            }
+        })
         .collect();
     let bound = match trend {
         Trend::DecaysBy(x) | Trend::GrowsBy(x) => Bound::AtLeast(x),
@@ -1078,8 +1130,15 @@ fn correlation_sentence(
         return format!("{label}: no run has both `{metric}` and `{tracks}`");
     }
     let pts: Vec<usize> = seeds.iter().map(|s| s.points).collect();
-    let (lo, hi) = (pts.iter().min().unwrap_or(&0), pts.iter().max().unwrap_or(&0));
-    let pts = if lo == hi { format!("{lo}") } else { format!("{lo}-{hi}") };
+    let (lo, hi) = (
+        pts.iter().min().unwrap_or(&0),
+        pts.iter().max().unwrap_or(&0),
+    );
+    let pts = if lo == hi {
+        format!("{lo}")
+    } else {
+        format!("{lo}-{hi}")
+    };
     let per_seed: Vec<String> = seeds
         .iter()
         .map(|s| s.rho.map_or("-".into(), fmt_num))
@@ -1110,7 +1169,13 @@ fn correlation_sentence(
 
 /// A correlation across runs: one point per selected run, its two final values. Runs are
 /// independent, so Spearman's rho of the levels is tested as is (exact up to 9 runs).
-fn correlation_across(metric: &str, tracks: &str, relation: Relation, runs: &[&ClaimRun], label: String) -> Item {
+fn correlation_across(
+    metric: &str,
+    tracks: &str,
+    relation: Relation,
+    runs: &[&ClaimRun],
+    label: String,
+) -> Item {
     let points: Vec<(f64, f64)> = runs
         .iter()
         .filter_map(|r| Some((r.final_value(metric)?, r.final_value(tracks)?)))
@@ -1138,7 +1203,11 @@ fn correlation_across(metric: &str, tracks: &str, relation: Relation, runs: &[&C
             relation_words(relation),
             fmt_p(p),
             fmt_p(q),
-            if s.exact && !matches!(relation, Relation::Below(_)) { "exact" } else { "approximate" }
+            if s.exact && !matches!(relation, Relation::Below(_)) {
+                "exact"
+            } else {
+                "approximate"
+            }
         ),
         _ => format!(
             "{} runs with both final values over {} seeds: no test (needs 4 runs and 2 seeds, and values that vary)",
@@ -1431,7 +1500,11 @@ than = { loss = "wgan-clip" }
         let r = modes(&[8.0, 8.0], &[6.0, 6.0]);
         assert_eq!(r.verdict, Verdict::Inconclusive);
         assert_eq!(pair(&r, 0).seeds_needed, Some(3));
-        assert!(r.items[0].sentence.contains("3 seeds per side can decide"), "{}", r.items[0].sentence);
+        assert!(
+            r.items[0].sentence.contains("3 seeds per side can decide"),
+            "{}",
+            r.items[0].sentence
+        );
         // 4 vs 4: p = 1/70; the other way contradicts.
         let r = modes(&[8.0; 4], &[6.0; 4]);
         assert_eq!(r.verdict, Verdict::Supported);
@@ -1440,9 +1513,15 @@ than = { loss = "wgan-clip" }
         // A continuous metric with both sides constant: Welch's t is infinite, the limit of
         // ever less spread, so two constant seeds per side are not weaker than noisy ones.
         let r = gp_vs_clip(&[0.1, 0.1], &[0.5, 0.5]);
-        assert_eq!((pair(&r, 0).method, r.verdict), (Method::Welch, Verdict::Supported));
+        assert_eq!(
+            (pair(&r, 0).method, r.verdict),
+            (Method::Welch, Verdict::Supported)
+        );
         assert_eq!(pair(&r, 0).p, Some(0.0));
-        assert_eq!(gp_vs_clip(&[0.1, 0.1], &[0.1, 0.1]).verdict, Verdict::Inconclusive);
+        assert_eq!(
+            gp_vs_clip(&[0.1, 0.1], &[0.1, 0.1]).verdict,
+            Verdict::Inconclusive
+        );
     }
 
     #[test]
@@ -1558,7 +1637,10 @@ at_least = 7
         let r = threshold_of(&[7.0, 8.0, 8.0]);
         assert_eq!(r.verdict, Verdict::Inconclusive);
         let d = threshold_detail(&r);
-        assert_eq!((d.n, d.meeting, d.median, d.method), (3, 3, 8.0, OneSampleMethod::Sign));
+        assert_eq!(
+            (d.n, d.meeting, d.median, d.method),
+            (3, 3, 8.0, OneSampleMethod::Sign)
+        );
         // SciPy: t.interval(0.95, 2, loc=7.667, scale=sd/sqrt(3)) = (6.232, 9.101)
         let (lo, hi) = d.ci95.unwrap();
         assert!((lo - 6.232449090083513).abs() < 1e-9 && (hi - 9.100884243249821).abs() < 1e-9);
@@ -1568,10 +1650,19 @@ at_least = 7
              other side 1 (exact sign test, one-sided)"
         );
         // 5 of 5 meet: p = 1/32. 0 of 5: contradicted.
-        assert_eq!(threshold_of(&[7.0, 8.0, 8.0, 7.0, 8.0]).verdict, Verdict::Supported);
-        assert_eq!(threshold_of(&[6.0, 5.0, 6.0, 4.0, 6.0]).verdict, Verdict::Contradicted);
+        assert_eq!(
+            threshold_of(&[7.0, 8.0, 8.0, 7.0, 8.0]).verdict,
+            Verdict::Supported
+        );
+        assert_eq!(
+            threshold_of(&[6.0, 5.0, 6.0, 4.0, 6.0]).verdict,
+            Verdict::Contradicted
+        );
         // 4 of 5: p = 6/32, not enough.
-        assert_eq!(threshold_of(&[7.0, 8.0, 8.0, 7.0, 6.0]).verdict, Verdict::Inconclusive);
+        assert_eq!(
+            threshold_of(&[7.0, 8.0, 8.0, 7.0, 6.0]).verdict,
+            Verdict::Inconclusive
+        );
         // A diverged seed counts as missing and leaves no mean.
         let r = threshold_of(&[8.0, 8.0, f64::NAN]);
         assert_eq!(r.verdict, Verdict::Inconclusive);
@@ -1681,21 +1772,36 @@ at_least = 7
             &[3e-4, 1e-3, 1e-2, 1e-1, 1.0],
         ];
         assert_eq!(trend("decays_by = 3", &spread).verdict, Verdict::Supported);
-        assert_eq!(trend("decays_by = 6", &spread).verdict, Verdict::Contradicted);
-        assert_eq!(trend("decays_by = 4", &spread).verdict, Verdict::Inconclusive);
+        assert_eq!(
+            trend("decays_by = 6", &spread).verdict,
+            Verdict::Contradicted
+        );
+        assert_eq!(
+            trend("decays_by = 4", &spread).verdict,
+            Verdict::Inconclusive
+        );
         // A run that is not monotone misses: the sign test, which 3 seeds cannot pass (1/8).
         let r = trend("decays_by = 3", &[BUMPY_4, BUMPY_4, BUMPY_4]);
         assert_eq!(r.verdict, Verdict::Inconclusive);
         assert!(r.items[0].sentence.contains("3 not monotone"));
         let five_bumpy = [BUMPY_4; 5];
-        assert_eq!(trend("decays_by = 3", &five_bumpy).verdict, Verdict::Contradicted);
+        assert_eq!(
+            trend("decays_by = 3", &five_bumpy).verdict,
+            Verdict::Contradicted
+        );
         assert_eq!(
             trend("decays_by = 3", &[DECAY_4, DECAY_4, BUMPY_4]).verdict,
             Verdict::Inconclusive
         );
         // One seed never decides.
-        assert_eq!(trend("decays_by = 5", &[DECAY_4]).verdict, Verdict::Inconclusive);
-        assert_eq!(trend("decays_by = 3", &[DECAY_4]).verdict, Verdict::Inconclusive);
+        assert_eq!(
+            trend("decays_by = 5", &[DECAY_4]).verdict,
+            Verdict::Inconclusive
+        );
+        assert_eq!(
+            trend("decays_by = 3", &[DECAY_4]).verdict,
+            Verdict::Inconclusive
+        );
         // An exact 0 at the input fell below f32's range: at least 44 decades.
         let zero: &[f64] = &[0.0, 0.0, 1e-30, 1.0];
         let r = trend("decays_by = 3", &[zero, zero]);
@@ -1707,12 +1813,24 @@ at_least = 7
         // Growing towards the input by 3 decades: supported above 3, not at exactly 3 (no
         // spread and no difference from the bound decides nothing).
         let grow: &[f64] = &[1e3, 1e2, 10.0, 1.0];
-        assert_eq!(trend("grows_by = 2", &[grow, grow]).verdict, Verdict::Supported);
-        assert_eq!(trend("grows_by = 3", &[grow, grow]).verdict, Verdict::Inconclusive);
+        assert_eq!(
+            trend("grows_by = 2", &[grow, grow]).verdict,
+            Verdict::Supported
+        );
+        assert_eq!(
+            trend("grows_by = 3", &[grow, grow]).verdict,
+            Verdict::Inconclusive
+        );
         // Within: max/min 5 is 0.7 decades.
         let flat: &[f64] = &[1.0, 2.0, 5.0, 3.0];
-        assert_eq!(trend("within = 1", &[flat, flat]).verdict, Verdict::Supported);
-        assert_eq!(trend("within = 0.5", &[flat, flat]).verdict, Verdict::Contradicted);
+        assert_eq!(
+            trend("within = 1", &[flat, flat]).verdict,
+            Verdict::Supported
+        );
+        assert_eq!(
+            trend("within = 0.5", &[flat, flat]).verdict,
+            Verdict::Contradicted
+        );
         // A non-finite layer fails its seed, with a note.
         let r = trend("within = 1", &[&[1.0, f64::NAN]]);
         assert_eq!(r.verdict, Verdict::Inconclusive);
@@ -1795,12 +1913,18 @@ at_least = 7
             .collect();
         let r = corr("negative", &short);
         assert_eq!(r.verdict, Verdict::Inconclusive);
-        assert!(r.items[0].sentence.contains("no test"), "{}", r.items[0].sentence);
+        assert!(
+            r.items[0].sentence.contains("no test"),
+            "{}",
+            r.items[0].sentence
+        );
         // One seed never decides.
         let r = corr("negative", &all[..1]);
         assert_eq!((r.verdict, r.items[0].p), (Verdict::Inconclusive, None));
         // "Does not track" (|rho| < 0.5) is contradicted by curves that do track.
-        let c = claim("[[claim]]\ntext = \"t\"\nmetric = \"estimate\"\ntracks = \"fld\"\nbelow = 0.5\n");
+        let c = claim(
+            "[[claim]]\ntext = \"t\"\nmetric = \"estimate\"\ntracks = \"fld\"\nbelow = 0.5\n",
+        );
         assert_eq!(eval(&c, &all).verdict, Verdict::Contradicted);
     }
 

@@ -100,7 +100,10 @@ fn check(claims: &[CheckedClaim], allow_inconclusive: bool) -> u8 {
     }
     for c in claims {
         if let Some(line) = c.unfinished_line() {
-            eprintln!("warning: claim \"{}\" (sweep {}): {line}", c.claim.text, c.sweep);
+            eprintln!(
+                "warning: claim \"{}\" (sweep {}): {line}",
+                c.claim.text, c.sweep
+            );
         }
     }
     let failing: Vec<&CheckedClaim> = claims
@@ -128,7 +131,12 @@ fn check(claims: &[CheckedClaim], allow_inconclusive: bool) -> u8 {
         }
         eprintln!("check failed: {}", what.join(", "));
         for c in failing {
-            eprintln!("  {}: {} (sweep {})", c.verdict_text(), c.claim.text, c.sweep);
+            eprintln!(
+                "  {}: {} (sweep {})",
+                c.verdict_text(),
+                c.claim.text,
+                c.sweep
+            );
         }
         1
     } else {

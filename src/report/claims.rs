@@ -67,8 +67,12 @@ impl CheckedClaim {
 
     /// The runs of the claim that are not plain finished values, in one line.
     pub fn unfinished_line(&self) -> Option<String> {
-        (!self.unfinished.is_empty())
-            .then(|| format!("runs not finished with a value: {}", self.unfinished.join(", ")))
+        (!self.unfinished.is_empty()).then(|| {
+            format!(
+                "runs not finished with a value: {}",
+                self.unfinished.join(", ")
+            )
+        })
     }
 }
 
@@ -130,9 +134,15 @@ fn unfinished(claim: &Claim, sec: &Section, runs: &[Run]) -> Vec<String> {
         .map(|i| &runs[i])
         .filter(|r| r.status != Status::Done)
         .filter_map(|r| {
-            let config: toml::Table = r.config.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            let config: toml::Table = r
+                .config
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
             claims::selects_claim(claim, &config).then(|| {
-                let seed = config.get("seed").map_or(String::from("?"), |s| s.to_string());
+                let seed = config
+                    .get("seed")
+                    .map_or(String::from("?"), |s| s.to_string());
                 let status = match r.status {
                     Status::Diverged => "diverged",
                     Status::Failed => "failed",
@@ -242,7 +252,10 @@ fn figure(claim: &Claim, charts: &[String]) -> Option<String> {
         find(&|f: &str| f == last).or_else(|| find(&|f: &str| f == over))
     };
     match &claim.kind {
-        ClaimKind::LayerTrend { .. } => find(&|f: &str| f == format!("fig1b_{m}_by_layer.svg")),
+        ClaimKind::LayerTrend { .. }
+        | ClaimKind::Threshold {
+            layers: Some(_), ..
+        } => find(&|f: &str| f == format!("fig1b_{m}_by_layer.svg")),
         ClaimKind::Correlation { tracks, .. } => {
             let t = safe(tracks);
             find(&|f: &str| f == format!("fig3_{t}.svg") || f == format!("fig3_{m}.svg"))
