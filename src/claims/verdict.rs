@@ -488,27 +488,10 @@ pub fn evaluate(
             tracks,
             relation,
             over: Over::Runs,
-        } => {
-            let chosen: Vec<&ClaimRun> =
-                runs.iter().filter(|r| selects(select, &r.config)).collect();
-            let items = if chosen.is_empty() {
-                Vec::new()
-            } else {
-                let label = if select.is_empty() {
-                    "all runs".to_string()
-                } else {
-                    format!("runs with {}", selector_words(select))
-                };
-                vec![correlation_across(
-                    &claim.metric,
-                    tracks,
-                    *relation,
-                    &chosen,
-                    label,
-                )]
-            };
-            (items, "no finished run matches `where`")
-        }
+        } => (
+            across_runs(claim, tracks, *relation, runs),
+            "no finished run matches `where`",
+        ),
     };
     let mut items = items;
     decide(&mut items);
@@ -521,6 +504,28 @@ pub fn evaluate(
         items,
         note,
     })
+}
+
+/// The one part of an across-runs correlation: every run `where` selects, labelled by the
+/// selector.
+fn across_runs(claim: &Claim, tracks: &str, relation: Relation, runs: &[ClaimRun]) -> Vec<Item> {
+    let select = &claim.select;
+    let chosen: Vec<&ClaimRun> = runs.iter().filter(|r| selects(select, &r.config)).collect();
+    if chosen.is_empty() {
+        return Vec::new();
+    }
+    let label = if select.is_empty() {
+        "all runs".to_string()
+    } else {
+        format!("runs with {}", selector_words(select))
+    };
+    vec![correlation_across(
+        &claim.metric,
+        tracks,
+        relation,
+        &chosen,
+        label,
+    )]
 }
 
 /// A selector as `key=value` words, for the label of an across-runs correlation.
@@ -906,19 +911,15 @@ fn threshold(
     let (p, q, method) = one_sample(&values, meeting, bound, counted);
     let op = bound.symbol();
     let which = layers.map_or(String::new(), |s| format!(" in {} layer", s.name()));
-    let sentence = if n == 0 {
-        format!("{label}: no run has `{metric}`")
-    } else {
-        let mean_part = mean.map_or(String::new(), |m| {
-            format!(", mean {}{}", fmt_num(m), fmt_ci(ci95))
-        });
-        format!(
-            "{label}: median {}{mean_part}, {meeting} of {n} seeds {op} {}{which}; {}",
-            fmt_num(median),
-            fmt_num(bound.value()),
-            one_sample_words(p, q, method)
-        )
-    };
+    let sentence = threshold_sentence(
+        &label,
+        metric,
+        bound,
+        &which,
+        (median, mean, ci95),
+        (meeting, n),
+        (p, q, method),
+    );
     let detail = Detail::Threshold(ThresholdDetail {
         bound: bound.value(),
         op,
@@ -932,6 +933,34 @@ fn threshold(
         method,
     });
     part(label, sentence, p, q, detail)
+}
+
+/// A threshold part's sentence: median, mean and interval, how many seeds meet the bound, and
+/// the test.
+#[allow(clippy::type_complexity)]
+fn threshold_sentence(
+    label: &str,
+    metric: &str,
+    bound: Bound,
+    which: &str,
+    (median, mean, ci95): (f64, Option<f64>, Option<(f64, f64)>),
+    (meeting, n): (usize, usize),
+    (p, q, method): (Option<f64>, Option<f64>, OneSampleMethod),
+) -> String {
+    let op = bound.symbol();
+    if n == 0 {
+        format!("{label}: no run has `{metric}`")
+    } else {
+        let mean_part = mean.map_or(String::new(), |m| {
+            format!(", mean {}{}", fmt_num(m), fmt_ci(ci95))
+        });
+        format!(
+            "{label}: median {}{mean_part}, {meeting} of {n} seeds {op} {}{which}; {}",
+            fmt_num(median),
+            fmt_num(bound.value()),
+            one_sample_words(p, q, method)
+        )
+    }
 }
 
 /// A run's quantity at its last step, by layer (input side first), when it has at least
@@ -970,33 +999,8 @@ fn layer_trend(metric: &str, trend: Trend, g: &Group, label: String) -> Item {
         })
         .collect();
     let median_decades = stats::median(&decades);
-    // The tested value per seed: its decades, or NaN (a miss) when a trend is not monotone.
-    let tested: Vec<f64> = seeds
-        .iter()
-        .map(|s| {
-            if s.monotone == Some(false) {
-                f64::NAN
-            } else {
-                s.decades
-            }
-        })
-        .collect();
-    let bound = match trend {
-        Trend::DecaysBy(x) | Trend::GrowsBy(x) => Bound::AtLeast(x),
-        Trend::Within(x) => Bound::AtMost(x),
-    };
-    let (p, q, method) = one_sample(&tested, passing, bound, false);
-    let what = match trend {
-        Trend::DecaysBy(x) => format!(
-            "fall >= {} decades monotonically from output to input",
-            fmt_num(x)
-        ),
-        Trend::GrowsBy(x) => format!(
-            "grow >= {} decades monotonically from output to input",
-            fmt_num(x)
-        ),
-        Trend::Within(x) => format!("stay within {} decades across layers", fmt_num(x)),
-    };
+    let (p, q, method) = trend_test(&seeds, passing, trend);
+    let what = trend_words(trend);
     let sentence = if n == 0 {
         format!("{label}: no run has `{metric}` on two or more layers")
     } else {
@@ -1021,6 +1025,45 @@ fn layer_trend(metric: &str, trend: Trend, g: &Group, label: String) -> Item {
         seeds,
     });
     part(label, sentence, p, q, detail)
+}
+
+/// A layer trend as a threshold on each seed's decades: at least N for a decay or growth, at
+/// most N for `within`; a seed that is not monotone has no decades and counts as a miss.
+fn trend_test(
+    seeds: &[TrendSeed],
+    passing: usize,
+    trend: Trend,
+) -> (Option<f64>, Option<f64>, OneSampleMethod) {
+    let tested: Vec<f64> = seeds
+        .iter()
+        .map(|s| {
+            if s.monotone == Some(false) {
+                f64::NAN
+            } else {
+                s.decades
+            }
+        })
+        .collect();
+    let bound = match trend {
+        Trend::DecaysBy(x) | Trend::GrowsBy(x) => Bound::AtLeast(x),
+        Trend::Within(x) => Bound::AtMost(x),
+    };
+    one_sample(&tested, passing, bound, false)
+}
+
+/// What a layer trend asks of each seed, in words.
+fn trend_words(trend: Trend) -> String {
+    match trend {
+        Trend::DecaysBy(x) => format!(
+            "fall >= {} decades monotonically from output to input",
+            fmt_num(x)
+        ),
+        Trend::GrowsBy(x) => format!(
+            "grow >= {} decades monotonically from output to input",
+            fmt_num(x)
+        ),
+        Trend::Within(x) => format!("stay within {} decades across layers", fmt_num(x)),
+    }
 }
 
 /// The two metrics at the steps where both have a finite value, in step order (a step logged

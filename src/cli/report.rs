@@ -98,14 +98,7 @@ fn check(claims: &[CheckedClaim], allow_inconclusive: bool) -> u8 {
             }
         }
     }
-    for c in claims {
-        if let Some(line) = c.unfinished_line() {
-            eprintln!(
-                "warning: claim \"{}\" (sweep {}): {line}",
-                c.claim.text, c.sweep
-            );
-        }
-    }
+    warn_unfinished(claims);
     let failing: Vec<&CheckedClaim> = claims
         .iter()
         .filter(|c| match c.verdict() {
@@ -141,5 +134,17 @@ fn check(claims: &[CheckedClaim], allow_inconclusive: bool) -> u8 {
         1
     } else {
         0
+    }
+}
+
+/// Name on stderr, per claim, the runs it could not use as finished values.
+fn warn_unfinished(claims: &[CheckedClaim]) {
+    for c in claims {
+        if let Some(line) = c.unfinished_line() {
+            eprintln!(
+                "warning: claim \"{}\" (sweep {}): {line}",
+                c.claim.text, c.sweep
+            );
+        }
     }
 }
