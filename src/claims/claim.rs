@@ -52,12 +52,21 @@ pub enum ClaimKind {
         than: Selector,
         same: Vec<String>,
     },
-    /// Each matching configuration's final value is at least / at most `bound`.
-    Threshold { bound: Bound },
+    /// Each matching configuration's final value is at least / at most `bound`; for a
+    /// `layers.csv` quantity, in every layer or in some layer (`layers`).
+    Threshold {
+        bound: Bound,
+        layers: Option<LayerScope>,
+    },
     /// A `layers.csv` quantity at the last evaluation, across layers.
     LayerTrend { trend: Trend },
-    /// The metric and `tracks` move together over training with the claimed sign.
-    Correlation { tracks: String, sign: Sign },
+    /// The metric and `tracks` move together with the claimed sign (`Tracks::Sign`), or do not
+    /// (`Tracks::Below`: |rho| below a bound), over training or across runs.
+    Correlation {
+        tracks: String,
+        relation: Relation,
+        over: Over,
+    },
 }
 
 impl ClaimKind {
@@ -98,6 +107,51 @@ impl Bound {
         match self {
             Bound::AtLeast(_) => ">=",
             Bound::AtMost(_) => "<=",
+        }
+    }
+}
+
+/// Which layers a per-layer threshold must hold in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LayerScope {
+    /// Every layer: the run's value is its smallest (`at_least`) or largest (`at_most`) layer.
+    Every,
+    /// Some layer: the run's value is its largest (`at_least`) or smallest (`at_most`) layer.
+    Any,
+}
+
+impl LayerScope {
+    pub fn name(self) -> &'static str {
+        match self {
+            LayerScope::Every => "every",
+            LayerScope::Any => "any",
+        }
+    }
+}
+
+/// What a correlation claims of rho.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Relation {
+    /// rho has this sign.
+    Sign(Sign),
+    /// |rho| is below this bound: the metric does not track the other (an equivalence claim).
+    Below(f64),
+}
+
+/// Which points a correlation is computed over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Over {
+    /// Each run's evaluations over training (step-to-step changes, see `docs/claims.md`).
+    Training,
+    /// The final values of every selected run: one point per run, configurations and seeds.
+    Runs,
+}
+
+impl Over {
+    pub fn name(self) -> &'static str {
+        match self {
+            Over::Training => "training",
+            Over::Runs => "runs",
         }
     }
 }
@@ -195,6 +249,18 @@ pub fn selects(selector: &Selector, config: &toml::Table) -> bool {
     })
 }
 
+/// Whether a run's flat configuration is one the claim is about: it matches `where` and, for a
+/// comparison, one of the two sides.
+pub fn selects_claim(claim: &Claim, config: &toml::Table) -> bool {
+    selects(&claim.select, config)
+        && match &claim.kind {
+            ClaimKind::Comparison { better, than, .. } => {
+                selects(better, config) || selects(than, config)
+            }
+            _ => true,
+        }
+}
+
 /// Whether two configurations have equal values for each of `keys` (absent in both counts as
 /// equal): the pairing rule of a comparison's `same`.
 pub fn agree_on(keys: &[String], a: &toml::Table, b: &toml::Table) -> bool {
@@ -239,7 +305,11 @@ const KINDS: &[(Tag, &str, &[&str])] = &[
         "a layer trend",
         &["decays_by", "grows_by", "within"],
     ),
-    (Tag::Correlation, "a correlation", &["tracks", "sign"]),
+    (
+        Tag::Correlation,
+        "a correlation",
+        &["tracks", "sign", "below", "over"],
+    ),
 ];
 
 /// The flat, grid-file shape of a claim: what serde reads and writes. [`Claim`] converts to and
@@ -273,6 +343,12 @@ pub struct ClaimSpec {
     tracks: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     sign: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    below: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    over: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    layers: Option<String>,
 }
 
 /// A problem with one key of one claim, before it is located.
@@ -294,6 +370,8 @@ impl ClaimSpec {
             "within" => self.within.is_some(),
             "tracks" => self.tracks.is_some(),
             "sign" => self.sign.is_some(),
+            "below" => self.below.is_some(),
+            "over" => self.over.is_some(),
             _ => false,
         }
     }
@@ -353,6 +431,12 @@ impl ClaimSpec {
                 "only applies to a comparison (`better` and `than`)",
             ));
         }
+        if self.layers.is_some() && tag != Tag::Threshold {
+            return Err(key_err(
+                "layers",
+                "only applies to a threshold (`at_least` or `at_most`) on a layers.csv quantity",
+            ));
+        }
         let select = self.select.take().unwrap_or_default();
         let kind = self.kind(tag)?;
         Ok(Claim {
@@ -390,7 +474,18 @@ impl ClaimSpec {
                     ("at_least", v) => Bound::AtLeast(v),
                     (_, v) => Bound::AtMost(v),
                 };
-                ClaimKind::Threshold { bound }
+                let layers = match self.layers.as_deref() {
+                    None => None,
+                    Some("every") => Some(LayerScope::Every),
+                    Some("any") => Some(LayerScope::Any),
+                    Some(other) => {
+                        return Err(key_err(
+                            "layers",
+                            format!("`{other}` is not a layer scope: use \"every\" or \"any\""),
+                        ));
+                    }
+                };
+                ClaimKind::Threshold { bound, layers }
             }
             Tag::LayerTrend => {
                 let trend = match one_of(&[
@@ -411,31 +506,58 @@ impl ClaimSpec {
                 ClaimKind::LayerTrend { trend }
             }
             Tag::Correlation => {
-                let Some(tracks) = self.tracks else {
+                let Some(tracks) = self.tracks.clone() else {
                     return Err(key_err(
                         "tracks",
                         "missing: a correlation names the second metric in `tracks`",
                     ));
                 };
-                let sign = match self.sign.as_deref() {
-                    Some("positive") => Sign::Positive,
-                    Some("negative") => Sign::Negative,
-                    Some(other) => {
-                        return Err(key_err(
-                            "sign",
-                            format!("`{other}` is not a sign: use \"positive\" or \"negative\""),
-                        ));
-                    }
-                    None => {
-                        return Err(key_err(
-                            "sign",
-                            "missing: a correlation claims a sign, \"positive\" or \"negative\"",
-                        ));
-                    }
-                };
-                ClaimKind::Correlation { tracks, sign }
+                ClaimKind::Correlation {
+                    tracks,
+                    relation: relation(self.sign.as_deref(), self.below)?,
+                    over: match self.over.as_deref() {
+                        None | Some("training") => Over::Training,
+                        Some("runs") => Over::Runs,
+                        Some(other) => {
+                            return Err(key_err(
+                                "over",
+                                format!(
+                                    "`{other}` is not a choice: use \"training\" (each run's \
+                                     evaluations, the default) or \"runs\" (final values across runs)"
+                                ),
+                            ));
+                        }
+                    },
+                }
             }
         })
+    }
+}
+
+/// A correlation's relation: `sign` ("positive"/"negative") or `below` (|rho| bound in (0, 1)),
+/// exactly one.
+fn relation(sign: Option<&str>, below: Option<f64>) -> Result<Relation, KeyError> {
+    match (sign, below) {
+        (Some(_), Some(_)) => Err(key_err(
+            "below",
+            "give `sign` (the metrics track each other) or `below` (they do not), not both",
+        )),
+        (None, Some(b)) if b > 0.0 && b < 1.0 => Ok(Relation::Below(b)),
+        (None, Some(b)) => Err(key_err(
+            "below",
+            format!("must be a bound on |rho| strictly between 0 and 1, not {b}"),
+        )),
+        (Some("positive"), None) => Ok(Relation::Sign(Sign::Positive)),
+        (Some("negative"), None) => Ok(Relation::Sign(Sign::Negative)),
+        (Some(other), None) => Err(key_err(
+            "sign",
+            format!("`{other}` is not a sign: use \"positive\" or \"negative\""),
+        )),
+        (None, None) => Err(key_err(
+            "sign",
+            "missing: a correlation claims a sign, \"positive\" or \"negative\", or with \
+             `below` that |rho| stays under a bound",
+        )),
     }
 }
 
@@ -491,18 +613,29 @@ impl From<Claim> for ClaimSpec {
                 s.than = Some(than);
                 s.same = (!same.is_empty()).then_some(same);
             }
-            ClaimKind::Threshold { bound } => match bound {
-                Bound::AtLeast(v) => s.at_least = Some(v),
-                Bound::AtMost(v) => s.at_most = Some(v),
-            },
+            ClaimKind::Threshold { bound, layers } => {
+                match bound {
+                    Bound::AtLeast(v) => s.at_least = Some(v),
+                    Bound::AtMost(v) => s.at_most = Some(v),
+                }
+                s.layers = layers.map(|l| l.name().to_string());
+            }
             ClaimKind::LayerTrend { trend } => match trend {
                 Trend::DecaysBy(v) => s.decays_by = Some(v),
                 Trend::GrowsBy(v) => s.grows_by = Some(v),
                 Trend::Within(v) => s.within = Some(v),
             },
-            ClaimKind::Correlation { tracks, sign } => {
+            ClaimKind::Correlation {
+                tracks,
+                relation,
+                over,
+            } => {
                 s.tracks = Some(tracks);
-                s.sign = Some(sign.to_string());
+                match relation {
+                    Relation::Sign(sign) => s.sign = Some(sign.to_string()),
+                    Relation::Below(b) => s.below = Some(b),
+                }
+                s.over = (over == Over::Runs).then(|| over.name().to_string());
             }
         }
         s

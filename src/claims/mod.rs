@@ -19,8 +19,9 @@ pub mod stats;
 pub mod verdict;
 
 pub use claim::{
-    Bound, Claim, ClaimError, ClaimKind, Selector, Sign, Trend, agree_on, configurations,
-    layer_metric, scalar_metric, selects, values_equal, without_seed,
+    Bound, Claim, ClaimError, ClaimKind, LayerScope, Over, Relation, Selector, Sign, Trend,
+    agree_on, configurations, layer_metric, scalar_metric, selects, selects_claim, values_equal,
+    without_seed,
 };
 pub use parse::{PlanContext, parse_claims, validate_claims};
 pub use verdict::{ClaimResult, ClaimRun, Verdict, evaluate};

@@ -35,6 +35,9 @@ pub const CLAIM_KEYS: &[&str] = &[
     "within",
     "tracks",
     "sign",
+    "below",
+    "over",
+    "layers",
 ];
 
 /// What validation needs to know about the sweep a claim belongs to (metric facts come from
@@ -240,6 +243,9 @@ fn scalar(name: &str, key: &str, kind: &str) -> Result<&'static Metric, KeyError
 /// The registry's entry for the claim's `metric`: a `layers.csv` quantity for a layer trend,
 /// an `eval.csv` or `metrics.csv` metric for the other kinds.
 fn claim_metric(claim: &Claim) -> Result<&'static Metric, KeyError> {
+    if let ClaimKind::Threshold { layers, .. } = &claim.kind {
+        return threshold_metric(claim, *layers);
+    }
     let ClaimKind::LayerTrend { trend } = &claim.kind else {
         return scalar(&claim.metric, "metric", claim.kind.name());
     };
@@ -262,6 +268,35 @@ fn claim_metric(claim: &Claim) -> Result<&'static Metric, KeyError> {
             claim.metric
         ),
     ))
+}
+
+/// A threshold's metric: a layers.csv quantity exactly when `layers` says in which layers the
+/// bound must hold.
+fn threshold_metric(
+    claim: &Claim,
+    layers: Option<super::claim::LayerScope>,
+) -> Result<&'static Metric, KeyError> {
+    match (layers, layer_metric(&claim.metric)) {
+        (Some(_), Some(m)) => Ok(m),
+        (None, Some(_)) => Err(key_err(
+            "layers",
+            format!(
+                "missing: `{}` is a layers.csv quantity (one value per layer); say where the \
+                 bound must hold with layers = \"every\" or layers = \"any\"",
+                claim.metric
+            ),
+        )),
+        (Some(_), None) if scalar_metric(&claim.metric).is_some() => Err(key_err(
+            "layers",
+            format!(
+                "`{}` has one value per step, not per layer: `layers` applies to layers.csv \
+                 quantities (e.g. `frac_at_clip`)",
+                claim.metric
+            ),
+        )),
+        (Some(_), None) => Err(unknown_metric("metric", &claim.metric)),
+        (None, None) => scalar(&claim.metric, "metric", claim.kind.name()),
+    }
 }
 
 /// What a claim needs of the registry alone: its metrics exist in the files its kind reads, a
@@ -338,6 +373,7 @@ fn check_claim(claim: &Claim, plan: &PlanContext) -> Result<(), KeyError> {
         }
         ClaimKind::Threshold {
             bound: Bound::AtLeast(v),
+            ..
         } => check_ceiling(info, *v, &base, &configs)?,
         _ => {}
     }
@@ -473,8 +509,8 @@ fn describe<'a>(config: &toml::Table, keys: impl Iterator<Item = &'a String>) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::claims::Sign;
     use crate::claims::testing::config;
+    use crate::claims::{Over, Relation, Sign};
     use serde::Serialize;
 
     /// clip_vs_gp on the Swiss roll (three clip values and the penalty) plus the penalty on
@@ -559,6 +595,7 @@ same = ["dataset"]
             claims[1].kind,
             ClaimKind::Threshold {
                 bound: Bound::AtLeast(7.0),
+                layers: None,
             }
         );
         assert_eq!(
@@ -578,7 +615,7 @@ same = ["dataset"]
         ));
         assert!(matches!(
             &claims[3].kind,
-            ClaimKind::Correlation { tracks, sign: Sign::Positive } if tracks == "sliced_wasserstein"
+            ClaimKind::Correlation { tracks, relation: Relation::Sign(Sign::Positive), over: Over::Training } if tracks == "sliced_wasserstein"
         ));
         assert!(
             matches!(&claims[4].kind, ClaimKind::Comparison { same, .. } if same == &["dataset"])
@@ -675,6 +712,107 @@ same = ["dataset"]
     }
 
     #[test]
+    fn new_forms_read_and_round_trip() {
+        let text = format!(
+            "{GOOD}
+[[claim]]
+text = \"weights pile up at +-c\"
+metric = \"frac_at_clip\"
+where = {{ loss = \"wgan-clip\" }}
+layers = \"every\"
+at_least = 0.5
+
+[[claim]]
+text = \"the estimate does not track the distance\"
+metric = \"estimate\"
+tracks = \"sliced_wasserstein\"
+below = 0.3
+
+[[claim]]
+text = \"across runs\"
+metric = \"estimate\"
+tracks = \"sliced_wasserstein\"
+sign = \"negative\"
+over = \"runs\"
+"
+        );
+        let claims = parse(&text).unwrap();
+        assert_eq!(
+            claims[5].kind,
+            ClaimKind::Threshold {
+                bound: Bound::AtLeast(0.5),
+                layers: Some(crate::claims::LayerScope::Every),
+            }
+        );
+        assert!(matches!(
+            claims[6].kind,
+            ClaimKind::Correlation { relation: Relation::Below(b), over: Over::Training, .. } if b == 0.3
+        ));
+        assert!(matches!(
+            claims[7].kind,
+            ClaimKind::Correlation {
+                relation: Relation::Sign(Sign::Negative),
+                over: Over::Runs,
+                ..
+            }
+        ));
+        let json = serde_json::to_string(&claims).unwrap();
+        assert!(json.contains(r#""layers":"every""#) && json.contains(r#""over":"runs""#));
+        // A claim without the new keys stores exactly as before (no `over`, no `layers`).
+        let old = serde_json::to_string(&claims[3]).unwrap();
+        assert!(
+            !old.contains("over") && !old.contains("layers") && !old.contains("below"),
+            "{old}"
+        );
+        let back: Vec<Claim> = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, claims);
+    }
+
+    #[test]
+    fn bad_new_forms_name_their_key() {
+        let t = "text = \"x\"\n";
+        bad(
+            &format!("{t}metric = \"frac_at_clip\"\nat_least = 0.5"),
+            Some("layers"),
+            "layers = \"every\" or layers = \"any\"",
+        );
+        bad(
+            &format!("{t}metric = \"fld\"\nat_most = 5\nlayers = \"every\""),
+            Some("layers"),
+            "applies to layers.csv quantities",
+        );
+        bad(
+            &format!("{t}metric = \"frac_at_clip\"\nat_least = 0.5\nlayers = \"all\""),
+            Some("layers"),
+            "use \"every\" or \"any\"",
+        );
+        bad(
+            &format!("{t}metric = \"frac_at_clip\"\ndecays_by = 1\nlayers = \"any\""),
+            Some("layers"),
+            "only applies to a threshold",
+        );
+        bad(
+            &format!("{t}metric = \"estimate\"\ntracks = \"fld\"\nbelow = 1.5"),
+            Some("below"),
+            "strictly between 0 and 1",
+        );
+        bad(
+            &format!(
+                "{t}metric = \"estimate\"\ntracks = \"fld\"\nbelow = 0.3\nsign = \"positive\""
+            ),
+            Some("below"),
+            "not both",
+        );
+        bad(
+            &format!(
+                "{t}metric = \"estimate\"\ntracks = \"fld\"\nsign = \"positive\"\nover = \"time\""
+            ),
+            Some("over"),
+            "\"training\"",
+        );
+    }
+
+    #[test]
     fn bad_claims_name_their_key() {
         let t = "text = \"x\"\n";
         bad(
@@ -746,9 +884,10 @@ same = ["dataset"]
             Some("decays_by"),
             "needs a layers.csv quantity",
         );
+        // A threshold on a layers.csv quantity says in which layers it holds.
         bad(
             &format!("{t}metric = \"act_grad_norm\"\nat_most = 3"),
-            Some("metric"),
+            Some("layers"),
             "is a layers.csv quantity",
         );
         bad(

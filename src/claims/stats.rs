@@ -277,6 +277,201 @@ fn permutation_counts(x: &[f64], y: &[f64], observed: f64) -> (u64, u64, u64) {
     (ge, le, total)
 }
 
+/// Up to this many splits the rank-sum test enumerates every split of the runs; above, the
+/// normal approximation with the tie correction.
+pub const EXACT_SPLITS_MAX: f64 = 200_000.0;
+
+/// One-sided p-values of a test, for the two directions.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OneSided {
+    /// For "a is greater" (or the value above the bound).
+    pub p_greater: f64,
+    /// For "a is less" (or the value below the bound).
+    pub p_less: f64,
+}
+
+/// The Wilcoxon-Mann-Whitney rank-sum test of `a` against `b` (mid-ranks for ties), exact over
+/// every split of the pooled values into groups of their sizes while there are at most
+/// [`EXACT_SPLITS_MAX`] splits. It needs no normality and no variance, so it suits integer and
+/// capped metrics (modes covered) where Welch's assumptions fail, and a larger value moved to
+/// the `a` side can only raise its rank sum. `None` when a side is empty.
+pub fn rank_sum(a: &[f64], b: &[f64]) -> Option<OneSided> {
+    if a.is_empty() || b.is_empty() {
+        return None;
+    }
+    let pooled: Vec<f64> = a.iter().chain(b).copied().collect();
+    let r = ranks(&pooled);
+    let observed: f64 = r[..a.len()].iter().sum();
+    let tol = 1e-9 * observed.abs().max(1.0);
+    if choose(pooled.len(), a.len()) > EXACT_SPLITS_MAX {
+        return Some(rank_sum_normal(&r, a.len(), observed));
+    }
+    let (mut ge, mut le, mut total) = (0u64, 0u64, 0u64);
+    for_each_subset_sum(&r, a.len(), &mut |s| {
+        ge += u64::from(s >= observed - tol);
+        le += u64::from(s <= observed + tol);
+        total += 1;
+    });
+    Some(OneSided {
+        p_greater: ge as f64 / total as f64,
+        p_less: le as f64 / total as f64,
+    })
+}
+
+/// The binomial coefficient as a float (exact for the sizes used here).
+pub fn choose(n: usize, k: usize) -> f64 {
+    let k = k.min(n - k.min(n));
+    (0..k).fold(1.0, |c, i| c * (n - i) as f64 / (i + 1) as f64)
+}
+
+/// Calls `f` with the sum of every `k`-element subset of `r`.
+fn for_each_subset_sum(r: &[f64], k: usize, f: &mut dyn FnMut(f64)) {
+    fn walk(r: &[f64], start: usize, left: usize, sum: f64, f: &mut dyn FnMut(f64)) {
+        if left == 0 {
+            return f(sum);
+        }
+        for i in start..=r.len() - left {
+            walk(r, i + 1, left - 1, sum + r[i], f);
+        }
+    }
+    walk(r, 0, k, 0.0, f);
+}
+
+/// Normal approximation of the rank-sum test (tie-corrected variance, continuity correction).
+fn rank_sum_normal(r: &[f64], na: usize, observed: f64) -> OneSided {
+    let n = r.len() as f64;
+    let na_f = na as f64;
+    let nb = n - na_f;
+    let m = na_f * (n + 1.0) / 2.0;
+    let mean_r = mean(r);
+    let var_r = r.iter().map(|x| (x - mean_r).powi(2)).sum::<f64>() / n;
+    let var = na_f * nb / (n - 1.0) * var_r;
+    let phi = Normal::standard();
+    if var == 0.0 {
+        return OneSided {
+            p_greater: 1.0,
+            p_less: 1.0,
+        };
+    }
+    let sd = var.sqrt();
+    OneSided {
+        p_greater: phi.sf((observed - m - 0.5) / sd),
+        p_less: phi.cdf((observed - m + 0.5) / sd),
+    }
+}
+
+/// One-sample t-test of mean(xs) against `mu`. `None` below two values or with no spread (the
+/// caller falls back to the sign test, which needs neither).
+pub fn one_sample_t(xs: &[f64], mu: f64) -> Option<OneSided> {
+    let sd = sample_sd(xs)?;
+    if sd == 0.0 || !sd.is_finite() {
+        return None;
+    }
+    let n = xs.len() as f64;
+    let t = (mean(xs) - mu) / (sd / n.sqrt());
+    let dist = students_t(n - 1.0);
+    Some(OneSided {
+        p_greater: dist.sf(t),
+        p_less: dist.cdf(t),
+    })
+}
+
+/// P(Binomial(n, 1/2) >= k): the exact one-sided sign-test p-value of `k` of `n` seeds on
+/// one side of a bound when, under the null, each is there with probability 1/2.
+pub fn sign_p(k: usize, n: usize) -> f64 {
+    (k..=n).map(|i| choose(n, i)).sum::<f64>() / 2f64.powi(n as i32)
+}
+
+/// Holm's step-down adjusted p-values (Holm 1979), in the input order: rejecting every
+/// adjusted p <= alpha keeps the chance of any false rejection among the parts at most alpha.
+pub fn holm(ps: &[f64]) -> Vec<f64> {
+    let k = ps.len();
+    let mut order: Vec<usize> = (0..k).collect();
+    order.sort_by(|&a, &b| ps[a].total_cmp(&ps[b]));
+    let mut out = vec![1.0; k];
+    let mut running: f64 = 0.0;
+    for (i, &j) in order.iter().enumerate() {
+        running = running.max(((k - i) as f64 * ps[j]).min(1.0));
+        out[j] = running;
+    }
+    out
+}
+
+/// The standard normal's upper quantile: z with P(Z > z) = p.
+pub fn z_upper(p: f64) -> f64 {
+    Normal::standard().inverse_cdf(1.0 - p)
+}
+
+/// The standard normal's survival function P(Z > z).
+pub fn normal_sf(z: f64) -> f64 {
+    Normal::standard().sf(z)
+}
+
+/// Variance factor of Fisher's z of Spearman's rho: var(atanh rho) ~ 1.06 / (n - 3)
+/// (Fieller, Hartley and Pearson 1957).
+pub const SPEARMAN_Z_VAR: f64 = 1.06;
+
+/// Lag-k autocorrelation of `x` (the usual biased estimator).
+pub fn autocorrelation(x: &[f64], k: usize) -> f64 {
+    let m = mean(x);
+    let den: f64 = x.iter().map(|v| (v - m).powi(2)).sum();
+    if den == 0.0 || k >= x.len() {
+        return 0.0;
+    }
+    let num: f64 = (0..x.len() - k).map(|i| (x[i] - m) * (x[i + k] - m)).sum();
+    num / den
+}
+
+/// The effective number of independent points of the correlation of two autocorrelated series
+/// (Pyper and Peterman 1998, from Bartlett 1946): 1/n_eff = 1/n + (2/n) sum_k (n-k)/n
+/// rho_x(k) rho_y(k), lags up to n/5; never above n, never below 3.
+pub fn effective_n(x: &[f64], y: &[f64]) -> f64 {
+    let n = x.len() as f64;
+    let lags = x.len() / 5;
+    let s: f64 = (1..=lags)
+        .map(|k| (n - k as f64) / n * autocorrelation(x, k) * autocorrelation(y, k))
+        .sum();
+    let inv = 1.0 / n + 2.0 / n * s;
+    if inv <= 0.0 {
+        n
+    } else {
+        (1.0 / inv).clamp(3.0, n)
+    }
+}
+
+/// Spearman's rho of the first differences of two series observed at the same steps, with
+/// Fisher's z scaled to a standard normal under independence (effective n from
+/// [`effective_n`] on the differences' ranks). Differencing removes a shared drift: two
+/// quantities that both fall during training correlate in level whatever they measure, but
+/// their step-to-step changes only correlate when one moves with the other.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DiffCorrelation {
+    pub rho: f64,
+    /// Differences (points - 1).
+    pub n: usize,
+    pub n_eff: f64,
+    /// atanh(rho) / sqrt(1.06 / (n_eff - 3)): standard normal under no association.
+    pub z: f64,
+}
+
+/// `None` below 5 points (n_eff - 3 must stay positive) or when a difference series is constant.
+pub fn diff_correlation(x: &[f64], y: &[f64]) -> Option<DiffCorrelation> {
+    if x.len() < 5 || y.len() != x.len() {
+        return None;
+    }
+    let diff = |v: &[f64]| v.windows(2).map(|w| w[1] - w[0]).collect::<Vec<f64>>();
+    let (dx, dy) = (diff(x), diff(y));
+    let s = spearman(&dx, &dy)?;
+    let n_eff = effective_n(&ranks(&dx), &ranks(&dy)).max(4.0);
+    let rho = s.rho.clamp(-0.999_999, 0.999_999);
+    Some(DiffCorrelation {
+        rho,
+        n: dx.len(),
+        n_eff,
+        z: rho.atanh() / (SPEARMAN_Z_VAR / (n_eff - 3.0)).sqrt(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::claim::{
-    Bound, Claim, ClaimError, ClaimKind, Selector, Sign, Trend, agree_on, scalar_metric, selects,
-    values_equal, without_seed,
+    Bound, Claim, ClaimError, ClaimKind, LayerScope, Over, Relation, Selector, Sign, Trend,
+    agree_on, scalar_metric, selects, values_equal, without_seed,
 };
 use super::stats::{self, ALPHA};
 use crate::results::metrics::Direction;
@@ -103,6 +103,11 @@ pub struct Item {
     pub verdict: Verdict,
     /// The numbers in one human sentence.
     pub sentence: String,
+    /// One-sided p-value for the claim (None: no test, or a better side that diverged).
+    pub p: Option<f64>,
+    /// One-sided p-value against it, before and after Holm's adjustment over the claim's parts.
+    pub p_opposite: Option<f64>,
+    pub p_opposite_holm: Option<f64>,
     pub detail: Detail,
 }
 
@@ -133,13 +138,11 @@ pub struct Side {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Method {
-    /// One-sided Welch's t-test (two or more seeds per side).
+    /// One-sided Welch's t-test (two or more seeds per side, continuous metric).
     Welch,
-    /// Both sides constant: exact permutation test (complete separation).
-    Separation,
-    /// Fewer than two seeds on a side: the 2x margin, never a significance test.
-    Margin,
-    /// A side has no finite value.
+    /// Exact Wilcoxon-Mann-Whitney rank-sum test (counted metric, or both sides constant).
+    RankSum,
+    /// Fewer than two seeds with a finite value on a side: no test.
     NoData,
 }
 
@@ -173,6 +176,7 @@ pub struct ThresholdDetail {
     pub ci95: Option<(f64, f64)>,
     /// One-sided 95% confidence bound of the mean on the threshold's side.
     pub bound95: Option<f64>,
+    pub method: OneSampleMethod,
 }
 
 /// One run's shape across layers.
@@ -196,30 +200,33 @@ pub struct TrendDetail {
     pub n: usize,
     pub passing: usize,
     pub median_decades: f64,
+    pub method: OneSampleMethod,
     pub seeds: Vec<TrendSeed>,
 }
 
-/// One run's correlation over training.
+/// One run's correlation over training: Spearman's rho of the two metrics' step-to-step
+/// changes.
 #[derive(Debug, Clone, Serialize)]
 pub struct CorrelationSeed {
     pub seed: Option<i64>,
     /// Steps where both metrics have a finite value.
     pub points: usize,
     pub rho: Option<f64>,
-    /// One-sided p-value for the claimed sign, and for the opposite sign.
-    pub p: Option<f64>,
-    pub p_opposite: Option<f64>,
-    /// Exact permutation p-values (few points) rather than the t approximation.
-    pub exact: bool,
-    pub verdict: Verdict,
+    /// Effective number of independent changes (autocorrelation-corrected).
+    pub n_eff: Option<f64>,
+    /// Fisher's z of rho in standard units (standard normal with no association).
+    pub z: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct CorrelationDetail {
+    /// Seeds (over training) or runs (across runs).
     pub n: usize,
-    pub supporting: usize,
-    pub contradicting: usize,
     pub median_rho: Option<f64>,
+    /// rho pooled over seeds by Fisher's z (across runs: the one rho).
+    pub pooled_rho: Option<f64>,
+    /// 90% confidence interval of the pooled rho (over training).
+    pub ci90: Option<(f64, f64)>,
     pub seeds: Vec<CorrelationSeed>,
 }
 
@@ -301,7 +308,9 @@ pub fn fmt_num(x: f64) -> String {
 }
 
 fn fmt_p(p: f64) -> String {
-    if p < 1e-4 {
+    if p == 0.0 {
+        "0".into()
+    } else if p < 1e-4 {
         format!("{p:.1e}")
     } else {
         fmt_num(p)
@@ -425,7 +434,6 @@ pub fn evaluate(
     keys: &[String],
 ) -> Result<ClaimResult, ClaimError> {
     super::parse::check_registry(claim)?;
-    let direction = scalar_metric(&claim.metric).map_or(Direction::None, |m| m.direction);
     let groups = group(runs);
     let select = &claim.select;
     let (items, none) = match &claim.kind {
@@ -448,15 +456,15 @@ pub fn evaluate(
                     if agree_on(same, &gb.config, &gt.config)
                         && !same_config(&gb.config, &gt.config)
                     {
-                        items.push(compare(&claim.metric, direction, gb, gt, &labeller));
+                        items.push(compare(&claim.metric, gb, gt, &labeller));
                     }
                 }
             }
             (items, "no finished runs on both sides of the comparison")
         }
-        ClaimKind::Threshold { bound } => (
+        ClaimKind::Threshold { bound, layers } => (
             per_config(&groups, select, keys, |g, label| {
-                threshold(&claim.metric, *bound, g, label)
+                threshold(&claim.metric, *bound, *layers, g, label)
             }),
             "no finished run matches `where`",
         ),
@@ -466,13 +474,27 @@ pub fn evaluate(
             }),
             "no finished run matches `where`",
         ),
-        ClaimKind::Correlation { tracks, sign } => (
+        ClaimKind::Correlation {
+            tracks,
+            relation,
+            over: Over::Training,
+        } => (
             per_config(&groups, select, keys, |g, label| {
-                correlation(&claim.metric, tracks, *sign, g, label)
+                correlation(&claim.metric, tracks, *relation, g, label)
             }),
             "no finished run matches `where`",
         ),
+        ClaimKind::Correlation {
+            tracks,
+            relation,
+            over: Over::Runs,
+        } => (
+            across_runs(claim, tracks, *relation, runs),
+            "no finished run matches `where`",
+        ),
     };
+    let mut items = items;
+    decide(&mut items);
     let note = items.is_empty().then(|| none.to_string());
     Ok(ClaimResult {
         text: claim.text.clone(),
@@ -482,6 +504,40 @@ pub fn evaluate(
         items,
         note,
     })
+}
+
+/// The one part of an across-runs correlation: every run `where` selects, labelled by the
+/// selector.
+fn across_runs(claim: &Claim, tracks: &str, relation: Relation, runs: &[ClaimRun]) -> Vec<Item> {
+    let select = &claim.select;
+    let chosen: Vec<&ClaimRun> = runs.iter().filter(|r| selects(select, &r.config)).collect();
+    if chosen.is_empty() {
+        return Vec::new();
+    }
+    let label = if select.is_empty() {
+        "all runs".to_string()
+    } else {
+        format!("runs with {}", selector_words(select))
+    };
+    vec![correlation_across(
+        &claim.metric,
+        tracks,
+        relation,
+        &chosen,
+        label,
+    )]
+}
+
+/// A selector as `key=value` words, for the label of an across-runs correlation.
+fn selector_words(select: &Selector) -> String {
+    select
+        .iter()
+        .map(|(k, v)| match v {
+            toml::Value::String(s) => format!("{k}={s}"),
+            other => format!("{k}={other}"),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn per_config(
@@ -547,22 +603,55 @@ impl Side {
     }
 }
 
-/// Every value of `hi` at least twice every value of `lo` (and above it), all non-negative:
-/// the margin that lets a single seed decide.
-fn beyond_margin(lo: &[f64], hi: &[f64]) -> bool {
-    let lo_max = lo.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let hi_min = hi.iter().copied().fold(f64::INFINITY, f64::min);
-    let nonneg = lo.iter().chain(hi).all(|v| *v >= 0.0);
-    nonneg && hi_min > lo_max && hi_min >= 2.0 * lo_max
+/// A part's item before the claim's parts are weighed together: its p-values go to
+/// [`decide`], which sets the verdict.
+fn part(label: String, sentence: String, p: Option<f64>, q: Option<f64>, detail: Detail) -> Item {
+    Item {
+        label,
+        verdict: Verdict::Inconclusive,
+        sentence,
+        p,
+        p_opposite: q,
+        p_opposite_holm: None,
+        detail,
+    }
 }
 
-fn compare(metric: &str, direction: Direction, gb: &Group, gt: &Group, l: &Labeller) -> Item {
+/// The verdict of every part: supported when its own one-sided p <= ALPHA (a claim is
+/// supported only when every part is: an intersection-union test, level ALPHA with no
+/// correction, Berger 1982); contradicted when its opposite p, Holm-adjusted over the claim's
+/// parts, is <= ALPHA (so K true-null parts contradict the claim at most ALPHA of the time).
+fn decide(items: &mut [Item]) {
+    let qs: Vec<f64> = items.iter().map(|i| i.p_opposite.unwrap_or(1.0)).collect();
+    let adjusted = stats::holm(&qs);
+    let k = items.len();
+    for (item, q) in items.iter_mut().zip(adjusted) {
+        item.verdict = if item.p.is_some_and(|p| p <= ALPHA) {
+            Verdict::Supported
+        } else if q <= ALPHA {
+            Verdict::Contradicted
+        } else {
+            Verdict::Inconclusive
+        };
+        if k > 1 && item.p_opposite.is_some() {
+            item.p_opposite_holm = Some(q);
+            if item.verdict == Verdict::Contradicted {
+                item.sentence
+                    .push_str(&format!("; Holm-adjusted over {k} parts: p = {}", fmt_p(q)));
+            }
+        }
+    }
+}
+
+fn compare(metric: &str, gb: &Group, gt: &Group, l: &Labeller) -> Item {
+    let info = scalar_metric(metric);
+    let higher = info.is_some_and(|m| m.direction == Direction::Higher);
+    let counted = info.is_some_and(|m| m.rank_tested());
     let (b, t) = (
         side(metric, gb, l.label(&gb.config)),
         side(metric, gt, l.label(&gt.config)),
     );
     let (bv, tv) = (b.finite(), t.finite());
-    let higher = direction == Direction::Higher;
     // Claimed: mean(better) above mean(than) for a higher-is-better metric, below otherwise.
     let orient = if higher { 1.0 } else { -1.0 };
     let mut d = PairDetail {
@@ -575,55 +664,33 @@ fn compare(metric: &str, direction: Direction, gb: &Group, gt: &Group, l: &Label
         df: None,
         seeds_needed: None,
     };
-    let (mut verdict, mut why) = if bv.is_empty() || tv.is_empty() {
-        (
-            Verdict::Inconclusive,
-            "a side has no finite final value".to_string(),
-        )
-    } else if bv.len() < 2 || tv.len() < 2 {
-        margin_rule(&mut d, &bv, &tv, higher)
-    } else if let Some(w) = stats::welch(&bv, &tv) {
+    let mut why = if bv.len() < 2 || tv.len() < 2 {
+        "fewer than 2 seeds with a finite value on a side: no test (one seed never decides)".into()
+    } else if let (false, Some(w)) = (counted, stats::welch(&bv, &tv)) {
         welch_rule(&mut d, w, higher)
+    } else if !counted {
+        no_spread_rule(&mut d, bv[0] - tv[0], higher)
     } else {
-        separation_rule(&mut d, &bv, &tv, higher)
+        rank_rule(&mut d, &bv, &tv, higher)
     };
     let bad_better = d.better.values.len() - d.better.n;
-    if verdict == Verdict::Supported && bad_better > 0 {
-        verdict = Verdict::Inconclusive;
+    let p = if bad_better > 0 {
         why.push_str(&format!(
-            "; not supported: {bad_better} seed(s) of the better side ended non-finite"
+            "; never supported: {bad_better} seed(s) of the better side ended non-finite"
         ));
-    }
-    Item {
-        label: format!("{} vs {}", d.better.label, d.than.label),
-        verdict,
-        sentence: format!("{} vs {}: {why}", d.better.describe(), d.than.describe()),
-        detail: Detail::Comparison(d),
-    }
-}
-
-/// Fewer than two seeds on a side: no test, only the 2x margin.
-fn margin_rule(d: &mut PairDetail, bv: &[f64], tv: &[f64], higher: bool) -> (Verdict, String) {
-    d.method = Method::Margin;
-    let (lo_claim, hi_claim) = if higher { (tv, bv) } else { (bv, tv) };
-    let why = "(fewer than 2 seeds on a side: decided by margin, not by a test)";
-    if beyond_margin(lo_claim, hi_claim) {
-        (Verdict::Supported, format!("beyond the 2x margin {why}"))
-    } else if beyond_margin(hi_claim, lo_claim) {
-        (
-            Verdict::Contradicted,
-            format!("beyond the 2x margin the other way {why}"),
-        )
+        None
     } else {
-        (
-            Verdict::Inconclusive,
-            "within the 2x margin; with fewer than 2 seeds on a side no test is possible".into(),
-        )
-    }
+        d.p
+    };
+    let q = d.p_opposite;
+    let label = format!("{} vs {}", d.better.label, d.than.label);
+    let sentence = format!("{} vs {}: {why}", d.better.describe(), d.than.describe());
+    part(label, sentence, p, q, Detail::Comparison(d))
 }
 
-/// Two or more seeds per side with some variance: one-sided Welch's t-test.
-fn welch_rule(d: &mut PairDetail, w: stats::Welch, higher: bool) -> (Verdict, String) {
+/// Two or more seeds per side of a continuous metric with some variance: one-sided Welch's
+/// t-test.
+fn welch_rule(d: &mut PairDetail, w: stats::Welch, higher: bool) -> String {
     d.method = Method::Welch;
     let (p, q) = if higher {
         (w.p_greater, w.p_less)
@@ -634,17 +701,13 @@ fn welch_rule(d: &mut PairDetail, w: stats::Welch, higher: bool) -> (Verdict, St
     let g = d
         .hedges_g
         .map_or(String::new(), |g| format!("g = {}, ", fmt_num(g)));
-    if p < ALPHA {
-        return (
-            Verdict::Supported,
-            format!("{g}p = {} (Welch, one-sided)", fmt_p(p)),
-        );
-    }
-    if q < ALPHA {
-        return (
-            Verdict::Contradicted,
-            format!("{g}p = {} the other way (Welch, one-sided)", fmt_p(q)),
-        );
+    let head = format!(
+        "{g}p = {}, other way {} (Welch, one-sided)",
+        fmt_p(p),
+        fmt_p(q)
+    );
+    if p <= ALPHA || q <= ALPHA {
+        return head;
     }
     d.seeds_needed = d.hedges_g.and_then(stats::seeds_needed);
     let more = match (d.seeds_needed, d.hedges_g) {
@@ -656,57 +719,170 @@ fn welch_rule(d: &mut PairDetail, w: stats::Welch, higher: bool) -> (Verdict, St
         (None, Some(g)) if g < 0.0 => "the observed difference goes the other way".into(),
         (None, _) => "no difference observed".into(),
     };
+    format!("{head}; {more}")
+}
+
+/// Both sides of a continuous, uncapped metric constant: Welch's t is infinite (or 0/0 when the
+/// values are equal), the limit of ever smaller spread, so the verdict stays monotone in the
+/// evidence (no spread is never weaker evidence than a little).
+fn no_spread_rule(d: &mut PairDetail, diff: f64, higher: bool) -> String {
+    d.method = Method::Welch;
+    let t = degenerate_t(diff);
+    (d.p, d.p_opposite) = if higher {
+        (Some(t.p_greater), Some(t.p_less))
+    } else {
+        (Some(t.p_less), Some(t.p_greater))
+    };
+    if diff == 0.0 {
+        "both sides constant and equal".into()
+    } else {
+        "no spread on either side: Welch's t is infinite (p = 0 one way, 1 the other)".into()
+    }
+}
+
+/// One-sided p-values of a t statistic whose standard error is 0: the sign of the difference
+/// decides with certainty; no difference decides nothing.
+fn degenerate_t(diff: f64) -> stats::OneSided {
+    let (p_greater, p_less) = if diff > 0.0 {
+        (0.0, 1.0)
+    } else if diff < 0.0 {
+        (1.0, 0.0)
+    } else {
+        (1.0, 1.0)
+    };
+    stats::OneSided { p_greater, p_less }
+}
+
+/// A counted metric (whole values, piled at a ceiling) or both sides constant: the exact
+/// Wilcoxon-Mann-Whitney rank-sum test, which needs neither normality nor variance and can
+/// only grow more significant as the better side's values improve.
+fn rank_rule(d: &mut PairDetail, bv: &[f64], tv: &[f64], higher: bool) -> String {
+    d.method = Method::RankSum;
+    let r = stats::rank_sum(bv, tv).expect("both sides have values");
+    let (p, q) = if higher {
+        (r.p_greater, r.p_less)
+    } else {
+        (r.p_less, r.p_greater)
+    };
+    (d.p, d.p_opposite) = (Some(p), Some(q));
+    let head = format!(
+        "p = {}, other way {} (rank-sum, exact, one-sided)",
+        fmt_p(p),
+        fmt_p(q)
+    );
+    let floor = 1.0 / stats::choose(bv.len() + tv.len(), bv.len());
+    if p > ALPHA && floor > ALPHA {
+        let n = (2..)
+            .find(|&n| 1.0 / stats::choose(2 * n, n) <= ALPHA)
+            .expect("1 / C(2n, n) falls below any level");
+        d.seeds_needed = Some(n as u64);
+        return format!(
+            "{head}; the smallest p these sizes allow is {}: {n} seeds per side can decide",
+            fmt_p(floor)
+        );
+    }
+    head
+}
+
+/// How a set of per-seed values was tested against a bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OneSampleMethod {
+    /// One-sample t-test of the mean against the bound (continuous, finite, some spread).
+    TTest,
+    /// Exact sign test of how many seeds meet the bound (counted metrics, non-finite values,
+    /// no spread, or a pass/fail).
+    Sign,
+    /// Fewer than two seeds: no test.
+    None,
+}
+
+/// Test seeds' values against a bound: (p for the bound's side, p for the other side, method).
+/// `meeting` is how many seeds meet the bound (for the sign test). One seed never decides.
+fn one_sample(
+    values: &[f64],
+    meeting: usize,
+    bound: Bound,
+    counted: bool,
+) -> (Option<f64>, Option<f64>, OneSampleMethod) {
+    let n = values.len();
+    if n < 2 {
+        return (None, None, OneSampleMethod::None);
+    }
+    let finite = values.iter().all(|v| v.is_finite());
+    let t = stats::one_sample_t(values, bound.value()).or_else(|| {
+        let spread = stats::sample_sd(values).unwrap_or(f64::NAN);
+        (spread == 0.0).then(|| degenerate_t(values[0] - bound.value()))
+    });
+    if let (false, true, Some(t)) = (counted, finite, t) {
+        let (p, q) = match bound {
+            Bound::AtLeast(_) => (t.p_greater, t.p_less),
+            Bound::AtMost(_) => (t.p_less, t.p_greater),
+        };
+        return (Some(p), Some(q), OneSampleMethod::TTest);
+    }
     (
-        Verdict::Inconclusive,
-        format!("{g}p = {} (Welch, one-sided); {more}", fmt_p(p)),
+        Some(stats::sign_p(meeting, n)),
+        Some(stats::sign_p(n - meeting, n)),
+        OneSampleMethod::Sign,
     )
 }
 
-/// Both sides constant (two or more seeds each): Welch's t is undefined, and only the ranks
-/// carry information, so the exact permutation test of a complete separation decides.
-fn separation_rule(d: &mut PairDetail, bv: &[f64], tv: &[f64], higher: bool) -> (Verdict, String) {
-    d.method = Method::Separation;
-    let (mb, mt) = (bv[0], tv[0]);
-    if mb == mt {
-        return (
-            Verdict::Inconclusive,
-            "both sides constant and equal".into(),
-        );
-    }
-    let p = stats::separation_p(bv.len(), tv.len());
-    let claimed = (mb > mt) == higher;
-    (d.p, d.p_opposite) = if claimed {
-        (Some(p), Some(1.0))
-    } else {
-        (Some(1.0), Some(p))
-    };
-    let way = if claimed { "" } else { " the other way" };
-    let why = format!(
-        "both sides constant: exact permutation p = {}{way} (one-sided)",
-        fmt_p(p)
-    );
-    match (p < ALPHA, claimed) {
-        (true, true) => (Verdict::Supported, why),
-        (true, false) => (Verdict::Contradicted, why),
-        (false, false) => (Verdict::Inconclusive, why),
-        (false, true) => {
-            let n = (2..)
-                .find(|&n| stats::separation_p(n, n) < ALPHA)
-                .expect("1 / C(2n, n) falls below any level");
-            d.seeds_needed = Some(n as u64);
-            (
-                Verdict::Inconclusive,
-                format!("{why}; {n} seeds per side can reach p < 0.05"),
+/// The words for a one-sample test's p-values.
+fn one_sample_words(p: Option<f64>, q: Option<f64>, method: OneSampleMethod) -> String {
+    match (p, q, method) {
+        (Some(p), Some(q), OneSampleMethod::TTest) => {
+            format!(
+                "p = {}, other side {} (t-test of the mean, one-sided)",
+                fmt_p(p),
+                fmt_p(q)
             )
         }
+        (Some(p), Some(q), _) => {
+            format!(
+                "p = {}, other side {} (exact sign test, one-sided)",
+                fmt_p(p),
+                fmt_p(q)
+            )
+        }
+        _ => "fewer than 2 seeds: no test (one seed never decides)".into(),
     }
 }
 
-fn threshold(metric: &str, bound: Bound, g: &Group, label: String) -> Item {
+/// A run's value for a threshold: the final value, or for a per-layer threshold the layer that
+/// decides it at the last evaluation (every layer: the worst one; any layer: the best one).
+fn threshold_value(
+    run: &ClaimRun,
+    metric: &str,
+    bound: Bound,
+    layers: Option<LayerScope>,
+) -> Option<f64> {
+    let Some(scope) = layers else {
+        return run.final_value(metric);
+    };
+    let (_, v) = last_layers(run, metric, 1)?;
+    if v.iter().any(|x| !x.is_finite()) {
+        return Some(f64::NAN);
+    }
+    let lowest = matches!(
+        (bound, scope),
+        (Bound::AtLeast(_), LayerScope::Every) | (Bound::AtMost(_), LayerScope::Any)
+    );
+    let pick = if lowest { f64::min } else { f64::max };
+    v.into_iter().reduce(pick)
+}
+
+fn threshold(
+    metric: &str,
+    bound: Bound,
+    layers: Option<LayerScope>,
+    g: &Group,
+    label: String,
+) -> Item {
     let values: Vec<f64> = g
         .runs
         .iter()
-        .filter_map(|r| r.final_value(metric))
+        .filter_map(|r| threshold_value(r, metric, bound, layers))
         .collect();
     let n = values.len();
     let meeting = values.iter().filter(|v| bound.met_by(**v)).count();
@@ -722,59 +898,74 @@ fn threshold(metric: &str, bound: Bound, g: &Group, label: String) -> Item {
     let median = stats::median(&ranked);
     let all_finite = values.iter().all(|v| v.is_finite()) && n > 0;
     let mean = all_finite.then(|| stats::mean(&values));
-    let ci95 = if all_finite {
-        stats::t_interval(&values, 0.95)
-    } else {
-        None
-    };
+    let ci95 = all_finite
+        .then(|| stats::t_interval(&values, 0.95))
+        .flatten();
     let lower = matches!(bound, Bound::AtLeast(_));
-    let bound95 = if all_finite {
-        stats::t_bound(&values, 0.95, lower)
-    } else {
-        None
-    };
-    let verdict = if n == 0 {
-        Verdict::Inconclusive
-    } else if !bound.met_by(median) {
-        Verdict::Contradicted
-    } else if meeting == n || bound95.is_some_and(|b| bound.met_by(b)) {
-        Verdict::Supported
-    } else {
-        Verdict::Inconclusive
-    };
+    let bound95 = all_finite
+        .then(|| stats::t_bound(&values, 0.95, lower))
+        .flatten();
+    let counted = scalar_metric(metric)
+        .or_else(|| super::claim::layer_metric(metric))
+        .is_some_and(|m| m.rank_tested());
+    let (p, q, method) = one_sample(&values, meeting, bound, counted);
     let op = bound.symbol();
-    let sentence = if n == 0 {
+    let which = layers.map_or(String::new(), |s| format!(" in {} layer", s.name()));
+    let sentence = threshold_sentence(
+        &label,
+        metric,
+        bound,
+        &which,
+        (median, mean, ci95),
+        (meeting, n),
+        (p, q, method),
+    );
+    let detail = Detail::Threshold(ThresholdDetail {
+        bound: bound.value(),
+        op,
+        values,
+        n,
+        meeting,
+        median,
+        mean,
+        ci95,
+        bound95,
+        method,
+    });
+    part(label, sentence, p, q, detail)
+}
+
+/// A threshold part's sentence: median, mean and interval, how many seeds meet the bound, and
+/// the test.
+#[allow(clippy::type_complexity)]
+fn threshold_sentence(
+    label: &str,
+    metric: &str,
+    bound: Bound,
+    which: &str,
+    (median, mean, ci95): (f64, Option<f64>, Option<(f64, f64)>),
+    (meeting, n): (usize, usize),
+    (p, q, method): (Option<f64>, Option<f64>, OneSampleMethod),
+) -> String {
+    let op = bound.symbol();
+    if n == 0 {
         format!("{label}: no run has `{metric}`")
     } else {
         let mean_part = mean.map_or(String::new(), |m| {
             format!(", mean {}{}", fmt_num(m), fmt_ci(ci95))
         });
         format!(
-            "{label}: median {}{mean_part}, {meeting} of {n} seeds {op} {}",
+            "{label}: median {}{mean_part}, {meeting} of {n} seeds {op} {}{which}; {}",
             fmt_num(median),
-            fmt_num(bound.value())
+            fmt_num(bound.value()),
+            one_sample_words(p, q, method)
         )
-    };
-    Item {
-        label,
-        verdict,
-        sentence,
-        detail: Detail::Threshold(ThresholdDetail {
-            bound: bound.value(),
-            op,
-            values,
-            n,
-            meeting,
-            median,
-            mean,
-            ci95,
-            bound95,
-        }),
     }
 }
 
-/// A run's quantity at its last step, by layer (input side first).
-fn last_layers(run: &ClaimRun, metric: &str) -> Option<(u64, Vec<f64>)> {
+/// A run's quantity at its last step, by layer (input side first), when it has at least
+/// `min_layers` layers there.
+fn last_layers(run: &ClaimRun, metric: &str, min_layers: usize) -> Option<(u64, Vec<f64>)> {
     let rows = run.layers.get(metric)?;
     let step = rows.iter().map(|r| r.0).max()?;
     let mut by_layer: BTreeMap<u32, f64> = BTreeMap::new();
@@ -783,7 +974,298 @@ fn last_layers(run: &ClaimRun, metric: &str) -> Option<(u64, Vec<f64>)> {
             by_layer.insert(layer, v);
         }
     }
-    (by_layer.len() >= 2).then(|| (step, by_layer.into_values().collect()))
+    (by_layer.len() >= min_layers).then(|| (step, by_layer.into_values().collect()))
+}
+
+fn layer_trend(metric: &str, trend: Trend, g: &Group, label: String) -> Item {
+    let seeds: Vec<TrendSeed> = g
+        .runs
+        .iter()
+        .filter_map(|r| {
+            let (step, v) = last_layers(r, metric, 2)?;
+            Some(trend_seed(r, trend, step, &v))
+        })
+        .collect();
+    let n = seeds.len();
+    let passing = seeds.iter().filter(|s| s.pass).count();
+    let decades: Vec<f64> = seeds
+        .iter()
+        .map(|s| {
+            if s.decades.is_nan() {
+                f64::NEG_INFINITY
+            } else {
+                s.decades
+            }
+        })
+        .collect();
+    let median_decades = stats::median(&decades);
+    let (p, q, method) = trend_test(&seeds, passing, trend);
+    let what = trend_words(trend);
+    let sentence = if n == 0 {
+        format!("{label}: no run has `{metric}` on two or more layers")
+    } else {
+        let non_monotone = seeds.iter().filter(|s| s.monotone == Some(false)).count();
+        let nm = if non_monotone > 0 {
+            format!(", {non_monotone} not monotone")
+        } else {
+            String::new()
+        };
+        format!(
+            "{label}: {passing} of {n} seeds {what} (median {} decades over {} layers{nm}); {}",
+            fmt_num(median_decades),
+            seeds[0].layers,
+            one_sample_words(p, q, method)
+        )
+    };
+    let detail = Detail::LayerTrend(TrendDetail {
+        n,
+        passing,
+        median_decades,
+        method,
+        seeds,
+    });
+    part(label, sentence, p, q, detail)
+}
+
+/// A layer trend as a threshold on each seed's decades: at least N for a decay or growth, at
+/// most N for `within`; a seed that is not monotone has no decades and counts as a miss.
+fn trend_test(
+    seeds: &[TrendSeed],
+    passing: usize,
+    trend: Trend,
+) -> (Option<f64>, Option<f64>, OneSampleMethod) {
+    let tested: Vec<f64> = seeds
+        .iter()
+        .map(|s| {
+            if s.monotone == Some(false) {
+                f64::NAN
+            } else {
+                s.decades
+            }
+        })
+        .collect();
+    let bound = match trend {
+        Trend::DecaysBy(x) | Trend::GrowsBy(x) => Bound::AtLeast(x),
+        Trend::Within(x) => Bound::AtMost(x),
+    };
+    one_sample(&tested, passing, bound, false)
+}
+
+/// What a layer trend asks of each seed, in words.
+fn trend_words(trend: Trend) -> String {
+    match trend {
+        Trend::DecaysBy(x) => format!(
+            "fall >= {} decades monotonically from output to input",
+            fmt_num(x)
+        ),
+        Trend::GrowsBy(x) => format!(
+            "grow >= {} decades monotonically from output to input",
+            fmt_num(x)
+        ),
+        Trend::Within(x) => format!("stay within {} decades across layers", fmt_num(x)),
+    }
+}
+
+/// The two metrics at the steps where both have a finite value, in step order (a step logged
+/// twice keeps its last value).
+fn joined(run: &ClaimRun, a: &str, b: &str) -> Option<(Vec<f64>, Vec<f64>)> {
+    let xs: BTreeMap<u64, f64> = run.series.get(a)?.iter().copied().collect();
+    let ys: BTreeMap<u64, f64> = run.series.get(b)?.iter().copied().collect();
+    Some(
+        xs.iter()
+            .filter_map(|(s, x)| Some((*x, *ys.get(s)?)))
+            .filter(|(x, y)| x.is_finite() && y.is_finite())
+            .unzip(),
+    )
+}
+
+/// Fisher's z of seeds' (or runs') correlations pooled: the weighted mean of atanh(rho) and its
+/// standard error, each weighted by its information (n_eff - 3) / 1.06.
+fn pooled_z(zs: &[(f64, f64)]) -> (f64, f64) {
+    let w: f64 = zs.iter().map(|(_, w)| w).sum();
+    let z = zs.iter().map(|(z, w)| z * w).sum::<f64>() / w;
+    (z, 1.0 / w.sqrt())
+}
+
+/// One-sided p-values of a correlation claim from the pooled Fisher z (`z`, `se`): for a sign,
+/// z against 0; for `below = b`, two one-sided tests that |rho| < b (TOST: the larger of the
+/// two p) against, for the opposite, |rho| > b on either side (Bonferroni over the two sides).
+fn relation_p(relation: Relation, z: f64, se: f64) -> (f64, f64) {
+    match relation {
+        Relation::Sign(Sign::Positive) => (stats::normal_sf(z / se), stats::normal_sf(-z / se)),
+        Relation::Sign(Sign::Negative) => (stats::normal_sf(-z / se), stats::normal_sf(z / se)),
+        Relation::Below(b) => {
+            let zb = b.atanh();
+            let p = stats::normal_sf((zb - z) / se).max(stats::normal_sf((z + zb) / se));
+            let q = stats::normal_sf((z - zb) / se).min(stats::normal_sf((-zb - z) / se));
+            (p, (2.0 * q).min(1.0))
+        }
+    }
+}
+
+fn relation_words(relation: Relation) -> String {
+    match relation {
+        Relation::Sign(s) => format!("{s}"),
+        Relation::Below(b) => format!("|rho| < {}", fmt_num(b)),
+    }
+}
+
+fn correlation(metric: &str, tracks: &str, relation: Relation, g: &Group, label: String) -> Item {
+    let seeds: Vec<CorrelationSeed> = g
+        .runs
+        .iter()
+        .filter_map(|r| {
+            let (x, y) = joined(r, metric, tracks)?;
+            let d = stats::diff_correlation(&x, &y);
+            Some(CorrelationSeed {
+                seed: r.seed(),
+                points: x.len(),
+                rho: d.map(|d| d.rho),
+                n_eff: d.map(|d| d.n_eff),
+                z: d.map(|d| d.z),
+            })
+        })
+        .collect();
+    let n = seeds.len();
+    let usable: Vec<(f64, f64)> = seeds
+        .iter()
+        .filter_map(|s| Some((s.rho?.atanh(), (s.n_eff? - 3.0) / stats::SPEARMAN_Z_VAR)))
+        .collect();
+    let (p, q, pooled) = if usable.len() < 2 {
+        (None, None, None)
+    } else {
+        let (z, se) = pooled_z(&usable);
+        let (p, q) = relation_p(relation, z, se);
+        (Some(p), Some(q), Some((z, se)))
+    };
+    let rhos: Vec<f64> = seeds.iter().filter_map(|s| s.rho).collect();
+    let median_rho = (!rhos.is_empty()).then(|| stats::median(&rhos));
+    let sentence = correlation_sentence(&label, metric, tracks, relation, &seeds, pooled, p, q);
+    let detail = Detail::Correlation(CorrelationDetail {
+        n,
+        median_rho,
+        pooled_rho: pooled.map(|(z, _)| z.tanh()),
+        ci90: pooled.map(|(z, se)| ci90(z, se)),
+        seeds,
+    });
+    part(label, sentence, p, q, detail)
+}
+
+/// The 90% interval of rho from a pooled Fisher z: the interval whose ends the two one-sided
+/// tests at level 0.05 read.
+fn ci90(z: f64, se: f64) -> (f64, f64) {
+    let h = stats::z_upper(ALPHA) * se;
+    ((z - h).tanh(), (z + h).tanh())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn correlation_sentence(
+    label: &str,
+    metric: &str,
+    tracks: &str,
+    relation: Relation,
+    seeds: &[CorrelationSeed],
+    pooled: Option<(f64, f64)>,
+    p: Option<f64>,
+    q: Option<f64>,
+) -> String {
+    if seeds.is_empty() {
+        return format!("{label}: no run has both `{metric}` and `{tracks}`");
+    }
+    let pts: Vec<usize> = seeds.iter().map(|s| s.points).collect();
+    let (lo, hi) = (
+        pts.iter().min().unwrap_or(&0),
+        pts.iter().max().unwrap_or(&0),
+    );
+    let pts = if lo == hi {
+        format!("{lo}")
+    } else {
+        format!("{lo}-{hi}")
+    };
+    let per_seed: Vec<String> = seeds
+        .iter()
+        .map(|s| s.rho.map_or("-".into(), fmt_num))
+        .collect();
+    let head = format!(
+        "{label}: Spearman rho of step-to-step changes per seed [{}] over {pts} evaluations",
+        per_seed.join(", ")
+    );
+    match (pooled, p, q) {
+        (Some((z, se)), Some(p), Some(q)) => {
+            let (a, b) = ci90(z, se);
+            format!(
+                "{head}; pooled rho {} (90% CI [{}, {}]), {}: p = {}, other way {}",
+                fmt_num(z.tanh()),
+                fmt_num(a),
+                fmt_num(b),
+                relation_words(relation),
+                fmt_p(p),
+                fmt_p(q)
+            )
+        }
+        _ => format!(
+            "{head}; fewer than 2 seeds with 5 or more evaluations and changing values: no test \
+             (one seed never decides)"
+        ),
+    }
+}
+
+/// A correlation across runs: one point per selected run, its two final values. Runs are
+/// independent, so Spearman's rho of the levels is tested as is (exact up to 9 runs).
+fn correlation_across(
+    metric: &str,
+    tracks: &str,
+    relation: Relation,
+    runs: &[&ClaimRun],
+    label: String,
+) -> Item {
+    let points: Vec<(f64, f64)> = runs
+        .iter()
+        .filter_map(|r| Some((r.final_value(metric)?, r.final_value(tracks)?)))
+        .filter(|(x, y)| x.is_finite() && y.is_finite())
+        .collect();
+    let (x, y): (Vec<f64>, Vec<f64>) = points.iter().copied().unzip();
+    let seeds: std::collections::BTreeSet<i64> = runs.iter().filter_map(|r| r.seed()).collect();
+    let s = stats::spearman(&x, &y);
+    let decidable = seeds.len() >= 2 && x.len() >= 4;
+    let (p, q) = match (s, relation, decidable) {
+        (Some(s), Relation::Sign(Sign::Positive), true) => (Some(s.p_positive), Some(s.p_negative)),
+        (Some(s), Relation::Sign(Sign::Negative), true) => (Some(s.p_negative), Some(s.p_positive)),
+        (Some(s), Relation::Below(_), true) => {
+            let se = (stats::SPEARMAN_Z_VAR / (x.len() as f64 - 3.0)).sqrt();
+            let (p, q) = relation_p(relation, s.rho.clamp(-0.999_999, 0.999_999).atanh(), se);
+            (Some(p), Some(q))
+        }
+        _ => (None, None),
+    };
+    let words = match (s, p, q) {
+        (Some(s), Some(p), Some(q)) => format!(
+            "Spearman rho {} over {} runs, {}: p = {}, other way {} ({})",
+            fmt_num(s.rho),
+            x.len(),
+            relation_words(relation),
+            fmt_p(p),
+            fmt_p(q),
+            if s.exact && !matches!(relation, Relation::Below(_)) {
+                "exact"
+            } else {
+                "approximate"
+            }
+        ),
+        _ => format!(
+            "{} runs with both final values over {} seeds: no test (needs 4 runs and 2 seeds, and values that vary)",
+            x.len(),
+            seeds.len()
+        ),
+    };
+    let detail = Detail::Correlation(CorrelationDetail {
+        n: x.len(),
+        median_rho: s.map(|s| s.rho),
+        pooled_rho: s.map(|s| s.rho),
+        ci90: None,
+        seeds: Vec::new(),
+    });
+    part(label.clone(), format!("{label}: {words}"), p, q, detail)
 }
 
 fn trend_seed(run: &ClaimRun, trend: Trend, step: u64, v: &[f64]) -> TrendSeed {
@@ -801,11 +1283,14 @@ fn trend_seed(run: &ClaimRun, trend: Trend, step: u64, v: &[f64]) -> TrendSeed {
         return seed;
     }
     let (input, output) = (v[0], v[v.len() - 1]);
+    // A value of exactly 0 fell below f32's range: it counts as the smallest positive f32, so
+    // its decades are a lower bound (finite, so a t-test can weigh them).
+    let floor = f64::from(f32::from_bits(1));
     let ratio = |num: f64, den: f64| {
         if num == 0.0 && den == 0.0 {
             f64::NAN
         } else {
-            (num / den).log10()
+            (num.max(floor) / den.max(floor)).log10()
         }
     };
     match trend {
@@ -841,169 +1326,6 @@ fn trend_seed(run: &ClaimRun, trend: Trend, step: u64, v: &[f64]) -> TrendSeed {
         seed.note = Some("every value is 0 where the ratio is taken".into());
     }
     seed
-}
-
-fn layer_trend(metric: &str, trend: Trend, g: &Group, label: String) -> Item {
-    let seeds: Vec<TrendSeed> = g
-        .runs
-        .iter()
-        .filter_map(|r| {
-            let (step, v) = last_layers(r, metric)?;
-            Some(trend_seed(r, trend, step, &v))
-        })
-        .collect();
-    let n = seeds.len();
-    let passing = seeds.iter().filter(|s| s.pass).count();
-    let decades: Vec<f64> = seeds
-        .iter()
-        .map(|s| {
-            if s.decades.is_nan() {
-                f64::NEG_INFINITY
-            } else {
-                s.decades
-            }
-        })
-        .collect();
-    let median_decades = stats::median(&decades);
-    let verdict = if n == 0 {
-        Verdict::Inconclusive
-    } else if 2 * passing < n {
-        Verdict::Contradicted
-    } else if passing == n {
-        Verdict::Supported
-    } else {
-        Verdict::Inconclusive
-    };
-    let what = match trend {
-        Trend::DecaysBy(x) => format!(
-            "fall >= {} decades monotonically from output to input",
-            fmt_num(x)
-        ),
-        Trend::GrowsBy(x) => format!(
-            "grow >= {} decades monotonically from output to input",
-            fmt_num(x)
-        ),
-        Trend::Within(x) => format!("stay within {} decades across layers", fmt_num(x)),
-    };
-    let sentence = if n == 0 {
-        format!("{label}: no run has `{metric}` on two or more layers")
-    } else {
-        let layers = seeds[0].layers;
-        let non_monotone = seeds.iter().filter(|s| s.monotone == Some(false)).count();
-        let nm = if non_monotone > 0 {
-            format!(", {non_monotone} not monotone")
-        } else {
-            String::new()
-        };
-        format!(
-            "{label}: {passing} of {n} seeds {what} (median {} decades over {layers} layers{nm})",
-            fmt_num(median_decades)
-        )
-    };
-    Item {
-        label,
-        verdict,
-        sentence,
-        detail: Detail::LayerTrend(TrendDetail {
-            n,
-            passing,
-            median_decades,
-            seeds,
-        }),
-    }
-}
-
-/// The two metrics at the steps where both have a finite value (a step logged twice keeps its
-/// last value).
-fn joined(run: &ClaimRun, a: &str, b: &str) -> Option<(Vec<f64>, Vec<f64>)> {
-    let xs: BTreeMap<u64, f64> = run.series.get(a)?.iter().copied().collect();
-    let ys: BTreeMap<u64, f64> = run.series.get(b)?.iter().copied().collect();
-    Some(
-        xs.iter()
-            .filter_map(|(s, x)| Some((*x, *ys.get(s)?)))
-            .filter(|(x, y)| x.is_finite() && y.is_finite())
-            .unzip(),
-    )
-}
-
-fn correlation(metric: &str, tracks: &str, sign: Sign, g: &Group, label: String) -> Item {
-    let seeds: Vec<CorrelationSeed> = g
-        .runs
-        .iter()
-        .filter_map(|r| {
-            let (x, y) = joined(r, metric, tracks)?;
-            let s = stats::spearman(&x, &y);
-            let (p, q) = match (s, sign) {
-                (Some(s), Sign::Positive) => (Some(s.p_positive), Some(s.p_negative)),
-                (Some(s), Sign::Negative) => (Some(s.p_negative), Some(s.p_positive)),
-                (None, _) => (None, None),
-            };
-            let verdict = match (p, q) {
-                (Some(p), _) if p < ALPHA => Verdict::Supported,
-                (_, Some(q)) if q < ALPHA => Verdict::Contradicted,
-                _ => Verdict::Inconclusive,
-            };
-            Some(CorrelationSeed {
-                seed: r.seed(),
-                points: x.len(),
-                rho: s.map(|s| s.rho),
-                p,
-                p_opposite: q,
-                exact: s.is_some_and(|s| s.exact),
-                verdict,
-            })
-        })
-        .collect();
-    let n = seeds.len();
-    let count = |v: Verdict| seeds.iter().filter(|s| s.verdict == v).count();
-    let (supporting, contradicting) = (count(Verdict::Supported), count(Verdict::Contradicted));
-    let verdict = if 2 * supporting > n {
-        Verdict::Supported
-    } else if 2 * contradicting > n {
-        Verdict::Contradicted
-    } else {
-        Verdict::Inconclusive
-    };
-    let rhos: Vec<f64> = seeds.iter().filter_map(|s| s.rho).collect();
-    let median_rho = (!rhos.is_empty()).then(|| stats::median(&rhos));
-    let sentence = if n == 0 {
-        format!("{label}: no run has both `{metric}` and `{tracks}`")
-    } else {
-        let points: Vec<usize> = seeds.iter().map(|s| s.points).collect();
-        let (lo, hi) = (
-            points.iter().min().unwrap_or(&0),
-            points.iter().max().unwrap_or(&0),
-        );
-        let pts = if lo == hi {
-            format!("{lo}")
-        } else {
-            format!("{lo}-{hi}")
-        };
-        let rho = median_rho.map_or("undefined".into(), fmt_num);
-        let method = if seeds.iter().all(|s| s.exact) {
-            "exact permutation p"
-        } else if seeds.iter().any(|s| s.exact) {
-            "exact or t-approximation p"
-        } else {
-            "t-approximation p"
-        };
-        format!(
-            "{label}: {supporting} of {n} seeds {sign} with p < 0.05, {contradicting} the other way \
-             (median Spearman rho {rho} over {pts} steps; one-sided {method})"
-        )
-    };
-    Item {
-        label,
-        verdict,
-        sentence,
-        detail: Detail::Correlation(CorrelationDetail {
-            n,
-            supporting,
-            contradicting,
-            median_rho,
-            seeds,
-        }),
-    }
 }
 
 #[cfg(test)]
@@ -1081,7 +1403,7 @@ than = { loss = "wgan-clip" }
         assert_eq!(
             r.items[0].sentence,
             "loss=wgan-gp 0.150 [0.125, 0.175] (n=3) vs loss=wgan-clip clip=0.01 1.73 \
-             [1.35, 2.11] (n=3): g = 11.7, p = 0.00149 (Welch, one-sided)"
+             [1.35, 2.11] (n=3): g = 11.7, p = 0.00149, other way 0.999 (Welch, one-sided)"
         );
     }
 
@@ -1165,25 +1487,22 @@ than = { loss = "wgan-clip" }
     }
 
     #[test]
-    fn one_seed_decides_only_beyond_the_margin() {
-        let r = gp_vs_clip(&[0.15], &[0.2]);
-        assert_eq!(r.verdict, Verdict::Inconclusive);
-        assert_eq!(pair(&r, 0).method, Method::Margin);
-        assert_eq!(pair(&r, 0).p, None, "one seed is never given a p-value");
-        assert_eq!(gp_vs_clip(&[0.15], &[0.4]).verdict, Verdict::Supported);
-        assert_eq!(gp_vs_clip(&[0.15], &[0.3]).verdict, Verdict::Supported);
-        assert_eq!(gp_vs_clip(&[0.4], &[0.15]).verdict, Verdict::Contradicted);
-        // One seed against three: every value must clear the margin.
-        assert_eq!(
-            gp_vs_clip(&[0.15], &[0.4, 0.5, 0.29]).verdict,
-            Verdict::Inconclusive
-        );
-        assert_eq!(
-            gp_vs_clip(&[0.15], &[0.4, 0.5, 0.31]).verdict,
-            Verdict::Supported
-        );
-        // Negative values have no scale for a ratio margin.
-        assert_eq!(gp_vs_clip(&[-1.0], &[5.0]).verdict, Verdict::Inconclusive);
+    fn one_seed_never_decides() {
+        // The old 2x margin called these supported or contradicted from a single seed.
+        for (gp, clip) in [
+            (&[0.15][..], &[0.4][..]),
+            (&[0.4], &[0.15]),
+            (&[0.15], &[0.4, 0.5, 0.31]),
+            (&[0.15, 0.16, 0.14], &[0.4]),
+        ] {
+            let r = gp_vs_clip(gp, clip);
+            assert_eq!(r.verdict, Verdict::Inconclusive, "{gp:?} vs {clip:?}");
+            assert_eq!(pair(&r, 0).method, Method::NoData);
+            assert_eq!(pair(&r, 0).p, None, "one seed is never given a p-value");
+            assert!(r.items[0].sentence.contains("one seed never decides"));
+        }
+        // Counts too: modes 1 against 0 was "supported" by the margin.
+        assert_eq!(modes(&[1.0], &[0.0]).verdict, Verdict::Inconclusive);
     }
 
     const MODES: &str = r#"[[claim]]
@@ -1200,26 +1519,52 @@ than = { loss = "wgan-clip" }
     }
 
     #[test]
-    fn constant_counts_use_the_exact_permutation_test() {
+    fn counts_use_the_exact_rank_sum_test_and_are_monotone() {
         let r = modes(&[8.0, 8.0, 8.0], &[8.0, 8.0, 8.0]);
         assert_eq!(r.verdict, Verdict::Inconclusive);
-        assert_eq!(pair(&r, 0).method, Method::Separation);
-        assert!(r.items[0].sentence.contains("constant and equal"));
-        // 3 vs 3: p = 1/20 = 0.05 is not below 0.05; 4 seeds per side would do.
-        let r = modes(&[8.0, 8.0, 8.0], &[6.0, 6.0, 6.0]);
+        assert_eq!(pair(&r, 0).method, Method::RankSum);
+        assert_eq!(pair(&r, 0).p, Some(1.0));
+        // 3 vs 3, complete separation: p = 1/20 = 0.05, which is <= 0.05 (an exact test's
+        // p-value is at most alpha with probability at most alpha).
+        let strong = modes(&[8.0, 8.0, 8.0], &[7.0, 7.0, 7.0]);
+        assert_eq!(strong.verdict, Verdict::Supported);
+        assert!((pair(&strong, 0).p.unwrap() - 0.05).abs() < 1e-12);
+        // Weaker evidence is never the stronger verdict: [8,8,8] vs [6,7,7] was supported by
+        // Welch while [8,8,8] vs [7,7,7] was not; both are now the same exact test.
+        let weaker = modes(&[8.0, 8.0, 8.0], &[6.0, 7.0, 7.0]);
+        assert_eq!(pair(&weaker, 0).method, Method::RankSum);
+        assert!(pair(&weaker, 0).p.unwrap() >= pair(&strong, 0).p.unwrap());
+        let weaker = modes(&[8.0, 8.0, 7.0], &[7.0, 7.0, 7.0]);
+        assert_eq!(weaker.verdict, Verdict::Inconclusive);
+        // SciPy: mannwhitneyu([8,8,7], [7,7,7], alternative='greater', method='exact') on
+        // mid-ranks: 4 of 20 splits reach the observed rank sum -> p = 0.2.
+        assert!((pair(&weaker, 0).p.unwrap() - 0.2).abs() < 1e-12);
+        // 2 vs 2 cannot reach 0.05 (1/6): the sentence says how many seeds can.
+        let r = modes(&[8.0, 8.0], &[6.0, 6.0]);
         assert_eq!(r.verdict, Verdict::Inconclusive);
-        assert_eq!(pair(&r, 0).p, Some(0.05));
-        assert_eq!(pair(&r, 0).seeds_needed, Some(4));
-        // 4 vs 4: p = 1/70.
+        assert_eq!(pair(&r, 0).seeds_needed, Some(3));
+        assert!(
+            r.items[0].sentence.contains("3 seeds per side can decide"),
+            "{}",
+            r.items[0].sentence
+        );
+        // 4 vs 4: p = 1/70; the other way contradicts.
         let r = modes(&[8.0; 4], &[6.0; 4]);
         assert_eq!(r.verdict, Verdict::Supported);
         assert!((pair(&r, 0).p.unwrap() - 1.0 / 70.0).abs() < 1e-12);
         assert_eq!(modes(&[6.0; 4], &[8.0; 4]).verdict, Verdict::Contradicted);
-        // Higher is better: 8 modes against a varying 6-7 is a Welch test in that direction.
-        let r = modes(&[8.0, 8.0, 8.0], &[6.0, 7.0, 8.0]);
-        assert_eq!(pair(&r, 0).method, Method::Welch);
-        // SciPy: ttest_ind([8,8,8], [6,7,8], equal_var=False, alternative='greater')
-        assert!((pair(&r, 0).p.unwrap() - 0.11270166537925833).abs() < 1e-8);
+        // A continuous metric with both sides constant: Welch's t is infinite, the limit of
+        // ever less spread, so two constant seeds per side are not weaker than noisy ones.
+        let r = gp_vs_clip(&[0.1, 0.1], &[0.5, 0.5]);
+        assert_eq!(
+            (pair(&r, 0).method, r.verdict),
+            (Method::Welch, Verdict::Supported)
+        );
+        assert_eq!(pair(&r, 0).p, Some(0.0));
+        assert_eq!(
+            gp_vs_clip(&[0.1, 0.1], &[0.1, 0.1]).verdict,
+            Verdict::Inconclusive
+        );
     }
 
     #[test]
@@ -1264,6 +1609,10 @@ than = { loss = "wgan-clip" }
         let r = eval(&claim(SW), &all);
         assert_eq!(r.items[2].verdict, Verdict::Contradicted);
         assert_eq!(r.verdict, Verdict::Contradicted);
+        // Its opposite p is Holm-adjusted over the 3 pairs: the smallest times 3.
+        let raw = r.items[2].p_opposite.unwrap();
+        assert!((r.items[2].p_opposite_holm.unwrap() - 3.0 * raw).abs() < 1e-12);
+        assert!(r.items[2].sentence.contains("Holm-adjusted over 3 parts"));
         assert_eq!(
             r.items[2].label,
             "loss=wgan-gp vs loss=wgan-clip clip=0.001"
@@ -1326,39 +1675,44 @@ at_least = 7
 
     #[test]
     fn thresholds_over_seeds() {
+        // modes_covered is a count: the exact sign test on how many seeds meet the bound.
+        // 3 of 3 gives p = 1/8, so 3 seeds can never decide a counted threshold.
         let r = threshold_of(&[7.0, 8.0, 8.0]);
-        assert_eq!(r.verdict, Verdict::Supported);
+        assert_eq!(r.verdict, Verdict::Inconclusive);
         let d = threshold_detail(&r);
-        assert_eq!((d.n, d.meeting, d.median), (3, 3, 8.0));
+        assert_eq!(
+            (d.n, d.meeting, d.median, d.method),
+            (3, 3, 8.0, OneSampleMethod::Sign)
+        );
         // SciPy: t.interval(0.95, 2, loc=7.667, scale=sd/sqrt(3)) = (6.232, 9.101)
         let (lo, hi) = d.ci95.unwrap();
         assert!((lo - 6.232449090083513).abs() < 1e-9 && (hi - 9.100884243249821).abs() < 1e-9);
         assert_eq!(
             r.items[0].sentence,
-            "loss=wgan-gp: median 8, mean 7.67 [6.23, 9.10], 3 of 3 seeds >= 7"
+            "loss=wgan-gp: median 8, mean 7.67 [6.23, 9.10], 3 of 3 seeds >= 7; p = 0.125, \
+             other side 1 (exact sign test, one-sided)"
         );
-        // The median misses: contradicted.
+        // 5 of 5 meet: p = 1/32. 0 of 5: contradicted.
         assert_eq!(
-            threshold_of(&[8.0, 6.0, 5.0]).verdict,
+            threshold_of(&[7.0, 8.0, 8.0, 7.0, 8.0]).verdict,
+            Verdict::Supported
+        );
+        assert_eq!(
+            threshold_of(&[6.0, 5.0, 6.0, 4.0, 6.0]).verdict,
             Verdict::Contradicted
         );
-        // The median meets, one seed misses, the lower 95% bound of the mean is far below.
+        // 4 of 5: p = 6/32, not enough.
         assert_eq!(
-            threshold_of(&[7.0, 8.0, 2.0]).verdict,
+            threshold_of(&[7.0, 8.0, 8.0, 7.0, 6.0]).verdict,
             Verdict::Inconclusive
         );
-        // One seed misses narrowly but the lower bound of the mean over 5 seeds meets it.
-        let r = threshold_of(&[8.0, 8.1, 7.9, 8.0, 6.99]);
-        assert!(threshold_detail(&r).bound95.unwrap() >= 7.0, "{r:#?}");
-        assert_eq!(r.verdict, Verdict::Supported);
-        // A diverged seed counts as missing, worst in the ranking, and leaves no mean.
-        assert_eq!(
-            threshold_of(&[8.0, f64::NAN, f64::NAN]).verdict,
-            Verdict::Contradicted
-        );
+        // A diverged seed counts as missing and leaves no mean.
         let r = threshold_of(&[8.0, 8.0, f64::NAN]);
         assert_eq!(r.verdict, Verdict::Inconclusive);
         assert_eq!(threshold_detail(&r).mean, None);
+        // One seed never decides.
+        assert_eq!(threshold_of(&[8.0]).verdict, Verdict::Inconclusive);
+        assert_eq!(threshold_of(&[2.0]).verdict, Verdict::Inconclusive);
         // No run: inconclusive with a note.
         let r = eval(
             &claim(AT_LEAST_7),
@@ -1369,12 +1723,36 @@ at_least = 7
     }
 
     #[test]
+    fn continuous_thresholds_are_a_t_test_of_the_mean() {
+        let c = claim("[[claim]]\ntext = \"t\"\nmetric = \"fld\"\nat_most = 10\n");
+        let r = eval(&c, &runs("loss = \"gan\"", "fld", &[5.0, 6.0, 7.0]));
+        assert_eq!(r.verdict, Verdict::Supported);
+        let d = threshold_detail(&r);
+        assert_eq!(d.method, OneSampleMethod::TTest);
+        // SciPy: ttest_1samp([5,6,7], 10, alternative='less').pvalue; with 2 degrees of
+        // freedom the t CDF is closed-form: 1/2 - sqrt(48) / (2 sqrt(50)).
+        let want = 0.5 - 48f64.sqrt() / (2.0 * 50f64.sqrt());
+        assert!((r.items[0].p.unwrap() - want).abs() < 1e-9, "{r:#?}");
+        let r = eval(&c, &runs("loss = \"gan\"", "fld", &[13.0, 14.0, 15.0]));
+        assert_eq!(r.verdict, Verdict::Contradicted);
+        // Close to the bound with spread: inconclusive.
+        let r = eval(&c, &runs("loss = \"gan\"", "fld", &[8.0, 12.0, 9.0]));
+        assert_eq!(r.verdict, Verdict::Inconclusive);
+        // Two seeds can decide a continuous threshold; one cannot.
+        let r = eval(&c, &runs("loss = \"gan\"", "fld", &[1.0, 1.1]));
+        assert_eq!(r.verdict, Verdict::Supported);
+        let r = eval(&c, &runs("loss = \"gan\"", "fld", &[1.0]));
+        assert_eq!(r.verdict, Verdict::Inconclusive);
+    }
+
+    #[test]
     fn at_most_ranks_nan_high() {
         let c = claim("[[claim]]\ntext = \"t\"\nmetric = \"fld\"\nat_most = 10\n");
         let all = runs("loss = \"gan\"", "fld", &[5.0, 6.0, f64::NAN]);
         let r = eval(&c, &all);
         assert_eq!(r.verdict, Verdict::Inconclusive);
         assert_eq!(threshold_detail(&r).median, 6.0);
+        assert_eq!(threshold_detail(&r).method, OneSampleMethod::Sign);
         assert_eq!(r.items[0].label, "all runs");
     }
 
@@ -1419,57 +1797,86 @@ at_least = 7
             panic!()
         };
         assert!((d.median_decades - 4.0).abs() < 1e-12);
+        assert_eq!(d.method, OneSampleMethod::TTest);
         assert_eq!(
             (d.seeds[0].step, d.seeds[0].layers, d.seeds[0].monotone),
             (600, 5, Some(true))
         );
+        // No spread: t is infinite, the limit of ever less spread.
         assert_eq!(
             r.items[0].sentence,
-            "clip=0.01: 3 of 3 seeds fall >= 3 decades monotonically from output to input (median 4 decades over 5 layers)"
+            "clip=0.01: 3 of 3 seeds fall >= 3 decades monotonically from output to input \
+             (median 4 decades over 5 layers); p = 0, other side 1 (t-test of the mean, one-sided)"
         );
-        // 4 decades but not monotone.
+        // Decades with spread: a t-test of their mean against the bound.
+        let spread: [&[f64]; 3] = [
+            &[1e-4, 1e-3, 1e-2, 1e-1, 1.0],
+            &[2e-5, 1e-3, 1e-2, 1e-1, 1.0],
+            &[3e-4, 1e-3, 1e-2, 1e-1, 1.0],
+        ];
+        assert_eq!(trend("decays_by = 3", &spread).verdict, Verdict::Supported);
         assert_eq!(
-            trend("decays_by = 3", &[BUMPY_4, BUMPY_4, BUMPY_4]).verdict,
+            trend("decays_by = 6", &spread).verdict,
+            Verdict::Contradicted
+        );
+        assert_eq!(
+            trend("decays_by = 4", &spread).verdict,
+            Verdict::Inconclusive
+        );
+        // A run that is not monotone misses: the sign test, which 3 seeds cannot pass (1/8).
+        let r = trend("decays_by = 3", &[BUMPY_4, BUMPY_4, BUMPY_4]);
+        assert_eq!(r.verdict, Verdict::Inconclusive);
+        assert!(r.items[0].sentence.contains("3 not monotone"));
+        let five_bumpy = [BUMPY_4; 5];
+        assert_eq!(
+            trend("decays_by = 3", &five_bumpy).verdict,
             Verdict::Contradicted
         );
         assert_eq!(
             trend("decays_by = 3", &[DECAY_4, DECAY_4, BUMPY_4]).verdict,
             Verdict::Inconclusive
         );
+        // One seed never decides.
         assert_eq!(
-            trend("decays_by = 3", &[DECAY_4, BUMPY_4]).verdict,
+            trend("decays_by = 5", &[DECAY_4]).verdict,
             Verdict::Inconclusive
         );
         assert_eq!(
-            trend("decays_by = 5", &[DECAY_4]).verdict,
-            Verdict::Contradicted
+            trend("decays_by = 3", &[DECAY_4]).verdict,
+            Verdict::Inconclusive
         );
-        // An exact 0 at the input fell below f32's range: infinitely many decades.
-        let r = trend("decays_by = 3", &[&[0.0, 0.0, 1e-30, 1.0]]);
+        // An exact 0 at the input fell below f32's range: at least 44 decades.
+        let zero: &[f64] = &[0.0, 0.0, 1e-30, 1.0];
+        let r = trend("decays_by = 3", &[zero, zero]);
         assert_eq!(r.verdict, Verdict::Supported);
-        // Growing towards the input, and the wrong direction for a decay.
+        let Detail::LayerTrend(d) = &r.items[0].detail else {
+            panic!()
+        };
+        assert!(d.median_decades > 44.0 && d.median_decades.is_finite());
+        // Growing towards the input by 3 decades: supported above 3, not at exactly 3 (no
+        // spread and no difference from the bound decides nothing).
         let grow: &[f64] = &[1e3, 1e2, 10.0, 1.0];
-        assert_eq!(trend("grows_by = 3", &[grow]).verdict, Verdict::Supported);
         assert_eq!(
-            trend("decays_by = 1", &[grow]).verdict,
-            Verdict::Contradicted
-        );
-        // Within: max/min 5 is 0.7 decades.
-        assert_eq!(
-            trend("within = 1", &[&[1.0, 2.0, 5.0, 3.0]]).verdict,
+            trend("grows_by = 2", &[grow, grow]).verdict,
             Verdict::Supported
         );
         assert_eq!(
-            trend("within = 0.5", &[&[1.0, 2.0, 5.0, 3.0]]).verdict,
-            Verdict::Contradicted
+            trend("grows_by = 3", &[grow, grow]).verdict,
+            Verdict::Inconclusive
+        );
+        // Within: max/min 5 is 0.7 decades.
+        let flat: &[f64] = &[1.0, 2.0, 5.0, 3.0];
+        assert_eq!(
+            trend("within = 1", &[flat, flat]).verdict,
+            Verdict::Supported
         );
         assert_eq!(
-            trend("within = 1", &[&[0.0, 2.0]]).verdict,
+            trend("within = 0.5", &[flat, flat]).verdict,
             Verdict::Contradicted
         );
         // A non-finite layer fails its seed, with a note.
         let r = trend("within = 1", &[&[1.0, f64::NAN]]);
-        assert_eq!(r.verdict, Verdict::Contradicted);
+        assert_eq!(r.verdict, Verdict::Inconclusive);
         let Detail::LayerTrend(d) = &r.items[0].detail else {
             panic!()
         };
@@ -1509,14 +1916,15 @@ at_least = 7
 
     #[test]
     fn correlations_over_training() {
-        // Estimate rises while fld falls, at 10 joint steps: rho = -1.
+        // Estimate rises while fld falls, at 10 joint steps: their changes move in opposite
+        // ways at every step.
         let all: Vec<ClaimRun> = (1..=3)
             .map(|seed| {
                 corr_run(
                     seed,
                     900,
-                    |s| 100.0 / (s as f64 + 1.0),
-                    |s| (s as f64).sqrt(),
+                    |s| 100.0 / (s as f64 + 1.0) + (s as f64 / 100.0 * 2.7).sin(),
+                    |s| (s as f64).sqrt() - 3.0 * (s as f64 / 100.0 * 2.7).sin(),
                 )
             })
             .collect();
@@ -1525,37 +1933,42 @@ at_least = 7
         let Detail::Correlation(d) = &r.items[0].detail else {
             panic!()
         };
-        assert_eq!((d.n, d.supporting, d.median_rho), (3, 3, Some(-1.0)));
+        assert_eq!(d.n, 3);
+        assert!(d.median_rho.unwrap() < -0.9, "{d:?}");
         assert_eq!(d.seeds[0].points, 10);
-        assert!(d.seeds[0].p.unwrap() < 1e-10 && !d.seeds[0].exact);
         assert_eq!(corr("positive", &all).verdict, Verdict::Contradicted);
-        // Three joint steps: a perfect order has exact p = 1/6, so nothing is decided.
+        // A shared drift alone does not track: both fall over training, with unrelated wiggles.
+        let drift: Vec<ClaimRun> = (1..=3)
+            .map(|seed| {
+                corr_run(
+                    seed,
+                    1800,
+                    |s| -(s as f64) + 50.0 * ((s * 7919 + seed as u64 * 13) % 11) as f64,
+                    |s| -(s as f64) + 50.0 * ((s * 104_729 + seed as u64 * 7) % 13) as f64,
+                )
+            })
+            .collect();
+        let r = corr("positive", &drift);
+        assert_ne!(r.verdict, Verdict::Supported, "{r:#?}");
+        // Three joint steps give two changes: no test.
         let short: Vec<ClaimRun> = (1..=3)
             .map(|seed| corr_run(seed, 200, |s| -(s as f64), |s| s as f64))
             .collect();
         let r = corr("negative", &short);
         assert_eq!(r.verdict, Verdict::Inconclusive);
-        let Detail::Correlation(d) = &r.items[0].detail else {
-            panic!()
-        };
-        assert_eq!((d.seeds[0].points, d.seeds[0].exact), (3, true));
-        assert!((d.seeds[0].p.unwrap() - 1.0 / 6.0).abs() < 1e-12);
-        // Two seeds of three decide; one does not.
-        let mut mixed = all[..2].to_vec();
-        mixed.push(corr_run(3, 900, |s| s as f64, |s| s as f64));
-        assert_eq!(corr("negative", &mixed).verdict, Verdict::Supported);
-        let mut mixed = all[..1].to_vec();
-        mixed.push(corr_run(2, 900, |s| s as f64, |s| s as f64));
-        mixed.push(corr_run(3, 900, |_| 1.0, |s| s as f64));
-        let r = corr("negative", &mixed);
-        assert_eq!(r.verdict, Verdict::Inconclusive, "{r:#?}");
-        let Detail::Correlation(d) = &r.items[0].detail else {
-            panic!()
-        };
-        assert_eq!(
-            (d.supporting, d.contradicting, d.seeds[2].rho),
-            (1, 1, None)
+        assert!(
+            r.items[0].sentence.contains("no test"),
+            "{}",
+            r.items[0].sentence
         );
+        // One seed never decides.
+        let r = corr("negative", &all[..1]);
+        assert_eq!((r.verdict, r.items[0].p), (Verdict::Inconclusive, None));
+        // "Does not track" (|rho| < 0.5) is contradicted by curves that do track.
+        let c = claim(
+            "[[claim]]\ntext = \"t\"\nmetric = \"estimate\"\ntracks = \"fld\"\nbelow = 0.5\n",
+        );
+        assert_eq!(eval(&c, &all).verdict, Verdict::Contradicted);
     }
 
     #[test]

@@ -25,10 +25,13 @@ pub struct Args {
     /// Shade min-max over seeds instead of +-1 std.
     #[arg(long)]
     minmax: bool,
-    /// Print every claim's verdict and exit 1 if any is contradicted (2 if a stored claim
-    /// cannot be tested); inconclusive claims are printed but do not fail.
+    /// Print every claim's verdict and exit 1 unless every claim is supported (2 if a stored
+    /// claim cannot be tested): a contradicted or an inconclusive claim fails.
     #[arg(long)]
     check: bool,
+    /// With --check: inconclusive claims are printed but do not fail (only contradicted ones).
+    #[arg(long, requires = "check")]
+    allow_inconclusive: bool,
 }
 
 pub fn exec(a: Args) -> CliResult {
@@ -72,12 +75,14 @@ pub fn exec(a: Args) -> CliResult {
     if !a.check {
         return Ok(ExitCode::SUCCESS);
     }
-    Ok(ExitCode::from(check(&s.claims)))
+    Ok(ExitCode::from(check(&s.claims, a.allow_inconclusive)))
 }
 
 /// `--check`: every claim's verdict, the numbers of the claims that are not supported, and the
-/// exit code: 2 if a stored claim cannot be tested, 1 if one is contradicted, 0 otherwise.
-fn check(claims: &[CheckedClaim]) -> u8 {
+/// exit code: 2 if a stored claim cannot be tested, 1 if one is contradicted or (unless
+/// `allow_inconclusive`) inconclusive, 0 otherwise. Runs a claim could not use are named on
+/// stderr.
+fn check(claims: &[CheckedClaim], allow_inconclusive: bool) -> u8 {
     if claims.is_empty() {
         println!("check: no sweep of this results directory states a claim");
     }
@@ -94,9 +99,14 @@ fn check(claims: &[CheckedClaim]) -> u8 {
             }
         }
     }
-    let contradicted: Vec<&CheckedClaim> = claims
+    warn_unfinished(claims);
+    let failing: Vec<&CheckedClaim> = claims
         .iter()
-        .filter(|c| c.verdict() == Some(Verdict::Contradicted))
+        .filter(|c| match c.verdict() {
+            Some(Verdict::Contradicted) => true,
+            Some(Verdict::Inconclusive) => !allow_inconclusive,
+            _ => false,
+        })
         .collect();
     if claims.iter().any(|c| c.outcome.is_err()) {
         eprintln!(
@@ -104,13 +114,38 @@ fn check(claims: &[CheckedClaim]) -> u8 {
              on its grid file again to record its claims anew"
         );
         2
-    } else if !contradicted.is_empty() {
-        eprintln!("check failed: {} contradicted", contradicted.len());
-        for c in contradicted {
-            eprintln!("  contradicted: {} (sweep {})", c.claim.text, c.sweep);
+    } else if !failing.is_empty() {
+        let count = |v: Verdict| failing.iter().filter(|c| c.verdict() == Some(v)).count();
+        let (con, inc) = (count(Verdict::Contradicted), count(Verdict::Inconclusive));
+        let mut what = vec![format!("{con} contradicted")];
+        if inc > 0 {
+            what.push(format!(
+                "{inc} inconclusive (--allow-inconclusive lets those pass)"
+            ));
+        }
+        eprintln!("check failed: {}", what.join(", "));
+        for c in failing {
+            eprintln!(
+                "  {}: {} (sweep {})",
+                c.verdict_text(),
+                c.claim.text,
+                c.sweep
+            );
         }
         1
     } else {
         0
+    }
+}
+
+/// Name on stderr, per claim, the runs it could not use as finished values.
+fn warn_unfinished(claims: &[CheckedClaim]) {
+    for c in claims {
+        if let Some(line) = c.unfinished_line() {
+            eprintln!(
+                "warning: claim \"{}\" (sweep {}): {line}",
+                c.claim.text, c.sweep
+            );
+        }
     }
 }

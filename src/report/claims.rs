@@ -26,6 +26,11 @@ pub struct CheckedClaim {
     pub outcome: Result<ClaimResult, String>,
     /// The section's chart of the claim's metric, relative to the report folder.
     pub figure: Option<String>,
+    /// The claim's runs that are not in its statistics as finished values: failed, still
+    /// running or not started, and diverged ones (tested, as a non-finite value), each named.
+    /// A claim with a run that is not finished is never supported: the runs that finished
+    /// are not a random sample of its seeds when the others failed for a reason.
+    pub unfinished: Vec<String>,
 }
 
 impl CheckedClaim {
@@ -46,13 +51,28 @@ impl CheckedClaim {
     pub fn lines(&self) -> Vec<String> {
         match &self.outcome {
             Err(e) => vec![format!("cannot be tested: {e}")],
-            Ok(r) if r.items.is_empty() => vec![r.note.clone().unwrap_or_default()],
+            Ok(r) if r.items.is_empty() => {
+                let mut out = vec![r.note.clone().unwrap_or_default()];
+                out.extend(self.unfinished_line());
+                out
+            }
             Ok(r) => r
                 .items
                 .iter()
                 .map(|i| format!("{}: {}", i.verdict.as_str(), i.sentence))
+                .chain(self.unfinished_line())
                 .collect(),
         }
+    }
+
+    /// The runs of the claim that are not plain finished values, in one line.
+    pub fn unfinished_line(&self) -> Option<String> {
+        (!self.unfinished.is_empty()).then(|| {
+            format!(
+                "runs not finished with a value: {}",
+                self.unfinished.join(", ")
+            )
+        })
     }
 }
 
@@ -80,11 +100,22 @@ pub fn check_section(runs: &[Run], sec: &Section, charts: &[String]) -> SectionC
     let claims = sec
         .claims
         .iter()
-        .map(|c| CheckedClaim {
-            sweep: sec.name.clone(),
-            claim: c.clone(),
-            outcome: claims::evaluate(c, &data, &sec.keys).map_err(|e| e.to_string()),
-            figure: figure(c, charts),
+        .map(|c| {
+            let unfinished = unfinished(c, sec, runs);
+            let mut outcome = claims::evaluate(c, &data, &sec.keys).map_err(|e| e.to_string());
+            if let Ok(r) = &mut outcome
+                && r.verdict == Verdict::Supported
+                && unfinished.iter().any(|u| !u.ends_with(": diverged"))
+            {
+                r.verdict = Verdict::Inconclusive;
+            }
+            CheckedClaim {
+                sweep: sec.name.clone(),
+                claim: c.clone(),
+                outcome,
+                figure: figure(c, charts),
+                unfinished,
+            }
         })
         .collect();
     SectionClaims {
@@ -92,6 +123,37 @@ pub fn check_section(runs: &[Run], sec: &Section, charts: &[String]) -> SectionC
         tested: finished.len(),
         left_out: left_out.len(),
     }
+}
+
+/// The runs of the claim's configurations that are not done: `seed N of label: status` for
+/// failed, running and diverged runs it selects, and the sweep's runs that were never started
+/// (by hash: the record has no folder to read their settings from).
+fn unfinished(claim: &Claim, sec: &Section, runs: &[Run]) -> Vec<String> {
+    let mut out: Vec<String> = sec
+        .run_indices()
+        .map(|i| &runs[i])
+        .filter(|r| r.status != Status::Done)
+        .filter_map(|r| {
+            let config: toml::Table = r
+                .config
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            claims::selects_claim(claim, &config).then(|| {
+                let seed = config
+                    .get("seed")
+                    .map_or(String::from("?"), |s| s.to_string());
+                let status = match r.status {
+                    Status::Diverged => "diverged",
+                    Status::Failed => "failed",
+                    _ => "not finished (running or stopped)",
+                };
+                format!("seed {seed} of {}: {status}", r.hash)
+            })
+        })
+        .collect();
+    out.extend(sec.missing.iter().map(|h| format!("{h}: not started")));
+    out
 }
 
 /// One run as the claims read it: its config; every `metrics.csv` column (cells without a
@@ -190,7 +252,10 @@ fn figure(claim: &Claim, charts: &[String]) -> Option<String> {
         find(&|f: &str| f == last).or_else(|| find(&|f: &str| f == over))
     };
     match &claim.kind {
-        ClaimKind::LayerTrend { .. } => find(&|f: &str| f == format!("fig1b_{m}_by_layer.svg")),
+        ClaimKind::LayerTrend { .. }
+        | ClaimKind::Threshold {
+            layers: Some(_), ..
+        } => find(&|f: &str| f == format!("fig1b_{m}_by_layer.svg")),
         ClaimKind::Correlation { tracks, .. } => {
             let t = safe(tracks);
             find(&|f: &str| f == format!("fig3_{t}.svg") || f == format!("fig3_{m}.svg"))

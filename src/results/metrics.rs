@@ -103,6 +103,10 @@ pub struct Metric {
     pub direction: Direction,
     pub description: &'static str,
     pub ceiling: Ceiling,
+    /// Whether the metric only takes whole values (a count of modes or classes): ties are
+    /// common and the values pile up at the ceiling, so claims test it with rank and sign tests
+    /// rather than t-tests, whose normal model such values break.
+    pub counted: bool,
 }
 
 impl Metric {
@@ -119,9 +123,24 @@ impl Metric {
         }
     }
 
+    /// Whether claims test the metric with rank and sign tests instead of t-tests: a count
+    /// (whole values, ties) or a capped value (seeds pile up at the ceiling), either of which
+    /// breaks the normal model a t-test needs.
+    pub fn rank_tested(&self) -> bool {
+        self.counted || self.ceiling != Ceiling::None
+    }
+
     /// The same metric with an upper bound.
     const fn at_most(self, ceiling: Ceiling) -> Metric {
         Metric { ceiling, ..self }
+    }
+
+    /// The same metric, whole values only.
+    const fn counts(self) -> Metric {
+        Metric {
+            counted: true,
+            ..self
+        }
     }
 }
 
@@ -137,6 +156,7 @@ const fn m(
         direction,
         description,
         ceiling: Ceiling::None,
+        counted: false,
     }
 }
 
@@ -155,15 +175,15 @@ pub const REGISTRY: &[Metric] = &[
     m("val_critic_loss", Metrics, Neither, "critic loss on held-out real data at evaluation steps (WGAN-GP Fig. 5b)"),
     m("lr_g", Metrics, Neither, "generator learning rate at that step"),
     m("lr_c", Metrics, Neither, "critic learning rate at that step"),
-    m("modes_covered", Eval, Higher, "toy: modes with at least one high-quality sample (within 3 std of the mode; VEEGAN, PacGAN)").at_most(Ceiling::Modes),
-    m("modes_covered_1pct", Eval, Higher, "toy: modes whose high-quality samples are at least 1% of all samples (the strict count)").at_most(Ceiling::Modes),
+    m("modes_covered", Eval, Higher, "toy: modes with at least one high-quality sample (within 3 std of the mode; VEEGAN, PacGAN)").at_most(Ceiling::Modes).counts(),
+    m("modes_covered_1pct", Eval, Higher, "toy: modes whose high-quality samples are at least 1% of all samples (the strict count)").at_most(Ceiling::Modes).counts(),
     m("high_quality_frac", Eval, Higher, "toy: share of samples within 3 std of their nearest mode").at_most(Ceiling::Share),
     m("mode_kl", Eval, Lower, "toy: KL of the high-quality samples' mode histogram to uniform"),
     m("mode_js", Eval, Lower, "toy: JS divergence of that histogram to uniform"),
     m("sliced_wasserstein", Eval, Lower, "toy: sliced Wasserstein-1 distance to held-out real samples (128 projections)"),
     m("fld", Eval, Lower, "MNIST: Frechet LeNet distance, the FID formula on the evaluator's 128-d features"),
     m("classifier_score", Eval, Higher, "MNIST: exp E KL(p(y|x) || p(y)), the Inception Score formula with the evaluator").at_most(Ceiling::Classes),
-    m("classes_covered", Eval, Higher, "MNIST: classes predicted for at least one sample").at_most(Ceiling::Classes),
+    m("classes_covered", Eval, Higher, "MNIST: classes predicted for at least one sample").at_most(Ceiling::Classes).counts(),
     m("class_kl", Eval, Lower, "MNIST: KL of the predicted-class histogram to uniform"),
     m("precision", Eval, Higher, "MNIST: improved precision (Kynkaanniemi et al. 2019, k = 3)").at_most(Ceiling::Share),
     m("recall", Eval, Higher, "MNIST: improved recall (k = 3)").at_most(Ceiling::Share),
