@@ -11,6 +11,10 @@
 //! clip = [0.1, 0.01]
 //! [[grid]]                   # grids are unioned
 //! loss = "wgan-gp"
+//! [[sample]]                 # random search: n settings drawn from ranges (`sample`)
+//! n = 20
+//! seed = 1
+//! c_lr = { log_uniform = [1e-5, 1e-3] }
 //! [[claim]]                  # what the sweep should show, tested over seeds by the report
 //! text = "The penalty fits better than clipping"
 //! metric = "sliced_wasserstein"
@@ -19,6 +23,10 @@
 //! ```
 //!
 //! Every error names the file, line, column and key, and says what would be valid.
+
+mod sample;
+
+pub use sample::{DIGITS as SAMPLE_DIGITS, Dist, SampleTable, draw_one, round_sig};
 
 use crate::claims::{self, Claim, PlanContext};
 use crate::config::{KEYS, RunConfig, RunSpec};
@@ -34,6 +42,7 @@ const TOP_KEYS: &[&str] = &[
     "seeds",
     "base",
     "grid",
+    "sample",
     "max_runs",
     "claim",
 ];
@@ -92,6 +101,12 @@ pub struct Plan {
     pub varying: Vec<String>,
     /// The grid file's `[[claim]]` tables, checked against the plan's configurations.
     pub claims: Vec<Claim>,
+    /// Hashes of the configurations a `[[sample]]` table drew (also when a grid point is the
+    /// same configuration), in plan order.
+    pub sampled: Vec<String>,
+    /// Keys whose values group the draws in the report's budget views (`per`, else the keys
+    /// drawn by choice among strings); empty: one group.
+    pub sample_groups: Vec<String>,
 }
 
 impl Plan {
@@ -274,11 +289,21 @@ pub fn parse_plan(path: &Path, text: &str, max_runs: Option<usize>) -> Result<Pl
     let file_max = top.max_runs()?;
     let seeds = top.seeds()?;
     let (base, base_spans) = top.base(root)?;
-    let grids = top.grids(root)?;
+    let samples = sample::parse_samples(&loc, &values, root, top.spans.get("sample").cloned())?;
+    let grids = if samples.is_empty() || values.contains_key("grid") {
+        top.grids(root)?
+    } else {
+        Vec::new()
+    };
     for (i, (t, spans)) in grids.iter().enumerate() {
         check_table(&loc, t, spans, &format!("[[grid]] #{}", i + 1), true)?;
         if seeds.is_some() && t.contains_key("seed") {
             return Err(seed_conflict(&loc, spans));
+        }
+    }
+    for s in &samples {
+        if seeds.is_some() && s.axes.iter().any(|(k, _)| k == "seed") {
+            return Err(seed_conflict(&loc, &s.spans));
         }
     }
     if seeds.is_some() && base.contains_key("seed") {
@@ -291,7 +316,8 @@ pub fn parse_plan(path: &Path, text: &str, max_runs: Option<usize>) -> Result<Pl
         base_spans: &base_spans,
         seeds: seeds.as_deref(),
     };
-    let (entries, counts) = expansion.expand(&grids, limit)?;
+    let (mut entries, mut counts) = expansion.expand(&grids, limit)?;
+    let sampled = expansion.expand_samples(&samples, limit, &mut entries, &mut counts)?;
     let duplicates = entries
         .iter()
         .filter_map(|e| {
@@ -299,7 +325,14 @@ pub fn parse_plan(path: &Path, text: &str, max_runs: Option<usize>) -> Result<Pl
             (n > 1).then(|| (e.hash.clone(), n))
         })
         .collect();
-    let varying = shown_varying(&grids, seeds.is_some(), &entries);
+    let sample_keys = samples.iter().flat_map(|s| s.axes.iter().map(|(k, _)| k.as_str()));
+    let varying = shown_varying(&grids, sample_keys, seeds.is_some(), &entries);
+    let mut sample_groups: Vec<String> = Vec::new();
+    for k in samples.iter().flat_map(SampleTable::group_keys) {
+        if !sample_groups.contains(&k) {
+            sample_groups.push(k);
+        }
+    }
     let claims = plan_claims(&loc, root, &entries)?;
     Ok(Plan {
         name,
@@ -309,6 +342,8 @@ pub fn parse_plan(path: &Path, text: &str, max_runs: Option<usize>) -> Result<Pl
         duplicates,
         varying,
         claims,
+        sampled,
+        sample_groups,
     })
 }
 
@@ -615,6 +650,12 @@ impl Expansion<'_> {
             point.insert((*k).clone(), vals[rem % vals.len()].clone());
             rem /= vals.len();
         }
+        self.resolve(point, spans)
+    }
+
+    /// A point's settings (merged over `[base]`) resolved once per seed, errors located at
+    /// the key in `spans` (the grid or sample table) or in `[base]`.
+    fn resolve(&self, point: toml::Table, spans: &Spans) -> Result<Vec<RunConfig>, GridError> {
         let seeds: Vec<Option<u64>> = match self.seeds {
             Some(s) => s.iter().copied().map(Some).collect(),
             None => vec![None],
@@ -675,10 +716,16 @@ impl Expansion<'_> {
 
 /// The keys the user varies (grid keys, seeds) among those that differ, not the defaults they
 /// imply; all differing keys when the user varied none.
-fn shown_varying(grids: &[Located], seeds: bool, entries: &[PlanEntry]) -> Vec<String> {
+fn shown_varying<'a>(
+    grids: &'a [Located],
+    sample_keys: impl Iterator<Item = &'a str>,
+    seeds: bool,
+    entries: &[PlanEntry],
+) -> Vec<String> {
     let mentioned: Vec<&str> = grids
         .iter()
         .flat_map(|(t, _)| t.keys().map(String::as_str))
+        .chain(sample_keys)
         .chain(seeds.then_some("seed"))
         .collect();
     let all = varying_keys(entries.iter().map(|e| &e.config));

@@ -27,6 +27,7 @@ pub enum Category {
     Paper,
     Curves,
     Quality,
+    Budget,
     Samples,
 }
 
@@ -36,6 +37,7 @@ impl Category {
             Category::Paper => "Paper figures",
             Category::Curves => "Training curves",
             Category::Quality => "Sample quality",
+            Category::Budget => "Budget over drawn settings",
             Category::Samples => "Generated samples",
         }
     }
@@ -377,6 +379,7 @@ pub fn plan<'a>(runs: &'a [Run], sec: &'a Section, opts: &'a ReportOptions) -> V
     for gi in 0..sec.groups.len() {
         jobs.extend(toy_samples(&ctx, gi));
     }
+    jobs.extend(super::budget_view::jobs(runs, sec));
     jobs
 }
 

@@ -35,6 +35,8 @@ pub struct PageSection<'a> {
     pub table: &'a ConfigTable,
     pub charts: Vec<ChartLink>,
     pub samples: Vec<SampleRow>,
+    /// The budget views' table (`budget_view::table_html`); empty when the sweep drew nothing.
+    pub budget: String,
 }
 
 pub fn esc(s: &str) -> String {
@@ -224,8 +226,18 @@ fn section_html(o: &mut String, runs: &[Run], p: &PageSection) {
         Category::Paper,
         Category::Curves,
         Category::Quality,
+        Category::Budget,
         Category::Samples,
     ] {
+        if cat == Category::Budget && !p.budget.is_empty() {
+            let _ = writeln!(o, "<h3>{}</h3>", cat.heading());
+            o.push_str(&p.budget);
+            o.push_str(
+                "<p class=\"meta\">best of k: the exact mean of the best score among k settings \
+                 resampled with replacement from the drawn ones (Lucic et al. 2018, Fig. 4); a \
+                 setting's score is the mean over its finished seeds.</p>\n",
+            );
+        }
         charts_html(o, p, cat);
     }
     failures_html(o, runs, p.sec);
@@ -281,7 +293,9 @@ fn charts_html(o: &mut String, p: &PageSection, cat: Category) {
     if charts.is_empty() && !has_samples {
         return;
     }
-    let _ = writeln!(o, "<h3>{}</h3>", cat.heading());
+    if cat != Category::Budget {
+        let _ = writeln!(o, "<h3>{}</h3>", cat.heading());
+    }
     if !charts.is_empty() {
         o.push_str("<div class=\"grid\">\n");
         for c in &charts {

@@ -13,6 +13,9 @@
 //! chart was drawn from: settings, member runs, newest input mtime), so regenerating a
 //! report during a sweep is cheap.
 
+mod box_chart;
+mod budget;
+mod budget_view;
 mod charts;
 mod claims;
 mod figures;
@@ -230,8 +233,14 @@ fn write_pages(
         })
         .collect();
     let mut pages = Vec::new();
+    let views: Vec<Vec<budget_view::View>> =
+        sections.iter().map(|s| budget_view::views(runs, s)).collect();
+    write_budget_csv(&out.join(BUDGET_CSV), sections, &views)?;
     for ((si, sec), charts) in sections.iter().enumerate().zip(section_links) {
+        let mut budget = String::new();
+        budget_view::table_html(&mut budget, &views[si]);
         pages.push(html::PageSection {
+            budget,
             sec,
             claims: &checked[si],
             table: &tables[si],
@@ -249,6 +258,35 @@ fn write_pages(
     let index = out.join("index.html");
     write_atomic(&index, html::index_html(runs, &pages, warnings).as_bytes())?;
     Ok((index, checked))
+}
+
+/// `budget.csv`, the budget curves of every sampled sweep: one row per sweep, score, group and
+/// k. Written only when a sweep drew settings; a stale one is removed.
+const BUDGET_CSV: &str = "budget.csv";
+
+fn write_budget_csv(
+    path: &Path,
+    sections: &[Section],
+    views: &[Vec<budget_view::View>],
+) -> Result<()> {
+    let rows: Vec<[String; 7]> = sections
+        .iter()
+        .zip(views)
+        .flat_map(|(s, v)| budget_view::csv_rows(s, v))
+        .collect();
+    if rows.is_empty() {
+        return match fs::remove_file(path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+            _ => Ok(()),
+        };
+    }
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(["sweep", "metric", "group", "k", "expected_best", "band_lo", "band_hi"])?;
+    for r in rows {
+        w.write_record(r)?;
+    }
+    let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+    write_atomic(path, &bytes)
 }
 
 /// Copy the first, middle and last MNIST sample grid of each configuration's first
