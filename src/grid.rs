@@ -325,7 +325,9 @@ pub fn parse_plan(path: &Path, text: &str, max_runs: Option<usize>) -> Result<Pl
             (n > 1).then(|| (e.hash.clone(), n))
         })
         .collect();
-    let sample_keys = samples.iter().flat_map(|s| s.axes.iter().map(|(k, _)| k.as_str()));
+    let sample_keys = samples
+        .iter()
+        .flat_map(|s| s.axes.iter().map(|(k, _)| k.as_str()));
     let varying = shown_varying(&grids, sample_keys, seeds.is_some(), &entries);
     let mut sample_groups: Vec<String> = Vec::new();
     for k in samples.iter().flat_map(SampleTable::group_keys) {

@@ -65,7 +65,11 @@ fn extending_a_study_trains_only_the_new_draws() {
     let g = write(d.path(), &study(10));
     let out = sweep(&g, &res, &[]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("10 trained"), "{stdout}");
     assert_eq!(run_dirs(&res), 10);
 
@@ -78,7 +82,11 @@ fn extending_a_study_trains_only_the_new_draws() {
 
     let out = sweep(&g, &res, &[]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("10 trained"), "{stdout}");
     assert_eq!(run_dirs(&res), 20);
 
@@ -150,7 +158,11 @@ fn budget_views_match_a_hand_computation() {
     std::fs::write(root.join("sweeps/study.json"), record.to_string()).unwrap();
 
     let out = harness().arg("report").arg(root).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let csv = std::fs::read_to_string(root.join("report/budget.csv")).unwrap();
     let rows: Vec<Vec<String>> = csv
         .lines()
@@ -177,8 +189,14 @@ fn budget_views_match_a_hand_computation() {
 
     let html = std::fs::read_to_string(root.join("report/index.html")).unwrap();
     assert!(html.contains("data-draws=\"5\""), "{html}");
-    assert!(html.contains("<td>wgan-gp</td><td>2</td><td>1</td>"), "{html}");
-    for chart in ["budget_sliced_wasserstein.svg", "distribution_sliced_wasserstein.svg"] {
+    assert!(
+        html.contains("<td>wgan-gp</td><td>2</td><td>1</td>"),
+        "{html}"
+    );
+    for chart in [
+        "budget_sliced_wasserstein.svg",
+        "distribution_sliced_wasserstein.svg",
+    ] {
         let svg = std::fs::read_to_string(root.join("report/sweep_study").join(chart)).unwrap();
         assert!(svg.contains("<!-- series: gan-ns"), "{chart}");
         assert!(html.contains(chart), "{chart}");

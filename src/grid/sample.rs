@@ -322,7 +322,10 @@ impl Reader<'_> {
     fn count(&self, t: &toml::Table) -> Result<usize, GridError> {
         match t.get("n") {
             Some(toml::Value::Integer(n)) if (1..=MAX_N).contains(n) => Ok(*n as usize),
-            None => Err(self.err("n", "missing key `n`: how many settings to draw (e.g. n = 20)")),
+            None => Err(self.err(
+                "n",
+                "missing key `n`: how many settings to draw (e.g. n = 20)",
+            )),
             Some(other) => Err(self.err(
                 "n",
                 format!("key `n`: expected an integer in 1..={MAX_N}, got {other}"),
@@ -402,7 +405,10 @@ impl Reader<'_> {
 
     fn choice(&self, k: &str, a: &[toml::Value]) -> Result<Dist, GridError> {
         if a.is_empty() {
-            return Err(self.err(k, format!("key `{k}`: empty list `[]`; give at least one value")));
+            return Err(self.err(
+                k,
+                format!("key `{k}`: empty list `[]`; give at least one value"),
+            ));
         }
         Ok(Dist::Choice(a.to_vec()))
     }
@@ -447,7 +453,10 @@ impl Reader<'_> {
             } else {
                 "not a number: draw it with choice"
             };
-            return Err(self.dist_err(k, format!("key `{k}`: `{name}` needs a float key; `{k}` is {hint}")));
+            return Err(self.dist_err(
+                k,
+                format!("key `{k}`: `{name}` needs a float key; `{k}` is {hint}"),
+            ));
         }
         let bounds = match arg.as_array().map(Vec::as_slice) {
             Some([a, b]) => number(a).zip(number(b)),
@@ -572,8 +581,13 @@ impl super::Expansion<'_> {
         limit: Option<usize>,
     ) -> Result<(), GridError> {
         let n_seeds = self.seeds.map_or(1, <[u64]>::len);
-        let total = table.points().saturating_mul(n_seeds).saturating_add(so_far);
-        let cap = limit.unwrap_or(super::HARD_MAX_RUNS).min(super::HARD_MAX_RUNS);
+        let total = table
+            .points()
+            .saturating_mul(n_seeds)
+            .saturating_add(so_far);
+        let cap = limit
+            .unwrap_or(super::HARD_MAX_RUNS)
+            .min(super::HARD_MAX_RUNS);
         if total <= cap {
             return Ok(());
         }
@@ -644,7 +658,11 @@ mod tests {
         assert!(lrs.len() >= 19, "{lrs:?}");
         assert_eq!(twenty.sample_groups, ["loss"]);
         for k in ["c_lr", "c_beta1", "n_critic", "loss"] {
-            assert!(twenty.varying.contains(&k.to_string()), "{:?}", twenty.varying);
+            assert!(
+                twenty.varying.contains(&k.to_string()),
+                "{:?}",
+                twenty.varying
+            );
         }
     }
 
@@ -677,7 +695,11 @@ mod tests {
     fn distributions_cover_their_ranges() {
         let n = 2000;
         let logs: Vec<f64> = (0..n)
-            .map(|i| draw_one(1, i, "c_lr", &Dist::LogUniform(1e-5, 1e-3)).as_float().unwrap())
+            .map(|i| {
+                draw_one(1, i, "c_lr", &Dist::LogUniform(1e-5, 1e-3))
+                    .as_float()
+                    .unwrap()
+            })
             .collect();
         assert!(logs.iter().all(|x| (1e-5..=1e-3).contains(x)));
         assert!(logs.iter().all(|x| round_sig(*x) == *x));
@@ -685,14 +707,22 @@ mod tests {
         let below = logs.iter().filter(|x| **x < 1e-4).count() as f64 / n as f64;
         assert!((0.46..0.54).contains(&below), "{below}");
         let ints: Vec<i64> = (0..n)
-            .map(|i| draw_one(1, i, "n_critic", &Dist::IntUniform(1, 5)).as_integer().unwrap())
+            .map(|i| {
+                draw_one(1, i, "n_critic", &Dist::IntUniform(1, 5))
+                    .as_integer()
+                    .unwrap()
+            })
             .collect();
         for v in 1..=5 {
             let share = ints.iter().filter(|x| **x == v).count() as f64 / n as f64;
             assert!((0.17..0.23).contains(&share), "{v}: {share}");
         }
         let u: Vec<f64> = (0..n)
-            .map(|i| draw_one(1, i, "b", &Dist::Uniform(0.0, 0.9)).as_float().unwrap())
+            .map(|i| {
+                draw_one(1, i, "b", &Dist::Uniform(0.0, 0.9))
+                    .as_float()
+                    .unwrap()
+            })
             .collect();
         let mean = u.iter().sum::<f64>() / n as f64;
         assert!((mean - 0.45).abs() < 0.02, "{mean}");
@@ -714,7 +744,11 @@ mod tests {
         assert_eq!(by_loss("gan-ns").len(), 3);
         assert_eq!(by_loss("gan-ns"), by_loss("wgan-gp"));
         let fewer = plan(&table(3, "c_lr = { log_uniform = [1e-5, 1e-3] }\n"));
-        let lrs: Vec<u64> = fewer.entries.iter().map(|e| e.config.c_optim.lr.to_bits()).collect();
+        let lrs: Vec<u64> = fewer
+            .entries
+            .iter()
+            .map(|e| e.config.c_optim.lr.to_bits())
+            .collect();
         let all: Vec<u64> = by_loss("gan-ns").iter().map(|x| x.0).collect();
         assert_eq!(lrs, all);
     }
@@ -722,7 +756,10 @@ mod tests {
     /// A drawn setting written out by hand in a grid is the same configuration, the same hash.
     #[test]
     fn a_drawn_point_equal_to_a_grid_point_is_the_same_run() {
-        let drawn = plan(&table(1, "loss = \"wgan-gp\"\nc_lr = { log_uniform = [1e-5, 1e-3] }\n"));
+        let drawn = plan(&table(
+            1,
+            "loss = \"wgan-gp\"\nc_lr = { log_uniform = [1e-5, 1e-3] }\n",
+        ));
         let lr = drawn.entries[0].config.c_optim.lr;
         let both = format!(
             "{BASE}[[grid]]\nloss = \"wgan-gp\"\nc_lr = {lr:e}\n[[sample]]\nn = 1\nseed = 7\n\
@@ -740,25 +777,76 @@ mod tests {
     fn bad_tables_are_located() {
         // Line 5 is `n`, 6 `seed`, 7 the first axis.
         let cases = [
-            ("n = 0\nseed = 1\n", "g.toml:6:1: key `n`: expected an integer in 1..=100000, got 0 in [[sample]] #1"),
+            (
+                "n = 0\nseed = 1\n",
+                "g.toml:6:1: key `n`: expected an integer in 1..=100000, got 0 in [[sample]] #1",
+            ),
             ("seed = 1\n", "g.toml:5:1: missing key `n`"),
             ("n = 2\n", "g.toml:5:1: missing key `seed`"),
-            ("n = 2\nseed = -1\n", "g.toml:7:1: key `seed`: expected a non-negative integer"),
-            ("n = 2\nseed = 1\nc_lr = { uniform = [0.1, 0.1] }\n", "g.toml:8:10: key `c_lr`: `uniform` = [0.1, 0.1]: low must be below high"),
-            ("n = 2\nseed = 1\nc_lr = { log_uniform = [0.0, 0.1] }\n", "g.toml:8:10: key `c_lr`: `log_uniform` = [0, 0.1]: both bounds must be positive"),
-            ("n = 2\nseed = 1\nc_lr = { normal = [0.0, 0.1] }\n", "g.toml:8:10: key `c_lr`: unknown distribution `normal`; distributions: choice, uniform, log_uniform, int_uniform"),
-            ("n = 2\nseed = 1\nc_lr = { unifrom = [0.0, 0.1] }\n", "(did you mean `uniform`?)"),
-            ("n = 2\nseed = 1\nc_lrr = [0.1]\n", "g.toml:8:1: unknown key `c_lrr` (did you mean `c_lr`?)"),
-            ("n = 2\nseed = 1\nn_critic = { uniform = [1, 5] }\n", "g.toml:8:14: key `n_critic`: `uniform` needs a float key; `n_critic` is an integer key: draw it with int_uniform or choice"),
-            ("n = 2\nseed = 1\nc_lr = { int_uniform = [1, 5] }\n", "key `c_lr`: `int_uniform` needs an integer key"),
-            ("n = 2\nseed = 1\nn_critic = { int_uniform = [5, 1] }\n", "g.toml:8:14: key `n_critic`: `int_uniform` = [5, 1]: low must be below high"),
-            ("n = 2\nseed = 1\nloss = { choice = [\"gan\", 3] }\n", "g.toml:8:1: key `loss`"),
-            ("n = 2\nseed = 1\nloss = [\"gan\", \"wgan-gpp\"]\n", "g.toml:8:1: key `loss`: unknown variant `wgan-gpp`"),
-            ("n = 2\nseed = 1\nc_lr = { uniform = [\"a\", 1] }\n", "`uniform` takes [low, high], two finite numbers"),
-            ("n = 2\nseed = 1\nper = \"loss\"\nc_lr = 1e-4\n", "g.toml:8:1: key `per`: `loss` is not a key of this table drawn from a list of values"),
-            ("n = 2\nseed = 1\nc_lr = { uniform = [0.1, 0.2], choice = [1] }\n", "g.toml:8:1: key `c_lr`: a distribution is a table with one key"),
-            ("n = 2\nseed = 1\nloss = \"gan\"\ngp_lambda = { uniform = [1.0, 10.0] }\n", "g.toml:9:1: key `gp_lambda`"),
-            ("n = 2\nseed = 1\nc_beta1 = { uniform = [0.5, 1.5] }\n", "(draw 1 of [[sample]] #1: c_beta1 = "),
+            (
+                "n = 2\nseed = -1\n",
+                "g.toml:7:1: key `seed`: expected a non-negative integer",
+            ),
+            (
+                "n = 2\nseed = 1\nc_lr = { uniform = [0.1, 0.1] }\n",
+                "g.toml:8:10: key `c_lr`: `uniform` = [0.1, 0.1]: low must be below high",
+            ),
+            (
+                "n = 2\nseed = 1\nc_lr = { log_uniform = [0.0, 0.1] }\n",
+                "g.toml:8:10: key `c_lr`: `log_uniform` = [0, 0.1]: both bounds must be positive",
+            ),
+            (
+                "n = 2\nseed = 1\nc_lr = { normal = [0.0, 0.1] }\n",
+                "g.toml:8:10: key `c_lr`: unknown distribution `normal`; distributions: choice, uniform, log_uniform, int_uniform",
+            ),
+            (
+                "n = 2\nseed = 1\nc_lr = { unifrom = [0.0, 0.1] }\n",
+                "(did you mean `uniform`?)",
+            ),
+            (
+                "n = 2\nseed = 1\nc_lrr = [0.1]\n",
+                "g.toml:8:1: unknown key `c_lrr` (did you mean `c_lr`?)",
+            ),
+            (
+                "n = 2\nseed = 1\nn_critic = { uniform = [1, 5] }\n",
+                "g.toml:8:14: key `n_critic`: `uniform` needs a float key; `n_critic` is an integer key: draw it with int_uniform or choice",
+            ),
+            (
+                "n = 2\nseed = 1\nc_lr = { int_uniform = [1, 5] }\n",
+                "key `c_lr`: `int_uniform` needs an integer key",
+            ),
+            (
+                "n = 2\nseed = 1\nn_critic = { int_uniform = [5, 1] }\n",
+                "g.toml:8:14: key `n_critic`: `int_uniform` = [5, 1]: low must be below high",
+            ),
+            (
+                "n = 2\nseed = 1\nloss = { choice = [\"gan\", 3] }\n",
+                "g.toml:8:1: key `loss`",
+            ),
+            (
+                "n = 2\nseed = 1\nloss = [\"gan\", \"wgan-gpp\"]\n",
+                "g.toml:8:1: key `loss`: unknown variant `wgan-gpp`",
+            ),
+            (
+                "n = 2\nseed = 1\nc_lr = { uniform = [\"a\", 1] }\n",
+                "`uniform` takes [low, high], two finite numbers",
+            ),
+            (
+                "n = 2\nseed = 1\nper = \"loss\"\nc_lr = 1e-4\n",
+                "g.toml:8:1: key `per`: `loss` is not a key of this table drawn from a list of values",
+            ),
+            (
+                "n = 2\nseed = 1\nc_lr = { uniform = [0.1, 0.2], choice = [1] }\n",
+                "g.toml:8:1: key `c_lr`: a distribution is a table with one key",
+            ),
+            (
+                "n = 2\nseed = 1\nloss = \"gan\"\ngp_lambda = { uniform = [1.0, 10.0] }\n",
+                "g.toml:9:1: key `gp_lambda`",
+            ),
+            (
+                "n = 2\nseed = 1\nc_beta1 = { uniform = [0.5, 1.5] }\n",
+                "(draw 1 of [[sample]] #1: c_beta1 = ",
+            ),
         ];
         for (t, want) in cases {
             let got = error(&format!("{BASE}[[sample]]\n{t}"));
@@ -768,8 +856,13 @@ mod tests {
             .map(|p| panic!("accepted: {} entries", p.entries.len()))
             .unwrap_err()
             .to_string();
-        assert!(got.starts_with("g.toml:6:1: [[sample]] #1 brings the plan to 6 runs"), "{got}");
-        assert!(error("sample = 3\n").starts_with("g.toml:1:1: `sample` must be an array of tables"));
+        assert!(
+            got.starts_with("g.toml:6:1: [[sample]] #1 brings the plan to 6 runs"),
+            "{got}"
+        );
+        assert!(
+            error("sample = 3\n").starts_with("g.toml:1:1: `sample` must be an array of tables")
+        );
     }
 
     /// Without `[[grid]]` a file with samples has only its draws; with both, grid points first.

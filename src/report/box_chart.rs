@@ -85,10 +85,7 @@ pub fn box_chart(meta: &Meta, x_label: &str, rows: &[BoxRow], note: &str) -> Res
 type Chart<'a, 'b> = ChartContext<
     'a,
     SVGBackend<'b>,
-    Cartesian2d<
-        plotters::coord::types::RangedCoordf64,
-        plotters::coord::types::RangedCoordf64,
-    >,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
 >;
 
 /// The box, median bar, whiskers and outliers of one row at height `y`.
@@ -111,7 +108,10 @@ fn draw_box(chart: &mut Chart, b: &BoxStats, y: f64, col: RGBColor) -> Result<()
     ];
     for (i, l) in lines.into_iter().enumerate() {
         let width = if i == 0 { 4 } else { 2 };
-        chart.draw_series(std::iter::once(PathElement::new(l, col.stroke_width(width))))?;
+        chart.draw_series(std::iter::once(PathElement::new(
+            l,
+            col.stroke_width(width),
+        )))?;
     }
     chart.draw_series(
         b.outliers

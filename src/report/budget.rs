@@ -186,7 +186,9 @@ pub fn groups(
         if scores.is_empty() {
             out[at].no_score += 1;
         } else {
-            out[at].scores.push(scores.iter().sum::<f64>() / scores.len() as f64);
+            out[at]
+                .scores
+                .push(scores.iter().sum::<f64>() / scores.len() as f64);
         }
     }
     out
@@ -246,7 +248,11 @@ mod tests {
             let m = best.iter().sum::<f64>() / best.len() as f64;
             let sd = (best.iter().map(|x| (x - m).powi(2)).sum::<f64>() / 19_999.0).sqrt();
             let se = sd / (20_000f64).sqrt();
-            assert!((c.mean[k - 1] - m).abs() < 3.0 * se, "k {k}: {} vs {m}", c.mean[k - 1]);
+            assert!(
+                (c.mean[k - 1] - m).abs() < 3.0 * se,
+                "k {k}: {} vs {m}",
+                c.mean[k - 1]
+            );
             best.sort_by(f64::total_cmp);
             assert_eq!(c.lo[k - 1], best[(0.025 * 20_000.0) as usize], "k {k}");
             assert_eq!(c.hi[k - 1], best[(0.975 * 20_000.0) as usize], "k {k}");

@@ -52,7 +52,10 @@ pub fn views(runs: &[Run], sec: &Section) -> Vec<View> {
                 return None;
             }
             let dir = eval_direction(&metric);
-            let curves = groups.iter().map(|g| budget::curve(&g.scores, dir)).collect();
+            let curves = groups
+                .iter()
+                .map(|g| budget::curve(&g.scores, dir))
+                .collect();
             Some(View {
                 metric,
                 dir,

@@ -114,7 +114,11 @@ pub struct Meta<'a> {
     pub series: Vec<String>,
 }
 
-pub(super) fn render(size: (u32, u32), meta: &Meta, draw: impl FnOnce(&Area) -> Result<()>) -> Result<String> {
+pub(super) fn render(
+    size: (u32, u32),
+    meta: &Meta,
+    draw: impl FnOnce(&Area) -> Result<()>,
+) -> Result<String> {
     let mut buf = String::new();
     {
         let root = SVGBackend::with_string(&mut buf, size).into_drawing_area();

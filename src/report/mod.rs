@@ -233,8 +233,10 @@ fn write_pages(
         })
         .collect();
     let mut pages = Vec::new();
-    let views: Vec<Vec<budget_view::View>> =
-        sections.iter().map(|s| budget_view::views(runs, s)).collect();
+    let views: Vec<Vec<budget_view::View>> = sections
+        .iter()
+        .map(|s| budget_view::views(runs, s))
+        .collect();
     write_budget_csv(&out.join(BUDGET_CSV), sections, &views)?;
     for ((si, sec), charts) in sections.iter().enumerate().zip(section_links) {
         let mut budget = String::new();
@@ -281,7 +283,15 @@ fn write_budget_csv(
         };
     }
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(["sweep", "metric", "group", "k", "expected_best", "band_lo", "band_hi"])?;
+    w.write_record([
+        "sweep",
+        "metric",
+        "group",
+        "k",
+        "expected_best",
+        "band_lo",
+        "band_hi",
+    ])?;
     for r in rows {
         w.write_record(r)?;
     }
