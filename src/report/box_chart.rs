@@ -63,14 +63,12 @@ pub fn box_chart(meta: &Meta, x_label: &str, rows: &[BoxRow], note: &str) -> Res
                 draw_box(&mut chart, b, y, color(r.color))?;
             }
             let m = r.scores.len();
-            chart.draw_series(r.scores.iter().enumerate().map(|(k, &v)| {
-                let jitter = if m > 1 {
-                    (k as f64 / (m - 1) as f64 - 0.5) * 0.5
-                } else {
-                    0.0
-                };
-                Circle::new((v, y + jitter), 3, BLACK.mix(0.35).filled())
-            }))?;
+            chart.draw_series(
+                r.scores
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &v)| Circle::new((v, y + jitter(k, m)), 3, BLACK.mix(0.35).filled())),
+            )?;
             let (px, py) = chart.backend_coord(&(x_left, y));
             root.draw(&Text::new(
                 format!("{} (n={m})", r.label),
@@ -80,6 +78,15 @@ pub fn box_chart(meta: &Meta, x_label: &str, rows: &[BoxRow], note: &str) -> Res
         }
         Ok(())
     })
+}
+
+/// Vertical offset of dot `k` of `m`, so equal scores stay visible.
+fn jitter(k: usize, m: usize) -> f64 {
+    if m > 1 {
+        (k as f64 / (m - 1) as f64 - 0.5) * 0.5
+    } else {
+        0.0
+    }
 }
 
 type Chart<'a, 'b> = ChartContext<

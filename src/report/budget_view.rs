@@ -193,15 +193,16 @@ pub fn csv_rows(sec: &Section, views: &[View]) -> Vec<[String; 7]> {
     let mut rows = Vec::new();
     for v in views {
         for (g, c) in v.groups.iter().zip(&v.curves) {
-            for k in 0..c.mean.len() {
+            let points = c.mean.iter().zip(&c.lo).zip(&c.hi);
+            for (k, ((mean, lo), hi)) in points.enumerate() {
                 rows.push([
                     sec.name.clone(),
                     v.metric.clone(),
                     g.label.clone(),
                     (k + 1).to_string(),
-                    c.mean[k].to_string(),
-                    c.lo[k].to_string(),
-                    c.hi[k].to_string(),
+                    mean.to_string(),
+                    lo.to_string(),
+                    hi.to_string(),
                 ]);
             }
         }
