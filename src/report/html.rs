@@ -39,6 +39,16 @@ pub struct PageSection<'a> {
     pub budget: String,
 }
 
+/// What `--watch` puts on the page.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Live {
+    /// Reload every this many seconds (`<meta http-equiv="refresh">`); `None` while no run is
+    /// in flight, so the browser stops reloading.
+    pub refresh: Option<u32>,
+    /// Runs holding their lock when the page was written.
+    pub in_flight: usize,
+}
+
 pub fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -147,14 +157,34 @@ fn table_html(out: &mut String, t: &ConfigTable) {
 }
 
 /// Build the page.
-pub fn index_html(runs: &[Run], sections: &[PageSection], warnings: &[String]) -> String {
+pub fn index_html(
+    runs: &[Run],
+    sections: &[PageSection],
+    warnings: &[String],
+    live: &Live,
+) -> String {
     let mut o = String::new();
     o.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+    if let Some(s) = live.refresh {
+        let _ = writeln!(o, "<meta http-equiv=\"refresh\" content=\"{s}\">");
+    }
     o.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
     o.push_str("<title>GAN loss ablation report</title>\n");
-    let _ = writeln!(o, "<style>{CSS}</style>\n</head>\n<body>");
-    o.push_str("<h1>GAN loss ablation report</h1>\n");
     let all = status_counts(runs, 0..runs.len());
+    // Machine-readable progress, for scripts and tests watching the page.
+    let steps: f64 = runs
+        .iter()
+        .filter_map(|r| r.metrics.get("step")?.last().copied())
+        .sum();
+    let _ = writeln!(
+        o,
+        "<style>{CSS}</style>\n</head>\n<body data-runs=\"{}\" data-done=\"{}\" \
+         data-in-flight=\"{}\" data-steps=\"{steps}\">",
+        runs.len(),
+        all[0],
+        live.in_flight
+    );
+    o.push_str("<h1>GAN loss ablation report</h1>\n");
     let claims_link = if sections.iter().any(|p| !p.claims.claims.is_empty()) {
         ", <a href=\"claims.csv\">claims.csv</a> (the verdict of each claim)"
     } else {

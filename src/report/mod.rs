@@ -27,6 +27,7 @@ mod options;
 mod section;
 mod synth;
 mod tables;
+mod watch;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
@@ -38,6 +39,7 @@ use rayon::prelude::*;
 
 use crate::atomic_file::write_atomic;
 use crate::results::tree_dirs;
+use crate::store::RunLock;
 
 pub use claims::{CheckedClaim, SectionClaims, claim_run, counts_text as claims_counts};
 use figures::pick_three;
@@ -55,6 +57,7 @@ pub use section::{Section, build_sections};
 #[doc(hidden)]
 pub use synth::synthetic_results;
 pub use tables::{ConfigTable, config_table};
+pub use watch::{fingerprint, watch};
 
 /// What `generate` produced.
 #[derive(Debug, Clone)]
@@ -72,6 +75,9 @@ pub struct ReportSummary {
     pub claims: Vec<CheckedClaim>,
     /// Non-fatal problems, also listed at the end of `index.html`.
     pub warnings: Vec<String>,
+    /// With [`ReportOptions::refresh`]: the folders of the runs that held their lock (in
+    /// flight) when the page was written; empty otherwise.
+    pub in_flight: Vec<PathBuf>,
 }
 
 const CACHE_FILE: &str = ".report-cache.json";
@@ -124,7 +130,26 @@ pub fn generate(results_dir: &Path, opts: &ReportOptions) -> Result<ReportSummar
     let sweeps = load_sweeps(results_dir, &mut warnings);
     let sections = build_sections(&runs, &sweeps, &opts.group_by);
     let charts = draw_charts(&runs, &sections, opts, &out, &mut warnings);
-    let (index, checked) = write_pages(&runs, &sections, &charts.links, &out, &mut warnings)?;
+    let in_flight: Vec<PathBuf> = match opts.refresh {
+        Some(_) => runs
+            .iter()
+            .filter(|r| r.status == load::Status::Running && RunLock::is_held(&r.dir))
+            .map(|r| r.dir.clone())
+            .collect(),
+        None => Vec::new(),
+    };
+    let live = html::Live {
+        refresh: opts.refresh.filter(|_| !in_flight.is_empty()),
+        in_flight: in_flight.len(),
+    };
+    let pages = Pages {
+        runs: &runs,
+        sections: &sections,
+        links: &charts.links,
+        out: &out,
+        live,
+    };
+    let (index, checked) = write_pages(&pages, &mut warnings)?;
     write_atomic(
         &out.join(CACHE_FILE),
         serde_json::to_string_pretty(&charts.cache)?.as_bytes(),
@@ -137,6 +162,7 @@ pub fn generate(results_dir: &Path, opts: &ReportOptions) -> Result<ReportSummar
         index,
         claims: checked.into_iter().flat_map(|c| c.claims).collect(),
         warnings,
+        in_flight,
     })
 }
 
@@ -207,13 +233,17 @@ fn draw_charts(
 
 /// Copy the sample grids, test the sweeps' claims, and write the tables and the page; returns
 /// `index.html`'s path and the tested claims.
-fn write_pages(
-    runs: &[Run],
-    sections: &[Section],
-    links: &[(usize, html::ChartLink)],
-    out: &Path,
-    warnings: &mut Vec<String>,
-) -> Result<(PathBuf, Vec<SectionClaims>)> {
+/// What the page is written from.
+struct Pages<'a> {
+    runs: &'a [Run],
+    sections: &'a [Section],
+    links: &'a [(usize, html::ChartLink)],
+    out: &'a Path,
+    live: html::Live,
+}
+
+fn write_pages(p: &Pages, warnings: &mut Vec<String>) -> Result<(PathBuf, Vec<SectionClaims>)> {
+    let (runs, sections, links, out) = (p.runs, p.sections, p.links, p.out);
     let tables: Vec<ConfigTable> = sections.iter().map(|s| config_table(runs, s)).collect();
     let section_links: Vec<Vec<html::ChartLink>> = (0..sections.len())
         .map(|si| {
@@ -258,7 +288,10 @@ fn write_pages(
     let all_claims: Vec<&CheckedClaim> = checked.iter().flat_map(|c| &c.claims).collect();
     write_atomic(&out.join("claims.csv"), &claims::claims_csv(&all_claims)?)?;
     let index = out.join("index.html");
-    write_atomic(&index, html::index_html(runs, &pages, warnings).as_bytes())?;
+    write_atomic(
+        &index,
+        html::index_html(runs, &pages, warnings, &p.live).as_bytes(),
+    )?;
     Ok((index, checked))
 }
 
