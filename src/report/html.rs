@@ -1,4 +1,5 @@
-//! The static `index.html`: plain HTML and inline CSS, no scripts, relative links only,
+//! The static `index.html`: plain HTML and inline CSS, no scripts (under `--watch` a refresh
+//! `<meta>` while runs are in flight), relative links only,
 //! so the report folder can be opened from `file://` or copied anywhere.
 
 use std::fmt::Write;
