@@ -77,7 +77,7 @@ fn watch(dir: &std::path::Path, opts: &ReportOptions, interval: f64) -> CliResul
     }
     let stop = crate::stop::StopFlag::on_signals().map_err(anyhow::Error::from)?;
     let every = std::time::Duration::from_secs_f64(interval);
-    let sig = report::watch(dir, opts, every, &stop, |s| {
+    let sig = report::watch::watch(dir, opts, every, &stop, |s| {
         print_summary(s);
         if !s.in_flight.is_empty() {
             println!("watching: {} runs in flight", s.in_flight.len());

@@ -21,7 +21,7 @@
 //! is hashed like a grid value (a drawn point equal to a grid point is the same run), and the
 //! last bit of the platform's `exp`/`ln` cannot move it.
 
-use super::{GridError, Locator, Spans, check_value, is_list_key, key_spans, suggest};
+use super::located::{GridError, Locator, Spans, check_value, is_list_key, key_spans, suggest};
 use crate::config::KEYS;
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
@@ -78,7 +78,8 @@ pub struct Draw {
 }
 
 impl SampleTable {
-    fn what(&self) -> String {
+    /// `[[sample]] #N`, for messages.
+    pub fn what(&self) -> String {
         format!("[[sample]] #{}", self.number)
     }
 
@@ -528,84 +529,6 @@ fn number(v: &toml::Value) -> Option<f64> {
         toml::Value::Float(f) => Some(*f),
         toml::Value::Integer(i) => Some(*i as f64),
         _ => None,
-    }
-}
-
-impl super::Expansion<'_> {
-    /// Every draw of every table, resolved over `[base]` and the seeds like a grid point and
-    /// appended to `entries` (the first of each hash kept, so a draw equal to a grid point is
-    /// that run); returns the hashes the tables drew, in plan order.
-    pub(super) fn expand_samples(
-        &self,
-        samples: &[SampleTable],
-        limit: Option<usize>,
-        entries: &mut Vec<super::PlanEntry>,
-        counts: &mut std::collections::HashMap<String, usize>,
-    ) -> Result<Vec<String>, GridError> {
-        let mut sampled = Vec::new();
-        let mut seen = std::collections::HashSet::new();
-        for table in samples {
-            self.check_sample_size(table, entries.len(), limit)?;
-            for draw in table.draws() {
-                let mut point = self.base.clone();
-                point.extend(draw.settings.clone());
-                let configs = self.resolve(point, &table.spans).map_err(|mut e| {
-                    e.message += &table.draw_note(draw.index, &draw.settings);
-                    e
-                })?;
-                for config in configs {
-                    let hash = crate::hash::short_hash(&config);
-                    let n = counts.entry(hash.clone()).or_insert(0);
-                    *n += 1;
-                    if *n == 1 {
-                        entries.push(super::PlanEntry {
-                            hash: hash.clone(),
-                            config,
-                        });
-                    }
-                    if seen.insert(hash.clone()) {
-                        sampled.push(hash);
-                    }
-                }
-            }
-        }
-        Ok(sampled)
-    }
-
-    /// Refuse a table whose draws times the seeds, added to the `so_far` runs before it,
-    /// exceed `limit` or [`super::HARD_MAX_RUNS`], before anything is drawn.
-    fn check_sample_size(
-        &self,
-        table: &SampleTable,
-        so_far: usize,
-        limit: Option<usize>,
-    ) -> Result<(), GridError> {
-        let n_seeds = self.seeds.map_or(1, <[u64]>::len);
-        let total = table
-            .points()
-            .saturating_mul(n_seeds)
-            .saturating_add(so_far);
-        let cap = limit
-            .unwrap_or(super::HARD_MAX_RUNS)
-            .min(super::HARD_MAX_RUNS);
-        if total <= cap {
-            return Ok(());
-        }
-        let strata = table.points() / table.n;
-        let parts = format!("n {} x strata {strata} x seeds {n_seeds}", table.n);
-        let fix = if limit.is_some_and(|l| l < super::HARD_MAX_RUNS) {
-            "pass --yes to run them anyway, or raise `max_runs` in the file".to_string()
-        } else {
-            format!("more than the {} any plan may have", super::HARD_MAX_RUNS)
-        };
-        let span = table.spans.get("n").cloned();
-        Err(self.top.loc.at(
-            span,
-            format!(
-                "{} brings the plan to {total} runs ({parts}), more than {cap}; {fix}",
-                table.what()
-            ),
-        ))
     }
 }
 

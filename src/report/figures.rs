@@ -379,7 +379,6 @@ pub fn plan<'a>(runs: &'a [Run], sec: &'a Section, opts: &'a ReportOptions) -> V
     for gi in 0..sec.groups.len() {
         jobs.extend(toy_samples(&ctx, gi));
     }
-    jobs.extend(super::budget_view::jobs(runs, sec));
     jobs
 }
 

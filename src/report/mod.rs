@@ -27,7 +27,7 @@ mod options;
 mod section;
 mod synth;
 mod tables;
-mod watch;
+pub mod watch;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
@@ -57,7 +57,6 @@ pub use section::{Section, build_sections};
 #[doc(hidden)]
 pub use synth::synthetic_results;
 pub use tables::{ConfigTable, config_table};
-pub use watch::{fingerprint, watch};
 
 /// What `generate` produced.
 #[derive(Debug, Clone)]
@@ -192,6 +191,7 @@ fn draw_charts(
         .flat_map(|(si, s)| {
             figures::plan(runs, s, opts)
                 .into_iter()
+                .chain(budget_view::jobs(runs, s))
                 .map(move |j| (si, format!("{}/{}", s.slug, j.file), j))
         })
         .collect();
