@@ -11,6 +11,10 @@
 //! clip = [0.1, 0.01]
 //! [[grid]]                   # grids are unioned
 //! loss = "wgan-gp"
+//! [[sample]]                 # random search: n settings drawn from ranges (`sample`)
+//! n = 20
+//! seed = 1
+//! c_lr = { log_uniform = [1e-5, 1e-3] }
 //! [[claim]]                  # what the sweep should show, tested over seeds by the report
 //! text = "The penalty fits better than clipping"
 //! metric = "sliced_wasserstein"
@@ -20,11 +24,18 @@
 //!
 //! Every error names the file, line, column and key, and says what would be valid.
 
+mod located;
+mod sample;
+
+pub use located::GridError;
+use located::{Locator, Spans, check_value, is_list_key, key_spans, suggest, with_range};
+
+pub use sample::{DIGITS as SAMPLE_DIGITS, Dist, SampleTable, draw_one, round_sig};
+
 use crate::claims::{self, Claim, PlanContext};
 use crate::config::{KEYS, RunConfig, RunSpec};
 use crate::hash::short_hash;
 use std::collections::{BTreeMap, HashMap};
-use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -34,6 +45,7 @@ const TOP_KEYS: &[&str] = &[
     "seeds",
     "base",
     "grid",
+    "sample",
     "max_runs",
     "claim",
 ];
@@ -47,30 +59,6 @@ pub const DEFAULT_MAX_RUNS: usize = 500;
 /// Cap on the number of runs a grid may expand to even with `--yes` or a file's `max_runs`:
 /// the plan is held in memory, and a grid this large is a typo, not a sweep.
 pub const HARD_MAX_RUNS: usize = 100_000;
-
-/// A located error in a grid file. Displayed as `file:line:column: message`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct GridError {
-    pub file: PathBuf,
-    pub line: usize,
-    pub column: usize,
-    pub message: String,
-}
-
-impl fmt::Display for GridError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}:{}: {}",
-            self.file.display(),
-            self.line,
-            self.column,
-            self.message
-        )
-    }
-}
-
-impl std::error::Error for GridError {}
 
 /// One configuration of the plan.
 #[derive(Debug, Clone)]
@@ -92,6 +80,12 @@ pub struct Plan {
     pub varying: Vec<String>,
     /// The grid file's `[[claim]]` tables, checked against the plan's configurations.
     pub claims: Vec<Claim>,
+    /// Hashes of the configurations a `[[sample]]` table drew (also when a grid point is the
+    /// same configuration), in plan order.
+    pub sampled: Vec<String>,
+    /// Keys whose values group the draws in the report's budget views (`per`, else the keys
+    /// drawn by choice among strings); empty: one group.
+    pub sample_groups: Vec<String>,
 }
 
 impl Plan {
@@ -137,114 +131,6 @@ pub fn show_value(v: &toml::Value) -> String {
     }
 }
 
-struct Locator<'a> {
-    file: &'a Path,
-    text: &'a str,
-}
-
-impl Locator<'_> {
-    fn at(&self, span: Option<Range<usize>>, message: impl Into<String>) -> GridError {
-        let offset = span.map(|s| s.start).unwrap_or(0).min(self.text.len());
-        let before = &self.text[..offset];
-        let line = before.matches('\n').count() + 1;
-        let column = before
-            .rsplit('\n')
-            .next()
-            .map(|l| l.chars().count())
-            .unwrap_or(0)
-            + 1;
-        GridError {
-            file: self.file.to_path_buf(),
-            line,
-            column,
-            message: message.into(),
-        }
-    }
-}
-
-fn suggest(key: &str, valid: &[&str]) -> String {
-    let best = valid
-        .iter()
-        .map(|v| (strsim::jaro_winkler(key, v), *v))
-        .max_by(|a, b| a.0.total_cmp(&b.0));
-    match best {
-        Some((score, v)) if score > 0.8 => format!(" (did you mean `{v}`?)"),
-        _ => String::new(),
-    }
-}
-
-/// Where each key of a table was written, for locating semantic errors.
-type Spans = HashMap<String, Range<usize>>;
-
-fn key_spans(table: &toml_edit::Table) -> Spans {
-    table
-        .iter()
-        .filter_map(|(k, _)| {
-            let (key, item) = table.get_key_value(k)?;
-            Some((k.to_string(), key.span().or_else(|| item.span())?))
-        })
-        .collect()
-}
-
-/// Check that one key's value has the right type by deserialising it alone.
-fn check_value(key: &str, value: &toml::Value) -> Result<(), String> {
-    let mut t = toml::Table::new();
-    t.insert(key.to_string(), value.clone());
-    toml::Value::Table(t)
-        .try_into::<RunSpec>()
-        .map(|_| ())
-        .map_err(|e| {
-            let msg = e.to_string();
-            let msg = msg.trim().trim_end_matches(&format!(" for key `{key}`"));
-            let msg = msg.trim_end_matches(&format!("\nin `{key}`"));
-            format!("key `{key}`: {}", with_range(key, msg))
-        })
-}
-
-/// The integers `key` accepts, for messages: its bound in [`crate::limits::BOUNDS`], else its
-/// type's (`seed`: any u64; the other integer keys: a positive u32).
-fn valid_range(key: &str) -> String {
-    if key == "seed" {
-        return format!("0..={}", u64::MAX);
-    }
-    let max = crate::limits::BOUNDS
-        .iter()
-        .find(|(k, _)| *k == key)
-        .map_or(u64::from(u32::MAX), |(_, b)| *b);
-    format!("1..={max}")
-}
-
-/// `msg` about an integer key with the range it accepts: serde's "expected i64" says nothing
-/// of it, and the resolver's own range is u32's, wider than the key's bound.
-fn with_range(key: &str, msg: &str) -> String {
-    let u32_range = format!("(valid: 1..={})", u32::MAX);
-    if msg.ends_with(&u32_range) {
-        return format!(
-            "{}(valid: {})",
-            msg.trim_end_matches(&u32_range),
-            valid_range(key)
-        );
-    }
-    let integer = [
-        "expected i64",
-        "expected u64",
-        "expected u32",
-        "expected usize",
-    ]
-    .iter()
-    .any(|t| msg.contains(t));
-    if integer {
-        let what = if msg.contains("sequence") || key.ends_with("_hidden") {
-            "integers in"
-        } else {
-            "an integer in"
-        };
-        format!("{msg} (valid: {what} {})", valid_range(key))
-    } else {
-        msg.to_string()
-    }
-}
-
 /// Read and expand a grid file. `max_runs` (None = no limit) guards against accidental huge grids.
 pub fn load_plan(path: &Path, max_runs: Option<usize>) -> Result<Plan, GridError> {
     let text = std::fs::read_to_string(path).map_err(|e| GridError {
@@ -274,11 +160,21 @@ pub fn parse_plan(path: &Path, text: &str, max_runs: Option<usize>) -> Result<Pl
     let file_max = top.max_runs()?;
     let seeds = top.seeds()?;
     let (base, base_spans) = top.base(root)?;
-    let grids = top.grids(root)?;
+    let samples = sample::parse_samples(&loc, &values, root, top.spans.get("sample").cloned())?;
+    let grids = if samples.is_empty() || values.contains_key("grid") {
+        top.grids(root)?
+    } else {
+        Vec::new()
+    };
     for (i, (t, spans)) in grids.iter().enumerate() {
         check_table(&loc, t, spans, &format!("[[grid]] #{}", i + 1), true)?;
         if seeds.is_some() && t.contains_key("seed") {
             return Err(seed_conflict(&loc, spans));
+        }
+    }
+    for s in &samples {
+        if seeds.is_some() && s.axes.iter().any(|(k, _)| k == "seed") {
+            return Err(seed_conflict(&loc, &s.spans));
         }
     }
     if seeds.is_some() && base.contains_key("seed") {
@@ -291,7 +187,8 @@ pub fn parse_plan(path: &Path, text: &str, max_runs: Option<usize>) -> Result<Pl
         base_spans: &base_spans,
         seeds: seeds.as_deref(),
     };
-    let (entries, counts) = expansion.expand(&grids, limit)?;
+    let (mut entries, mut counts) = expansion.expand(&grids, limit)?;
+    let sampled = expansion.expand_samples(&samples, limit, &mut entries, &mut counts)?;
     let duplicates = entries
         .iter()
         .filter_map(|e| {
@@ -299,7 +196,16 @@ pub fn parse_plan(path: &Path, text: &str, max_runs: Option<usize>) -> Result<Pl
             (n > 1).then(|| (e.hash.clone(), n))
         })
         .collect();
-    let varying = shown_varying(&grids, seeds.is_some(), &entries);
+    let sample_keys = samples
+        .iter()
+        .flat_map(|s| s.axes.iter().map(|(k, _)| k.as_str()));
+    let varying = shown_varying(&grids, sample_keys, seeds.is_some(), &entries);
+    let mut sample_groups: Vec<String> = Vec::new();
+    for k in samples.iter().flat_map(SampleTable::group_keys) {
+        if !sample_groups.contains(&k) {
+            sample_groups.push(k);
+        }
+    }
     let claims = plan_claims(&loc, root, &entries)?;
     Ok(Plan {
         name,
@@ -309,6 +215,8 @@ pub fn parse_plan(path: &Path, text: &str, max_runs: Option<usize>) -> Result<Pl
         duplicates,
         varying,
         claims,
+        sampled,
+        sample_groups,
     })
 }
 
@@ -501,6 +409,82 @@ impl Top<'_> {
     }
 }
 
+impl Expansion<'_> {
+    /// Every draw of every table, resolved over `[base]` and the seeds like a grid point and
+    /// appended to `entries` (the first of each hash kept, so a draw equal to a grid point is
+    /// that run); returns the hashes the tables drew, in plan order.
+    fn expand_samples(
+        &self,
+        samples: &[SampleTable],
+        limit: Option<usize>,
+        entries: &mut Vec<PlanEntry>,
+        counts: &mut HashMap<String, usize>,
+    ) -> Result<Vec<String>, GridError> {
+        let mut sampled = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for table in samples {
+            self.check_sample_size(table, entries.len(), limit)?;
+            for draw in table.draws() {
+                let mut point = self.base.clone();
+                point.extend(draw.settings.clone());
+                let configs = self.resolve(point, &table.spans).map_err(|mut e| {
+                    e.message += &table.draw_note(draw.index, &draw.settings);
+                    e
+                })?;
+                for config in configs {
+                    let hash = crate::hash::short_hash(&config);
+                    let n = counts.entry(hash.clone()).or_insert(0);
+                    *n += 1;
+                    if *n == 1 {
+                        entries.push(PlanEntry {
+                            hash: hash.clone(),
+                            config,
+                        });
+                    }
+                    if seen.insert(hash.clone()) {
+                        sampled.push(hash);
+                    }
+                }
+            }
+        }
+        Ok(sampled)
+    }
+
+    /// Refuse a table whose draws times the seeds, added to the `so_far` runs before it,
+    /// exceed `limit` or [`HARD_MAX_RUNS`], before anything is drawn.
+    fn check_sample_size(
+        &self,
+        table: &SampleTable,
+        so_far: usize,
+        limit: Option<usize>,
+    ) -> Result<(), GridError> {
+        let n_seeds = self.seeds.map_or(1, <[u64]>::len);
+        let total = table
+            .points()
+            .saturating_mul(n_seeds)
+            .saturating_add(so_far);
+        let cap = limit.unwrap_or(HARD_MAX_RUNS).min(HARD_MAX_RUNS);
+        if total <= cap {
+            return Ok(());
+        }
+        let strata = table.points() / table.n;
+        let parts = format!("n {} x strata {strata} x seeds {n_seeds}", table.n);
+        let fix = if limit.is_some_and(|l| l < HARD_MAX_RUNS) {
+            "pass --yes to run them anyway, or raise `max_runs` in the file".to_string()
+        } else {
+            format!("more than the {} any plan may have", HARD_MAX_RUNS)
+        };
+        let span = table.spans.get("n").cloned();
+        Err(self.top.loc.at(
+            span,
+            format!(
+                "{} brings the plan to {total} runs ({parts}), more than {cap}; {fix}",
+                table.what()
+            ),
+        ))
+    }
+}
+
 fn seed_conflict(loc: &Locator, spans: &Spans) -> GridError {
     loc.at(
         spans.get("seed").cloned(),
@@ -615,6 +599,12 @@ impl Expansion<'_> {
             point.insert((*k).clone(), vals[rem % vals.len()].clone());
             rem /= vals.len();
         }
+        self.resolve(point, spans)
+    }
+
+    /// A point's settings (merged over `[base]`) resolved once per seed, errors located at
+    /// the key in `spans` (the grid or sample table) or in `[base]`.
+    fn resolve(&self, point: toml::Table, spans: &Spans) -> Result<Vec<RunConfig>, GridError> {
         let seeds: Vec<Option<u64>> = match self.seeds {
             Some(s) => s.iter().copied().map(Some).collect(),
             None => vec![None],
@@ -675,10 +665,16 @@ impl Expansion<'_> {
 
 /// The keys the user varies (grid keys, seeds) among those that differ, not the defaults they
 /// imply; all differing keys when the user varied none.
-fn shown_varying(grids: &[Located], seeds: bool, entries: &[PlanEntry]) -> Vec<String> {
+fn shown_varying<'a>(
+    grids: &'a [Located],
+    sample_keys: impl Iterator<Item = &'a str>,
+    seeds: bool,
+    entries: &[PlanEntry],
+) -> Vec<String> {
     let mentioned: Vec<&str> = grids
         .iter()
         .flat_map(|(t, _)| t.keys().map(String::as_str))
+        .chain(sample_keys)
         .chain(seeds.then_some("seed"))
         .collect();
     let all = varying_keys(entries.iter().map(|e| &e.config));
@@ -688,11 +684,6 @@ fn shown_varying(grids: &[Located], seeds: bool, entries: &[PlanEntry]) -> Vec<S
         .cloned()
         .collect();
     if chosen.is_empty() { all } else { chosen }
-}
-
-/// Keys whose value is itself a list: in a grid, only an array of arrays is an axis.
-fn is_list_key(k: &str) -> bool {
-    matches!(k, "g_hidden" | "c_hidden")
 }
 
 fn check_table(

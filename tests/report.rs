@@ -499,6 +499,7 @@ fn options_are_validated_and_output_folder_is_configurable() {
         group_by: vec!["loss".into()],
         smooth: 1.0,
         band: Band::Std,
+        refresh: None,
     };
     let s = generate(tmp.path(), &opts).unwrap();
     assert_eq!(s.index, out.join("index.html"));

@@ -56,6 +56,8 @@ fn records() -> Vec<Value> {
     let sweep = SweepRecord {
         slurm: vec![SlurmJob::default()],
         claims: serde_json::from_str(claims).unwrap(),
+        sampled: vec!["0d0000000001".into()],
+        sample_groups: vec!["loss".into()],
         ..Default::default()
     };
     let summary = Summary {

@@ -32,6 +32,13 @@ pub struct Args {
     /// With --check: inconclusive claims are printed but do not fail (only contradicted ones).
     #[arg(long, requires = "check")]
     allow_inconclusive: bool,
+    /// Keep the report current: redraw whenever a run logs, and make the page reload itself
+    /// while runs are in flight. Ctrl-C stops it (exit 130).
+    #[arg(long, conflicts_with = "check")]
+    watch: bool,
+    /// With --watch: seconds between looks at the results folder (and between page reloads).
+    #[arg(long, default_value_t = 2.0, requires = "watch")]
+    interval: f64,
 }
 
 pub fn exec(a: Args) -> CliResult {
@@ -52,8 +59,43 @@ pub fn exec(a: Args) -> CliResult {
         group_by: a.group_by,
         smooth: a.smooth,
         band: if a.minmax { Band::MinMax } else { Band::Std },
+        refresh: None,
     };
+    if a.watch {
+        return watch(&a.dir, &opts, a.interval);
+    }
     let s = report::generate(&a.dir, &opts)?;
+    print_summary(&s);
+    if !a.check {
+        return Ok(ExitCode::SUCCESS);
+    }
+    Ok(ExitCode::from(check(&s.claims, a.allow_inconclusive)))
+}
+
+/// `--watch`: redraw until SIGINT or SIGTERM, then exit 130 or 143 with the page final.
+fn watch(dir: &std::path::Path, opts: &ReportOptions, interval: f64) -> CliResult {
+    if !(interval.is_finite() && (0.05..=3600.0).contains(&interval)) {
+        return Err(bad(format!(
+            "--interval must be between 0.05 and 3600 seconds, got {interval}"
+        )));
+    }
+    let stop = crate::stop::StopFlag::on_signals().map_err(anyhow::Error::from)?;
+    let every = std::time::Duration::from_secs_f64(interval);
+    let sig = report::watch::watch(dir, opts, every, &stop, |s| {
+        print_summary(s);
+        if !s.in_flight.is_empty() {
+            println!("watching: {} runs in flight", s.in_flight.len());
+        }
+    })?;
+    println!(
+        "stopped by {}; the page is final",
+        crate::stop::signal_name(sig)
+    );
+    Ok(ExitCode::from(crate::stop::exit_code(sig)))
+}
+
+/// What one generation drew, and its warnings and claims.
+fn print_summary(s: &report::ReportSummary) {
     println!(
         "report: {} runs in {} groups, {} charts ({} redrawn) -> {}",
         s.runs,
@@ -72,10 +114,6 @@ pub fn exec(a: Args) -> CliResult {
             s.index.with_file_name("claims.csv").display()
         );
     }
-    if !a.check {
-        return Ok(ExitCode::SUCCESS);
-    }
-    Ok(ExitCode::from(check(&s.claims, a.allow_inconclusive)))
 }
 
 /// `--check`: every claim's verdict, the numbers of the claims that are not supported, and the

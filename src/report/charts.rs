@@ -20,7 +20,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use super::group::{downsample_band, downsample_minmax};
 use super::load::Surface;
 
-type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
+pub(super) type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
 
 /// Okabe-Ito, reordered so the first colours contrast most on white (yellow last).
 /// Beyond eight configurations colours repeat with dashed lines.
@@ -38,13 +38,13 @@ const PALETTE: [RGBColor; 8] = [
 /// Most points drawn per line; keeps SVGs small and drawing fast.
 pub const MAX_POINTS: usize = 1000;
 
-const WIDTH: u32 = 800;
+pub(super) const WIDTH: u32 = 800;
 const PLOT_H: u32 = 500;
-const F_TITLE: f64 = 26.0;
+pub(super) const F_TITLE: f64 = 26.0;
 const F_PANEL: f64 = 21.0;
-const F_AXIS: f64 = 20.0;
-const F_TICK: f64 = 18.0;
-const F_LEGEND: f64 = 18.0;
+pub(super) const F_AXIS: f64 = 20.0;
+pub(super) const F_TICK: f64 = 18.0;
+pub(super) const F_LEGEND: f64 = 18.0;
 
 pub fn color(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
@@ -60,13 +60,13 @@ fn dashed(i: usize) -> bool {
     i >= PALETTE.len()
 }
 
-fn font(size: f64) -> TextStyle<'static> {
+pub(super) fn font(size: f64) -> TextStyle<'static> {
     ("sans-serif", size).into_font().color(&BLACK)
 }
 
 /// Shrink a title's font (down to 14.5 px) so it fits `width`; cut it with an ellipsis
 /// only if even that is too wide. Widths use the same estimate as plotters' layout.
-fn fit_title(text: &str, width: u32, max: f64) -> (String, TextStyle<'static>) {
+pub(super) fn fit_title(text: &str, width: u32, max: f64) -> (String, TextStyle<'static>) {
     const MIN: f64 = 18.0;
     let avail = width as f64 - 30.0;
     let est = |t: &str, size: f64| t.chars().count() as f64 * size / 1.24 * 0.6;
@@ -114,7 +114,11 @@ pub struct Meta<'a> {
     pub series: Vec<String>,
 }
 
-fn render(size: (u32, u32), meta: &Meta, draw: impl FnOnce(&Area) -> Result<()>) -> Result<String> {
+pub(super) fn render(
+    size: (u32, u32),
+    meta: &Meta,
+    draw: impl FnOnce(&Area) -> Result<()>,
+) -> Result<String> {
     let mut buf = String::new();
     {
         let root = SVGBackend::with_string(&mut buf, size).into_drawing_area();
@@ -281,7 +285,7 @@ pub fn curve_chart(meta: &Meta, panels: &[Panel], legend: &Legend) -> Result<Str
     })
 }
 
-fn finite_range(vals: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
+pub(super) fn finite_range(vals: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
     for v in vals.filter(|v| v.is_finite()) {
         lo = lo.min(v);
@@ -290,7 +294,7 @@ fn finite_range(vals: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
     (lo <= hi).then_some((lo, hi))
 }
 
-fn pad(lo: f64, hi: f64, frac: f64) -> Range<f64> {
+pub(super) fn pad(lo: f64, hi: f64, frac: f64) -> Range<f64> {
     if hi - lo < 1e-12 * lo.abs().max(1e-12) {
         let d = if lo.abs() > 0.0 { lo.abs() * 0.1 } else { 1.0 };
         return (lo - d)..(hi + d);
@@ -299,7 +303,7 @@ fn pad(lo: f64, hi: f64, frac: f64) -> Range<f64> {
     (lo - d)..(hi + d)
 }
 
-fn no_data(area: &Area, title: &str, size: f64) -> Result<()> {
+pub(super) fn no_data(area: &Area, title: &str, size: f64) -> Result<()> {
     let (w, h) = area.dim_in_pixel();
     area.draw(&Text::new(
         title.to_string(),

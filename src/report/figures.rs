@@ -27,6 +27,7 @@ pub enum Category {
     Paper,
     Curves,
     Quality,
+    Budget,
     Samples,
 }
 
@@ -36,6 +37,7 @@ impl Category {
             Category::Paper => "Paper figures",
             Category::Curves => "Training curves",
             Category::Quality => "Sample quality",
+            Category::Budget => "Budget over drawn settings",
             Category::Samples => "Generated samples",
         }
     }

@@ -1,4 +1,5 @@
-//! The static `index.html`: plain HTML and inline CSS, no scripts, relative links only,
+//! The static `index.html`: plain HTML and inline CSS, no scripts (under `--watch` a refresh
+//! `<meta>` while runs are in flight), relative links only,
 //! so the report folder can be opened from `file://` or copied anywhere.
 
 use std::fmt::Write;
@@ -35,6 +36,18 @@ pub struct PageSection<'a> {
     pub table: &'a ConfigTable,
     pub charts: Vec<ChartLink>,
     pub samples: Vec<SampleRow>,
+    /// The budget views' table (`budget_view::table_html`); empty when the sweep drew nothing.
+    pub budget: String,
+}
+
+/// What `--watch` puts on the page.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Live {
+    /// Reload every this many seconds (`<meta http-equiv="refresh">`); `None` while no run is
+    /// in flight, so the browser stops reloading.
+    pub refresh: Option<u32>,
+    /// Runs holding their lock when the page was written.
+    pub in_flight: usize,
 }
 
 pub fn esc(s: &str) -> String {
@@ -145,14 +158,34 @@ fn table_html(out: &mut String, t: &ConfigTable) {
 }
 
 /// Build the page.
-pub fn index_html(runs: &[Run], sections: &[PageSection], warnings: &[String]) -> String {
+pub fn index_html(
+    runs: &[Run],
+    sections: &[PageSection],
+    warnings: &[String],
+    live: &Live,
+) -> String {
     let mut o = String::new();
     o.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+    if let Some(s) = live.refresh {
+        let _ = writeln!(o, "<meta http-equiv=\"refresh\" content=\"{s}\">");
+    }
     o.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
     o.push_str("<title>GAN loss ablation report</title>\n");
-    let _ = writeln!(o, "<style>{CSS}</style>\n</head>\n<body>");
-    o.push_str("<h1>GAN loss ablation report</h1>\n");
     let all = status_counts(runs, 0..runs.len());
+    // Machine-readable progress, for scripts and tests watching the page.
+    let steps: f64 = runs
+        .iter()
+        .filter_map(|r| r.metrics.get("step")?.last().copied())
+        .sum();
+    let _ = writeln!(
+        o,
+        "<style>{CSS}</style>\n</head>\n<body data-runs=\"{}\" data-done=\"{}\" \
+         data-in-flight=\"{}\" data-steps=\"{steps}\">",
+        runs.len(),
+        all[0],
+        live.in_flight
+    );
+    o.push_str("<h1>GAN loss ablation report</h1>\n");
     let claims_link = if sections.iter().any(|p| !p.claims.claims.is_empty()) {
         ", <a href=\"claims.csv\">claims.csv</a> (the verdict of each claim)"
     } else {
@@ -224,8 +257,18 @@ fn section_html(o: &mut String, runs: &[Run], p: &PageSection) {
         Category::Paper,
         Category::Curves,
         Category::Quality,
+        Category::Budget,
         Category::Samples,
     ] {
+        if cat == Category::Budget && !p.budget.is_empty() {
+            let _ = writeln!(o, "<h3>{}</h3>", cat.heading());
+            o.push_str(&p.budget);
+            o.push_str(
+                "<p class=\"meta\">best of k: the exact mean of the best score among k settings \
+                 resampled with replacement from the drawn ones (Lucic et al. 2018, Fig. 4); a \
+                 setting's score is the mean over its finished seeds.</p>\n",
+            );
+        }
         charts_html(o, p, cat);
     }
     failures_html(o, runs, p.sec);
@@ -281,7 +324,9 @@ fn charts_html(o: &mut String, p: &PageSection, cat: Category) {
     if charts.is_empty() && !has_samples {
         return;
     }
-    let _ = writeln!(o, "<h3>{}</h3>", cat.heading());
+    if cat != Category::Budget {
+        let _ = writeln!(o, "<h3>{}</h3>", cat.heading());
+    }
     if !charts.is_empty() {
         o.push_str("<div class=\"grid\">\n");
         for c in &charts {

@@ -13,6 +13,9 @@
 //! chart was drawn from: settings, member runs, newest input mtime), so regenerating a
 //! report during a sweep is cheap.
 
+mod box_chart;
+mod budget;
+mod budget_view;
 mod charts;
 mod claims;
 mod figures;
@@ -24,6 +27,7 @@ mod options;
 mod section;
 mod synth;
 mod tables;
+pub mod watch;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
@@ -35,6 +39,7 @@ use rayon::prelude::*;
 
 use crate::atomic_file::write_atomic;
 use crate::results::tree_dirs;
+use crate::store::RunLock;
 
 pub use claims::{CheckedClaim, SectionClaims, claim_run, counts_text as claims_counts};
 use figures::pick_three;
@@ -69,6 +74,9 @@ pub struct ReportSummary {
     pub claims: Vec<CheckedClaim>,
     /// Non-fatal problems, also listed at the end of `index.html`.
     pub warnings: Vec<String>,
+    /// With [`ReportOptions::refresh`]: the folders of the runs that held their lock (in
+    /// flight) when the page was written; empty otherwise.
+    pub in_flight: Vec<PathBuf>,
 }
 
 const CACHE_FILE: &str = ".report-cache.json";
@@ -121,7 +129,26 @@ pub fn generate(results_dir: &Path, opts: &ReportOptions) -> Result<ReportSummar
     let sweeps = load_sweeps(results_dir, &mut warnings);
     let sections = build_sections(&runs, &sweeps, &opts.group_by);
     let charts = draw_charts(&runs, &sections, opts, &out, &mut warnings);
-    let (index, checked) = write_pages(&runs, &sections, &charts.links, &out, &mut warnings)?;
+    let in_flight: Vec<PathBuf> = match opts.refresh {
+        Some(_) => runs
+            .iter()
+            .filter(|r| r.status == load::Status::Running && RunLock::is_held(&r.dir))
+            .map(|r| r.dir.clone())
+            .collect(),
+        None => Vec::new(),
+    };
+    let live = html::Live {
+        refresh: opts.refresh.filter(|_| !in_flight.is_empty()),
+        in_flight: in_flight.len(),
+    };
+    let pages = Pages {
+        runs: &runs,
+        sections: &sections,
+        links: &charts.links,
+        out: &out,
+        live,
+    };
+    let (index, checked) = write_pages(&pages, &mut warnings)?;
     write_atomic(
         &out.join(CACHE_FILE),
         serde_json::to_string_pretty(&charts.cache)?.as_bytes(),
@@ -134,6 +161,7 @@ pub fn generate(results_dir: &Path, opts: &ReportOptions) -> Result<ReportSummar
         index,
         claims: checked.into_iter().flat_map(|c| c.claims).collect(),
         warnings,
+        in_flight,
     })
 }
 
@@ -163,6 +191,7 @@ fn draw_charts(
         .flat_map(|(si, s)| {
             figures::plan(runs, s, opts)
                 .into_iter()
+                .chain(budget_view::jobs(runs, s))
                 .map(move |j| (si, format!("{}/{}", s.slug, j.file), j))
         })
         .collect();
@@ -204,13 +233,17 @@ fn draw_charts(
 
 /// Copy the sample grids, test the sweeps' claims, and write the tables and the page; returns
 /// `index.html`'s path and the tested claims.
-fn write_pages(
-    runs: &[Run],
-    sections: &[Section],
-    links: &[(usize, html::ChartLink)],
-    out: &Path,
-    warnings: &mut Vec<String>,
-) -> Result<(PathBuf, Vec<SectionClaims>)> {
+/// What the page is written from.
+struct Pages<'a> {
+    runs: &'a [Run],
+    sections: &'a [Section],
+    links: &'a [(usize, html::ChartLink)],
+    out: &'a Path,
+    live: html::Live,
+}
+
+fn write_pages(p: &Pages, warnings: &mut Vec<String>) -> Result<(PathBuf, Vec<SectionClaims>)> {
+    let (runs, sections, links, out) = (p.runs, p.sections, p.links, p.out);
     let tables: Vec<ConfigTable> = sections.iter().map(|s| config_table(runs, s)).collect();
     let section_links: Vec<Vec<html::ChartLink>> = (0..sections.len())
         .map(|si| {
@@ -230,8 +263,16 @@ fn write_pages(
         })
         .collect();
     let mut pages = Vec::new();
+    let views: Vec<Vec<budget_view::View>> = sections
+        .iter()
+        .map(|s| budget_view::views(runs, s))
+        .collect();
+    write_budget_csv(&out.join(BUDGET_CSV), sections, &views)?;
     for ((si, sec), charts) in sections.iter().enumerate().zip(section_links) {
+        let mut budget = String::new();
+        budget_view::table_html(&mut budget, &views[si]);
         pages.push(html::PageSection {
+            budget,
             sec,
             claims: &checked[si],
             table: &tables[si],
@@ -247,8 +288,48 @@ fn write_pages(
     let all_claims: Vec<&CheckedClaim> = checked.iter().flat_map(|c| &c.claims).collect();
     write_atomic(&out.join("claims.csv"), &claims::claims_csv(&all_claims)?)?;
     let index = out.join("index.html");
-    write_atomic(&index, html::index_html(runs, &pages, warnings).as_bytes())?;
+    write_atomic(
+        &index,
+        html::index_html(runs, &pages, warnings, &p.live).as_bytes(),
+    )?;
     Ok((index, checked))
+}
+
+/// `budget.csv`, the budget curves of every sampled sweep: one row per sweep, score, group and
+/// k. Written only when a sweep drew settings; a stale one is removed.
+const BUDGET_CSV: &str = "budget.csv";
+
+fn write_budget_csv(
+    path: &Path,
+    sections: &[Section],
+    views: &[Vec<budget_view::View>],
+) -> Result<()> {
+    let rows: Vec<[String; 7]> = sections
+        .iter()
+        .zip(views)
+        .flat_map(|(s, v)| budget_view::csv_rows(s, v))
+        .collect();
+    if rows.is_empty() {
+        return match fs::remove_file(path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+            _ => Ok(()),
+        };
+    }
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "sweep",
+        "metric",
+        "group",
+        "k",
+        "expected_best",
+        "band_lo",
+        "band_hi",
+    ])?;
+    for r in rows {
+        w.write_record(r)?;
+    }
+    let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+    write_atomic(path, &bytes)
 }
 
 /// Copy the first, middle and last MNIST sample grid of each configuration's first

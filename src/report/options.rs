@@ -29,6 +29,9 @@ pub struct ReportOptions {
     /// sparse, are never smoothed.
     pub smooth: f64,
     pub band: Band,
+    /// `--watch`: while a run holds its lock, the page reloads itself every this many seconds
+    /// (`<meta http-equiv="refresh">`). `None`: a static page.
+    pub refresh: Option<u32>,
 }
 
 impl Default for ReportOptions {
@@ -38,6 +41,7 @@ impl Default for ReportOptions {
             group_by: Vec::new(),
             smooth: 0.1,
             band: Band::Std,
+            refresh: None,
         }
     }
 }

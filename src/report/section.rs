@@ -25,6 +25,10 @@ pub struct Section {
     pub missing: Vec<String>,
     /// The claims the sweep record stores (the grid file's `[[claim]]` tables).
     pub claims: Vec<Claim>,
+    /// Hashes of the runs the sweep's `[[sample]]` tables drew (budget views).
+    pub sampled: Vec<String>,
+    /// Keys whose values group those draws.
+    pub sample_groups: Vec<String>,
 }
 
 impl Section {
@@ -173,6 +177,8 @@ fn finish(runs: &[Run], d: Draft, group_by: &[String]) -> Section {
         groups,
         missing: d.missing,
         claims: d.record.map_or(Vec::new(), |r| r.claims.clone()),
+        sampled: d.record.map_or(Vec::new(), |r| r.sampled.clone()),
+        sample_groups: d.record.map_or(Vec::new(), |r| r.sample_groups.clone()),
         name: d.name,
     }
 }

@@ -34,6 +34,13 @@ pub struct SweepRecord {
     /// file's shape: the report tests them without the grid file. Absent when there are none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub claims: Vec<Claim>,
+    /// Hashes of the runs a `[[sample]]` table drew, over every sweep of the grid: the report
+    /// draws its budget and distribution views over them. Absent when the grid draws nothing.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sampled: Vec<String>,
+    /// Keys whose values group the draws in those views (the grid's latest sweep).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sample_groups: Vec<String>,
 }
 
 /// One submitted SLURM job array.
@@ -145,6 +152,12 @@ pub fn record_plan(root: &Path, plan: &Plan, change: impl FnOnce(&mut SweepRecor
             rec.runs.push(e.hash.clone());
         }
     }
+    for h in &plan.sampled {
+        if !rec.sampled.contains(h) {
+            rec.sampled.push(h.clone());
+        }
+    }
+    rec.sample_groups = plan.sample_groups.clone();
     rec.varying = plan.varying.clone();
     rec.claims = plan.claims.clone();
     rec.updated = super::record::now_rfc3339();
