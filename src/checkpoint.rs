@@ -244,10 +244,14 @@ fn digest_outputs(dir: &Path) -> Result<BTreeMap<String, String>> {
     Ok(out)
 }
 
-/// Each sample and surface file the checkpoint recorded, as it was then (later ones, written
-/// after the checkpoint by a run that was then killed, are rewritten by the resume).
+/// Each sample file the checkpoint recorded, as it was then (later ones, written after the
+/// checkpoint by a run that was then killed, are rewritten by the resume). The surface is not
+/// held to it: every checkpoint rewrites it just before saving its state, so a kill between
+/// the two leaves the next checkpoint's surface, and the resume draws it again from the
+/// restored critic.
 fn check_outputs(dir: &Path, st: &State) -> Result<(), Refusal> {
-    for (rel, digest) in st.files.iter().flatten() {
+    let files = st.files.iter().flatten();
+    for (rel, digest) in files.filter(|(rel, _)| rel.as_str() != run_files::SURFACE) {
         let path = dir.join(rel);
         let problem = match fs::read(&path) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

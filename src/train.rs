@@ -28,6 +28,7 @@ use crate::data::{Sampler, normal_rows, rng_for, streams, to_tensor};
 use crate::measure::{self, Evaluation, Scorer, Subject};
 use crate::model::{self, Critic, Generator};
 use crate::optim::{Optim, ParamGrads, clamp_params};
+use crate::results::run_files;
 use crate::resume::Refusal;
 use crate::runlog::{Cadence, MetricsRow, RunLogs};
 use crate::shard::{Shard, Shards};
@@ -460,7 +461,7 @@ impl Engine {
         let logs = self.logs.write(dir)?;
         if self.cfg.is_toy() {
             write_atomic(
-                &dir.join("surface.csv"),
+                &dir.join(run_files::SURFACE),
                 &measure::surface_csv(&self.c, &self.device)?,
             )?;
         }
@@ -528,6 +529,15 @@ impl Engine {
         self.logs = RunLogs::read_checked(dir, pos.step, &cadence, pos.logs.as_ref())?;
         self.last_critic = None;
         self.last_gen = None;
+        // The surface is rewritten by every checkpoint just before its state is saved, so a run
+        // killed between the two left the next checkpoint's surface beside this one: drawn
+        // again from the restored critic, it is the one this checkpoint wrote.
+        if self.cfg.is_toy() {
+            write_atomic(
+                &dir.join(run_files::SURFACE),
+                &measure::surface_csv(&self.c, &self.device)?,
+            )?;
+        }
         Ok(Some(pos.step))
     }
 
