@@ -1,15 +1,10 @@
 //! Horizontal box plots: one box per group (quartiles, median, Tukey whiskers), every score as
 //! a faint dot over it, outliers as open circles. Drawn with plotters like the other charts.
 
+use super::budget::BoxStats;
+use super::charts::{Meta, RowChart, color, rows_chart};
 use anyhow::Result;
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
-
-use super::budget::BoxStats;
-use super::charts::{
-    F_AXIS, F_LEGEND, F_TICK, F_TITLE, Meta, WIDTH, color, finite_range, fit_title, font, no_data,
-    pad, render, tick,
-};
 
 /// One group's box.
 pub struct BoxRow {
@@ -21,61 +16,23 @@ pub struct BoxRow {
 
 /// Boxes top to bottom in `rows` order, `note` under the plot.
 pub fn box_chart(meta: &Meta, x_label: &str, rows: &[BoxRow], note: &str) -> Result<String> {
-    let n = rows.len().max(1);
-    let longest = rows.iter().map(|r| r.label.chars().count()).max();
-    let label_w = (longest.unwrap_or(4) as u32 * 9 + 24).clamp(120, 380);
-    let height = (n as u32 * 60 + 170).max(320);
-    render((WIDTH.max(label_w + 460), height), meta, |root| {
-        let (body, foot) = root.split_vertically(height - 36);
-        foot.draw(&Text::new(
-            note.to_string(),
-            (20, 8),
-            font(F_LEGEND).color(&RGBColor(80, 80, 80)),
-        ))?;
-        let Some((lo, hi)) = finite_range(rows.iter().flat_map(|r| r.scores.iter().copied()))
-        else {
-            return no_data(&body, meta.title, F_TITLE);
-        };
-        let (t, style) = fit_title(meta.title, body.dim_in_pixel().0, F_TITLE);
-        let mut chart = ChartBuilder::on(&body)
-            .caption(&t, style)
-            .margin(10)
-            .margin_right(28)
-            .x_label_area_size(60)
-            .y_label_area_size(label_w)
-            .build_cartesian_2d(pad(lo, hi, 0.08), -0.6..(n as f64 - 0.4))?;
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .x_desc(x_label)
-            .label_style(font(F_TICK))
-            .axis_desc_style(font(F_AXIS))
-            .x_labels(8)
-            .x_label_formatter(&|v| tick(*v))
-            .y_label_formatter(&|_| String::new())
-            .light_line_style(RGBColor(242, 242, 242))
-            .bold_line_style(RGBColor(218, 218, 218))
-            .draw()?;
-        let x_left = chart.x_range().start;
-        for (i, r) in rows.iter().enumerate() {
-            let y = (n - 1 - i) as f64;
-            if let Some(b) = &r.stats {
-                draw_box(&mut chart, b, y, color(r.color))?;
-            }
-            let m = r.scores.len();
-            chart.draw_series(
-                r.scores
-                    .iter()
-                    .enumerate()
-                    .map(|(k, &v)| Circle::new((v, y + jitter(k, m)), 3, BLACK.mix(0.35).filled())),
-            )?;
-            let (px, py) = chart.backend_coord(&(x_left, y));
-            root.draw(&Text::new(
-                format!("{} (n={m})", r.label),
-                (px - 10, py),
-                font(F_LEGEND).pos(Pos::new(HPos::Right, VPos::Center)),
-            ))?;
+    let labels: Vec<String> = rows
+        .iter()
+        .map(|r| format!("{} (n={})", r.label, r.scores.len()))
+        .collect();
+    let values: Vec<f64> = rows.iter().flat_map(|r| r.scores.iter().copied()).collect();
+    rows_chart(meta, x_label, &labels, 60, &values, note, |chart, i, y| {
+        let r = &rows[i];
+        if let Some(b) = &r.stats {
+            draw_box(chart, b, y, color(r.color))?;
         }
+        let m = r.scores.len();
+        chart.draw_series(
+            r.scores
+                .iter()
+                .enumerate()
+                .map(|(k, &v)| Circle::new((v, y + jitter(k, m)), 3, BLACK.mix(0.35).filled())),
+        )?;
         Ok(())
     })
 }
@@ -89,14 +46,8 @@ fn jitter(k: usize, m: usize) -> f64 {
     }
 }
 
-type Chart<'a, 'b> = ChartContext<
-    'a,
-    SVGBackend<'b>,
-    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
->;
-
 /// The box, median bar, whiskers and outliers of one row at height `y`.
-fn draw_box(chart: &mut Chart, b: &BoxStats, y: f64, col: RGBColor) -> Result<()> {
+fn draw_box(chart: &mut RowChart, b: &BoxStats, y: f64, col: RGBColor) -> Result<()> {
     let h = 0.3;
     chart.draw_series(std::iter::once(Rectangle::new(
         [(b.q1, y - h), (b.q3, y + h)],

@@ -741,16 +741,26 @@ pub struct StripRow {
     pub values: Vec<f64>,
 }
 
-/// Horizontal strip chart, configurations top to bottom in legend order.
-pub fn strip_chart(meta: &Meta, x_label: &str, rows: &[StripRow], note: &str) -> Result<String> {
-    let n = rows.len().max(1);
-    let longest = rows
-        .iter()
-        .map(|r| r.label.chars().count())
-        .max()
-        .unwrap_or(4);
+/// The plotting area of a [`rows_chart`]: one row per unit of y, the first row on top.
+pub(super) type RowChart<'a, 'b> =
+    ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// A chart of horizontal rows (strips, boxes), top to bottom in `labels` order: the title, an
+/// x axis fitted to `values`, each label right-aligned at its row's left, `note` under the plot.
+/// `draw_row(chart, i, y)` draws row `i` at height `y`.
+pub(super) fn rows_chart(
+    meta: &Meta,
+    x_label: &str,
+    labels: &[String],
+    row_height: u32,
+    values: &[f64],
+    note: &str,
+    mut draw_row: impl FnMut(&mut RowChart, usize, f64) -> Result<()>,
+) -> Result<String> {
+    let n = labels.len().max(1);
+    let longest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(4);
     let label_w = (longest as u32 * 9 + 24).clamp(120, 380);
-    let height = (n as u32 * 44 + 170).max(320);
+    let height = (n as u32 * row_height + 170).max(320);
     render((WIDTH.max(label_w + 460), height), meta, |root| {
         let (body, foot) = root.split_vertically(height - 36);
         foot.draw(&Text::new(
@@ -758,8 +768,7 @@ pub fn strip_chart(meta: &Meta, x_label: &str, rows: &[StripRow], note: &str) ->
             (20, 8),
             font(F_LEGEND).color(&RGBColor(80, 80, 80)),
         ))?;
-        let Some((lo, hi)) = finite_range(rows.iter().flat_map(|r| r.values.iter().copied()))
-        else {
+        let Some((lo, hi)) = finite_range(values.iter().copied()) else {
             return no_data(&body, meta.title, F_TITLE);
         };
         let (t, style) = fit_title(meta.title, body.dim_in_pixel().0, F_TITLE);
@@ -783,32 +792,43 @@ pub fn strip_chart(meta: &Meta, x_label: &str, rows: &[StripRow], note: &str) ->
             .bold_line_style(RGBColor(218, 218, 218))
             .draw()?;
         let x_left = chart.x_range().start;
-        for (i, r) in rows.iter().enumerate() {
+        for (i, label) in labels.iter().enumerate() {
             let y = (n - 1 - i) as f64;
-            let col = color(r.color);
-            let vals: Vec<f64> = r.values.iter().copied().filter(|v| v.is_finite()).collect();
-            let m = vals.len();
-            chart.draw_series(vals.iter().enumerate().map(|(k, &v)| {
-                let jitter = if m > 1 {
-                    (k as f64 / (m - 1) as f64 - 0.5) * 0.4
-                } else {
-                    0.0
-                };
-                Circle::new((v, y + jitter), 6, col.mix(0.75).filled())
-            }))?;
-            if m > 0 {
-                let mean = vals.iter().sum::<f64>() / m as f64;
-                chart.draw_series(std::iter::once(PathElement::new(
-                    vec![(mean, y - 0.34), (mean, y + 0.34)],
-                    BLACK.stroke_width(4),
-                )))?;
-            }
+            draw_row(&mut chart, i, y)?;
             let (px, py) = chart.backend_coord(&(x_left, y));
             root.draw(&Text::new(
-                r.label.clone(),
+                label.clone(),
                 (px - 10, py),
                 font(F_LEGEND).pos(Pos::new(HPos::Right, VPos::Center)),
             ))?;
+        }
+        Ok(())
+    })
+}
+
+/// Horizontal strip chart, configurations top to bottom in legend order.
+pub fn strip_chart(meta: &Meta, x_label: &str, rows: &[StripRow], note: &str) -> Result<String> {
+    let labels: Vec<String> = rows.iter().map(|r| r.label.clone()).collect();
+    let values: Vec<f64> = rows.iter().flat_map(|r| r.values.iter().copied()).collect();
+    rows_chart(meta, x_label, &labels, 44, &values, note, |chart, i, y| {
+        let r = &rows[i];
+        let col = color(r.color);
+        let vals: Vec<f64> = r.values.iter().copied().filter(|v| v.is_finite()).collect();
+        let m = vals.len();
+        chart.draw_series(vals.iter().enumerate().map(|(k, &v)| {
+            let jitter = if m > 1 {
+                (k as f64 / (m - 1) as f64 - 0.5) * 0.4
+            } else {
+                0.0
+            };
+            Circle::new((v, y + jitter), 6, col.mix(0.75).filled())
+        }))?;
+        if m > 0 {
+            let mean = vals.iter().sum::<f64>() / m as f64;
+            chart.draw_series(std::iter::once(PathElement::new(
+                vec![(mean, y - 0.34), (mean, y + 0.34)],
+                BLACK.stroke_width(4),
+            )))?;
         }
         Ok(())
     })
