@@ -5,11 +5,11 @@
 //! MNIST-shaped cases is random bytes held in memory, as in the PyTorch reference, so loading is
 //! not measured.
 
-use crate::config::{Backend, Dataset, Loss, Model, Profile, RunConfig, RunSpec};
-use crate::data::mnist::{Mnist, MnistSplit};
-use crate::run::device_for;
-use crate::train::Engine;
 use anyhow::{Context, Result, bail};
+use harness_core::config::{Backend, Dataset, Loss, Model, Profile, RunConfig, RunSpec};
+use harness_core::data::mnist::{Mnist, MnistSplit};
+use harness_engine::run::device_for;
+use harness_engine::train::Engine;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -58,7 +58,7 @@ pub fn case_config(case: &str) -> Result<RunConfig> {
     let spec = match case {
         "seed_wgan_clip" => RunSpec {
             profile: Some(Profile::Seed),
-            schedule: Some(crate::config::Schedule::Fresh),
+            schedule: Some(harness_core::config::Schedule::Fresh),
             ..Default::default()
         },
         "seed_wgan_gp" => RunSpec {
@@ -501,7 +501,7 @@ pub fn run_torch(threads: usize, iters: u32) -> Result<(Vec<TorchResult>, Option
 
 /// Harness overheads: per-run sweep bookkeeping, metric logging per row, report generation.
 pub fn overheads() -> Result<Vec<(String, f64, String)>> {
-    use crate::runlog::{MetricsRow, RunLogs};
+    use harness_core::results::runlog::{MetricsRow, RunLogs};
     let dir = tempfile::tempdir()?;
     let mut out = Vec::new();
     // Logging: 10,000 rows written as at a checkpoint.
@@ -533,13 +533,13 @@ pub fn overheads() -> Result<Vec<(String, f64, String)>> {
     ));
     // Sweep bookkeeping: lock, config, run.json, sweep record, for a 1-iteration toy run minus
     // its training time is dominated by the files it writes; measure the store calls directly.
-    let store = crate::store::Store::new(dir.path().join("results"))?;
+    let store = harness_core::results::store::Store::new(dir.path().join("results"))?;
     let cfg = case_config("toy_8gaussians_gp")?;
     let t = Instant::now();
     for i in 0..20 {
         let d = store.run_dir(&format!("bench{i:04}"));
-        let _lock = crate::store::RunLock::try_acquire(&d)?;
-        crate::store::write_config(&d, &cfg)?;
+        let _lock = harness_core::results::store::RunLock::try_acquire(&d)?;
+        harness_core::results::store::write_config(&d, &cfg)?;
         let _ = store.plan_status(&format!("bench{i:04}"));
     }
     out.push((
@@ -550,17 +550,17 @@ pub fn overheads() -> Result<Vec<(String, f64, String)>> {
     // Report generation over 100 runs x 10,000 logged steps (synthetic tree), cold and
     // incremental (nothing changed).
     let tree = dir.path().join("report-bench");
-    crate::report::synthetic_results(&tree, 100, 10_000)?;
-    let opts = crate::report::ReportOptions::default();
+    harness_report::synthetic_results(&tree, 100, 10_000)?;
+    let opts = harness_report::ReportOptions::default();
     let t = Instant::now();
-    crate::report::generate(&tree, &opts)?;
+    harness_report::generate(&tree, &opts)?;
     out.push((
         "report, 100 runs x 10,000 steps, cold".into(),
         t.elapsed().as_secs_f64(),
         "s".into(),
     ));
     let t = Instant::now();
-    crate::report::generate(&tree, &opts)?;
+    harness_report::generate(&tree, &opts)?;
     out.push((
         "report, 100 runs x 10,000 steps, unchanged (incremental)".into(),
         t.elapsed().as_secs_f64(),
@@ -648,14 +648,14 @@ pub fn overheads() -> Result<Vec<(String, f64, String)>> {
 /// manifest a finished run writes (its folder names are random, so each run also reports
 /// that its config hashes elsewhere: the work is the same as for a sound tree).
 pub fn time_verify(tree: &std::path::Path) -> Result<f64> {
-    let store = crate::store::Store::new(tree)?;
+    let store = harness_core::results::store::Store::new(tree)?;
     for run in store.runs() {
-        if let Some(r) = crate::results::record::read(&run) {
-            crate::results::manifest::write(&run, r.status.as_str(), r.step)?;
+        if let Some(r) = harness_core::results::record::read(&run) {
+            harness_core::results::manifest::write(&run, r.status.as_str(), r.step)?;
         }
     }
     let t = Instant::now();
-    let found = crate::verify::check_tree(&store, &[])?;
+    let found = harness_core::results::verify::check_tree(&store, &[])?;
     anyhow::ensure!(found.runs == store.runs().len(), "verify skipped runs");
     Ok(t.elapsed().as_secs_f64())
 }

@@ -1,12 +1,12 @@
 //! Browsing a results directory: its runs at a glance (`harness ls`) and how a run differs
 //! from the fidelity profiles (`harness show`).
 
-use crate::config::{Profile, RunConfig};
-use crate::grid::show_value;
-use crate::results::metrics::{self, Direction, MetricFile};
-use crate::results::record::{self, RunRecord};
-use crate::results::summary::{self, Summary};
-use crate::store::{self, PlanStatus, Store};
+use harness_core::config::{Profile, RunConfig};
+use harness_core::grid::show_value;
+use harness_core::results::metrics::{self, Direction, MetricFile};
+use harness_core::results::record::{self, RunRecord};
+use harness_core::results::store::{self, PlanStatus, Store};
+use harness_core::results::summary::{self, Summary};
 
 /// One run of a results directory, as `harness ls` lists it.
 pub struct RunOverview {

@@ -10,13 +10,13 @@
 //! `plan.tsv` (task index, hash, settings), `configs/<i>.toml`, `job.sbatch`, and `logs/` (one
 //! `<job>_<task>.out` per array task).
 
-use crate::data::mnist::DataError;
-use crate::grid::{Plan, PlanEntry};
-use crate::results::record::now_rfc3339;
-use crate::results::sweep_record::{self, SlurmJob};
-use crate::run::{RunOptions, load_data};
-use crate::store::{PlanStatus, Store, config_text, write_atomic};
 use anyhow::{Context, Result};
+use harness_core::data::mnist::DataError;
+use harness_core::grid::{Plan, PlanEntry};
+use harness_core::results::record::now_rfc3339;
+use harness_core::results::store::{PlanStatus, Store, config_text, write_atomic};
+use harness_core::results::sweep_record::{self, SlurmJob};
+use harness_engine::run::{RunOptions, load_data};
 use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -378,7 +378,9 @@ fn with_absolute_data_dir(opts: &SlurmOptions, selection: &Selection) -> Result<
     if let Some(d) = &run.data_dir {
         run.data_dir = Some(std::path::absolute(d)?);
     } else if selection.submit.iter().any(|e| !e.config.is_toy()) {
-        run.data_dir = Some(std::path::absolute(crate::data::mnist::resolve_dir(None))?);
+        run.data_dir = Some(std::path::absolute(
+            harness_core::data::mnist::resolve_dir(None),
+        )?);
     }
     Ok(SlurmOptions {
         run,

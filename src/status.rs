@@ -1,9 +1,9 @@
 //! `harness status`: where each sweep of a results directory stands, from its run folders and,
 //! for sweeps submitted to SLURM, from what `squeue`/`sacct` say about the array's tasks.
 
-use crate::results::sweep_record::{SlurmJob, SweepRecord};
 use crate::slurm;
-use crate::store::{PlanStatus, Store};
+use harness_core::results::store::{PlanStatus, Store};
+use harness_core::results::sweep_record::{SlurmJob, SweepRecord};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -136,7 +136,8 @@ fn classify(store: &Store, h: &str, task: Option<&Task>) -> (&'static str, Strin
     match store.plan_status(h) {
         PlanStatus::Done => (
             "done",
-            damage(crate::verify::check_run(&store.run_dir(h)).problems).unwrap_or_default(),
+            damage(harness_core::results::verify::check_run(&store.run_dir(h)).problems)
+                .unwrap_or_default(),
         ),
         PlanStatus::Diverged => (
             "diverged",
@@ -155,10 +156,13 @@ fn classify(store: &Store, h: &str, task: Option<&Task>) -> (&'static str, Strin
         PlanStatus::Partial if live => ("pending", "queued again in SLURM".into()),
         PlanStatus::Partial => (
             "interrupted",
-            damage(crate::verify::resume_problems(&store.run_dir(h))).unwrap_or_else(|| {
+            damage(harness_core::results::verify::resume_problems(
+                &store.run_dir(h),
+            ))
+            .unwrap_or_else(|| {
                 format!(
                     "stopped after step {}; resumes from its last checkpoint",
-                    crate::checkpoint::latest_step(&store.run_dir(h)).unwrap_or(0)
+                    harness_core::results::checkpoints::latest_step(&store.run_dir(h)).unwrap_or(0)
                 )
             }),
         ),
@@ -171,9 +175,9 @@ fn classify(store: &Store, h: &str, task: Option<&Task>) -> (&'static str, Strin
 }
 
 /// What the next sweep will refuse run `h` for, given the `problems` it would refuse it for
-/// ([`crate::verify::check_run`] for a finished run, [`crate::verify::resume_problems`] for an
+/// ([`harness_core::results::verify::check_run`] for a finished run, [`harness_core::results::verify::resume_problems`] for an
 /// interrupted one), so `status` never promises a resume the sweep then refuses.
-fn damage(problems: Vec<crate::verify::Problem>) -> Option<String> {
+fn damage(problems: Vec<harness_core::results::verify::Problem>) -> Option<String> {
     let first = problems.first()?;
     Some(format!(
         "the next sweep refuses it: {}: {} (`harness verify` lists every problem)",

@@ -8,14 +8,14 @@
 //! is killed cannot take the others down. Without the executable (`worker_exe: None`, library
 //! callers) runs go one at a time in this process, each on every core.
 
-use crate::data::mnist::DataError;
-use crate::grid::{Plan, PlanEntry};
-use crate::results::run_files;
-use crate::results::sweep_record::{self, UnreadableRecord};
-use crate::run::{RunOptions, RunResult, execute, load_data};
-use crate::runlog::MetricsRow;
-use crate::store::{PlanStatus, Store, config_text, write_atomic};
 use anyhow::{Context, Result};
+use harness_core::data::mnist::DataError;
+use harness_core::grid::{Plan, PlanEntry};
+use harness_core::results::run_files;
+use harness_core::results::runlog::MetricsRow;
+use harness_core::results::store::{PlanStatus, Store, config_text, write_atomic};
+use harness_core::results::sweep_record::{self, UnreadableRecord};
+use harness_engine::run::{RunOptions, RunResult, execute, load_data};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -144,7 +144,7 @@ pub fn auto_jobs(pending: usize, cores: usize) -> usize {
     pending.min(cores).max(1)
 }
 
-/// The finished runs `done` split into those [`crate::verify::check_run`] finds damaged (with
+/// The finished runs `done` split into those [`harness_core::results::verify::check_run`] finds damaged (with
 /// its problems: refused, as a resume that cannot be trusted is) and the sound ones, which the
 /// sweep skips.
 fn check_finished<'a>(
@@ -154,7 +154,7 @@ fn check_finished<'a>(
     let mut damaged = Vec::new();
     let mut sound = Vec::new();
     for e in done {
-        let found = crate::verify::check_run(&store.run_dir(&e.hash));
+        let found = harness_core::results::verify::check_run(&store.run_dir(&e.hash));
         if found.problems.is_empty() {
             sound.push(e);
         } else {
@@ -194,7 +194,7 @@ pub fn run_sweep(
     match recorded {
         // ... but a record that exists and does not read is bad input whatever is to train.
         Err(e) if pending.is_empty() && !e.chain().any(|c| c.is::<UnreadableRecord>()) => {
-            crate::errln!("note: the sweep record was not updated ({e:#}); nothing to train")
+            harness_core::errln!("note: the sweep record was not updated ({e:#}); nothing to train")
         }
         r => r?,
     }
@@ -482,11 +482,13 @@ fn remove_leaked_config_folders(tmp: &Path) {
         );
         if dead && e.file_type().is_ok_and(|t| t.is_dir()) {
             match std::fs::remove_dir_all(e.path()) {
-                Ok(()) => crate::errln!(
+                Ok(()) => harness_core::errln!(
                     "note: removed {}, left by a sweep (pid {pid}) that was killed",
                     e.path().display()
                 ),
-                Err(err) => crate::errln!("note: cannot remove {}: {err}", e.path().display()),
+                Err(err) => {
+                    harness_core::errln!("note: cannot remove {}: {err}", e.path().display())
+                }
             }
         }
     }

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use gan_harness::claims::{Claim, ClaimRun, Verdict, evaluate};
+use harness_core::claims::{Claim, ClaimRun, Verdict, evaluate};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};

@@ -11,10 +11,10 @@ use std::fs;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use gan_harness::grid::{Plan, parse_plan};
-use gan_harness::report::{ReportOptions, generate};
-use gan_harness::results::sweep_record::{self, record_plan};
-use gan_harness::store::config_text;
+use harness_core::grid::{Plan, parse_plan};
+use harness_core::results::store::config_text;
+use harness_core::results::sweep_record::{self, record_plan};
+use harness_report::{ReportOptions, generate};
 
 fn harness() -> Command {
     Command::new(env!("CARGO_BIN_EXE_harness"))

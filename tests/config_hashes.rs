@@ -3,9 +3,9 @@
 //! the configuration code was restructured and must never move; a test failure here means a
 //! change altered what a configuration resolves to (or how it is hashed).
 
-use gan_harness::config::{Dataset, Loss, Model, Profile, RunSpec};
-use gan_harness::grid::load_plan;
-use gan_harness::hash::short_hash;
+use harness_core::config::{Dataset, Loss, Model, Profile, RunSpec};
+use harness_core::grid::load_plan;
+use harness_core::hash::short_hash;
 use std::path::Path;
 
 /// Every configuration of every shipped experiment, in plan order (an edit of an experiment

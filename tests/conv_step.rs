@@ -11,10 +11,11 @@ use burn::tensor::FloatDType;
 use burn::tensor::activation::relu;
 use burn::tensor::module::{conv_transpose2d, conv2d};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
-use gan_harness::config::{Dataset, Loss, Model, Profile, RunSpec};
-use gan_harness::model::{self, Conv, ConvCritic, ConvGenerator, Critic, Generator};
-use gan_harness::objective::Objective;
-use gan_harness::penalty::Penalty;
+use harness_core::config::{Dataset, Loss, Model, Profile, RunSpec};
+use harness_core::objective::Objective;
+use harness_core::penalty::Penalty;
+use harness_engine::losses::{ObjectiveLoss, PenaltyLoss};
+use harness_engine::nets::{Conv, ConvCritic, ConvGenerator, Critic, Generator};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -35,7 +36,7 @@ fn nets() -> (ConvGenerator, ConvCritic) {
     .resolve()
     .expect("the dcgan bench config resolves");
     let mut rng = ChaCha8Rng::seed_from_u64(11);
-    match model::build(&cfg, &mut rng, &device()) {
+    match harness_engine::nets::build(&cfg, &mut rng, &device()) {
         (Generator::Conv(g), Critic::Conv(c)) => (g, c),
         _ => unreachable!("a dcgan config builds conv nets"),
     }

@@ -3,8 +3,8 @@
 //! registry is defined in its Metrics section, and every argument of every command has a help
 //! line.
 
-use gan_harness::config::KEYS;
-use gan_harness::results::metrics::REGISTRY;
+use harness_core::config::KEYS;
+use harness_core::results::metrics::REGISTRY;
 use std::collections::{BTreeMap, BTreeSet};
 
 fn readme() -> String {

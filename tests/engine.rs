@@ -7,17 +7,18 @@ mod support;
 
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::prelude::*;
-use gan_harness::config::{
+use harness_core::config::{
     ClipWhen, Dataset, GOutput, Loss, Model, OptimConfig, OptimKind, Profile, RunConfig, RunSpec,
 };
-use gan_harness::data::mnist;
-use gan_harness::model::{self, Dense};
-use gan_harness::objective::Objective;
-use gan_harness::optim::Optim;
-use gan_harness::penalty::Penalty;
-use gan_harness::run::{RunOptions, RunResult, execute};
-use gan_harness::store::Store;
-use gan_harness::train::Engine;
+use harness_core::data::mnist;
+use harness_core::objective::Objective;
+use harness_core::penalty::Penalty;
+use harness_core::results::store::Store;
+use harness_engine::losses::{ObjectiveLoss, PenaltyLoss};
+use harness_engine::nets::{self, Dense};
+use harness_engine::optim::Optim;
+use harness_engine::run::{RunOptions, RunResult, execute};
+use harness_engine::train::Engine;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::path::Path;
@@ -214,7 +215,7 @@ fn max_rel_err(a: &[f32], b: &[f32]) -> f64 {
         .fold(0.0, f64::max)
 }
 
-fn check_input_grad(critic: model::Critic, x: Vec<f32>, rows: usize) {
+fn check_input_grad(critic: nets::Critic, x: Vec<f32>, rows: usize) {
     let d = device();
     let x = t2(&x, rows, &d).require_grad();
     let grads = critic.forward(x.clone()).sum().backward();
@@ -233,19 +234,19 @@ fn explicit_input_gradient_matches_burn_autodiff() {
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     let x: Vec<f32> = (0..5 * 6).map(|_| rng.random_range(-1.0..1.0)).collect();
     check_input_grad(
-        model::mlp_critic(&mut rng, &[6, 16, 8, 1], true, &d),
+        nets::mlp_critic(&mut rng, &[6, 16, 8, 1], true, &d),
         x.clone(),
         5,
     );
     check_input_grad(
-        model::mlp_critic(&mut rng, &[6, 32, 32, 32, 1], false, &d),
+        nets::mlp_critic(&mut rng, &[6, 32, 32, 32, 1], false, &d),
         x,
         5,
     );
     let x: Vec<f32> = (0..3 * 784).map(|_| rng.random_range(-1.0..1.0)).collect();
-    check_input_grad(model::conv_critic(&mut rng, 4, &d), x.clone(), 3);
+    check_input_grad(nets::conv_critic(&mut rng, 4, &d), x.clone(), 3);
     // Under spectral normalisation: the input gradient of the critic as it scores.
-    let sn = model::conv_critic(&mut rng, 4, &d).with_spectral_norm(&mut rng);
+    let sn = nets::conv_critic(&mut rng, 4, &d).with_spectral_norm(&mut rng);
     check_input_grad(sn.normalized(), x, 3);
 }
 
@@ -294,9 +295,9 @@ impl ModuleMapper for Perturb {
 /// Central finite differences of `pen` against its backpropagated gradient, at three entries
 /// of each layer's weight (`weights`: the weights' numbers in visiting order).
 fn check_penalty_gradients(
-    critic: &model::Critic,
+    critic: &nets::Critic,
     weights: &[usize],
-    pen: impl Fn(&model::Critic) -> Tensor<1>,
+    pen: impl Fn(&nets::Critic) -> Tensor<1>,
     what: &str,
 ) {
     let grads = pen(critic).backward();
@@ -336,7 +337,7 @@ fn check_penalty_gradients(
 fn penalty_parameter_gradients_match_finite_differences() {
     let d = device();
     let mut rng = ChaCha8Rng::seed_from_u64(3);
-    let plain = model::mlp_critic(&mut rng, &[4, 8, 8, 1], true, &d);
+    let plain = nets::mlp_critic(&mut rng, &[4, 8, 8, 1], true, &d);
     let mut batch = |n: usize| {
         let v: Vec<f32> = (0..n * 4).map(|_| rng.random_range(-1.0..1.0)).collect();
         t2(&v, n, &d)
@@ -349,7 +350,7 @@ fn penalty_parameter_gradients_match_finite_differences() {
     // Dense layers visit weight, bias (and, under spectral normalisation, u and v).
     for (critic, weights, label) in [(&plain, [0, 2, 4], "plain"), (&sn, [0, 4, 8], "sn")] {
         for penalty in [Penalty::Gp, Penalty::Lp, Penalty::R1, Penalty::R2] {
-            let pen = |c: &model::Critic| {
+            let pen = |c: &nets::Critic| {
                 let scorer = c.normalized();
                 let input_grad = |x| scorer.input_grad(x);
                 penalty
@@ -404,7 +405,7 @@ fn clamp_holds_after_every_critic_step() {
             max <= 0.02 + 1e-3,
             "critic parameter {max} too far outside the clamp"
         );
-        let clamped = gan_harness::optim::clamp_params(e.critic().clone(), 0.02);
+        let clamped = harness_engine::optim::clamp_params(e.critic().clone(), 0.02);
         let max = max_abs(&clamped);
         assert!(max <= 0.02);
     }
@@ -426,7 +427,7 @@ fn read(dir: &Path, hash: &str, file: &str) -> String {
 #[test]
 fn same_seed_is_identical_and_resume_equals_uninterrupted() {
     let cfg = toy_cfg(Loss::WganGp, 30);
-    let hash = gan_harness::hash::short_hash(&cfg);
+    let hash = harness_core::hash::short_hash(&cfg);
     let a = tempfile::tempdir().unwrap();
     let b = tempfile::tempdir().unwrap();
     let c = tempfile::tempdir().unwrap();
@@ -518,7 +519,7 @@ fn export_uses_pytorch_sequential_names() {
     let cfg = toy_cfg(Loss::WganGp, 2);
     let dir = tempfile::tempdir().unwrap();
     run_to(dir.path(), &cfg, None);
-    let hash = gan_harness::hash::short_hash(&cfg);
+    let hash = harness_core::hash::short_hash(&cfg);
     let bytes = std::fs::read(dir.path().join(hash).join("export/critic.safetensors")).unwrap();
     let text = String::from_utf8_lossy(&bytes[..2000.min(bytes.len())]).to_string();
     for name in [
@@ -546,7 +547,7 @@ fn modes_covered_over_training(cfg: &RunConfig) -> Vec<f64> {
         run_to(dir.path(), cfg, None),
         RunResult::Done { .. }
     ));
-    let eval = read(dir.path(), &gan_harness::hash::short_hash(cfg), "eval.csv");
+    let eval = read(dir.path(), &harness_core::hash::short_hash(cfg), "eval.csv");
     eval.lines()
         .filter(|l| l.contains(",modes_covered,"))
         .map(|l| l.rsplit(',').next().unwrap().parse().unwrap())
@@ -623,7 +624,7 @@ fn pixel_hist(v: &[f32], out: GOutput) -> Vec<f64> {
 fn hist_distance(data: &mnist::Mnist, cfg: &RunConfig) -> impl Fn(&[f32]) -> f64 {
     let out = cfg.g_output.unwrap();
     let mut real = Vec::new();
-    gan_harness::data::gather(&data.test, 0..1000, out, &mut real);
+    harness_core::data::gather(&data.test, 0..1000, out, &mut real);
     let real_h = pixel_hist(&real, out);
     move |s: &[f32]| {
         pixel_hist(s, out)
@@ -692,7 +693,7 @@ fn dcgan_wgan_gp_trains_on_mnist() {
     let out = tempfile::tempdir().unwrap();
     assert_eq!(
         e.train(out.path(), None, |_, _| {}).unwrap(),
-        gan_harness::train::Outcome::Done
+        harness_engine::train::Outcome::Done
     );
     let after = dist(&e.generate(e.eval_noise(500)));
     let rows = &e.logs.metrics;
@@ -706,7 +707,7 @@ fn dcgan_wgan_gp_trains_on_mnist() {
         last.estimate > 0.0 && last.penalty.is_some_and(f64::is_finite),
         "last row {last:?}"
     );
-    let mean = |r: &[gan_harness::runlog::MetricsRow]| {
+    let mean = |r: &[harness_core::results::runlog::MetricsRow]| {
         r.iter().map(|r| r.estimate).sum::<f64>() / r.len() as f64
     };
     assert!(
@@ -731,7 +732,7 @@ fn batch_norm_critic_trains_with_clipping_and_is_refused_with_a_penalty() {
         loss: Some(loss),
         model: Some(Model::Dcgan),
         dataset: Some(Dataset::Mnist),
-        critic_norm: Some(gan_harness::config::CriticNorm::BatchNorm),
+        critic_norm: Some(harness_core::config::CriticNorm::BatchNorm),
         dim: Some(8),
         batch_size: Some(16),
         n_critic: Some(2),
@@ -764,7 +765,7 @@ fn batch_norm_critic_trains_with_clipping_and_is_refused_with_a_penalty() {
         e.train_step();
         // Every trainable parameter is clamped; the running statistics are buffers, which the
         // official code's `for p in netD.parameters()` does not touch either.
-        let model::Critic::Conv(c) = e.critic() else {
+        let nets::Critic::Conv(c) = e.critic() else {
             panic!("dcgan critic expected")
         };
         let bn2 = c.bn2.as_ref().unwrap();
@@ -785,8 +786,8 @@ fn batch_norm_critic_trains_with_clipping_and_is_refused_with_a_penalty() {
     }
     // Clipping before the step (the official code's placement) leaves the running statistics,
     // which are buffers, alone.
-    let clamped = gan_harness::optim::clamp_params(e.critic().clone(), 0.01);
-    let model::Critic::Conv(cc) = &clamped else {
+    let clamped = harness_engine::optim::clamp_params(e.critic().clone(), 0.01);
+    let nets::Critic::Conv(cc) = &clamped else {
         unreachable!()
     };
     assert!(vals(cc.conv1.weight.val()).iter().all(|w| w.abs() <= 0.01));
@@ -795,8 +796,8 @@ fn batch_norm_critic_trains_with_clipping_and_is_refused_with_a_penalty() {
             .iter()
             .all(|g| *g <= 0.01)
     );
-    let running_var = |c: &model::Critic| match c {
-        model::Critic::Conv(c) => vals(c.bn2.as_ref().unwrap().running_var.value()),
+    let running_var = |c: &nets::Critic| match c {
+        nets::Critic::Conv(c) => vals(c.bn2.as_ref().unwrap().running_var.value()),
         _ => unreachable!(),
     };
     assert_eq!(running_var(&clamped), running_var(e.critic()));
@@ -823,7 +824,7 @@ fn batch_norm_critic_trains_with_clipping_and_is_refused_with_a_penalty() {
 #[test]
 fn dashboard_logs_the_run_through_burn_train() {
     let cfg = toy_cfg(Loss::WganGp, 30);
-    let hash = gan_harness::hash::short_hash(&cfg);
+    let hash = harness_core::hash::short_hash(&cfg);
     let d = tempfile::tempdir().unwrap();
     let store = Store::new(d.path()).unwrap();
     let opts = |stop_at| RunOptions {
@@ -867,7 +868,7 @@ fn trains_two_iterations(cfg: &RunConfig, data: &std::sync::Arc<mnist::Mnist>, l
     let mut e = Engine::new(cfg, &Device::flex(), (!cfg.is_toy()).then(|| data.clone()));
     let dir = tempfile::tempdir().unwrap();
     let out = e.train(dir.path(), None, |_, _| {}).unwrap();
-    assert_eq!(out, gan_harness::train::Outcome::Done, "{label}");
+    assert_eq!(out, harness_engine::train::Outcome::Done, "{label}");
     let rows = &e.logs.metrics;
     assert!(!rows.is_empty(), "{label}");
     for r in rows {
@@ -900,7 +901,7 @@ fn trains_two_iterations(cfg: &RunConfig, data: &std::sync::Arc<mnist::Mnist>, l
 /// run, not only the ones the learning tests use.
 #[test]
 fn every_resolvable_combination_of_settings_trains() {
-    use gan_harness::config::{Order, Schedule};
+    use harness_core::config::{Order, Schedule};
     let data = shared_mnist();
     let mut ran = 0;
     let profiles = std::iter::once(None).chain(Profile::ALL.iter().copied().map(Some));
@@ -939,7 +940,7 @@ fn every_resolvable_combination_of_settings_trains() {
                             };
                             let Ok(cfg) = spec.resolve() else { continue };
                             let label =
-                                format!("{profile:?} {}", gan_harness::hash::canonical_text(&cfg));
+                                format!("{profile:?} {}", harness_core::hash::canonical_text(&cfg));
                             trains_two_iterations(&cfg, &data, &label);
                             ran += 1;
                         }
@@ -976,7 +977,7 @@ fn every_objective_and_constraint_trains() {
                             clip,
                             model: Some(model),
                             dataset: Some(dataset),
-                            critic_norm: bn.then_some(gan_harness::config::CriticNorm::BatchNorm),
+                            critic_norm: bn.then_some(harness_core::config::CriticNorm::BatchNorm),
                             dim: (model != Model::Mlp).then_some(4),
                             g_hidden: (model == Model::Mlp).then(|| vec![16]),
                             c_hidden: (model == Model::Mlp).then(|| vec![16]),
@@ -991,7 +992,7 @@ fn every_objective_and_constraint_trains() {
                             ..Default::default()
                         };
                         let cfg = spec.resolve().unwrap_or_else(|e| panic!("{}", e.message));
-                        let label = gan_harness::hash::canonical_text(&cfg);
+                        let label = harness_core::hash::canonical_text(&cfg);
                         trains_two_iterations(&cfg, &data, &label);
                         ran += 1;
                     }
@@ -1010,7 +1011,7 @@ fn batch_norm_checkpoints_carry_the_latest_running_statistics() {
         loss: Some(Loss::WganClip),
         model: Some(Model::Dcgan),
         dataset: Some(Dataset::Mnist),
-        critic_norm: Some(gan_harness::config::CriticNorm::BatchNorm),
+        critic_norm: Some(harness_core::config::CriticNorm::BatchNorm),
         dim: Some(2),
         batch_size: Some(4),
         n_critic: Some(1),
@@ -1026,8 +1027,8 @@ fn batch_norm_checkpoints_carry_the_latest_running_statistics() {
     e.checkpoint(dir.path(), 0.0).unwrap();
     let mut r = Engine::new(&cfg, &Device::flex(), Some(data));
     r.restore(dir.path()).unwrap();
-    let running = |c: &model::Critic| match c.valid() {
-        model::Critic::Conv(c) => {
+    let running = |c: &nets::Critic| match c.valid() {
+        nets::Critic::Conv(c) => {
             let bn = c.bn3.expect("batch norm");
             (vals(bn.running_mean.value()), vals(bn.running_var.value()))
         }

@@ -9,8 +9,8 @@
 mod common;
 
 use burn::prelude::*;
-use gan_harness::data::mnist::{Mnist, load_cached};
-use gan_harness::measure::evaluator::{
+use harness_core::data::mnist::{Mnist, load_cached};
+use harness_engine::measure::evaluator::{
     Evaluator, EvaluatorSpec, MnistScores, TestReference, images01, score, train,
 };
 use rand::{Rng, SeedableRng};
@@ -179,7 +179,7 @@ fn classifier_score_and_class_histogram() {
     let ev = evaluator();
     let all_test = images01(&mnist().test, 0..mnist().test.len);
     let probs = ev.features_and_probs(&all_test).2;
-    let cs = gan_harness::measure::quality::classifier_score(&probs, 10);
+    let cs = harness_engine::measure::quality::classifier_score(&probs, 10);
     let real = scores_of(&images01(&mnist().train, 0..N));
     let collapsed = scores_of(&repeated_digit(0, N));
     eprintln!(

@@ -1,14 +1,14 @@
 //! The harness core: grid expansion, hashing, the store (atomic writes, locks), sweeps, and the
 //! CLI's handling of bad input.
 
-use gan_harness::config::{Loss, RunSpec};
-use gan_harness::grid::parse_plan;
-use gan_harness::hash::short_hash;
-use gan_harness::store::{PlanStatus, RunLock, Store, write_atomic};
+use harness_core::config::{Loss, RunSpec};
+use harness_core::grid::parse_plan;
+use harness_core::hash::short_hash;
+use harness_core::results::store::{PlanStatus, RunLock, Store, write_atomic};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn plan(text: &str) -> gan_harness::grid::Plan {
+fn plan(text: &str) -> harness_core::grid::Plan {
     parse_plan(Path::new("g.toml"), text, None).unwrap_or_else(|e| panic!("{e}"))
 }
 
@@ -528,7 +528,7 @@ fn a_results_tree_written_before_the_axes_keeps_working() {
     let runs = store.runs();
     assert_eq!(runs.len(), 3);
     for dir in &runs {
-        let cfg = gan_harness::store::read_config(dir).unwrap();
+        let cfg = harness_core::results::store::read_config(dir).unwrap();
         assert_eq!(
             short_hash(&cfg),
             dir.file_name().unwrap().to_string_lossy(),
@@ -699,7 +699,7 @@ gen_iters = [20000, 20, 21, 22]
             "the long run never checkpointed"
         );
         let owner = std::fs::read_to_string(&lock).unwrap_or_default();
-        if gan_harness::checkpoint::latest_step(&res.join(&long)).is_some()
+        if harness_core::results::checkpoints::latest_step(&res.join(&long)).is_some()
             && let Some(pid) = owner.split('@').next().and_then(|p| p.parse::<u32>().ok())
         {
             break pid;

@@ -96,7 +96,7 @@ fn a_grid_too_large_to_count_is_refused_by_dry_run_and_sweep() {
 /// `-0.0` and `0.0` are one setting: one configuration, trained once, with 0.0's hash.
 #[test]
 fn negative_zero_hashes_as_zero() {
-    let p = gan_harness::grid::parse_plan(
+    let p = harness_core::grid::parse_plan(
         Path::new("g.toml"),
         "[[grid]]\ng_beta1 = [0.0, -0.0]\nc_beta1 = [-0.0]\n",
         None,
@@ -104,7 +104,7 @@ fn negative_zero_hashes_as_zero() {
     .unwrap();
     assert_eq!(p.entries.len(), 1, "{:?}", p.duplicates);
     assert_eq!(p.duplicates, vec![(p.entries[0].hash.clone(), 2)]);
-    let zero = gan_harness::grid::parse_plan(
+    let zero = harness_core::grid::parse_plan(
         Path::new("g.toml"),
         "[base]\ng_beta1 = 0.0\nc_beta1 = 0.0\n",
         None,
@@ -156,7 +156,7 @@ fn settings_that_cannot_run_are_refused_before_anything_is_written() {
 /// A grid file without `name` is named after its file; a bad file name says so, not "key `name`".
 #[test]
 fn a_bad_file_name_is_reported_as_the_file_name() {
-    let e = gan_harness::grid::parse_plan(Path::new("my grid.toml"), "[base]\ndim = 8\n", None)
+    let e = harness_core::grid::parse_plan(Path::new("my grid.toml"), "[base]\ndim = 8\n", None)
         .unwrap_err()
         .to_string();
     assert!(
@@ -316,26 +316,26 @@ unsafe extern "C" {
 /// start and the end: `status` said "running step 0" mid-run).
 #[test]
 fn run_json_step_follows_the_checkpoints_mid_run() {
-    use gan_harness::results::record;
+    use harness_core::results::record;
     let d = tempfile::tempdir().unwrap();
-    let store = gan_harness::store::Store::new(d.path().join("results")).unwrap();
-    let spec: gan_harness::config::RunSpec = toml::from_str(
+    let store = harness_core::results::store::Store::new(d.path().join("results")).unwrap();
+    let spec: harness_core::config::RunSpec = toml::from_str(
         "dataset = \"8gaussians\"\ndim = 8\nbatch_size = 16\ngen_iters = 12\nlog_every = 4\n\
          eval_every = 12\ncheckpoint_every = 4\neval_samples = 100\n",
     )
     .unwrap();
     let cfg = spec.resolve().unwrap();
-    let dir = store.run_dir(&gan_harness::hash::short_hash(&cfg));
+    let dir = store.run_dir(&harness_core::hash::short_hash(&cfg));
     let mut seen = Vec::new();
-    let opts = gan_harness::run::RunOptions {
+    let opts = harness_engine::run::RunOptions {
         stop_at: Some(10),
         ..Default::default()
     };
-    let result = gan_harness::run::execute(&store, &cfg, &opts, |step, _| {
+    let result = harness_engine::run::execute(&store, &cfg, &opts, |step, _| {
         seen.push((step, record::read(&dir).unwrap().step));
     })
     .unwrap();
-    assert_eq!(result, gan_harness::run::RunResult::Stopped { step: 10 });
+    assert_eq!(result, harness_engine::run::RunResult::Stopped { step: 10 });
     // Called back before step k's checkpoint, so step 4 shows from step 5 on.
     let want: Vec<(u32, u32)> = (1..=10)
         .map(|s| {
@@ -423,8 +423,8 @@ fn a_finished_sweep_succeeds_on_a_read_only_results_directory() {
 }
 
 /// A tiny toy configuration for library-level runs.
-fn tiny_config() -> gan_harness::config::RunConfig {
-    let spec: gan_harness::config::RunSpec = toml::from_str(
+fn tiny_config() -> harness_core::config::RunConfig {
+    let spec: harness_core::config::RunSpec = toml::from_str(
         "dataset = \"8gaussians\"\ndim = 8\nbatch_size = 16\ngen_iters = 4\nlog_every = 2\n\
          eval_every = 4\ncheckpoint_every = 2\neval_samples = 100\n",
     )
@@ -437,17 +437,17 @@ fn tiny_config() -> gan_harness::config::RunConfig {
 #[test]
 fn stale_temporaries_and_a_damaged_lock_do_not_outlive_the_next_attempt() {
     let d = tempfile::tempdir().unwrap();
-    let store = gan_harness::store::Store::new(d.path().join("results")).unwrap();
+    let store = harness_core::results::store::Store::new(d.path().join("results")).unwrap();
     let cfg = tiny_config();
-    let dir = store.run_dir(&gan_harness::hash::short_hash(&cfg));
+    let dir = store.run_dir(&harness_core::hash::short_hash(&cfg));
     std::fs::create_dir_all(dir.join("checkpoints")).unwrap();
     std::fs::write(dir.join(".tmp-a1b2c3"), vec![0u8; 4096]).unwrap();
     std::fs::write(dir.join("checkpoints/.tmp-d4e5f6"), b"half").unwrap();
     std::fs::write(dir.join("lock"), [0xff, 0xfe, 0x00, 0x80]).unwrap();
-    let opts = gan_harness::run::RunOptions::default();
-    let r = gan_harness::run::execute(&store, &cfg, &opts, |_, _| {}).unwrap();
+    let opts = harness_engine::run::RunOptions::default();
+    let r = harness_engine::run::execute(&store, &cfg, &opts, |_, _| {}).unwrap();
     assert!(
-        matches!(r, gan_harness::run::RunResult::Done { .. }),
+        matches!(r, harness_engine::run::RunResult::Done { .. }),
         "{r:?}"
     );
     let left: Vec<PathBuf> = tree(&dir)

@@ -3,9 +3,9 @@
 //! hashes (and weights) of configs that leave `init` at their family's default.
 
 use burn::prelude::*;
-use gan_harness::config::{InitScheme, Model, RunConfig, RunSpec};
-use gan_harness::hash::short_hash;
-use gan_harness::model::{Critic, Dense, Generator, Mlp, build};
+use harness_core::config::{InitScheme, Model, RunConfig, RunSpec};
+use harness_core::hash::short_hash;
+use harness_engine::nets::{Critic, Dense, Generator, Mlp, build};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -37,7 +37,7 @@ fn mlp_layers(net: &str, m: &Mlp) -> Vec<Layer> {
         .collect()
 }
 
-fn conv(name: &str, c: &gan_harness::model::Conv) -> Layer {
+fn conv(name: &str, c: &harness_engine::nets::Conv) -> Layer {
     Layer {
         name: name.into(),
         weight: host(c.weight.val()),

@@ -58,7 +58,7 @@ fn finished(d: &Path) -> (PathBuf, String, PathBuf) {
     let results = d.join("reference");
     let out = sweep(&grid, &results, &tmp_in(d), &[]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let p = gan_harness::grid::parse_plan(&grid, GRID, None).unwrap();
+    let p = harness_core::grid::parse_plan(&grid, GRID, None).unwrap();
     (results, p.entries[0].hash.clone(), grid)
 }
 
@@ -226,7 +226,7 @@ fn seeds_run_on_different_cpus_are_flagged() {
 #[test]
 fn verify_of_a_100_run_tree_takes_seconds() {
     let d = tempfile::tempdir().unwrap();
-    gan_harness::report::synthetic_results(d.path(), 100, 10_000).unwrap();
+    harness_report::synthetic_results(d.path(), 100, 10_000).unwrap();
     let secs = gan_harness::bench::time_verify(d.path()).unwrap();
     eprintln!("verify over 100 runs x 10,000 steps: {secs:.2} s");
     assert!(secs < 20.0, "{secs} s");

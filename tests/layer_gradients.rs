@@ -8,10 +8,11 @@ use burn::prelude::*;
 use burn::tensor::activation::{leaky_relu, relu};
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
-use gan_harness::config::{CriticNorm, Dataset, Loss, Model, RunSpec};
-use gan_harness::measure::layer_gradients;
-use gan_harness::model::{self, Act, ConvCritic, Critic, Dense, Mlp, OutAct};
-use gan_harness::objective::Objective;
+use harness_core::config::{CriticNorm, Dataset, Loss, Model, RunSpec};
+use harness_core::objective::Objective;
+use harness_engine::losses::ObjectiveLoss;
+use harness_engine::measure::layer_gradients;
+use harness_engine::nets::{self, Act, ConvCritic, Critic, Dense, Mlp, OutAct};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -210,7 +211,7 @@ fn activation_norms_of_mlps_match_autodiff_on_the_cut_network() {
         (Act::Relu, relu::<2> as fn(Tensor<2>) -> Tensor<2>),
         (Act::LeakyRelu, |x| leaky_relu(x, 0.2)),
     ] {
-        let critic = model::mlp_critic(&mut rng, &[6, 16, 8, 8, 1], act == Act::LeakyRelu, &d);
+        let critic = nets::mlp_critic(&mut rng, &[6, 16, 8, 8, 1], act == Act::LeakyRelu, &d);
         let Critic::Mlp(m) = &critic else {
             unreachable!()
         };
@@ -266,7 +267,7 @@ fn conv_stage(c: &ConvCritic, i: usize, x: Tensor<2>) -> Tensor<2> {
 fn activation_norms_of_the_conv_critic_match_autodiff_on_the_cut_network() {
     let d = device();
     let mut rng = ChaCha8Rng::seed_from_u64(9);
-    let plain = model::conv_critic(&mut rng, 4, &d);
+    let plain = nets::conv_critic(&mut rng, 4, &d);
     let cfg = RunSpec {
         loss: Some(Loss::WganClip),
         model: Some(Model::Dcgan),
@@ -277,7 +278,7 @@ fn activation_norms_of_the_conv_critic_match_autodiff_on_the_cut_network() {
     }
     .resolve()
     .unwrap();
-    let (_, normed) = model::build(&cfg, &mut rng, &d);
+    let (_, normed) = nets::build(&cfg, &mut rng, &d);
     let real = t2(&random(&mut rng, 3 * 784, 0.0, 1.0), 3, &d);
     let fake = t2(&random(&mut rng, 3 * 784, 0.0, 1.0), 3, &d);
     for (name, critic) in [("plain", plain), ("batch norm", normed)] {

@@ -17,8 +17,8 @@ use std::{fs, thread};
 use flate2::Compression;
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
-use gan_harness::data::download::{DEFAULT_MIRRORS, DownloadOptions, download_mnist};
-use gan_harness::data::mnist::{
+use harness_core::data::download::{DEFAULT_MIRRORS, DownloadOptions, download_mnist};
+use harness_core::data::mnist::{
     DATA_DIR_ENV, DEFAULT_DATA_DIR, DataError, FILES, IMAGE_PIXELS, Mnist, load, load_cached,
     resolve_dir, resolve_dir_with,
 };

@@ -1,9 +1,9 @@
 //! Profiles resolve to the settings of the code they name, checked field by field against the
 //! source's lines.
 
-use gan_harness::config::{InitScheme, Loss, Model, OptimKind, Order, Profile, RunSpec, Schedule};
+use harness_core::config::{InitScheme, Loss, Model, OptimKind, Order, Profile, RunSpec, Schedule};
 
-fn resolve(p: Profile) -> gan_harness::config::RunConfig {
+fn resolve(p: Profile) -> harness_core::config::RunConfig {
     RunSpec {
         profile: Some(p),
         ..Default::default()
@@ -47,7 +47,7 @@ fn the_port_and_the_tf_code_differ_in_init_and_order() {
     let code = resolve(Profile::WgangpToyCode);
     assert_eq!(code.init_scheme(), InitScheme::TfOriginal);
     assert_eq!(code.order, Order::GeneratorFirst);
-    let same = gan_harness::config::RunConfig {
+    let same = harness_core::config::RunConfig {
         init: code.init,
         order: code.order,
         profile: code.profile,

@@ -4,7 +4,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use gan_harness::report::{
+use harness_report::{
     Band, ReportOptions, build_sections, discover, generate, group_runs, load_runs, load_sweeps,
     mean_band, synthetic_results, varying_keys,
 };
@@ -528,9 +528,9 @@ fn synthetic_tree_reports() {
 /// The report over a tree made by real (short) training runs: 3 configurations x 2 seeds.
 #[test]
 fn report_from_real_short_runs() {
-    use gan_harness::grid::parse_plan;
-    use gan_harness::store::Store;
     use gan_harness::sweep::{SweepOptions, run_sweep};
+    use harness_core::grid::parse_plan;
+    use harness_core::results::store::Store;
     let dir = tempfile::tempdir().unwrap();
     let grid = r#"
 name = "real_short"

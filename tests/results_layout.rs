@@ -2,14 +2,14 @@
 //! serialised field of the typed records and every registered metric (with its direction) is
 //! in the document.
 
-use gan_harness::results::metrics::{self, REGISTRY};
-use gan_harness::results::record::RunRecord;
-use gan_harness::results::summary::{
+use harness_core::results::metrics::{self, REGISTRY};
+use harness_core::results::record::RunRecord;
+use harness_core::results::runlog::METRICS_HEADER;
+use harness_core::results::summary::{
     Best, EvaluatorRef, Final, StepTime, Summary, Throughput, TimeSplit,
 };
-use gan_harness::results::sweep_record::{SlurmJob, SweepRecord};
-use gan_harness::results::{run_files, tree_dirs};
-use gan_harness::runlog::METRICS_HEADER;
+use harness_core::results::sweep_record::{SlurmJob, SweepRecord};
+use harness_core::results::{run_files, tree_dirs};
 use serde_json::Value;
 
 fn doc() -> String {

@@ -3,9 +3,9 @@
 //! run, or is refused with exit 2, naming the file and the fix (`--restart`), and writing
 //! nothing; `--restart` moves the run's files aside and trains it from step 0.
 
-use gan_harness::config::RunConfig;
-use gan_harness::run::{RunOptions, RunResult, execute};
-use gan_harness::store::Store;
+use harness_core::config::RunConfig;
+use harness_core::results::store::Store;
+use harness_engine::run::{RunOptions, RunResult, execute};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -26,7 +26,7 @@ const GRID: &str = "name = \"resume\"\n[base]\ndataset = \"8gaussians\"\ndim = 8
 fn plan(dir: &Path) -> (PathBuf, RunConfig, String) {
     let grid = dir.join("grid.toml");
     std::fs::write(&grid, GRID).unwrap();
-    let p = gan_harness::grid::parse_plan(&grid, GRID, None).unwrap();
+    let p = harness_core::grid::parse_plan(&grid, GRID, None).unwrap();
     let e = &p.entries[0];
     (grid, e.config.clone(), e.hash.clone())
 }
@@ -501,7 +501,7 @@ fn restart_moves_a_broken_run_aside_and_trains_it_from_step_0() {
     assert!(moved[0].join("eval.csv").exists());
     let d = differing(&csvs(&run), &csvs(&reference.join(&hash)));
     assert!(d.is_empty(), "differ from the uninterrupted run: {d:?}");
-    let rec = gan_harness::results::record::read(&run).unwrap();
+    let rec = harness_core::results::record::read(&run).unwrap();
     assert_eq!(rec.attempts, 1, "a restart is a fresh run");
     // Nothing left to do: the discarded folder is not a run of its own.
     let out = harness().arg("ls").arg(&results).output().unwrap();
@@ -528,7 +528,7 @@ fn run_restart_trains_from_step_0() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stderr(&out).contains("discarded"), "{}", stderr(&out));
-    let rec = gan_harness::results::record::read(&run).unwrap();
+    let rec = harness_core::results::record::read(&run).unwrap();
     assert_eq!(rec.step, 12);
 }
 

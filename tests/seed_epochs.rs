@@ -6,10 +6,10 @@
 mod common;
 
 use burn::prelude::*;
-use gan_harness::config::{MNIST_TRAIN_IMAGES, Profile, RunConfig, RunSpec, SeedEpoch};
-use gan_harness::data::{gather, mnist};
-use gan_harness::grid::load_plan;
-use gan_harness::train::{Engine, Outcome, StepNet};
+use harness_core::config::{MNIST_TRAIN_IMAGES, Profile, RunConfig, RunSpec, SeedEpoch};
+use harness_core::data::{gather, mnist};
+use harness_core::grid::load_plan;
+use harness_engine::train::{Engine, Outcome, StepNet};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};

@@ -2,9 +2,9 @@
 //! (munged, slurmctld, slurmd) on the CI machine. Where `sbatch` is absent these tests say so
 //! and skip, unless HARNESS_REQUIRE_SLURM is set (CI sets it), in which case they fail.
 
-use gan_harness::grid::parse_plan;
-use gan_harness::results::sweep_record;
-use gan_harness::store::{PlanStatus, Store};
+use harness_core::grid::parse_plan;
+use harness_core::results::store::{PlanStatus, Store};
+use harness_core::results::sweep_record;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -79,7 +79,7 @@ fn job_id(o: &Output) -> String {
         .to_string()
 }
 
-fn grid(dir: &Path, text: &str) -> (PathBuf, gan_harness::grid::Plan) {
+fn grid(dir: &Path, text: &str) -> (PathBuf, harness_core::grid::Plan) {
     let p = dir.join("grid.toml");
     std::fs::write(&p, text).unwrap();
     let plan = parse_plan(&p, text, None).unwrap();
@@ -248,7 +248,7 @@ fn a_cancelled_task_is_resubmitted_by_retry_failed_and_resumes_from_its_checkpoi
     wait_for(
         "the long run's first checkpoint",
         Duration::from_secs(300),
-        || gan_harness::checkpoint::latest_step(&res.join(&long)).is_some(),
+        || harness_core::results::checkpoints::latest_step(&res.join(&long)).is_some(),
     );
     let cancelled = Command::new("scancel")
         .arg(format!("{job}_{task}"))
@@ -258,7 +258,7 @@ fn a_cancelled_task_is_resubmitted_by_retry_failed_and_resumes_from_its_checkpoi
     wait_for("the array to finish", Duration::from_secs(300), || {
         job_finished(&job)
     });
-    let at_kill = gan_harness::checkpoint::latest_step(&res.join(&long)).unwrap();
+    let at_kill = harness_core::results::checkpoints::latest_step(&res.join(&long)).unwrap();
     assert!(
         at_kill < 20000,
         "the long run finished before it was cancelled"

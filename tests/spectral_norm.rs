@@ -4,11 +4,11 @@
 
 use burn::module::{Param, ParamId};
 use burn::prelude::*;
-use gan_harness::config::{Dataset, Model, Objective, Penalty, RunConfig, RunSpec};
-use gan_harness::measure::spectral_norms;
-use gan_harness::model::{self, Critic};
-use gan_harness::spectral_norm::{SpectralNorm, as_matrix, largest_singular_value};
-use gan_harness::train::Engine;
+use harness_core::config::{Dataset, Model, Objective, Penalty, RunConfig, RunSpec};
+use harness_engine::measure::spectral_norms;
+use harness_engine::nets::spectral_norm::{SpectralNorm, as_matrix, largest_singular_value};
+use harness_engine::nets::{self, Critic};
+use harness_engine::train::Engine;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -214,7 +214,7 @@ fn a_training_step_iterates_once_per_optimiser_step() {
 fn sigma_max_is_the_svd_of_the_effective_weight() {
     let d = device();
     let mut rng = ChaCha8Rng::seed_from_u64(5);
-    let plain = model::mlp_critic(&mut rng, &[6, 8, 1], true, &d);
+    let plain = nets::mlp_critic(&mut rng, &[6, 8, 1], true, &d);
     let rows = spectral_norms(3, &plain);
     assert_eq!(rows.len(), 2);
     for (row, (_, w)) in rows.iter().zip(plain.layer_matrices()) {
@@ -236,7 +236,7 @@ fn sigma_max_is_the_svd_of_the_effective_weight() {
         );
     }
     // The dcgan critic: four layers, convolutions as [out, in * 25] matrices.
-    let conv = model::conv_critic(&mut rng, 2, &d).with_spectral_norm(&mut rng);
+    let conv = nets::conv_critic(&mut rng, 2, &d).with_spectral_norm(&mut rng);
     let shapes: Vec<[usize; 2]> = conv
         .layer_matrices()
         .iter()
@@ -255,7 +255,7 @@ fn vectors_are_checkpointed_and_the_export_is_normalised() {
     let dir = tempfile::tempdir().unwrap();
     let mut e = Engine::new(&cfg, &Device::flex(), None);
     let out = e.train(dir.path(), Some(10), |_, _| {}).unwrap();
-    assert_eq!(out, gan_harness::train::Outcome::Stopped { step: 10 });
+    assert_eq!(out, harness_engine::train::Outcome::Stopped { step: 10 });
     let mut r = Engine::new(&cfg, &Device::flex(), None);
     assert_ne!(vectors(r.critic()), vectors(e.critic()));
     assert_eq!(r.restore(dir.path()).unwrap(), Some(10));

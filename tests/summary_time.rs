@@ -4,10 +4,10 @@
 
 mod common;
 
-use gan_harness::config::{Profile, RunSpec};
-use gan_harness::results::summary;
-use gan_harness::run::{RunOptions, RunResult, execute};
-use gan_harness::store::Store;
+use harness_core::config::{Profile, RunSpec};
+use harness_core::results::store::Store;
+use harness_core::results::summary;
+use harness_engine::run::{RunOptions, RunResult, execute};
 
 /// The run's training throughput agrees with the rate its `timing.csv` implies (last logged
 /// step over its clock, read before the run's only evaluation and checkpoint), within 10%, and
@@ -37,7 +37,7 @@ fn first_mnist_run_reports_training_throughput_without_the_evaluator() {
         out.path().join("evaluators").read_dir().unwrap().count() == 1,
         "the evaluator was trained into the fresh tree"
     );
-    let dir = store.run_dir(&gan_harness::hash::short_hash(&cfg));
+    let dir = store.run_dir(&harness_core::hash::short_hash(&cfg));
     let s = summary::read(&dir).expect("summary.json");
     let time = s.time.expect("time split");
     let tp = s.throughput.expect("throughput");

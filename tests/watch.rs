@@ -138,7 +138,7 @@ fn the_page_follows_a_running_sweep_in_chromium() {
         .filter(|e| {
             e.file_name()
                 .to_string_lossy()
-                .starts_with(gan_harness::atomic_file::TEMP_PREFIX)
+                .starts_with(harness_core::results::atomic_file::TEMP_PREFIX)
         })
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");

@@ -5,8 +5,8 @@
 use super::error::{CliResult, bad};
 use super::table::render_table;
 use crate::bench::{self, CaseResult, TorchResult};
-use crate::config::Backend;
-use crate::store::write_atomic;
+use harness_core::config::Backend;
+use harness_core::results::store::write_atomic;
 use serde::Serialize;
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -1,7 +1,7 @@
 //! `harness data mnist`: fetch MNIST, verified.
 
 use super::error::CliResult;
-use crate::data::{download, mnist};
+use harness_core::data::{download, mnist};
 use std::path::PathBuf;
 use std::process::ExitCode;
 

@@ -1,12 +1,12 @@
 //! Why a command failed, kept typed until [`CliError::exit_code`] chooses between 2 (bad
 //! input: nothing was run) and 1 (a failure while running).
 
-use crate::data::mnist::DataError;
-use crate::grid::GridError;
-use crate::results::sweep_record::UnreadableRecord;
 use crate::slurm::SlurmError;
-use crate::store::StoreError;
 use crate::sweep::SweepError;
+use harness_core::data::mnist::DataError;
+use harness_core::grid::GridError;
+use harness_core::results::store::StoreError;
+use harness_core::results::sweep_record::UnreadableRecord;
 use std::process::ExitCode;
 
 /// Why a command failed.

@@ -2,8 +2,8 @@
 
 use super::error::{CliError, CliResult, bad};
 use super::input::open_store;
-use crate::run::{self, load_data};
-use crate::store;
+use harness_core::results::store;
+use harness_engine::run::{self, load_data};
 use std::path::PathBuf;
 use std::process::ExitCode;
 

@@ -2,8 +2,8 @@
 
 use super::error::CliResult;
 use super::input::open_store;
-use crate::data::mnist;
-use crate::run::load_evaluator;
+use harness_core::data::mnist;
+use harness_engine::run::load_evaluator;
 use std::path::PathBuf;
 use std::process::ExitCode;
 

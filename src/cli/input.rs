@@ -2,22 +2,9 @@
 //! results directory, a grid file.
 
 use super::error::CliError;
-use crate::config::Backend;
-use crate::grid::{self, Plan};
-use crate::store::Store;
-use clap::builder::PossibleValue;
+use harness_core::grid::{self, Plan};
+use harness_core::results::store::Store;
 use std::path::Path;
-
-/// `--backend` and `--backends` take the config's spellings.
-impl clap::ValueEnum for Backend {
-    fn value_variants<'a>() -> &'a [Self] {
-        Backend::ALL
-    }
-
-    fn to_possible_value(&self) -> Option<PossibleValue> {
-        Some(PossibleValue::new(self.as_str()))
-    }
-}
 
 /// A results directory given on the command line (a path that is a file is bad input).
 pub fn open_store(path: &Path) -> Result<Store, CliError> {

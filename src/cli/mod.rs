@@ -67,7 +67,7 @@ pub fn main() -> ExitCode {
     // The commands that train save their state whatever becomes of their output; the others
     // stop quietly when their reader goes away.
     if !matches!(cli.command, Command::Sweep(_) | Command::Run(_)) {
-        crate::console::die_on_closed_pipe();
+        harness_core::console::die_on_closed_pipe();
     }
     let result = match cli.command {
         Command::Sweep(a) => sweep::exec(a),
@@ -84,7 +84,7 @@ pub fn main() -> ExitCode {
         Command::Data(a) => data::exec(a),
     };
     result.unwrap_or_else(|e| {
-        crate::errln!("error: {e}");
+        harness_core::errln!("error: {e}");
         ExitCode::from(e.exit_code())
     })
 }

@@ -2,7 +2,7 @@
 //! elsewhere needs (docs/replay-format.md; the PyTorch oracle in `oracle/` reads it).
 
 use super::error::{CliError, CliResult, bad};
-use crate::replay::{self, ReplayError, ReplayOptions};
+use harness_engine::replay::{self, ReplayError, ReplayOptions};
 use std::path::PathBuf;
 use std::process::ExitCode;
 

@@ -2,8 +2,8 @@
 //! gate on its sweeps' claims.
 
 use super::error::{CliResult, bad};
-use crate::claims::Verdict;
-use crate::report::{self, Band, CheckedClaim, ReportOptions};
+use harness_core::claims::Verdict;
+use harness_report::{Band, CheckedClaim, ReportOptions};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -64,7 +64,7 @@ pub fn exec(a: Args) -> CliResult {
     if a.watch {
         return watch(&a.dir, &opts, a.interval);
     }
-    let s = report::generate(&a.dir, &opts)?;
+    let s = harness_report::generate(&a.dir, &opts)?;
     print_summary(&s);
     if !a.check {
         return Ok(ExitCode::SUCCESS);
@@ -79,9 +79,9 @@ fn watch(dir: &std::path::Path, opts: &ReportOptions, interval: f64) -> CliResul
             "--interval must be between 0.05 and 3600 seconds, got {interval}"
         )));
     }
-    let stop = crate::stop::StopFlag::on_signals().map_err(anyhow::Error::from)?;
+    let stop = harness_core::stop::StopFlag::on_signals().map_err(anyhow::Error::from)?;
     let every = std::time::Duration::from_secs_f64(interval);
-    let sig = report::watch::watch(dir, opts, every, &stop, |s| {
+    let sig = harness_report::watch::watch(dir, opts, every, &stop, |s| {
         print_summary(s);
         if !s.in_flight.is_empty() {
             println!("watching: {} runs in flight", s.in_flight.len());
@@ -89,13 +89,13 @@ fn watch(dir: &std::path::Path, opts: &ReportOptions, interval: f64) -> CliResul
     })?;
     println!(
         "stopped by {}; the page is final",
-        crate::stop::signal_name(sig)
+        harness_core::stop::signal_name(sig)
     );
-    Ok(ExitCode::from(crate::stop::exit_code(sig)))
+    Ok(ExitCode::from(harness_core::stop::exit_code(sig)))
 }
 
 /// What one generation drew, and its warnings and claims.
-fn print_summary(s: &report::ReportSummary) {
+fn print_summary(s: &harness_report::ReportSummary) {
     println!(
         "report: {} runs in {} groups, {} charts ({} redrawn) -> {}",
         s.runs,
@@ -110,7 +110,7 @@ fn print_summary(s: &report::ReportSummary) {
     if !s.claims.is_empty() {
         println!(
             "claims: {} ({})",
-            report::claims_counts(&s.claims),
+            harness_report::claims_counts(&s.claims),
             s.index.with_file_name("claims.csv").display()
         );
     }

@@ -3,11 +3,11 @@
 
 use super::error::{CliResult, bad};
 use super::input::{load_plan, open_store};
-use crate::config::{Backend, RunConfig};
-use crate::hash;
-use crate::run::{RunOptions, RunResult, execute, load_data};
-use crate::stop::{self, StopFlag};
 use crate::sweep::RunOutput;
+use harness_core::config::{Backend, RunConfig};
+use harness_core::hash;
+use harness_core::stop::{self, StopFlag};
+use harness_engine::run::{RunOptions, RunResult, execute, load_data};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -80,8 +80,8 @@ pub fn exec(a: Args) -> CliResult {
     let h = hash::short_hash(&cfg);
     let dir = store.run_dir(&h);
     if a.restart && dir.exists() {
-        let to = crate::resume::discard(&dir)?;
-        crate::errln!(
+        let to = harness_core::results::resume::discard(&dir)?;
+        harness_core::errln!(
             "{h}: moved its checkpoint and logs to {}; training it from step 0",
             to.display()
         );
@@ -112,7 +112,7 @@ pub fn exec(a: Args) -> CliResult {
     let failed = matches!(result, RunResult::Failed { .. });
     let interrupted = match result {
         RunResult::Interrupted { step, signal } => {
-            crate::errln!(
+            harness_core::errln!(
                 "{h}: stopped by {} after step {step}, checkpointed there; run the same command \
                  (or the sweep) again to resume",
                 stop::signal_name(signal)

@@ -3,8 +3,8 @@
 use super::error::CliResult;
 use super::input::open_store;
 use crate::browse;
-use crate::results::run_files;
-use crate::store;
+use harness_core::results::run_files;
+use harness_core::results::store;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -3,9 +3,9 @@
 use super::error::{CliResult, bad};
 use super::input::open_store;
 use super::table::render_table;
-use crate::results::sweep_record;
 use crate::status::{self, STATES, SweepStatus};
-use crate::store::{self, Store};
+use harness_core::results::store::{self, Store};
+use harness_core::results::sweep_record;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;

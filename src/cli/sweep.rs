@@ -4,14 +4,14 @@
 use super::error::{CliResult, bad};
 use super::input::{load_plan, open_store};
 use super::table::render_table;
-use crate::config::Backend;
-use crate::grid::{self, Plan};
-use crate::limits;
-use crate::run::RunOptions;
 use crate::slurm::{self, SlurmOptions, Submission};
-use crate::stop::{self, StopFlag};
-use crate::store::Store;
 use crate::sweep::{SweepOptions, SweepReport, plan_table, run_sweep};
+use harness_core::config::Backend;
+use harness_core::grid::{self, Plan};
+use harness_core::limits;
+use harness_core::results::store::Store;
+use harness_core::stop::{self, StopFlag};
+use harness_engine::run::RunOptions;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -215,15 +215,15 @@ fn restart(
     for h in restart_targets(plan, prefixes)? {
         let dir = store.run_dir(&h);
         if !dir.exists() {
-            crate::outln!("{h}: nothing to discard (never started)");
+            harness_core::outln!("{h}: nothing to discard (never started)");
         } else if dry_run {
-            crate::outln!(
+            harness_core::outln!(
                 "{h}: would move the files of {} aside and train it from step 0",
                 dir.display()
             );
         } else {
-            let to = crate::resume::discard(&dir)?;
-            crate::outln!(
+            let to = harness_core::results::resume::discard(&dir)?;
+            harness_core::outln!(
                 "{h}: moved its checkpoint and logs to {}; training it from step 0",
                 to.display()
             );
@@ -299,7 +299,9 @@ fn check_memory(plan: &Plan) -> Result<(), super::error::CliError> {
 
 fn note_duplicates(plan: &Plan) {
     for (h, n) in &plan.duplicates {
-        crate::errln!("note: {n} grid points expand to the same configuration {h}; it runs once");
+        harness_core::errln!(
+            "note: {n} grid points expand to the same configuration {h}; it runs once"
+        );
     }
 }
 
@@ -319,12 +321,12 @@ fn print_dry_run(plan: &Plan, store: &Store, shard: Option<(usize, usize)>) {
             rows.push(vec![i.to_string(), h, settings, status.as_str().into()]);
         }
     }
-    crate::outln!(
+    harness_core::outln!(
         "{}: {} configurations (dry run: nothing written)",
         plan.name,
         rows.len() - 1
     );
-    crate::out!("{}", render_table(&rows));
+    harness_core::out!("{}", render_table(&rows));
 }
 
 fn print_report(plan: &Plan, store: &Store, report: &SweepReport) {
@@ -336,14 +338,14 @@ fn print_report(plan: &Plan, store: &Store, report: &SweepReport) {
         && report.interrupted.is_empty()
         && report.not_started.is_empty()
     {
-        crate::outln!(
+        harness_core::outln!(
             "{}: nothing to train: all {} configurations are already done ({})",
             plan.name,
             report.total,
             store.root.display()
         );
     } else {
-        crate::outln!(
+        harness_core::outln!(
             "{}: {} trained ({} resumed), {} already done, {} diverged, {} failed, {} running elsewhere",
             plan.name,
             report.trained.len(),
@@ -355,16 +357,16 @@ fn print_report(plan: &Plan, store: &Store, report: &SweepReport) {
         );
     }
     for (h, e) in &report.refused {
-        crate::errln!("  NOT RESUMED: {h}: {e}");
+        harness_core::errln!("  NOT RESUMED: {h}: {e}");
     }
     for (h, step) in &report.diverged {
-        crate::outln!("  diverged: {h} at step {step}");
+        harness_core::outln!("  diverged: {h} at step {step}");
     }
     for (h, e) in &report.failed {
-        crate::errln!("  FAILED: {h}: {e}");
+        harness_core::errln!("  FAILED: {h}: {e}");
     }
     if let Some(signal) = report.stopped_by {
-        crate::errln!(
+        harness_core::errln!(
             "{}: stopped by {}: {} run(s) interrupted and checkpointed, {} not started; run the \
              same command again to resume",
             plan.name,
@@ -373,7 +375,7 @@ fn print_report(plan: &Plan, store: &Store, report: &SweepReport) {
             report.not_started.len()
         );
         for (h, step) in &report.interrupted {
-            crate::errln!("  interrupted: {h} after step {step}");
+            harness_core::errln!("  interrupted: {h} after step {step}");
         }
     }
 }
@@ -424,7 +426,7 @@ fn print_submission(plan: &Plan, results: &std::path::Path, sub: &Submission) {
     }
     let left_out = left_out.join(", ");
     if sel.submit.is_empty() {
-        crate::outln!(
+        harness_core::outln!(
             "{}: nothing to submit: {left_out} (of {} configurations)",
             plan.name,
             plan.entries.len()
@@ -433,14 +435,14 @@ fn print_submission(plan: &Plan, results: &std::path::Path, sub: &Submission) {
     }
     match &sub.job {
         None => {
-            crate::outln!(
+            harness_core::outln!(
                 "{}: would submit {} configurations ({left_out}); dry run, nothing written. Script:\n",
                 plan.name,
                 sel.submit.len()
             );
-            crate::out!("{}", sub.script);
+            harness_core::out!("{}", sub.script);
         }
-        Some(job) => crate::outln!(
+        Some(job) => harness_core::outln!(
             "{}: submitted job array {} with {} tasks ({left_out})\n  plan, script and logs: {}\n  follow it with: harness status {} --sweep {}",
             plan.name,
             job.job_id,

@@ -3,7 +3,7 @@
 
 use super::error::{CliResult, bad};
 use super::input::open_store;
-use crate::verify;
+use harness_core::results::verify;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -29,12 +29,12 @@ pub fn exec(a: Args) -> CliResult {
     let started = std::time::Instant::now();
     let found = verify::check_tree(&store, &a.hashes)?;
     for note in &found.notes {
-        crate::errln!("note: {note}");
+        harness_core::errln!("note: {note}");
     }
     for p in &found.problems {
-        crate::outln!("{p}");
+        harness_core::outln!("{p}");
     }
-    crate::errln!(
+    harness_core::errln!(
         "verified {} run folder(s) under {} in {:.2} s: {}",
         found.runs,
         a.dir.display(),

@@ -7,8 +7,8 @@
 //! Without a network that fails with a message naming the fix.
 #![allow(dead_code)]
 
-use gan_harness::data::download::{DownloadOptions, download_mnist};
-use gan_harness::data::mnist::{DATA_DIR_ENV, DEFAULT_DATA_DIR, FILES};
+use harness_core::data::download::{DownloadOptions, download_mnist};
+use harness_core::data::mnist::{DATA_DIR_ENV, DEFAULT_DATA_DIR, FILES};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
