@@ -3,8 +3,7 @@
 //! naming the file and `--restart`), whose fix then works: `--restart HASH` trains the run
 //! again to the uninterrupted bytes and `verify` is clean. Nothing is silently wrong.
 
-#[path = "support/stops.rs"]
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use support::{harness, sweep, text, tmp_in, write};

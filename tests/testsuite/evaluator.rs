@@ -1,12 +1,12 @@
 //! The LeNet evaluator for MNIST sample quality (`measure::evaluator`), against the real MNIST
-//! (found or fetched by `tests/common`).
+//! (found or fetched by `tests/testsuite/common.rs`).
 //!
 //! The default evaluator is trained once per test binary (a `OnceLock`) into a fixed cache
 //! folder under the target directory, so repeated `cargo test` runs load it instead of
 //! training again; its folder is named by the spec hash, so a changed spec never reuses a stale
 //! network. Assertions compare orderings and ratios rather than exact values.
 
-mod common;
+use crate::common;
 
 use burn::prelude::*;
 use harness_core::data::mnist::{Mnist, load_cached};

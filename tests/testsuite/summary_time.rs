@@ -2,7 +2,7 @@
 //! speed): a fresh results tree's first MNIST run trains the evaluator before it trains, and
 //! that time must not be in the throughput.
 
-mod common;
+use crate::common;
 
 use harness_core::config::{Profile, RunSpec};
 use harness_core::results::store::Store;

@@ -3,15 +3,12 @@
 //! run, or is refused with exit 2, naming the file and the fix (`--restart`), and writing
 //! nothing; `--restart` moves the run's files aside and trains it from step 0.
 
+use crate::support::harness;
 use harness_core::config::RunConfig;
 use harness_core::results::store::Store;
 use harness_engine::run::{RunOptions, RunResult, execute};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn harness() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_harness"))
-}
+use std::process::Output;
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()

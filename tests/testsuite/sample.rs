@@ -1,12 +1,9 @@
 //! `[[sample]]` tables through the CLI: a real toy study extended from 10 to 20 draws trains
 //! only the 10 new ones, and a bad table is refused with its location, writing nothing.
 
+use crate::support::harness;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn harness() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_harness"))
-}
+use std::process::Output;
 
 fn study(n: usize) -> String {
     format!(

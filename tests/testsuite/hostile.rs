@@ -1,14 +1,11 @@
 //! Hostile input (issue 17): what a grid file, a data file or a results tree can hold that
 //! must end in exit 0 or 2 with a clear message, never a crash, a hang or a silent wrong result.
 
-mod common;
+use crate::common;
+use crate::support::harness;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn harness() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_harness"))
-}
+use std::process::Output;
 
 fn write_grid(dir: &Path, text: &str) -> PathBuf {
     let p = dir.join("grid.toml");

@@ -3,7 +3,7 @@
 //! `oracle/run`.) The binary is run as a child process: `--f64` changes the device's default
 //! dtype for the whole process, which would leak into other tests of this one.
 
-mod common;
+use crate::common;
 
 use safetensors::{Dtype, SafeTensors};
 use std::collections::BTreeMap;

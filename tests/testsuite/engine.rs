@@ -1,9 +1,8 @@
 //! The training engine: objectives, optimisers, the explicit input gradient, clipping,
 //! determinism, resume, and learning on real data.
 
-mod common;
-#[path = "support/stops.rs"]
-mod support;
+use crate::common;
+use crate::support;
 
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::prelude::*;
@@ -602,7 +601,7 @@ fn gan_ns_with_r1_covers_the_modes_of_8_gaussians() {
     );
 }
 
-/// The MNIST copy the tests read (see `tests/common`).
+/// The MNIST copy the tests read (see `tests/testsuite/common.rs`).
 fn shared_mnist() -> std::sync::Arc<mnist::Mnist> {
     mnist::load_cached(common::mnist_dir()).unwrap()
 }

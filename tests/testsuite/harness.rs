@@ -1,6 +1,7 @@
 //! The harness core: grid expansion, hashing, the store (atomic writes, locks), sweeps, and the
 //! CLI's handling of bad input.
 
+use crate::support::harness;
 use harness_core::config::{Loss, RunSpec};
 use harness_core::grid::parse_plan;
 use harness_core::hash::short_hash;
@@ -172,10 +173,6 @@ fn stale_lock_of_a_killed_process_is_taken_over() {
         "the kernel releases a dead process's lock"
     );
     assert!(RunLock::try_acquire(&run).unwrap().is_some());
-}
-
-fn harness() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_harness"))
 }
 
 /// A tiny toy grid: 4 configurations of a few iterations each.

@@ -2,16 +2,13 @@
 //! (munged, slurmctld, slurmd) on the CI machine. Where `sbatch` is absent these tests say so
 //! and skip, unless HARNESS_REQUIRE_SLURM is set (CI sets it), in which case they fail.
 
+use crate::support::harness;
 use harness_core::grid::parse_plan;
 use harness_core::results::store::{PlanStatus, Store};
 use harness_core::results::sweep_record;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
-
-fn harness() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_harness"))
-}
 
 fn slurm_available(test: &str) -> bool {
     let up = Command::new("sinfo")

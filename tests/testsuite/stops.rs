@@ -1,8 +1,7 @@
 //! Hard stops (issue 17, item 3): a sweep's workers die with it, a SIGTERM/SIGINT stops runs at a
 //! checkpoint that resumes byte-identically, and no temporary folder outlives a sweep.
 
-#[path = "support/stops.rs"]
-mod support;
+use crate::support;
 
 use std::path::Path;
 use support::*;

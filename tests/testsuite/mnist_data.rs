@@ -1,9 +1,9 @@
-//! MNIST loading and downloading, against the real data (found or fetched by `tests/common`).
+//! MNIST loading and downloading, against the real data (found or fetched by `tests/testsuite/common.rs`).
 //!
 //! Downloads are exercised over loopback with a minimal HTTP/1.1 server whose mirrors can
 //! serve good data, corrupt data, drop the connection mid-body, answer 404 or hang up.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::io::{Read, Write};

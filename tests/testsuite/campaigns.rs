@@ -3,9 +3,8 @@
 //! a user may rely on: exit 0, 1 or 2 (never a panic, an abort or a signal), nothing written on
 //! rejection, and resumed runs byte-identical to uninterrupted ones.
 
-mod common;
-#[path = "support/stops.rs"]
-mod support;
+use crate::common;
+use crate::support;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

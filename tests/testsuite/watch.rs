@@ -2,13 +2,10 @@
 //! reloads itself while runs are in flight, shows new logged steps as the runs log, stops
 //! reloading when the sweep is done, and Ctrl-C ends the watcher with 130 and a final page.
 
+use crate::support::harness;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn harness() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_harness"))
-}
 
 const GRID: &str = r#"
 name = "watched"

@@ -3,7 +3,7 @@
 //! generator step when `i % n_critic == 0`), checked step by step on small training sets
 //! against the script's own loop, and resumed mid-epoch.
 
-mod common;
+use crate::common;
 
 use burn::prelude::*;
 use harness_core::config::{MNIST_TRAIN_IMAGES, Profile, RunConfig, RunSpec, SeedEpoch};

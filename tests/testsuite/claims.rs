@@ -6,19 +6,16 @@
 //! supported, contradicted and inconclusive once. A last test trains a real short sweep and
 //! checks that a deliberately false claim fails `--check`.
 
+use crate::support::harness;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use harness_core::grid::{Plan, parse_plan};
 use harness_core::results::store::config_text;
 use harness_core::results::sweep_record::{self, record_plan};
 use harness_report::{ReportOptions, generate};
-
-fn harness() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_harness"))
-}
 
 /// `harness report DIR --check`.
 fn report_check(results: &Path) -> Output {
