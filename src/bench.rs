@@ -163,19 +163,11 @@ pub fn step_gflop(cfg: &RunConfig) -> Option<(f64, f64)> {
     Some((critic, generator))
 }
 
-/// Process CPU seconds (user + system, all threads) from `/proc/self/stat`; 0 where
-/// unavailable.
+/// Process CPU seconds (user + system, all threads) from `getrusage`; 0 where unavailable.
 pub fn cpu_seconds() -> f64 {
-    let ticks = std::fs::read_to_string("/proc/self/stat")
-        .ok()
-        .and_then(|s| {
-            // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-            let rest = s.rsplit_once(')')?.1;
-            let f: Vec<&str> = rest.split_whitespace().collect();
-            Some(f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?)
-        });
-    // The kernel reports in USER_HZ clock ticks, 100 per second on every Linux architecture.
-    ticks.map_or(0.0, |t| t / 100.0)
+    use nix::sys::resource::{UsageWho, getrusage};
+    let secs = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 * 1e-6;
+    getrusage(UsageWho::RUSAGE_SELF).map_or(0.0, |u| secs(u.user_time()) + secs(u.system_time()))
 }
 
 /// The machine's measured FMA peak.
@@ -325,27 +317,24 @@ fn random_mnist() -> Arc<Mnist> {
     })
 }
 
-/// A memory line of `/proc/self/status` (`VmHWM`, `VmRSS`) in MB; 0 where unavailable.
-fn proc_status_mb(key: &str) -> f64 {
+/// Peak resident set of this process in MB (`getrusage`'s `ru_maxrss`, in KB on Linux).
+pub fn peak_rss_mb() -> f64 {
+    use nix::sys::resource::{UsageWho, getrusage};
+    getrusage(UsageWho::RUSAGE_SELF).map_or(0.0, |u| u.max_rss() as f64 / 1024.0)
+}
+
+/// Current resident set of this process in MB (`VmRSS` of `/proc/self/status`; 0 where
+/// unavailable). `getrusage` gives the peak only, and the memory trend needs the current size.
+pub fn rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.strip_prefix(key).is_some_and(|r| r.starts_with(':')))
-                .and_then(|l| l.split_whitespace().nth(1))
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|r| r.split_whitespace().next())
                 .and_then(|kb| kb.parse::<f64>().ok())
         })
         .map_or(0.0, |kb| kb / 1024.0)
-}
-
-/// Peak resident set of this process in MB (Linux `VmHWM`).
-pub fn peak_rss_mb() -> f64 {
-    proc_status_mb("VmHWM")
-}
-
-/// Current resident set of this process in MB (Linux `VmRSS`).
-pub fn rss_mb() -> f64 {
-    proc_status_mb("VmRSS")
 }
 
 /// Measure one case in this process: `warmup` iterations, then `iters` timed ones.
@@ -423,19 +412,6 @@ pub struct TorchResult {
     pub critic_steps_per_s: f64,
 }
 
-/// The CPU model as `/proc/cpuinfo` names it ("unknown CPU" where there is none): ratios and
-/// kernel choices are per CPU, so every table says which one it was measured on.
-pub fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .find_map(|l| l.strip_prefix("model name")?.split_once(':'))
-                .map(|(_, v)| v.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into())
-}
-
 /// The PyTorch virtual environment: `$HARNESS_TORCH_VENV`, else the one `oracle/run` creates
 /// (`~/.cache/gan-harness/venv-torch`), else `.venv-torch` in the checkout.
 fn torch_venv() -> std::path::PathBuf {
@@ -500,11 +476,23 @@ pub fn run_torch(threads: usize, iters: u32) -> Result<(Vec<TorchResult>, Option
 }
 
 /// Harness overheads: per-run sweep bookkeeping, metric logging per row, report generation.
-pub fn overheads() -> Result<Vec<(String, f64, String)>> {
-    use harness_core::results::runlog::{MetricsRow, RunLogs};
+pub fn overheads() -> Result<Vec<Overhead>> {
     let dir = tempfile::tempdir()?;
     let mut out = Vec::new();
-    // Logging: 10,000 rows written as at a checkpoint.
+    logging_overhead(dir.path(), &mut out)?;
+    bookkeeping_overhead(dir.path(), &mut out)?;
+    report_overheads(dir.path(), &mut out)?;
+    measurement_overheads(dir.path(), &mut out)?;
+    memory_overheads(dir.path(), &mut out)?;
+    Ok(out)
+}
+
+/// One line of [`overheads`]: what was measured, the value and its unit.
+pub type Overhead = (String, f64, String);
+
+/// Logging: 10,000 rows written as at a checkpoint.
+fn logging_overhead(dir: &Path, out: &mut Vec<Overhead>) -> Result<()> {
+    use harness_core::results::runlog::{MetricsRow, RunLogs};
     let rows: Vec<MetricsRow> = (0..10_000u32)
         .map(|i| MetricsRow {
             step: i,
@@ -525,21 +513,26 @@ pub fn overheads() -> Result<Vec<(String, f64, String)>> {
         ..Default::default()
     };
     let t = Instant::now();
-    logs.write(dir.path())?;
+    logs.write(dir)?;
     out.push((
         "metric logging, per logged row (10,000 rows)".into(),
         t.elapsed().as_secs_f64() / 1e4 * 1e6,
         "us".into(),
     ));
-    // Sweep bookkeeping: lock, config, run.json, sweep record, for a 1-iteration toy run minus
-    // its training time is dominated by the files it writes; measure the store calls directly.
-    let store = harness_core::results::store::Store::new(dir.path().join("results"))?;
+    Ok(())
+}
+
+/// Sweep bookkeeping: lock, config, run.json, sweep record, for a 1-iteration toy run minus
+/// its training time is dominated by the files it writes; measure the store calls directly.
+fn bookkeeping_overhead(dir: &Path, out: &mut Vec<Overhead>) -> Result<()> {
+    use harness_core::results::store::{RunLock, Store, write_config};
+    let store = Store::new(dir.join("results"))?;
     let cfg = case_config("toy_8gaussians_gp")?;
     let t = Instant::now();
     for i in 0..20 {
         let d = store.run_dir(&format!("bench{i:04}"));
-        let _lock = harness_core::results::store::RunLock::try_acquire(&d)?;
-        harness_core::results::store::write_config(&d, &cfg)?;
+        let _lock = RunLock::try_acquire(&d)?;
+        write_config(&d, &cfg)?;
         let _ = store.plan_status(&format!("bench{i:04}"));
     }
     out.push((
@@ -547,35 +540,36 @@ pub fn overheads() -> Result<Vec<(String, f64, String)>> {
         t.elapsed().as_secs_f64() / 20.0 * 1e3,
         "ms".into(),
     ));
-    // Report generation over 100 runs x 10,000 logged steps (synthetic tree), cold and
-    // incremental (nothing changed).
-    let tree = dir.path().join("report-bench");
+    Ok(())
+}
+
+/// Report generation over 100 runs x 10,000 logged steps (synthetic tree), cold and
+/// incremental (nothing changed), and `verify` over the same tree.
+fn report_overheads(dir: &Path, out: &mut Vec<Overhead>) -> Result<()> {
+    let tree = dir.join("report-bench");
     harness_report::synthetic_results(&tree, 100, 10_000)?;
     let opts = harness_report::ReportOptions::default();
-    let t = Instant::now();
-    harness_report::generate(&tree, &opts)?;
-    out.push((
-        "report, 100 runs x 10,000 steps, cold".into(),
-        t.elapsed().as_secs_f64(),
-        "s".into(),
-    ));
-    let t = Instant::now();
-    harness_report::generate(&tree, &opts)?;
-    out.push((
-        "report, 100 runs x 10,000 steps, unchanged (incremental)".into(),
-        t.elapsed().as_secs_f64(),
-        "s".into(),
-    ));
-
+    for what in ["cold", "unchanged (incremental)"] {
+        let t = Instant::now();
+        harness_report::generate(&tree, &opts)?;
+        out.push((
+            format!("report, 100 runs x 10,000 steps, {what}"),
+            t.elapsed().as_secs_f64(),
+            "s".into(),
+        ));
+    }
     out.push((
         "verify, 100 runs x 10,000 steps with manifests (read-only fsck)".into(),
         time_verify(&tree)?,
         "s".into(),
     ));
+    Ok(())
+}
 
-    // Measurement: the toy GP case trained with the default cadences (log every 10, evaluate
-    // every gen_iters/10 with 2,500-sample mode metrics, checkpoint every gen_iters/4) versus
-    // the bare training steps, same config and seed.
+/// Measurement: the toy GP case trained with the default cadences (log every 10, evaluate
+/// every gen_iters/10 with 2,500-sample mode metrics, checkpoint every gen_iters/4) versus
+/// the bare training steps, same config and seed.
+fn measurement_overheads(dir: &Path, out: &mut Vec<Overhead>) -> Result<()> {
     let mut cfg = case_config("toy_8gaussians_gp")?;
     cfg.gen_iters = 100;
     cfg.log_every = 10;
@@ -590,7 +584,7 @@ pub fn overheads() -> Result<Vec<(String, f64, String)>> {
     let bare_s = t.elapsed().as_secs_f64();
     let mut measured = Engine::new(&cfg, &device, None);
     let t = Instant::now();
-    measured.train(dir.path(), None, |_, _| {})?;
+    measured.train(dir, None, |_, _| {})?;
     let measured_s = t.elapsed().as_secs_f64();
     // 10 evaluations and 4 checkpoints in both a 100- and a 2000-iteration run at the default
     // cadence: the measured extra time, over 20x the training time of a 2000-iteration run.
@@ -605,22 +599,25 @@ pub fn overheads() -> Result<Vec<(String, f64, String)>> {
         100.0 * extra / (bare_s * 20.0),
         "% of training time".into(),
     ));
+    Ok(())
+}
 
-    // Memory over a long run: 10,000 generator iterations of the toy GP case at width 64 (the
-    // same engine path, small enough to finish in about a minute) with the default cadences
-    // (logging, 10 evaluations, checkpoints). Single readings catch an evaluation's transient
-    // buffers, so flatness is judged by the least-squares trend of readings every 250 steps
-    // from step 5,000 to 10,000 (the allocator's pools grow over the first few thousand; a
-    // 40,000-step run measured from outside stayed within 52-56 MB from step 8,000 on).
+/// Memory over a long run: 10,000 generator iterations of the toy GP case at width 64 (the
+/// same engine path, small enough to finish in about a minute) with the default cadences
+/// (logging, 10 evaluations, checkpoints). Single readings catch an evaluation's transient
+/// buffers, so flatness is judged by the least-squares trend of readings every 250 steps
+/// from step 5,000 to 10,000 (the allocator's pools grow over the first few thousand; a
+/// 40,000-step run measured from outside stayed within 52-56 MB from step 8,000 on).
+fn memory_overheads(dir: &Path, out: &mut Vec<Overhead>) -> Result<()> {
     let mut cfg = case_config("toy_8gaussians_gp")?;
     cfg.dim = Some(64);
     cfg.gen_iters = 10_000;
     cfg.log_every = 10;
     cfg.eval_every = 1_000;
     cfg.checkpoint_every = 1_000;
-    let mut long = Engine::new(&cfg, &device, None);
+    let mut long = Engine::new(&cfg, &device_for(Backend::Flex)?, None);
     let mut readings: Vec<(f64, f64)> = Vec::new();
-    long.train(&dir.path().join("long"), None, |step, _| {
+    long.train(&dir.join("long"), None, |step, _| {
         if step == 1_000 || (step >= 5_000 && step % 250 == 0) {
             readings.push((step as f64, rss_mb()));
         }
@@ -641,7 +638,7 @@ pub fn overheads() -> Result<Vec<(String, f64, String)>> {
         1_000.0 * slope(&readings[1..]),
         "MB per 1,000 steps".into(),
     ));
-    Ok(out)
+    Ok(())
 }
 
 /// Seconds `harness verify` takes over the synthetic tree `tree`, once each run has the

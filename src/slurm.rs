@@ -268,6 +268,17 @@ pub fn render_script(
         "#SBATCH --output={}",
         dir.join("logs").join("%A_%a.out").display()
     );
+    sbatch_options(&mut s, opts);
+    s.push_str("set -euo pipefail\n");
+    s.push_str("# Training uses exactly the CPUs SLURM allotted to the task (rayon reads this).\n");
+    s.push_str("export RAYON_NUM_THREADS=\"${SLURM_CPUS_PER_TASK:-1}\"\n");
+    s.push_str(&task_command(plan, results, dir, opts));
+    s.push('\n');
+    s
+}
+
+/// The `#SBATCH` lines of `opts` beyond the job's name, array and output.
+fn sbatch_options(s: &mut String, opts: &SlurmOptions) {
     let _ = writeln!(s, "#SBATCH --cpus-per-task={}", opts.cpus_per_task.max(1));
     if let Some(p) = &opts.partition {
         let _ = writeln!(s, "#SBATCH --partition={p}");
@@ -281,9 +292,10 @@ pub fn render_script(
     for a in &opts.sbatch_args {
         let _ = writeln!(s, "#SBATCH {a}");
     }
-    s.push_str("set -euo pipefail\n");
-    s.push_str("# Training uses exactly the CPUs SLURM allotted to the task (rayon reads this).\n");
-    s.push_str("export RAYON_NUM_THREADS=\"${SLURM_CPUS_PER_TASK:-1}\"\n");
+}
+
+/// The command each task runs: `harness run` on its config, into `results`.
+fn task_command(plan: &Plan, results: &Path, dir: &Path, opts: &SlurmOptions) -> String {
     let mut cmd = format!(
         "exec {} run --config {}/\"${{SLURM_ARRAY_TASK_ID}}.toml\" --results {} --sweep {}",
         quote(&opts.harness_exe.display().to_string()),
@@ -297,9 +309,7 @@ pub fn render_script(
     if let Some(b) = opts.run.backend {
         let _ = write!(cmd, " --backend {b}");
     }
-    s.push_str(&cmd);
-    s.push('\n');
-    s
+    cmd
 }
 
 /// A fresh submission folder under `RESULTS/slurm/<sweep>/`.

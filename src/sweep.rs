@@ -213,10 +213,34 @@ pub fn run_sweep(
         0 => auto_jobs(pending.len(), cores()),
         n => n,
     };
+    let results = train_pending(store, &pending, &run_opts, &progress, jobs, opts)?;
+    for (e, result) in pending.iter().zip(results) {
+        match result {
+            Some(r) => report.record(&e.hash, r),
+            None => report.not_started.push(e.hash.clone()),
+        }
+    }
+    report.stopped_by = stop.signal();
+    progress.finish();
+    Ok(report)
+}
+
+/// Train the pending runs: in `jobs` worker processes when there is a worker executable and
+/// more than one job, else in this process one at a time (each run already uses every core).
+/// `None`: not started, the sweep was asked to stop first.
+fn train_pending(
+    store: &Store,
+    pending: &[&PlanEntry],
+    run_opts: &RunOptions,
+    progress: &Progress,
+    jobs: usize,
+    opts: &SweepOptions,
+) -> Result<Vec<Option<Result<RunResult>>>, SweepError> {
     // `None`: not started, the sweep was asked to stop first.
-    let results: Vec<Option<Result<RunResult>>> = match &opts.worker_exe {
+    let stop = &run_opts.stop;
+    let results = match &opts.worker_exe {
         Some(exe) if jobs > 1 => {
-            let workers = Workers::new(exe, store, &run_opts, jobs)?;
+            let workers = Workers::new(exe, store, run_opts, jobs)?;
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(jobs)
                 .build()
@@ -236,20 +260,12 @@ pub fn run_sweep(
             .iter()
             .map(|e| {
                 (stop.signal().is_none()).then(|| {
-                    progress.in_process(e, |on_step| execute(store, &e.config, &run_opts, on_step))
+                    progress.in_process(e, |on_step| execute(store, &e.config, run_opts, on_step))
                 })
             })
             .collect(),
     };
-    for (e, result) in pending.iter().zip(results) {
-        match result {
-            Some(r) => report.record(&e.hash, r),
-            None => report.not_started.push(e.hash.clone()),
-        }
-    }
-    report.stopped_by = stop.signal();
-    progress.finish();
-    Ok(report)
+    Ok(results)
 }
 
 /// The sweep's progress bars on stderr (hidden without `progress`): one for the sweep, one per
@@ -361,23 +377,17 @@ impl<'a> Workers<'a> {
         })
     }
 
-    /// Run `entry` in a child; a child that dies (signal, abort, out of memory) is a failed
-    /// result for that configuration only. Its stderr is appended to `<run>/worker.log`.
-    fn run(&self, entry: &PlanEntry) -> Result<RunResult> {
-        let cfg_path = self.configs.path().join(format!("{}.toml", entry.hash));
-        write_atomic(&cfg_path, config_text(&entry.config)?.as_bytes())?;
-        let dir = self.store.run_dir(&entry.hash);
-        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        let log_path = dir.join(run_files::WORKER_LOG);
+    /// `harness run --config CFG --json ...` for one worker, its stderr appended to `log_path`.
+    fn command(&self, cfg_path: &Path, log_path: &Path) -> Result<Command> {
         let log = OpenOptions::new()
             .create(true)
             .append(true)
-            .open(&log_path)
+            .open(log_path)
             .with_context(|| format!("opening {}", log_path.display()))?;
         let mut cmd = Command::new(&self.exe);
         cmd.arg("run")
             .arg("--config")
-            .arg(&cfg_path)
+            .arg(cfg_path)
             .arg("--results")
             .arg(&self.store.root)
             .arg("--json");
@@ -394,6 +404,18 @@ impl<'a> Workers<'a> {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log);
+        Ok(cmd)
+    }
+
+    /// Run `entry` in a child; a child that dies (signal, abort, out of memory) is a failed
+    /// result for that configuration only. Its stderr is appended to `<run>/worker.log`.
+    fn run(&self, entry: &PlanEntry) -> Result<RunResult> {
+        let cfg_path = self.configs.path().join(format!("{}.toml", entry.hash));
+        write_atomic(&cfg_path, config_text(&entry.config)?.as_bytes())?;
+        let dir = self.store.run_dir(&entry.hash);
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let log_path = dir.join(run_files::WORKER_LOG);
+        let mut cmd = self.command(&cfg_path, &log_path)?;
         die_with_this_thread(&mut cmd);
         let mut child = cmd
             .spawn()

@@ -79,7 +79,7 @@ pub fn exec(a: Args) -> CliResult {
         return Ok(ExitCode::SUCCESS);
     }
     let exe = std::env::current_exe().map_err(anyhow::Error::from)?;
-    let cpu = bench::cpu_model();
+    let cpu = harness_core::provenance::cpu_model();
     let peak = bench::measure_peak();
     let cases: Vec<String> = if a.cases.is_empty() {
         bench::CASES.iter().map(|s| s.to_string()).collect()
@@ -100,18 +100,6 @@ pub fn exec(a: Args) -> CliResult {
         }
     }
     let overheads = bench::overheads()?;
-    println!("CPU: {cpu}");
-    print!("{}", render_table(&rows(&results, &torch)));
-    println!(
-        "measured FMA peak: {:.0} GFLOP/s ({} threads, {})",
-        peak.gflops, peak.threads, peak.simd
-    );
-    if let Some(rss) = torch_rss {
-        println!("PyTorch reference peak RSS (one process, all cases): {rss:.0} MB");
-    }
-    for (what, v, unit) in &overheads {
-        println!("{what}: {v:.2} {unit}");
-    }
     let file = BenchFile {
         cpu: &cpu,
         cases: &results,
@@ -127,10 +115,28 @@ pub fn exec(a: Args) -> CliResult {
         torch_peak_rss_mb: torch_rss,
         peak: &peak,
     };
+    print_summary(&file);
     let json = serde_json::to_string_pretty(&file).map_err(anyhow::Error::from)?;
     write_atomic(&a.out, json.as_bytes())?;
     println!("written {}", a.out.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// The CPU, the table of rounds, the FMA peak, PyTorch's peak RSS and the overheads.
+fn print_summary(file: &BenchFile) {
+    println!("CPU: {}", file.cpu);
+    print!("{}", render_table(&rows(file.cases, file.torch)));
+    let peak = file.peak;
+    println!(
+        "measured FMA peak: {:.0} GFLOP/s ({} threads, {})",
+        peak.gflops, peak.threads, peak.simd
+    );
+    if let Some(rss) = file.torch_peak_rss_mb {
+        println!("PyTorch reference peak RSS (one process, all cases): {rss:.0} MB");
+    }
+    for o in &file.overheads {
+        println!("{}: {:.2} {}", o.what, o.value, o.unit);
+    }
 }
 
 /// One round: every case on every backend, each in its own process. A case that fails is

@@ -86,33 +86,7 @@ impl Optim {
             .into_iter()
             .map(Some)
             .collect();
-        let mut grads = grads.0;
-        let jobs = taken
-            .0
-            .into_iter()
-            .enumerate()
-            .filter_map(|(i, p)| {
-                debug_assert!(p.is_some() || grads.get(i).is_none_or(Vec::is_empty));
-                let (p, dims) = p?;
-                let state = (
-                    first[i].take()?.into_value(),
-                    second[i].take()?.into_value(),
-                );
-                let g = grads.get_mut(i).map(std::mem::take).unwrap_or_default();
-                let cost = if g.is_empty() {
-                    0
-                } else {
-                    p.shape().num_elements()
-                };
-                let slot = Slot {
-                    param: p,
-                    grad: g,
-                    first: state.0,
-                    second: state.1,
-                };
-                Some((cost, (i, dims, slot)))
-            })
-            .collect();
+        let jobs = slot_jobs(taken, &mut first, &mut second, grads);
         let step = Step {
             cfg: &self.cfg,
             t: self.t,
@@ -196,6 +170,46 @@ struct Step<'a> {
     t: u64,
     /// WGAN weight clipping after the update.
     clamp: Option<f64>,
+}
+
+/// One update job per taken parameter: its slot (parameter, gradients and both state
+/// tensors, moved out so the update owns their only references) and its cost (elements to
+/// update; 0 for a parameter without gradients, which is passed through).
+type Job = (usize, (usize, Vec<usize>, Slot));
+
+fn slot_jobs(
+    taken: Take,
+    first: &mut [Option<Param<Tensor<1>>>],
+    second: &mut [Option<Param<Tensor<1>>>],
+    grads: ParamGrads,
+) -> Vec<Job> {
+    let mut grads = grads.0;
+    taken
+        .0
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, p)| {
+            debug_assert!(p.is_some() || grads.get(i).is_none_or(Vec::is_empty));
+            let (p, dims) = p?;
+            let state = (
+                first[i].take()?.into_value(),
+                second[i].take()?.into_value(),
+            );
+            let g = grads.get_mut(i).map(std::mem::take).unwrap_or_default();
+            let cost = if g.is_empty() {
+                0
+            } else {
+                p.shape().num_elements()
+            };
+            let slot = Slot {
+                param: p,
+                grad: g,
+                first: state.0,
+                second: state.1,
+            };
+            Some((cost, (i, dims, slot)))
+        })
+        .collect()
 }
 
 /// One parameter's update inputs: its value, its gradient as parts to sum, its state.

@@ -80,6 +80,52 @@ fn is_empty_dir(p: &Path) -> bool {
     std::fs::read_dir(p).is_ok_and(|mut d| d.next().is_none())
 }
 
+/// The engine of a replay on `cfg`'s backend, computing in f64 when asked (checked: the
+/// device's dtype must be set before the first tensor).
+fn replay_engine(
+    cfg: &RunConfig,
+    mnist: Option<Arc<crate::data::mnist::Mnist>>,
+    f64: bool,
+) -> Result<Engine> {
+    let mut device = device_for(cfg.backend)?;
+    if f64 {
+        // Must precede every tensor on the device: creation locks its default dtype.
+        device.configure(FloatDType::F64).map_err(|e| {
+            anyhow!(
+                "--f64: cannot make the {} backend compute in f64: {e:?}",
+                cfg.backend
+            )
+        })?;
+    }
+    let e = Engine::new(cfg, &device, mnist);
+    let want = if f64 { DType::F64 } else { DType::F32 };
+    let got = first_param_dtype(e.critic());
+    if got != Some(want) {
+        return Err(anyhow!(
+            "the critic's weights are {got:?}, not {want:?}: the device's dtype was fixed before \
+             replay could configure it"
+        ));
+    }
+    Ok(e)
+}
+
+/// Train `steps` generator iterations of `e`, recording every step's inputs and trace.
+fn record_steps(e: &mut Engine, steps: u32) -> Result<Recorder> {
+    let rec = Arc::new(Mutex::new(Recorder::default()));
+    let sink = Arc::clone(&rec);
+    e.observer = Some(Box::new(move |ev| {
+        sink.lock().expect("recorder lock").record(&ev)
+    }));
+    for _ in 0..steps {
+        e.train_step();
+    }
+    e.observer = None;
+    Ok(Arc::try_unwrap(rec)
+        .map_err(|_| anyhow!("the step recorder is still shared"))?
+        .into_inner()
+        .expect("recorder lock"))
+}
+
 /// Train `opts.steps` generator iterations of `cfg` and write the replay folder `out` (see
 /// `docs/replay-format.md`). Everything is written into a temporary sibling folder first and
 /// renamed to `out` at the end, so a failed replay leaves nothing behind.
@@ -89,26 +135,7 @@ pub fn replay(
     out: &Path,
     opts: &ReplayOptions,
 ) -> Result<ReplaySummary> {
-    let mut device = device_for(cfg.backend)?;
-    if opts.f64 {
-        // Must precede every tensor on the device: creation locks its default dtype.
-        device.configure(FloatDType::F64).map_err(|e| {
-            anyhow!(
-                "--f64: cannot make the {} backend compute in f64: {e:?}",
-                cfg.backend
-            )
-        })?;
-    }
-    let mut e = Engine::new(cfg, &device, mnist);
-    let want = if opts.f64 { DType::F64 } else { DType::F32 };
-    let got = first_param_dtype(e.critic());
-    if got != Some(want) {
-        return Err(anyhow!(
-            "the critic's weights are {got:?}, not {want:?}: the device's dtype was fixed before \
-             replay could configure it"
-        ));
-    }
-
+    let mut e = replay_engine(cfg, mnist, opts.f64)?;
     let parent = out.parent().filter(|p| !p.as_os_str().is_empty());
     let parent = parent.unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
@@ -124,19 +151,7 @@ pub fn replay(
     let coupled = e.critic().couples_batch();
     write_weights(&dir.join("init"), &e, coupled.then_some(0))?;
 
-    let rec = Arc::new(Mutex::new(Recorder::default()));
-    let sink = Arc::clone(&rec);
-    e.observer = Some(Box::new(move |ev| {
-        sink.lock().expect("recorder lock").record(&ev)
-    }));
-    for _ in 0..opts.steps {
-        e.train_step();
-    }
-    e.observer = None;
-    let rec = Arc::try_unwrap(rec)
-        .map_err(|_| anyhow!("the step recorder is still shared"))?
-        .into_inner()
-        .expect("recorder lock");
+    let rec = record_steps(&mut e, opts.steps)?;
 
     // Batch norm counts one batch per training forward: two per critic step (real and fake
     // batches are scored separately), one per generator step.

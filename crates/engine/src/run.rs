@@ -147,48 +147,57 @@ pub fn execute(
         backend,
         started,
     };
-    let trained = {
-        // `run.json`'s step follows the checkpoints (what a resume restarts from), so `status`
-        // and `ls` show progress mid-run and a failure records how far the run got. The engine
-        // calls back before it checkpoints a step, so the step before is the last one saved.
-        let every = cfg.checkpoint_every;
-        let record = &mut record;
-        let mut on_step = |step: u32, row: Option<&MetricsRow>| {
-            let saved = step.saturating_sub(1) / every * every;
-            if saved > record.step {
-                record.step = saved;
-                if let Err(e) = record::write(&dir, record) {
-                    harness_core::errln!("{hash}: cannot update run.json at step {saved}: {e:#}");
-                }
-            }
-            progress(step, row);
-        };
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| attempt.train(&mut on_step)))
-    };
+    let trained = train_recording(&attempt, &mut record, &hash, &mut progress);
     if let Ok(Err(e)) = &trained
         && let Some(refusal) = harness_core::results::resume::Refusal::find(e)
     {
         return refuse(&dir, &hash, record_bytes, refusal);
     }
     let result = conclude(&mut record, trained);
-    match result {
-        // Left as `running` with a checkpoint: the next sweep resumes it.
-        RunResult::Stopped { .. } => return Ok(result),
-        RunResult::Interrupted { .. } => {
-            // Its step is the checkpoint just written; released, it shows as interrupted.
-            record::write(&dir, &record)?;
-            return Ok(result);
+    finish(&dir, &mut record, &result)?;
+    drop(lock);
+    Ok(result)
+}
+
+/// Train the attempt, keeping `run.json`'s step at the last checkpoint (what a resume restarts
+/// from), so `status` and `ls` show progress mid-run and a failure records how far the run got.
+/// The engine calls back before it checkpoints a step, so the step before is the last one saved.
+fn train_recording(
+    attempt: &Attempt,
+    record: &mut RunRecord,
+    hash: &str,
+    progress: &mut impl FnMut(u32, Option<&MetricsRow>),
+) -> std::thread::Result<Result<Trained>> {
+    let every = attempt.cfg.checkpoint_every;
+    let dir = attempt.dir;
+    let mut on_step = |step: u32, row: Option<&MetricsRow>| {
+        let saved = step.saturating_sub(1) / every * every;
+        if saved > record.step {
+            record.step = saved;
+            if let Err(e) = record::write(dir, record) {
+                harness_core::errln!("{hash}: cannot update run.json at step {saved}: {e:#}");
+            }
         }
+        progress(step, row);
+    };
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| attempt.train(&mut on_step)))
+}
+
+/// Write the record of a concluded attempt: a stopped run stays `running` with its
+/// checkpoint (the next sweep resumes it), an interrupted one records its step, and a
+/// finished one its end time and, last, once every file it covers is final, its manifest.
+fn finish(dir: &Path, record: &mut RunRecord, result: &RunResult) -> Result<()> {
+    match result {
+        RunResult::Stopped { .. } => return Ok(()),
+        RunResult::Interrupted { .. } => return record::write(dir, record),
         _ => {}
     }
     record.finished = Some(now_rfc3339());
-    record::write(&dir, &record)?;
+    record::write(dir, record)?;
     if matches!(record.status, Status::Done | Status::Diverged) {
-        // Last, once every file it covers is final.
-        manifest::write(&dir, record.status.as_str(), record.step)?;
+        manifest::write(dir, record.status.as_str(), record.step)?;
     }
-    drop(lock);
-    Ok(result)
+    Ok(())
 }
 
 /// The run's `run.json` from an earlier attempt, if any; or, as `Err`, what to report instead
@@ -487,12 +496,28 @@ pub fn rescore(
     }
     let digests = e.logs.write(dir)?;
     crate::checkpoint::record_log_digests(dir, &digests)?;
+    write_rescored_summary(dir, cfg, &e, (step, wall_s), &scores)?;
+    if let Some(m) = sealed {
+        manifest::write(dir, &m.status, m.step)?;
+    }
+    Ok((step, scores))
+}
+
+/// `summary.json` with the scores of `step` (at `wall_s`) as the last ones, and the evaluator
+/// that scored them.
+fn write_rescored_summary(
+    dir: &Path,
+    cfg: &RunConfig,
+    e: &Engine,
+    (step, wall_s): (u32, f64),
+    scores: &[(&'static str, f64)],
+) -> Result<()> {
     let mut summary = summary::read(dir).unwrap_or_else(|| Summary {
         step,
         gen_iters: cfg.gen_iters,
         ..Default::default()
     });
-    for (metric, value) in &scores {
+    for (metric, value) in scores {
         summary.last.insert(
             (*metric).into(),
             Final {
@@ -502,12 +527,8 @@ pub fn rescore(
             },
         );
     }
-    summary.evaluator = evaluator_ref(&e);
-    summary::write(dir, &summary)?;
-    if let Some(m) = sealed {
-        manifest::write(dir, &m.status, m.step)?;
-    }
-    Ok((step, scores))
+    summary.evaluator = evaluator_ref(e);
+    summary::write(dir, &summary)
 }
 
 fn evaluator_ref(e: &Engine) -> Option<EvaluatorRef> {

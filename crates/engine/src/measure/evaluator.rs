@@ -595,6 +595,31 @@ fn push_shifted(split: &MnistSplit, i: usize, dx: i32, dy: i32, out: &mut Vec<f3
     }
 }
 
+/// The images `idx` of `split`, each shifted by a random offset in `[-shift, shift]` on both
+/// axes (drawn from `aug`, in order), and their labels.
+fn augmented_batch(
+    split: &MnistSplit,
+    idx: &[usize],
+    shift: i32,
+    aug: &mut ChaCha8Rng,
+) -> (Vec<f32>, Vec<i64>) {
+    let mut x = Vec::with_capacity(idx.len() * PIXELS);
+    let mut labels = Vec::with_capacity(idx.len());
+    for &i in idx {
+        let (dx, dy) = if shift > 0 {
+            (
+                aug.random_range(-shift..=shift),
+                aug.random_range(-shift..=shift),
+            )
+        } else {
+            (0, 0)
+        };
+        push_shifted(split, i, dx, dy, &mut x);
+        labels.push(i64::from(split.labels[i]));
+    }
+    (x, labels)
+}
+
 /// Train a LeNet on the MNIST training set (seeded; remainder batch of each epoch kept).
 pub fn train(
     mnist: &Mnist,
@@ -626,20 +651,7 @@ pub fn train(
         let mut loss_sum = 0.0f64;
         let mut loss_n = 0usize;
         for (k, idx) in perm.chunks(b).enumerate() {
-            let mut x = Vec::with_capacity(idx.len() * PIXELS);
-            let mut labels = Vec::with_capacity(idx.len());
-            for &i in idx {
-                let (dx, dy) = if shift > 0 {
-                    (
-                        aug.random_range(-shift..=shift),
-                        aug.random_range(-shift..=shift),
-                    )
-                } else {
-                    (0, 0)
-                };
-                push_shifted(train, i, dx, dy, &mut x);
-                labels.push(i64::from(train.labels[i]));
-            }
+            let (x, labels) = augmented_batch(train, idx, shift, &mut aug);
             let logits = net.forward(tensor2(&x, PIXELS, &ad));
             let targets = Tensor::<1, Int>::from_ints(labels.as_slice(), &ad);
             let loss = cross_entropy.forward(logits, targets);
