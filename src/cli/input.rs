@@ -11,7 +11,12 @@ pub fn open_store(path: &Path) -> Result<Store, CliError> {
     Ok(Store::new(path)?)
 }
 
-/// A grid file's plan, refused above `limit` configurations.
-pub fn load_plan(file: &Path, limit: Option<usize>) -> Result<Plan, CliError> {
-    Ok(grid::load_plan(file, limit)?)
+/// A grid file's plan, refused above `limit` configurations, on `seeds` instead of its own
+/// when given.
+pub fn load_plan(
+    file: &Path,
+    limit: Option<usize>,
+    seeds: Option<&[u64]>,
+) -> Result<Plan, CliError> {
+    Ok(grid::load_plan_on_seeds(file, limit, seeds)?)
 }

@@ -1,7 +1,7 @@
 //! `harness run`: exactly one configuration, the unit a cluster scheduler (or `sweep --jobs N`)
 //! launches.
 
-use super::error::{CliResult, bad};
+use super::error::{CliError, CliResult, bad};
 use super::input::{load_plan, open_store};
 use crate::sweep::RunOutput;
 use harness_core::config::{Backend, RunConfig};
@@ -52,27 +52,7 @@ pub fn exec(a: Args) -> CliResult {
     // From here on SIGTERM/SIGINT stop the run at the end of a step, checkpointed.
     let stop = StopFlag::on_signals().map_err(anyhow::Error::from)?;
     let store = open_store(&a.results)?;
-    let (cfg, grid_sweep): (RunConfig, Option<String>) = match (a.config, a.grid, a.index) {
-        (Some(path), _, _) => {
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| bad(format!("{}: {e}", path.display())))?;
-            let cfg = RunConfig::from_flat_str(&text)
-                .map_err(|e| bad(format!("{}: {e}", path.display())))?;
-            (cfg, None)
-        }
-        (None, Some(file), Some(i)) => {
-            let plan = load_plan(&file, None)?;
-            let n = plan.entries.len();
-            let e = plan.entries.get(i).ok_or_else(|| {
-                bad(format!(
-                    "--index {i}: the grid has {n} configurations (0..{})",
-                    n.saturating_sub(1)
-                ))
-            })?;
-            (e.config.clone(), Some(plan.name.clone()))
-        }
-        _ => return Err(bad("give --config FILE, or --grid FILE --index K")),
-    };
+    let (cfg, grid_sweep) = chosen_config(&a)?;
     let backend = a.backend.unwrap_or(cfg.backend);
     backend.check_compiled_in().map_err(bad)?;
     // Bad data is bad input (exit 2, nothing written), not a failed run folder.
@@ -109,6 +89,38 @@ pub fn exec(a: Args) -> CliResult {
         let _ = writeln!(std::io::stdout(), "{line}");
         return Err(bad(error.clone()));
     }
+    outcome(h, result, a.json)
+}
+
+/// The config to run: `--config FILE`, or configuration K of `--grid FILE` with the grid's
+/// sweep name.
+fn chosen_config(a: &Args) -> Result<(RunConfig, Option<String>), CliError> {
+    match (&a.config, &a.grid, a.index) {
+        (Some(path), _, _) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| bad(format!("{}: {e}", path.display())))?;
+            let cfg = RunConfig::from_flat_str(&text)
+                .map_err(|e| bad(format!("{}: {e}", path.display())))?;
+            Ok((cfg, None))
+        }
+        (None, Some(file), Some(i)) => {
+            let plan = load_plan(file, None, None)?;
+            let n = plan.entries.len();
+            let e = plan.entries.get(i).ok_or_else(|| {
+                bad(format!(
+                    "--index {i}: the grid has {n} configurations (0..{})",
+                    n.saturating_sub(1)
+                ))
+            })?;
+            Ok((e.config.clone(), Some(plan.name.clone())))
+        }
+        _ => Err(bad("give --config FILE, or --grid FILE --index K")),
+    }
+}
+
+/// Print the outcome line of a run that was not refused and choose the exit code: the
+/// signal's for an interrupted run, 1 for a failed one.
+fn outcome(h: String, result: RunResult, json: bool) -> CliResult {
     let failed = matches!(result, RunResult::Failed { .. });
     let interrupted = match result {
         RunResult::Interrupted { step, signal } => {
@@ -121,7 +133,7 @@ pub fn exec(a: Args) -> CliResult {
         }
         _ => None,
     };
-    let text = if a.json {
+    let text = if json {
         let line = RunOutput { hash: h, result };
         serde_json::to_string(&line).map_err(anyhow::Error::from)?
     } else {

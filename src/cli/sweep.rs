@@ -1,7 +1,7 @@
 //! `harness sweep FILE`: run every configuration of a grid file that is not done yet, here or
 //! as a SLURM job array.
 
-use super::error::{CliResult, bad};
+use super::error::{CliError, CliResult, bad};
 use super::input::{load_plan, open_store};
 use super::table::render_table;
 use crate::slurm::{self, SlurmOptions, Submission};
@@ -30,6 +30,10 @@ pub struct Args {
     /// Run only slice K of N (1-based), e.g. 2/4.
     #[arg(long, value_parser = parse_shard)]
     shard: Option<(usize, usize)>,
+    /// Run the grid on these seeds instead of its own, e.g. 4,5,6 (fresh seeds for its claims);
+    /// the sweep is recorded as `<name>-seeds-4-5-6`, beside the grid's own.
+    #[arg(long, value_name = "S1,S2,...", value_delimiter = ',', num_args = 1..)]
+    seeds: Option<Vec<u64>>,
     /// Print the expanded plan and write nothing.
     #[arg(long)]
     dry_run: bool,
@@ -141,15 +145,7 @@ fn parse_shard(s: &str) -> Result<(usize, usize), String> {
 }
 
 pub fn exec(a: Args) -> CliResult {
-    if a.dashboard && (a.jobs != 1 || a.launcher == Launcher::Slurm) {
-        return Err(bad(
-            "--dashboard shows one run at a time: use it with --jobs 1 and the local launcher",
-        ));
-    }
-    if let Some(b) = a.backend {
-        b.check_compiled_in()
-            .map_err(|m| bad(format!("--backend: {m}")))?;
-    }
+    check_flags(&a)?;
     let limit = (!a.yes).then_some(a.max_runs);
     if a.launcher == Launcher::Slurm {
         return submit(a, limit);
@@ -157,7 +153,7 @@ pub fn exec(a: Args) -> CliResult {
     if let Some(flag) = a.slurm.given() {
         return Err(bad(format!("{flag} applies only with --launcher slurm")));
     }
-    let plan = load_plan(&a.file, limit)?;
+    let plan = load_plan(&a.file, limit, a.seeds.as_deref())?;
     if !a.ignore_memory_estimate {
         check_memory(&plan)?;
     }
@@ -185,8 +181,28 @@ pub fn exec(a: Args) -> CliResult {
         progress: !a.no_progress && !a.dashboard,
     };
     let report = run_sweep(&plan, &store, &opts)?;
+    conclude(&plan, &store, &report)
+}
+
+/// Flags that contradict each other or this binary, refused before anything is read.
+fn check_flags(a: &Args) -> Result<(), CliError> {
+    if a.dashboard && (a.jobs != 1 || a.launcher == Launcher::Slurm) {
+        return Err(bad(
+            "--dashboard shows one run at a time: use it with --jobs 1 and the local launcher",
+        ));
+    }
+    if let Some(b) = a.backend {
+        b.check_compiled_in()
+            .map_err(|m| bad(format!("--backend: {m}")))?;
+    }
+    Ok(())
+}
+
+/// Print the sweep's outcome and choose the exit code: 2 when a run could not be resumed (bad
+/// input, as elsewhere), the signal's when stopped, 1 when a run failed.
+fn conclude(plan: &Plan, store: &Store, report: &SweepReport) -> CliResult {
     if !report.refused.is_empty() {
-        print_report(&plan, &store, &report);
+        print_report(plan, store, report);
         // A run that cannot be resumed is bad input, as elsewhere: exit 2.
         return Err(bad(format!(
             "{} configuration(s) of {} cannot be resumed (NOT RESUMED above: each names the \
@@ -195,7 +211,7 @@ pub fn exec(a: Args) -> CliResult {
             plan.file.display()
         )));
     }
-    print_report(&plan, &store, &report);
+    print_report(plan, store, report);
     Ok(if let Some(signal) = report.stopped_by {
         ExitCode::from(stop::exit_code(signal))
     } else if report.success() {
@@ -387,7 +403,7 @@ fn submit(a: Args, limit: Option<usize>) -> CliResult {
             "--launcher slurm: --shard and --jobs do not apply (SLURM runs one task per configuration; use --max-parallel to throttle)",
         ));
     }
-    let plan = load_plan(&a.file, limit)?;
+    let plan = load_plan(&a.file, limit, a.seeds.as_deref())?;
     let store = open_store(&a.results)?;
     note_duplicates(&plan);
     restart(&plan, &store, &a.restart, a.dry_run)?;

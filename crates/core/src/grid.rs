@@ -26,6 +26,9 @@
 
 mod located;
 mod sample;
+mod seeds;
+
+pub use seeds::load_plan_on_seeds;
 
 pub use located::GridError;
 use located::{Locator, Spans, check_value, is_list_key, key_spans, suggest, with_range};
@@ -43,6 +46,7 @@ const TOP_KEYS: &[&str] = &[
     "name",
     "description",
     "seeds",
+    "design_seeds",
     "base",
     "grid",
     "sample",
@@ -86,6 +90,10 @@ pub struct Plan {
     /// Keys whose values group the draws in the report's budget views (`per`, else the keys
     /// drawn by choice among strings); empty: one group.
     pub sample_groups: Vec<String>,
+    /// The grid's `design_seeds`: the seeds its claims were chosen on.
+    pub design_seeds: Option<Vec<u64>>,
+    /// The seeds given with `--seeds` in place of the file's ([`load_plan_on_seeds`]).
+    pub seeds_override: Option<Vec<u64>>,
 }
 
 impl Plan {
@@ -159,6 +167,7 @@ pub fn parse_plan(path: &Path, text: &str, max_runs: Option<usize>) -> Result<Pl
     let description = top.string_key("description")?;
     let file_max = top.max_runs()?;
     let seeds = top.seeds()?;
+    let design_seeds = top.design_seeds()?;
     let (base, base_spans) = top.base(root)?;
     let samples = sample::parse_samples(&loc, &values, root, top.spans.get("sample").cloned())?;
     let grids = if samples.is_empty() || values.contains_key("grid") {
@@ -217,6 +226,8 @@ pub fn parse_plan(path: &Path, text: &str, max_runs: Option<usize>) -> Result<Pl
         claims,
         sampled,
         sample_groups,
+        design_seeds,
+        seeds_override: None,
     })
 }
 
@@ -343,21 +354,33 @@ impl Top<'_> {
 
     /// The replicate axis.
     fn seeds(&self) -> Result<Option<Vec<u64>>, GridError> {
+        self.seed_list("seeds")
+    }
+
+    /// The seeds the grid's claims were chosen on (the report labels verdicts by them).
+    fn design_seeds(&self) -> Result<Option<Vec<u64>>, GridError> {
+        self.seed_list("design_seeds")
+    }
+
+    /// A top-level non-empty list of non-negative integers.
+    fn seed_list(&self, key: &str) -> Result<Option<Vec<u64>>, GridError> {
         let seed = |v: &toml::Value| match v {
             toml::Value::Integer(i) if *i >= 0 => Ok(*i as u64),
             other => Err(self.err(
-                "seeds",
-                format!("key `seeds`: expected non-negative integers, got {other}"),
+                key,
+                format!("key `{key}`: expected non-negative integers, got {other}"),
             )),
         };
-        match self.values.get("seeds") {
+        match self.values.get(key) {
             None => Ok(None),
             Some(toml::Value::Array(a)) if !a.is_empty() => {
                 Ok(Some(a.iter().map(seed).collect::<Result<_, _>>()?))
             }
             Some(_) => Err(self.err(
-                "seeds",
-                "key `seeds`: expected a non-empty array of integers, e.g. seeds = [1, 2, 3]",
+                key,
+                format!(
+                    "key `{key}`: expected a non-empty array of integers, e.g. {key} = [1, 2, 3]"
+                ),
             )),
         }
     }

@@ -15,6 +15,7 @@
 
 mod claim;
 pub mod parse;
+pub mod stamp;
 pub mod stats;
 pub mod verdict;
 

@@ -41,6 +41,15 @@ pub struct SweepRecord {
     /// Keys whose values group the draws in those views (the grid's latest sweep).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sample_groups: Vec<String>,
+    /// The grid's `design_seeds`: the seeds its claims were chosen on. Absent when not stated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub design_seeds: Option<Vec<u64>>,
+    /// When each claim was first registered with this sweep, by claim id
+    /// ([`crate::claims::stamp::claim_id`]), RFC 3339: the report says whether a claim was
+    /// stated before its runs. Stamps of claims since edited or removed are kept (an edited
+    /// claim is a new claim; restoring the old text restores its stamp).
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub claim_stamps: std::collections::BTreeMap<String, String>,
 }
 
 /// One submitted SLURM job array.
@@ -160,7 +169,14 @@ pub fn record_plan(root: &Path, plan: &Plan, change: impl FnOnce(&mut SweepRecor
     rec.sample_groups = plan.sample_groups.clone();
     rec.varying = plan.varying.clone();
     rec.claims = plan.claims.clone();
+    rec.design_seeds = plan.design_seeds.clone();
     rec.updated = super::record::now_rfc3339();
+    for c in &plan.claims {
+        let id = crate::claims::stamp::claim_id(c);
+        rec.claim_stamps
+            .entry(id)
+            .or_insert_with(|| rec.updated.clone());
+    }
     change(&mut rec);
     let result = json::write(&path, &rec);
     let _ = FileExt::unlock(&lock);
@@ -202,6 +218,26 @@ mod tests {
         let text = std::fs::read_to_string(path(dir.path(), "g")).unwrap();
         assert!(!text.contains("claims"), "{text}");
         assert_eq!(read(dir.path(), "g").unwrap().runs.len(), 4);
+    }
+
+    /// Each claim is stamped when first registered; a later sweep keeps the stamp, an edited
+    /// claim gets its own.
+    #[test]
+    fn claims_are_stamped_when_first_registered() {
+        let dir = tempfile::tempdir().unwrap();
+        let one = "[[claim]]\ntext = \"a\"\nmetric = \"sliced_wasserstein\"\nat_most = 1\n";
+        record_plan(dir.path(), &plan(one), |_| {}).unwrap();
+        let first = read(dir.path(), "g").unwrap().claim_stamps;
+        assert_eq!(first.len(), 1);
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        record_plan(dir.path(), &plan(one), |_| {}).unwrap();
+        assert_eq!(read(dir.path(), "g").unwrap().claim_stamps, first);
+        let two = one.replace("at_most = 1", "at_most = 0.5");
+        record_plan(dir.path(), &plan(&two), |_| {}).unwrap();
+        let stamps = read(dir.path(), "g").unwrap().claim_stamps;
+        assert_eq!(stamps.len(), 2);
+        let id = crate::claims::stamp::claim_id(&plan(&two).claims[0]);
+        assert!(stamps[&id] > first.values().next().unwrap().clone());
     }
 
     /// Records written before claims existed load with none; a record that does not parse is
