@@ -38,8 +38,8 @@ use harness_core::results::atomic_file::write_atomic;
 use harness_core::results::store::RunLock;
 use harness_core::results::tree_dirs;
 
-pub use claims::{CheckedClaim, SectionClaims, claim_run, counts_text as claims_counts};
 use charts::figures::pick_three;
+pub use claims::{CheckedClaim, SectionClaims, claim_run, counts_text as claims_counts};
 pub use format::sig;
 pub use group::{
     Group, MeanBand, concise_labels, downsample_band, downsample_minmax, ema, group_runs,
