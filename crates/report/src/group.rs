@@ -223,18 +223,7 @@ pub fn mean_band(series: &[(&[f64], &[f64])]) -> MeanBand {
             v
         })
         .collect();
-    // Union of sorted grids by merging (seeds usually share one grid: linear time).
-    let mut grid: Vec<f64> = Vec::new();
-    for seed in &per_seed {
-        let xs = seed.iter().map(|p| p.0);
-        if grid.is_empty() {
-            grid = xs.collect();
-            grid.dedup();
-        } else if !seed.iter().map(|p| p.0).eq(grid.iter().copied()) {
-            grid = merge_sorted(&grid, xs);
-        }
-    }
-
+    let grid = union_grid(&per_seed);
     let n = grid.len();
     let mut out = MeanBand {
         mean: vec![0.0; n],
@@ -269,6 +258,22 @@ pub fn mean_band(series: &[(&[f64], &[f64])]) -> MeanBand {
         };
     }
     out
+}
+
+/// The union of the seeds' x values (each seed sorted by x), ascending, by merging (seeds
+/// usually share one grid: linear time).
+fn union_grid(per_seed: &[Vec<(f64, f64)>]) -> Vec<f64> {
+    let mut grid: Vec<f64> = Vec::new();
+    for seed in per_seed {
+        let xs = seed.iter().map(|p| p.0);
+        if grid.is_empty() {
+            grid = xs.collect();
+            grid.dedup();
+        } else if !seed.iter().map(|p| p.0).eq(grid.iter().copied()) {
+            grid = merge_sorted(&grid, xs);
+        }
+    }
+    grid
 }
 
 /// Sorted union without duplicates of a sorted, deduplicated `a` and a sorted `b`.
