@@ -12,6 +12,7 @@ use std::time::SystemTime;
 use anyhow::{Context, Result};
 use rayon::prelude::*;
 
+use harness_core::grid::show_value;
 pub use harness_core::results::record::Status;
 pub use harness_core::results::sweep_record::SweepRecord;
 use harness_core::results::{record, run_files, sweep_record, tree_dirs};
@@ -173,15 +174,13 @@ impl Run {
     }
 }
 
-/// Render a TOML value the way legends and tables show it: strings unquoted,
-/// floats in shortest round-trip form.
+/// Render a TOML value the way legends and tables show it: the core's [`show_value`]
+/// (strings unquoted), except floats, in Rust's shortest round-trip form (`1`, `0.00001`) where
+/// TOML writes `1.0` and `1e-5`.
 pub fn value_str(v: &toml::Value) -> String {
     match v {
-        toml::Value::String(s) => s.clone(),
-        toml::Value::Integer(i) => i.to_string(),
         toml::Value::Float(f) => format!("{f}"),
-        toml::Value::Boolean(b) => b.to_string(),
-        other => other.to_string(),
+        other => show_value(other),
     }
 }
 
@@ -677,6 +676,23 @@ mod tests {
                 .starts_with("line 1: the header has no `step` column")
         );
         assert_eq!(parse_metrics_checked(b"step,x\n1,2\n").unwrap().2, None);
+    }
+
+    /// The report's values are the core's, but for floats.
+    #[test]
+    fn values_show_as_the_core_shows_them_but_floats() {
+        use toml::Value;
+        for v in [
+            Value::String("wgan-gp".into()),
+            Value::Integer(-5),
+            Value::Boolean(true),
+            Value::Array(vec![Value::Integer(1), Value::String("a".into())]),
+        ] {
+            assert_eq!(value_str(&v), show_value(&v));
+        }
+        assert_eq!(value_str(&Value::Float(1.0)), "1");
+        assert_eq!(show_value(&Value::Float(1.0)), "1.0");
+        assert_eq!(value_str(&Value::Float(1e-5)), "0.00001");
     }
 
     #[test]
