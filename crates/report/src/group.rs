@@ -303,6 +303,7 @@ fn merge_sorted(a: &[f64], b: impl Iterator<Item = f64>) -> Vec<f64> {
 }
 
 /// Mean and sample std of the finite values; `None` when there are none.
+/// (Not statrs's `mean`/`std_dev`: they accumulate online, which can differ in the last bits.)
 pub fn mean_std(values: &[f64]) -> Option<(f64, f64)> {
     let v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
     if v.is_empty() {
