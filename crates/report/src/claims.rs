@@ -168,6 +168,30 @@ pub fn claim_run(run: &Run) -> ClaimRun {
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
+    let mut series = claim_series(run);
+    let mut layers = claim_layers(run);
+    if run.status == Status::Diverged {
+        let at = u64::from(run.diverged_at.unwrap_or(run.step));
+        for s in series.values_mut() {
+            let step = s.iter().map(|p| p.0).max().map_or(at, |m| m.max(at));
+            s.push((step, f64::NAN));
+        }
+        for rows in layers.values_mut() {
+            let step = rows.iter().map(|r| r.0).max().map_or(at, |m| m.max(at));
+            let ids: Vec<u32> = rows.iter().map(|r| r.1).collect();
+            rows.extend(ids.into_iter().map(|id| (step, id, f64::NAN)));
+        }
+    }
+    ClaimRun {
+        config,
+        series,
+        layers,
+    }
+}
+
+/// Every `metrics.csv` column (finite cells only) and every `eval.csv` score of `run` as
+/// `(step, value)`.
+fn claim_series(run: &Run) -> BTreeMap<String, Vec<(u64, f64)>> {
     let mut series: BTreeMap<String, Vec<(u64, f64)>> = BTreeMap::new();
     if let Some(steps) = run.metrics.get("step") {
         for (name, col) in run.metrics.names.iter().zip(&run.metrics.data) {
@@ -195,6 +219,11 @@ pub fn claim_run(run: &Run) -> ClaimRun {
             .collect();
         series.insert(name.clone(), s);
     }
+    series
+}
+
+/// Each `layers.csv` quantity of `run` as `(step, layer, value)` at its last evaluation.
+fn claim_layers(run: &Run) -> BTreeMap<String, Vec<(u64, u32, f64)>> {
     let last_eval = run
         .eval
         .values()
@@ -203,8 +232,7 @@ pub fn claim_run(run: &Run) -> ClaimRun {
         .map(|s| s as u64)
         .max()
         .unwrap_or(u64::from(run.step));
-    let mut layers: BTreeMap<String, Vec<(u64, u32, f64)>> = run
-        .layers_last
+    run.layers_last
         .iter()
         .map(|(q, rows)| {
             let ids: Option<Vec<u32>> = rows.iter().map(|(l, _)| l.parse().ok()).collect();
@@ -216,24 +244,7 @@ pub fn claim_run(run: &Run) -> ClaimRun {
                 .collect();
             (q.clone(), rows)
         })
-        .collect();
-    if run.status == Status::Diverged {
-        let at = u64::from(run.diverged_at.unwrap_or(run.step));
-        for s in series.values_mut() {
-            let step = s.iter().map(|p| p.0).max().map_or(at, |m| m.max(at));
-            s.push((step, f64::NAN));
-        }
-        for rows in layers.values_mut() {
-            let step = rows.iter().map(|r| r.0).max().map_or(at, |m| m.max(at));
-            let ids: Vec<u32> = rows.iter().map(|r| r.1).collect();
-            rows.extend(ids.into_iter().map(|id| (step, id, f64::NAN)));
-        }
-    }
-    ClaimRun {
-        config,
-        series,
-        layers,
-    }
+        .collect()
 }
 
 /// The chart of the section that shows what the claim is about: the final values per

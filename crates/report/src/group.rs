@@ -223,18 +223,7 @@ pub fn mean_band(series: &[(&[f64], &[f64])]) -> MeanBand {
             v
         })
         .collect();
-    // Union of sorted grids by merging (seeds usually share one grid: linear time).
-    let mut grid: Vec<f64> = Vec::new();
-    for seed in &per_seed {
-        let xs = seed.iter().map(|p| p.0);
-        if grid.is_empty() {
-            grid = xs.collect();
-            grid.dedup();
-        } else if !seed.iter().map(|p| p.0).eq(grid.iter().copied()) {
-            grid = merge_sorted(&grid, xs);
-        }
-    }
-
+    let grid = union_grid(&per_seed);
     let n = grid.len();
     let mut out = MeanBand {
         mean: vec![0.0; n],
@@ -271,6 +260,22 @@ pub fn mean_band(series: &[(&[f64], &[f64])]) -> MeanBand {
     out
 }
 
+/// The union of the seeds' x values (each seed sorted by x), ascending, by merging (seeds
+/// usually share one grid: linear time).
+fn union_grid(per_seed: &[Vec<(f64, f64)>]) -> Vec<f64> {
+    let mut grid: Vec<f64> = Vec::new();
+    for seed in per_seed {
+        let xs = seed.iter().map(|p| p.0);
+        if grid.is_empty() {
+            grid = xs.collect();
+            grid.dedup();
+        } else if !seed.iter().map(|p| p.0).eq(grid.iter().copied()) {
+            grid = merge_sorted(&grid, xs);
+        }
+    }
+    grid
+}
+
 /// Sorted union without duplicates of a sorted, deduplicated `a` and a sorted `b`.
 fn merge_sorted(a: &[f64], b: impl Iterator<Item = f64>) -> Vec<f64> {
     let mut out: Vec<f64> = Vec::with_capacity(a.len());
@@ -298,6 +303,7 @@ fn merge_sorted(a: &[f64], b: impl Iterator<Item = f64>) -> Vec<f64> {
 }
 
 /// Mean and sample std of the finite values; `None` when there are none.
+/// (Not statrs's `mean`/`std_dev`: they accumulate online, which can differ in the last bits.)
 pub fn mean_std(values: &[f64]) -> Option<(f64, f64)> {
     let v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
     if v.is_empty() {

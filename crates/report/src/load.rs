@@ -12,6 +12,7 @@ use std::time::SystemTime;
 use anyhow::{Context, Result};
 use rayon::prelude::*;
 
+use harness_core::grid::show_value;
 pub use harness_core::results::record::Status;
 pub use harness_core::results::sweep_record::SweepRecord;
 use harness_core::results::{record, run_files, sweep_record, tree_dirs};
@@ -173,15 +174,13 @@ impl Run {
     }
 }
 
-/// Render a TOML value the way legends and tables show it: strings unquoted,
-/// floats in shortest round-trip form.
+/// Render a TOML value the way legends and tables show it: the core's [`show_value`]
+/// (strings unquoted), except floats, in Rust's shortest round-trip form (`1`, `0.00001`) where
+/// TOML writes `1.0` and `1e-5`.
 pub fn value_str(v: &toml::Value) -> String {
     match v {
-        toml::Value::String(s) => s.clone(),
-        toml::Value::Integer(i) => i.to_string(),
         toml::Value::Float(f) => format!("{f}"),
-        toml::Value::Boolean(b) => b.to_string(),
-        other => other.to_string(),
+        other => show_value(other),
     }
 }
 
@@ -271,22 +270,7 @@ pub fn load_run(dir: &Path) -> Result<Run> {
     let rec = record::try_read(dir).context("reading run.json")?;
 
     let mut warnings = Vec::new();
-    let problem = std::cell::RefCell::new(None);
-    let (metrics, estimate_kind) = part(
-        dir,
-        run_files::METRICS,
-        |b| {
-            let (columns, kind, p) = parse_metrics_checked(b)?;
-            *problem.borrow_mut() = p;
-            Ok((columns, kind))
-        },
-        &mut warnings,
-    )
-    .unwrap_or_default();
-    if let Some(p) = problem.into_inner() {
-        let path = dir.join(run_files::METRICS);
-        warnings.push(format!("{}: {p}", path.display()));
-    }
+    let (metrics, estimate_kind) = load_metrics(dir, &mut warnings);
     let mut run = Run {
         hash,
         dir: dir.to_path_buf(),
@@ -326,6 +310,28 @@ pub fn load_run(dir: &Path) -> Result<Run> {
     }
     run.warnings = warnings;
     Ok(run)
+}
+
+/// `metrics.csv` of `dir` and its estimate kind (empty when it is missing or does not parse);
+/// what is wrong with it goes to `warnings`.
+fn load_metrics(dir: &Path, warnings: &mut Vec<String>) -> (Columns, Option<String>) {
+    let problem = std::cell::RefCell::new(None);
+    let (metrics, estimate_kind) = part(
+        dir,
+        run_files::METRICS,
+        |b| {
+            let (columns, kind, p) = parse_metrics_checked(b)?;
+            *problem.borrow_mut() = p;
+            Ok((columns, kind))
+        },
+        warnings,
+    )
+    .unwrap_or_default();
+    if let Some(p) = problem.into_inner() {
+        let path = dir.join(run_files::METRICS);
+        warnings.push(format!("{}: {p}", path.display()));
+    }
+    (metrics, estimate_kind)
 }
 
 /// `file` of `dir` parsed, if it exists; a read or parse error becomes a warning.
@@ -444,31 +450,16 @@ pub fn parse_metrics_checked(bytes: &[u8]) -> Result<(Columns, Option<String>, O
             });
             continue;
         }
-        let mut row_bad = false;
-        for (i, field) in rec.iter().enumerate() {
-            if Some(i) == kind_col {
-                if !field.is_empty() && kind.as_deref() != Some(field) {
-                    kind = Some(field.to_vec());
-                }
-            } else {
-                let v = num(field);
-                if v.is_nan()
-                    && !field.trim_ascii().is_empty()
-                    && !field.eq_ignore_ascii_case(b"nan")
-                {
-                    row_bad = true;
-                    first_bad.get_or_insert_with(|| {
-                        format!(
-                            "line {line}: column `{}` holds {:?}, not a number",
-                            header[i],
-                            String::from_utf8_lossy(field)
-                        )
-                    });
-                }
-                data[i].push(v);
-            }
+        if let Some(i) = push_metrics_row(&rec, kind_col, &mut data, &mut kind) {
+            bad_rows += 1;
+            first_bad.get_or_insert_with(|| {
+                format!(
+                    "line {line}: column `{}` holds {:?}, not a number",
+                    header[i],
+                    String::from_utf8_lossy(&rec[i])
+                )
+            });
         }
-        bad_rows += usize::from(row_bad);
     }
     let problem = first_bad.map(|p| match bad_rows {
         0 | 1 => p,
@@ -480,6 +471,32 @@ pub fn parse_metrics_checked(bytes: &[u8]) -> Result<(Columns, Option<String>, O
         data.remove(k);
     }
     Ok((Columns { names, data }, kind.map(|k| text(&k)), problem))
+}
+
+/// Appends one complete `metrics.csv` row to `data` (cells that are not numbers as NaN) and
+/// keeps the latest non-empty `estimate_kind` in `kind`; returns the column of the row's first
+/// cell that is neither a number, empty nor `nan`.
+fn push_metrics_row(
+    rec: &csv::ByteRecord,
+    kind_col: Option<usize>,
+    data: &mut [Vec<f64>],
+    kind: &mut Option<Vec<u8>>,
+) -> Option<usize> {
+    let mut bad = None;
+    for (i, field) in rec.iter().enumerate() {
+        if Some(i) == kind_col {
+            if !field.is_empty() && kind.as_deref() != Some(field) {
+                *kind = Some(field.to_vec());
+            }
+        } else {
+            let v = num(field);
+            if v.is_nan() && !field.trim_ascii().is_empty() && !field.eq_ignore_ascii_case(b"nan") {
+                bad.get_or_insert(i);
+            }
+            data[i].push(v);
+        }
+    }
+    bad
 }
 
 /// `eval.csv` (tidy `step,wall_s,metric,value`) -> one series per metric.
@@ -636,6 +653,47 @@ fn list_samples(dir: &Path) -> (Vec<Sample>, Vec<Sample>, Option<SystemTime>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The first bad cell of the first bad row is named with its line, and every bad row
+    /// (short, or with a cell that is not a number) is counted.
+    #[test]
+    fn garbage_in_metrics_csv_is_described() {
+        let text = "step,critic_loss,gen_loss,estimate_kind\n1,0.5,0.25,js\n\
+                    2,abc,xyz,js\n3,nan,,js\n4,0.1,q,wasserstein\n5,0.1\n";
+        let (c, kind, problem) = parse_metrics_checked(text.as_bytes()).unwrap();
+        assert_eq!(c.names, ["step", "critic_loss", "gen_loss"]);
+        assert_eq!(c.data[0], [1.0, 2.0, 3.0, 4.0]);
+        assert!(c.data[1][1].is_nan() && c.data[2][3].is_nan());
+        assert_eq!(kind.as_deref(), Some("wasserstein"));
+        assert_eq!(
+            problem.as_deref(),
+            Some("line 3: column `critic_loss` holds \"abc\", not a number (3 such rows)")
+        );
+        let (_, _, problem) = parse_metrics_checked(b"iter,x\n1,2\n").unwrap();
+        assert!(
+            problem
+                .unwrap()
+                .starts_with("line 1: the header has no `step` column")
+        );
+        assert_eq!(parse_metrics_checked(b"step,x\n1,2\n").unwrap().2, None);
+    }
+
+    /// The report's values are the core's, but for floats.
+    #[test]
+    fn values_show_as_the_core_shows_them_but_floats() {
+        use toml::Value;
+        for v in [
+            Value::String("wgan-gp".into()),
+            Value::Integer(-5),
+            Value::Boolean(true),
+            Value::Array(vec![Value::Integer(1), Value::String("a".into())]),
+        ] {
+            assert_eq!(value_str(&v), show_value(&v));
+        }
+        assert_eq!(value_str(&Value::Float(1.0)), "1");
+        assert_eq!(show_value(&Value::Float(1.0)), "1.0");
+        assert_eq!(value_str(&Value::Float(1e-5)), "0.00001");
+    }
 
     #[test]
     fn numbers_parse_as_std_does() {

@@ -192,25 +192,7 @@ fn write_evaluations(
         ] {
             eval.push(vec![s.to_string(), w.clone(), metric.into(), value]);
         }
-        for layer in 0..4 {
-            let g = clip.map_or(0.5, |c| (c * 100.0).powi(layer + 1) * 0.1);
-            let grad = g * (1.0 + 0.05 * normal(rng)).abs();
-            let act = g * (1.0 + 0.05 * normal(rng)).abs();
-            let at_clip = if clip.is_some() { 0.8 } else { 0.0 };
-            for (quantity, value) in [
-                ("grad_norm", format!("{grad:.6e}")),
-                ("act_grad_norm", format!("{act:.6e}")),
-                ("frac_at_clip", format!("{at_clip:.4}")),
-                ("weight_abs_max", format!("{:.4}", clip.unwrap_or(0.4))),
-            ] {
-                layers.push(vec![
-                    s.to_string(),
-                    layer.to_string(),
-                    quantity.into(),
-                    value,
-                ]);
-            }
-        }
+        push_layers(&mut layers, s, clip, rng);
         let points = (0..256).map(|k| {
             let a = std::f64::consts::TAU * (k % 8) as f64 / 8.0;
             let r = 2.0 * t.min(1.0);
@@ -230,6 +212,30 @@ fn write_evaluations(
     write_csv(&run.join(run_files::EVAL), &tidy, eval.into_iter())?;
     let tidy = ["step", "layer", "quantity", "value"];
     write_csv(&run.join(run_files::LAYERS), &tidy, layers.into_iter())
+}
+
+/// The `layers.csv` rows of step `s`: four layers' gradient norms (growing or shrinking by
+/// layer with the clip), share of weights at the clip and largest weight.
+fn push_layers(layers: &mut Vec<Vec<String>>, s: usize, clip: Option<f64>, rng: &mut ChaCha8Rng) {
+    for layer in 0..4 {
+        let g = clip.map_or(0.5, |c| (c * 100.0).powi(layer + 1) * 0.1);
+        let grad = g * (1.0 + 0.05 * normal(rng)).abs();
+        let act = g * (1.0 + 0.05 * normal(rng)).abs();
+        let at_clip = if clip.is_some() { 0.8 } else { 0.0 };
+        for (quantity, value) in [
+            ("grad_norm", format!("{grad:.6e}")),
+            ("act_grad_norm", format!("{act:.6e}")),
+            ("frac_at_clip", format!("{at_clip:.4}")),
+            ("weight_abs_max", format!("{:.4}", clip.unwrap_or(0.4))),
+        ] {
+            layers.push(vec![
+                s.to_string(),
+                layer.to_string(),
+                quantity.into(),
+                value,
+            ]);
+        }
+    }
 }
 
 /// `weights_hist.csv`: clipped weights pile up at the edges, others are bell-shaped.

@@ -21,19 +21,7 @@ fn num(v: Option<f64>) -> String {
 /// One row per run: identity, status, every config key, final `metrics.csv` values and
 /// final eval scores. Rows follow page order (section, configuration, seed).
 pub fn write_summary_csv(path: &Path, runs: &[Run], sections: &[Section]) -> Result<Vec<u8>> {
-    let mut order: Vec<usize> = Vec::new();
-    let mut seen = vec![false; runs.len()];
-    for s in sections {
-        for g in &s.groups {
-            for &m in &g.members {
-                if !std::mem::replace(&mut seen[m], true) {
-                    order.push(m);
-                }
-            }
-        }
-    }
-    order.extend((0..runs.len()).filter(|&i| !seen[i]));
-
+    let order = page_order(runs.len(), sections);
     let cfg_keys: BTreeSet<&String> = runs.iter().flat_map(|r| r.config.keys()).collect();
     let metric_cols: BTreeSet<&String> = runs
         .iter()
@@ -42,25 +30,8 @@ pub fn write_summary_csv(path: &Path, runs: &[Run], sections: &[Section]) -> Res
         .collect();
     let evals: BTreeSet<&String> = runs.iter().flat_map(|r| r.eval.keys()).collect();
 
-    let mut header: Vec<String> = ["hash", "sweeps", "status", "wall_s", "step", "error"]
-        .map(String::from)
-        .to_vec();
-    let reserved: BTreeSet<String> = header.iter().cloned().collect();
-    for k in &cfg_keys {
-        // Never shadow a fixed column.
-        header.push(if reserved.contains(*k) {
-            format!("config_{k}")
-        } else {
-            (*k).clone()
-        });
-    }
-    header.push("final_step".into());
-    header.extend(metric_cols.iter().map(|c| format!("final_{c}")));
-    header.push("estimate_kind".into());
-    header.extend(evals.iter().map(|e| format!("eval_{e}")));
-
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(&header)?;
+    w.write_record(summary_header(&cfg_keys, &metric_cols, &evals))?;
     for &i in &order {
         let r = &runs[i];
         let sweeps: Vec<&str> = sections
@@ -92,6 +63,49 @@ pub fn write_summary_csv(path: &Path, runs: &[Run], sections: &[Section]) -> Res
     Ok(bytes)
 }
 
+/// Run indices in page order (section, configuration, seed), then the runs no section shows.
+fn page_order(n_runs: usize, sections: &[Section]) -> Vec<usize> {
+    let mut order: Vec<usize> = Vec::new();
+    let mut seen = vec![false; n_runs];
+    for s in sections {
+        for g in &s.groups {
+            for &m in &g.members {
+                if !std::mem::replace(&mut seen[m], true) {
+                    order.push(m);
+                }
+            }
+        }
+    }
+    order.extend((0..n_runs).filter(|&i| !seen[i]));
+    order
+}
+
+/// `summary.csv`'s header: the fixed columns, the config keys (`config_<key>` where a key
+/// would shadow a fixed column), the final `metrics.csv` values and the final eval scores.
+fn summary_header(
+    cfg_keys: &BTreeSet<&String>,
+    metric_cols: &BTreeSet<&String>,
+    evals: &BTreeSet<&String>,
+) -> Vec<String> {
+    let mut header: Vec<String> = ["hash", "sweeps", "status", "wall_s", "step", "error"]
+        .map(String::from)
+        .to_vec();
+    let reserved: BTreeSet<String> = header.iter().cloned().collect();
+    for k in cfg_keys {
+        // Never shadow a fixed column.
+        header.push(if reserved.contains(*k) {
+            format!("config_{k}")
+        } else {
+            (*k).clone()
+        });
+    }
+    header.push("final_step".into());
+    header.extend(metric_cols.iter().map(|c| format!("final_{c}")));
+    header.push("estimate_kind".into());
+    header.extend(evals.iter().map(|e| format!("eval_{e}")));
+    header
+}
+
 /// A table cell; `best` cells are bold.
 #[derive(Debug, Clone, Default)]
 pub struct Cell {
@@ -112,39 +126,16 @@ pub struct ConfigTable {
 /// over seeds of each final score, best per column marked.
 pub fn config_table(runs: &[Run], sec: &Section) -> ConfigTable {
     let metrics = eval_metrics(runs, sec);
-    let mut t = ConfigTable::default();
-    t.headers.extend(sec.keys.iter().cloned());
-    if t.headers.is_empty() {
-        t.headers.push("configuration".into());
-    }
-    t.headers.push("runs".into());
-    for m in &metrics {
-        let arrow = eval_direction(m).arrow();
-        t.headers.push(if arrow.is_empty() {
-            m.clone()
-        } else {
-            format!("{m} {arrow}")
-        });
-    }
-    t.headers.push("wall time (s)".into());
-
+    let mut t = ConfigTable {
+        headers: table_headers(sec, &metrics),
+        ..Default::default()
+    };
     let stats: Vec<Vec<Option<Stat>>> = sec
         .groups
         .iter()
         .map(|g| metrics.iter().map(|m| final_stat(runs, g, m)).collect())
         .collect();
-    let best: Vec<Option<f64>> = metrics
-        .iter()
-        .enumerate()
-        .map(|(j, m)| {
-            let dir = eval_direction(m);
-            if dir == Direction::None || stats.iter().filter(|s| s[j].is_some()).count() < 2 {
-                return None; // no direction, or nothing to compare against
-            }
-            let means = stats.iter().filter_map(|s| s[j].map(|x| x.mean));
-            means.reduce(|a, b| if dir.better(b, a) { b } else { a })
-        })
-        .collect();
+    let best = best_means(&metrics, &stats);
 
     for (gi, g) in sec.groups.iter().enumerate() {
         let plain = |text: String| Cell { text, best: false };
@@ -173,6 +164,43 @@ pub fn config_table(runs: &[Run], sec: &Section) -> ConfigTable {
         t.colors.push(gi);
     }
     t
+}
+
+/// The table's header: the varying keys (or `configuration`), `runs`, each score with its
+/// direction's arrow, the wall time.
+fn table_headers(sec: &Section, metrics: &[String]) -> Vec<String> {
+    let mut headers: Vec<String> = sec.keys.clone();
+    if headers.is_empty() {
+        headers.push("configuration".into());
+    }
+    headers.push("runs".into());
+    for m in metrics {
+        let arrow = eval_direction(m).arrow();
+        headers.push(if arrow.is_empty() {
+            m.clone()
+        } else {
+            format!("{m} {arrow}")
+        });
+    }
+    headers.push("wall time (s)".into());
+    headers
+}
+
+/// Per score, the best mean over the configurations (`stats[group][score]`); `None` for a
+/// score without a direction or with fewer than two configurations to compare.
+fn best_means(metrics: &[String], stats: &[Vec<Option<Stat>>]) -> Vec<Option<f64>> {
+    metrics
+        .iter()
+        .enumerate()
+        .map(|(j, m)| {
+            let dir = eval_direction(m);
+            if dir == Direction::None || stats.iter().filter(|s| s[j].is_some()).count() < 2 {
+                return None; // no direction, or nothing to compare against
+            }
+            let means = stats.iter().filter_map(|s| s[j].map(|x| x.mean));
+            means.reduce(|a, b| if dir.better(b, a) { b } else { a })
+        })
+        .collect()
 }
 
 /// Mean and standard deviation over seeds of a final score, and how many seeds have one.
