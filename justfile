@@ -13,7 +13,7 @@ report DIR="results" *ARGS:
 # The test suite (what CI runs). MNIST comes from $HARNESS_DATA_DIR, else ../shared/data/mnist
 # where that exists, else data/mnist (downloaded and verified on first need).
 test:
-    if [ -z "${HARNESS_DATA_DIR:-}" ] && [ -d ../shared/data/mnist ]; then export HARNESS_DATA_DIR="$PWD/../shared/data/mnist"; fi; cargo test --all-targets -- --test-threads 2
+    if [ -z "${HARNESS_DATA_DIR:-}" ] && [ -d ../shared/data/mnist ]; then export HARNESS_DATA_DIR="$PWD/../shared/data/mnist"; fi; cargo test --release --all-targets -- --test-threads 2
 
 # Throughput benchmark of the fixed cases (release build).
 bench *ARGS:

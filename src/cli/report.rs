@@ -126,10 +126,12 @@ fn check(claims: &[CheckedClaim], allow_inconclusive: bool) -> u8 {
     }
     for c in claims {
         println!(
-            "  {}: {} (sweep {})",
+            "  {}: {} (sweep {}) [{}, {}]",
             c.verdict_text(),
             c.claim.text,
-            c.sweep
+            c.sweep,
+            c.seeds.label(),
+            c.stated.label()
         );
         if c.verdict() != Some(Verdict::Supported) {
             for line in c.lines() {

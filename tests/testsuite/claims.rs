@@ -620,3 +620,93 @@ at_most = 1e-6
         ["supported", "contradicted"]
     );
 }
+
+/// `--seeds` runs a grid on fresh seeds beside its own sweep; every verdict says which seeds it
+/// rests on (against `design_seeds`) and whether its claim was stated before its runs, and a
+/// claim edited after the runs is a new claim, stated after them.
+#[test]
+fn verdicts_say_design_or_fresh_seeds_and_when_the_claim_was_stated() {
+    let d = tempfile::tempdir().unwrap();
+    let grid = r#"
+name = "stamps"
+seeds = [1, 2]
+design_seeds = [1, 2]
+[base]
+dataset = "8gaussians"
+dim = 16
+batch_size = 32
+gen_iters = 8
+log_every = 4
+eval_every = 4
+checkpoint_every = 4
+eval_samples = 200
+[[grid]]
+loss = "wgan-gp"
+
+[[claim]]
+text = "No run covers more than the 8 modes there are"
+metric = "modes_covered"
+at_most = 8
+"#;
+    let file = d.path().join("grid.toml");
+    write(&file, grid);
+    let results = d.path().join("results");
+    let sweep = |extra: &[&str]| {
+        let out = harness()
+            .args([
+                "sweep",
+                file.to_str().unwrap(),
+                "--no-progress",
+                "--results",
+            ])
+            .arg(&results)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+    };
+    let labels = || {
+        let out = harness().arg("report").arg(&results).output().unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+        let (_, rows) = read_claims_csv(&results.join("report/claims.csv"));
+        rows.iter()
+            .map(|r| (r["sweep"].clone(), r["seeds"].clone(), r["stated"].clone()))
+            .collect::<Vec<_>>()
+    };
+    sweep(&[]);
+    sweep(&["--seeds", "3,4"]);
+    let got = labels();
+    let want = |sweep: &str, seeds: &str, stated: &str| {
+        (sweep.to_string(), seeds.to_string(), stated.to_string())
+    };
+    assert!(
+        got.contains(&want("stamps", "on design seeds", "stated before its runs")),
+        "{got:?}"
+    );
+    assert!(
+        got.contains(&want(
+            "stamps-seeds-3-4",
+            "on fresh seeds",
+            "stated before its runs"
+        )),
+        "{got:?}"
+    );
+    let page = fs::read_to_string(results.join("report/index.html")).unwrap();
+    assert!(page.contains("<span class=\"seeds\">on fresh seeds</span>"));
+
+    // Editing the claim after the runs makes it a new claim: stated after them.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    write(&file, &grid.replace("at_most = 8", "at_most = 9"));
+    sweep(&[]);
+    let got = labels();
+    assert!(
+        got.contains(&want("stamps", "on design seeds", "stated after its runs")),
+        "{got:?}"
+    );
+    let out = report_check(&results);
+    says(
+        &out,
+        false,
+        &["(sweep stamps) [on design seeds, stated after its runs]"],
+    );
+}

@@ -13,6 +13,7 @@ use anyhow::Result;
 use crate::format::{counted, safe};
 use crate::load::{Run, Status};
 use crate::section::Section;
+use harness_core::claims::stamp::{Seeds, Stated, claim_id};
 use harness_core::claims::{self, Claim, ClaimKind, ClaimResult, ClaimRun, Verdict};
 
 /// One claim of a sweep, tested on the sweep's finished runs.
@@ -31,6 +32,11 @@ pub struct CheckedClaim {
     /// A claim with a run that is not finished is never supported: the runs that finished
     /// are not a random sample of its seeds when the others failed for a reason.
     pub unfinished: Vec<String>,
+    /// What the verdict rests on: the seeds of the claim's runs against the grid's
+    /// `design_seeds` (docs/claims.md).
+    pub seeds: Seeds,
+    /// Whether the claim was registered before the first of its runs started.
+    pub stated: Stated,
 }
 
 impl CheckedClaim {
@@ -109,12 +115,15 @@ pub fn check_section(runs: &[Run], sec: &Section, charts: &[String]) -> SectionC
             {
                 r.verdict = Verdict::Inconclusive;
             }
+            let (seeds, stated) = provenance(c, sec, runs);
             CheckedClaim {
                 sweep: sec.name.clone(),
                 claim: c.clone(),
                 outcome,
                 figure: figure(c, charts),
                 unfinished,
+                seeds,
+                stated,
             }
         })
         .collect();
@@ -123,6 +132,34 @@ pub fn check_section(runs: &[Run], sec: &Section, charts: &[String]) -> SectionC
         tested: finished.len(),
         left_out: left_out.len(),
     }
+}
+
+/// The claim's runs' seeds against the grid's design seeds, and whether the claim's stamp
+/// precedes the first of its runs (docs/claims.md).
+fn provenance(claim: &Claim, sec: &Section, runs: &[Run]) -> (Seeds, Stated) {
+    let mut seeds: Vec<u64> = Vec::new();
+    let mut first: Option<&str> = None;
+    for r in sec.run_indices().map(|i| &runs[i]) {
+        let config: toml::Table = r
+            .config
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if !claims::selects_claim(claim, &config) {
+            continue;
+        }
+        if let Some(s) = config.get("seed").and_then(toml::Value::as_integer) {
+            seeds.extend(u64::try_from(s).ok().filter(|s| !seeds.contains(s)));
+        }
+        if !r.started.is_empty() && first.is_none_or(|f| r.started.as_str() < f) {
+            first = Some(&r.started);
+        }
+    }
+    let stamp = sec.claim_stamps.get(&claim_id(claim)).map(String::as_str);
+    (
+        Seeds::of(&seeds, sec.design_seeds.as_deref()),
+        Stated::of(stamp, first),
+    )
 }
 
 /// The runs of the claim's configurations that are not done: `seed N of label: status` for
@@ -278,7 +315,8 @@ fn figure(claim: &Claim, charts: &[String]) -> Option<String> {
 }
 
 /// `claims.csv`: one row per pair or configuration of every claim (one row for a claim with
-/// none), with the sweep, the claim's verdict and the item's, its numbers and the figure.
+/// none), with the sweep, the claim's verdict and the item's, its numbers, the figure, and what
+/// the verdict rests on (design or fresh seeds, stated before or after the runs).
 pub fn claims_csv(claims: &[&CheckedClaim]) -> Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record([
@@ -291,6 +329,8 @@ pub fn claims_csv(claims: &[&CheckedClaim]) -> Result<Vec<u8>> {
         "item_verdict",
         "numbers",
         "figure",
+        "seeds",
+        "stated",
     ])?;
     for c in claims {
         let figure = c.figure.clone().unwrap_or_default();
@@ -306,6 +346,8 @@ pub fn claims_csv(claims: &[&CheckedClaim]) -> Result<Vec<u8>> {
                 "",
                 &format!("cannot be tested: {e}"),
                 &figure,
+                c.seeds.label(),
+                c.stated.label(),
             ])?,
             Ok(r) => {
                 for row in r.rows() {
@@ -319,6 +361,8 @@ pub fn claims_csv(claims: &[&CheckedClaim]) -> Result<Vec<u8>> {
                         row.item_verdict.map_or("", Verdict::as_str),
                         &row.numbers,
                         &figure,
+                        c.seeds.label(),
+                        c.stated.label(),
                     ])?;
                 }
             }

@@ -415,12 +415,15 @@ fn claims_html(o: &mut String, slug: &str, c: &SectionClaims) {
         });
         let _ = writeln!(
             o,
-            "<tr><td>{}<br><span class=\"meta\">{} on <code>{}</code></span></td>\
+            "<tr><td>{}<br><span class=\"meta\">{} on <code>{}</code>; \
+             <span class=\"seeds\">{}</span>, <span class=\"stated\">{}</span></span></td>\
              <td><span class=\"verdict {v}\">{v}</span></td><td><ul>{items}</ul></td>\
              <td>{figure}</td></tr>",
             esc(&claim.claim.text),
             claim.claim.kind.name(),
             esc(&claim.claim.metric),
+            claim.seeds.label(),
+            claim.stated.label(),
         );
     }
     o.push_str("</table>\n");

@@ -122,6 +122,8 @@ pub struct Run {
     pub config: Config,
     pub status: Status,
     pub sweep: Option<String>,
+    /// When its first attempt started (RFC 3339, `run.json`).
+    pub started: String,
     pub wall_s: f64,
     pub error: Option<String>,
     pub step: u32,
@@ -277,6 +279,7 @@ pub fn load_run(dir: &Path) -> Result<Run> {
         config,
         status: rec.status,
         sweep: rec.sweep,
+        started: rec.started,
         wall_s: rec.wall_s,
         error: rec.error,
         step: rec.step,

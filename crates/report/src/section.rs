@@ -29,6 +29,10 @@ pub struct Section {
     pub sampled: Vec<String>,
     /// Keys whose values group those draws.
     pub sample_groups: Vec<String>,
+    /// The grid's `design_seeds` (the seeds its claims were chosen on), as the record keeps them.
+    pub design_seeds: Option<Vec<u64>>,
+    /// When each claim was first registered, by claim id (the record's `claim_stamps`).
+    pub claim_stamps: std::collections::BTreeMap<String, String>,
 }
 
 impl Section {
@@ -179,6 +183,8 @@ fn finish(runs: &[Run], d: Draft, group_by: &[String]) -> Section {
         claims: d.record.map_or(Vec::new(), |r| r.claims.clone()),
         sampled: d.record.map_or(Vec::new(), |r| r.sampled.clone()),
         sample_groups: d.record.map_or(Vec::new(), |r| r.sample_groups.clone()),
+        design_seeds: d.record.and_then(|r| r.design_seeds.clone()),
+        claim_stamps: d.record.map(|r| r.claim_stamps.clone()).unwrap_or_default(),
         name: d.name,
     }
 }

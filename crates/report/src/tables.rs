@@ -326,18 +326,20 @@ fn claims_md(out: &mut String, c: &SectionClaims) {
         claims::counts_text(&c.claims),
         c.tested
     ));
-    out.push_str("| claim | verdict | numbers | figure |\n|---|---|---|---|\n");
+    out.push_str("| claim | verdict | numbers | figure | rests on |\n|---|---|---|---|---|\n");
     for claim in &c.claims {
         let numbers: Vec<String> = claim.lines().iter().map(|l| md_escape(l)).collect();
         out.push_str(&format!(
-            "| {} | **{}** | {} | {} |\n",
+            "| {} | **{}** | {} | {} | {}, {} |\n",
             md_escape(&claim.claim.text),
             claim.verdict_text(),
             numbers.join("<br>"),
             claim
                 .figure
                 .as_deref()
-                .map_or("–".to_string(), |f| format!("[{f}]({f})"))
+                .map_or("–".to_string(), |f| format!("[{f}]({f})")),
+            claim.seeds.label(),
+            claim.stated.label()
         ));
     }
     out.push('\n');
