@@ -468,68 +468,76 @@ impl ClaimSpec {
                     same: self.same.unwrap_or_default(),
                 }
             }
-            Tag::Threshold => {
-                let bound = match one_of(&[("at_least", self.at_least), ("at_most", self.at_most)])?
-                {
-                    ("at_least", v) => Bound::AtLeast(v),
-                    (_, v) => Bound::AtMost(v),
-                };
-                let layers = match self.layers.as_deref() {
-                    None => None,
-                    Some("every") => Some(LayerScope::Every),
-                    Some("any") => Some(LayerScope::Any),
-                    Some(other) => {
-                        return Err(key_err(
-                            "layers",
-                            format!("`{other}` is not a layer scope: use \"every\" or \"any\""),
-                        ));
-                    }
-                };
-                ClaimKind::Threshold { bound, layers }
+            Tag::Threshold => self.threshold()?,
+            Tag::LayerTrend => self.layer_trend()?,
+            Tag::Correlation => self.correlation()?,
+        })
+    }
+
+    /// A threshold's bound (`at_least` or `at_most`) and layer scope (`layers`).
+    fn threshold(&self) -> Result<ClaimKind, KeyError> {
+        let bound = match one_of(&[("at_least", self.at_least), ("at_most", self.at_most)])? {
+            ("at_least", v) => Bound::AtLeast(v),
+            (_, v) => Bound::AtMost(v),
+        };
+        let layers = match self.layers.as_deref() {
+            None => None,
+            Some("every") => Some(LayerScope::Every),
+            Some("any") => Some(LayerScope::Any),
+            Some(other) => {
+                return Err(key_err(
+                    "layers",
+                    format!("`{other}` is not a layer scope: use \"every\" or \"any\""),
+                ));
             }
-            Tag::LayerTrend => {
-                let trend = match one_of(&[
-                    ("decays_by", self.decays_by),
-                    ("grows_by", self.grows_by),
-                    ("within", self.within),
-                ])? {
-                    (key, v) if v <= 0.0 => {
-                        return Err(key_err(
-                            key,
-                            format!("must be a positive number of decades, not {v}"),
-                        ));
-                    }
-                    ("decays_by", v) => Trend::DecaysBy(v),
-                    ("grows_by", v) => Trend::GrowsBy(v),
-                    (_, v) => Trend::Within(v),
-                };
-                ClaimKind::LayerTrend { trend }
+        };
+        Ok(ClaimKind::Threshold { bound, layers })
+    }
+
+    /// A layer trend: `decays_by`, `grows_by` or `within`, a positive number of decades.
+    fn layer_trend(&self) -> Result<ClaimKind, KeyError> {
+        let trend = match one_of(&[
+            ("decays_by", self.decays_by),
+            ("grows_by", self.grows_by),
+            ("within", self.within),
+        ])? {
+            (key, v) if v <= 0.0 => {
+                return Err(key_err(
+                    key,
+                    format!("must be a positive number of decades, not {v}"),
+                ));
             }
-            Tag::Correlation => {
-                let Some(tracks) = self.tracks.clone() else {
+            ("decays_by", v) => Trend::DecaysBy(v),
+            ("grows_by", v) => Trend::GrowsBy(v),
+            (_, v) => Trend::Within(v),
+        };
+        Ok(ClaimKind::LayerTrend { trend })
+    }
+
+    /// A correlation: the second metric (`tracks`), the relation and what it runs `over`.
+    fn correlation(&self) -> Result<ClaimKind, KeyError> {
+        let Some(tracks) = self.tracks.clone() else {
+            return Err(key_err(
+                "tracks",
+                "missing: a correlation names the second metric in `tracks`",
+            ));
+        };
+        Ok(ClaimKind::Correlation {
+            tracks,
+            relation: relation(self.sign.as_deref(), self.below)?,
+            over: match self.over.as_deref() {
+                None | Some("training") => Over::Training,
+                Some("runs") => Over::Runs,
+                Some(other) => {
                     return Err(key_err(
-                        "tracks",
-                        "missing: a correlation names the second metric in `tracks`",
+                        "over",
+                        format!(
+                            "`{other}` is not a choice: use \"training\" (each run's \
+                             evaluations, the default) or \"runs\" (final values across runs)"
+                        ),
                     ));
-                };
-                ClaimKind::Correlation {
-                    tracks,
-                    relation: relation(self.sign.as_deref(), self.below)?,
-                    over: match self.over.as_deref() {
-                        None | Some("training") => Over::Training,
-                        Some("runs") => Over::Runs,
-                        Some(other) => {
-                            return Err(key_err(
-                                "over",
-                                format!(
-                                    "`{other}` is not a choice: use \"training\" (each run's \
-                                     evaluations, the default) or \"runs\" (final values across runs)"
-                                ),
-                            ));
-                        }
-                    },
                 }
-            }
+            },
         })
     }
 }

@@ -5,12 +5,12 @@
 //! `metrics.csv` holds only what the seed determines, so the same config gives the same bytes on
 //! CPU; the wall clock of each logged step goes to `timing.csv` (`step,wall_s`).
 
+use crate::results::manifest::sha256_hex;
 use crate::results::resume::Refusal;
 use crate::results::run_files;
 use crate::results::store::write_atomic;
 use anyhow::Result;
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
-use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
@@ -134,13 +134,6 @@ fn read_csv<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>, Refusal> {
                 .map_or(String::new(), |p| format!("line {}: ", p.line()));
             Refusal::new(path, format!("{line}not a valid log: {e}"))
         })
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// `first..last` of a sorted step list, with the count, for messages.
@@ -270,13 +263,31 @@ impl RunLogs {
             hist: read_csv(&path(run_files::WEIGHTS_HIST))?,
         };
         let timing: Vec<TimingRow> = read_csv(&path(run_files::TIMING))?;
+        l.check_steps(dir, &timing, cadence, step)?;
+        l.truncate(step, timing);
+        if let Some(want) = digests {
+            l.check_digests(dir, step, want)?;
+        }
+        Ok(l)
+    }
+
+    /// Each log holds exactly the steps `cadence` makes due up to `step`, in order and without
+    /// duplicates (rows past `step` are allowed: they are cut).
+    fn check_steps(
+        &self,
+        dir: &Path,
+        timing: &[TimingRow],
+        cadence: &Cadence,
+        step: u32,
+    ) -> Result<(), Refusal> {
+        let path = |name: &str| dir.join(name);
         // Evaluation steps log a metrics row too (with the validation loss).
         let logged = cadence.due(cadence.log_every, cadence.eval_every, step);
         let evaluated = cadence.due(cadence.eval_every, cadence.eval_every, step);
         let keyed = |rows: Vec<(u32, ())>| rows;
         check_rows(
             &path(run_files::METRICS),
-            &keyed(l.metrics.iter().map(|r| (r.step, ())).collect()),
+            &keyed(self.metrics.iter().map(|r| (r.step, ())).collect()),
             &logged,
             step,
             true,
@@ -288,16 +299,20 @@ impl RunLogs {
             step,
             true,
         )?;
-        let eval: Vec<(u32, &str)> = l.eval.iter().map(|r| (r.step, r.metric.as_str())).collect();
+        let eval: Vec<(u32, &str)> = self
+            .eval
+            .iter()
+            .map(|r| (r.step, r.metric.as_str()))
+            .collect();
         check_rows(&path(run_files::EVAL), &eval, &evaluated, step, false)?;
-        let layers: Vec<(u32, (&str, &str))> = l
+        let layers: Vec<(u32, (&str, &str))> = self
             .layers
             .iter()
             .map(|r| (r.step, (r.layer.as_str(), r.quantity.as_str())))
             .collect();
         check_rows(&path(run_files::LAYERS), &layers, &evaluated, step, false)?;
         // Histogram rows have no key of their own (bins of a constant layer coincide).
-        let hist: Vec<(u32, usize)> = l
+        let hist: Vec<(u32, usize)> = self
             .hist
             .iter()
             .enumerate()
@@ -309,33 +324,38 @@ impl RunLogs {
             &evaluated,
             step,
             false,
-        )?;
+        )
+    }
 
-        l.metrics.retain(|r| r.step <= step);
+    /// Keep the rows up to `step`, each metrics row with its wall time from `timing`.
+    fn truncate(&mut self, step: u32, timing: Vec<TimingRow>) {
+        self.metrics.retain(|r| r.step <= step);
         let timing: std::collections::HashMap<u32, f64> =
             timing.into_iter().map(|t| (t.step, t.wall_s)).collect();
-        for r in &mut l.metrics {
+        for r in &mut self.metrics {
             r.wall_s = timing.get(&r.step).copied().unwrap_or(0.0);
         }
-        l.eval.retain(|r| r.step <= step);
-        l.layers.retain(|r| r.step <= step);
-        l.hist.retain(|r| r.step <= step);
-        if let Some(want) = digests {
-            let files = l
-                .files()
-                .map_err(|e| Refusal::new(dir, format!("cannot re-encode the logs: {e:#}")))?;
-            for (name, bytes) in files {
-                if want.get(name).is_some_and(|d| *d != sha256_hex(&bytes)) {
-                    return Err(Refusal::new(
-                        path(name),
-                        format!(
-                            "its rows up to step {step} differ from those the checkpoint was \
-                             written with (a row was edited, removed or added)"
-                        ),
-                    ));
-                }
+        self.eval.retain(|r| r.step <= step);
+        self.layers.retain(|r| r.step <= step);
+        self.hist.retain(|r| r.step <= step);
+    }
+
+    /// The kept rows re-encode to the bytes the checkpoint recorded (`want`), file by file.
+    fn check_digests(&self, dir: &Path, step: u32, want: &LogDigests) -> Result<(), Refusal> {
+        let files = self
+            .files()
+            .map_err(|e| Refusal::new(dir, format!("cannot re-encode the logs: {e:#}")))?;
+        for (name, bytes) in files {
+            if want.get(name).is_some_and(|d| *d != sha256_hex(&bytes)) {
+                return Err(Refusal::new(
+                    dir.join(name),
+                    format!(
+                        "its rows up to step {step} differ from those the checkpoint was \
+                         written with (a row was edited, removed or added)"
+                    ),
+                ));
             }
         }
-        Ok(l)
+        Ok(())
     }
 }
