@@ -78,3 +78,23 @@ fn no_crate_has_more_than_twelve_top_level_modules() {
         );
     }
 }
+
+/// No source file over 800 lines (a file that long holds more than one concept; functions are
+/// held to 60 lines of code by clippy's `too_many_lines`, see clippy.toml).
+#[test]
+fn no_source_file_is_over_800_lines() {
+    let mut long = Vec::new();
+    for root in ["src", "crates"] {
+        for entry in walkdir::WalkDir::new(workspace().join(root)) {
+            let entry = entry.unwrap();
+            if entry.path().extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(entry.path()).unwrap();
+                let n = text.lines().count();
+                if n > 800 {
+                    long.push(format!("{} ({n} lines)", entry.path().display()));
+                }
+            }
+        }
+    }
+    assert!(long.is_empty(), "over 800 lines: {long:?}");
+}

@@ -2,6 +2,8 @@
 //! workspace instead of one per file. `common` finds MNIST; `support` runs `harness` and
 //! signals its processes.
 
+#![allow(clippy::too_many_lines)]
+
 mod common;
 mod support;
 

@@ -1,3 +1,6 @@
+//! Tests build long fixtures inline: a test reads top to bottom.
+#![allow(clippy::too_many_lines)]
+
 use super::flat::AXES;
 use super::*;
 use std::collections::BTreeMap;
