@@ -63,8 +63,7 @@ fn shards_add_up_to_the_whole_batch() {
     let eps: Vec<f32> = (0..b).map(|_| e.noise_rng.random::<f32>()).collect();
     let eps = e.to_tensor(eps, 1);
     let g = e.g.clone();
-    let rows =
-        |t: &Tensor<2>, s: &crate::ops::shard::Shard| t.clone().narrow(0, s.start, s.len);
+    let rows = |t: &Tensor<2>, s: &crate::ops::shard::Shard| t.clone().narrow(0, s.start, s.len);
     let critic = |shards: Shards| {
         shards.run(|s| {
             let (r, zs, es) = (rows(&real, s), rows(&z, s), Some(rows(&eps, s)));
