@@ -588,3 +588,56 @@ loss = "wgan-gp"
     assert!(html.contains("Clipping vs penalty, tiny."));
     assert!(html.contains("fig1b_grad_norm_by_layer.svg"));
 }
+
+/// Sets `run.json`'s `cpus` (what the run's attempts ran on) of the run `hash`.
+fn set_cpus(root: &Path, hash: &str, cpus: &[&str]) {
+    let path = root.join(hash).join("run.json");
+    let mut rec: serde_json::Value = serde_json::from_str(&read(&path)).unwrap();
+    rec["cpus"] = serde_json::json!(cpus);
+    write(&path, &rec.to_string());
+}
+
+/// The two seeds of the clip configuration on different CPUs: the page's warnings and the
+/// command's stderr name the configuration, its section and each seed's CPU. The gp
+/// configuration, whose seeds share a CPU (one with no record of it), is not flagged.
+#[test]
+fn report_warns_of_a_configuration_whose_seeds_ran_on_different_cpus() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    make_tree(root);
+    let (amd, intel) = ("AMD EPYC 9B14 [avx512f]", "Intel Xeon Gold 6148 [avx2+fma]");
+    set_cpus(root, CLIP_A, &[amd]);
+    set_cpus(root, CLIP_B, &[intel]);
+    set_cpus(root, GP_A, &[amd]);
+    set_cpus(root, GP_FAILED, &[amd]);
+    let summary = generate(root, &ReportOptions::default()).unwrap();
+    let want = format!(
+        "clip_vs_gp: configuration `loss=wgan-clip clip=0.01` ran its seeds on different CPUs \
+         (seed 1 on {amd}; seed 2 on {intel})"
+    );
+    assert_eq!(summary.warnings.len(), 1, "{:?}", summary.warnings);
+    assert!(
+        summary.warnings[0].starts_with(&want),
+        "{:?}",
+        summary.warnings
+    );
+    let page = read(&summary.index);
+    let warnings = page
+        .split("id=\"warnings\"")
+        .nth(1)
+        .expect("a warnings section");
+    assert!(warnings.contains(&want), "{warnings}");
+
+    let out = crate::support::harness()
+        .arg("report")
+        .arg(root)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        crate::support::text(&out.stderr)
+    );
+    let err = crate::support::text(&out.stderr);
+    assert!(err.contains(&format!("warning: {want}")), "{err}");
+}

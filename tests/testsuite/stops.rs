@@ -201,6 +201,69 @@ fn closed_pipes_panic_nowhere() {
     }
 }
 
+/// One toy run whose last step's evaluation takes over 10 s in release on two cores (a million
+/// evaluation samples: 128 sorts of them for the sliced Wasserstein distance) while its steps take
+/// milliseconds; checkpointed every step.
+const LONG_EVAL: &str = "name = \"long-eval\"\n[base]\ndataset = \"8gaussians\"\ndim = 32\n\
+                         batch_size = 32\nloss = \"gan\"\ngen_iters = 4\nlog_every = 1\n\
+                         eval_every = 4\ncheckpoint_every = 1\neval_samples = 1000000\nseed = 5\n";
+
+/// SIGTERM during an evaluation: the run abandons it within seconds (it used to finish it
+/// first), writes nothing of it, exits 143 at its last checkpoint (the step before), and the
+/// resume redoes the evaluation to the bytes of an uninterrupted run.
+#[test]
+fn sigterm_during_an_evaluation_stops_within_seconds_and_resumes_to_the_same_bytes() {
+    let d = tempfile::tempdir().unwrap();
+    let grid = write(d.path(), "grid.toml", LONG_EVAL);
+    let tmp = tmp_in(d.path());
+    let reference = d.path().join("reference");
+    let t = std::time::Instant::now();
+    sweep_ok(&grid, &reference, &tmp, &[]);
+    let uninterrupted = t.elapsed();
+    let hash = run_folders(&reference).pop().unwrap();
+    let cfg = reference.join(&hash).join("config.toml");
+    let runs = d.path().join("runs");
+    let run = || {
+        let mut c = harness();
+        c.args(["run", "--config"])
+            .arg(&cfg)
+            .arg("--results")
+            .arg(&runs)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        c
+    };
+    let dir = runs.join(&hash);
+    let child = run().spawn().unwrap();
+    let step = || harness_core::results::checkpoints::latest_step(&dir);
+    assert!(
+        wait_until(60, || step() == Some(3)),
+        "no checkpoint at step 3"
+    );
+    // Step 4 trains in milliseconds; its evaluation then runs for over 10 s.
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    signal(child.id() as i32, SIGTERM);
+    let sent = std::time::Instant::now();
+    let out = child.wait_with_output().unwrap();
+    let latency = sent.elapsed();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(143), "{err}");
+    assert!(err.contains("stopped by SIGTERM after step 3"), "{err}");
+    assert!(
+        latency.as_secs_f64() < 5.0,
+        "took {latency:?} to stop (an uninterrupted run took {uninterrupted:?})"
+    );
+    assert_eq!(step(), Some(3), "the checkpoint stays at step 3");
+    assert!(
+        !dir.join("samples/step_00000004.csv").exists(),
+        "the abandoned evaluation wrote"
+    );
+
+    let out = run().output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_same_runs(&reference, &runs);
+}
+
 fn has_checkpoint(res: &Path) -> bool {
     count_checkpoints(res) >= 1
 }

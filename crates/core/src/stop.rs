@@ -1,9 +1,12 @@
 //! Stop requests: SIGTERM or SIGINT asks a run (or a sweep) to stop at the end of its current
 //! step, checkpoint, and exit with the conventional code (128 + the signal: 143, 130).
 //!
-//! A signal only sets a flag; the training loop polls it once per step ([`harness_engine::train`]) and
-//! the sweep forwards it to its worker processes ([`gan_harness::sweep`]). A second signal while the
-//! first is being handled ends the process at once, for a user who does not want to wait.
+//! A signal only sets a flag; the training loop polls it once per step ([`harness_engine::train`]),
+//! an evaluation between its batches and parts (abandoning itself, so that a stop takes effect
+//! within seconds and not after minutes of scoring: the run then stops at its last checkpoint),
+//! and the sweep forwards it to its worker processes ([`gan_harness::sweep`]). A second signal
+//! while the first is being handled ends the process at once, for a user who does not want to
+//! wait.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

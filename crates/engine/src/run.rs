@@ -366,10 +366,16 @@ impl Attempt<'_> {
         let time = time_split(&engine, evaluator_s, self.started.elapsed().as_secs_f64());
         let train_s = time.train_s;
         summary::write(dir, &summarise(&engine, &outcome, first, time))?;
+        // An evaluation abandoned by a stop leaves the run at its last checkpoint, before the
+        // engine's step.
+        let step = match outcome {
+            Outcome::Interrupted { step, .. } => step,
+            _ => engine.step,
+        };
         Ok(Trained {
             outcome,
             resumed,
-            step: engine.step,
+            step,
             wall_s: engine.wall_offset + self.started.elapsed().as_secs_f64(),
             train_s,
             device: format!("{device:?}"),

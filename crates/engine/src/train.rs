@@ -25,7 +25,7 @@
 use crate::checkpoint::{self, Nets, Position};
 use crate::data::{Sampler, normal_rows, rng_for, streams, to_tensor};
 use crate::losses::{ObjectiveLoss, PenaltyLoss};
-use crate::measure::{self, Evaluation, Scorer, Subject};
+use crate::measure::{self, Evaluation, Poll, Scorer, Stopped, Subject};
 use crate::nets::{self, Critic, Generator};
 use crate::ops::shard::{Shard, Shards};
 use crate::optim::{Optim, ParamGrads, clamp_params};
@@ -101,7 +101,9 @@ pub struct Engine {
     /// Where this process's training loop spent its time.
     pub times: LoopTimes,
     /// Polled once per step: when set, the loop checkpoints the step it finished and returns
-    /// [`Outcome::Interrupted`].
+    /// [`Outcome::Interrupted`]. Evaluations poll it too, between their batches and parts: one set
+    /// during an evaluation abandons it and the loop stops at its last checkpoint (see
+    /// [`Engine::train`]).
     pub stop: StopFlag,
     device: Device,
     g: Generator,
@@ -340,6 +342,14 @@ impl Engine {
 
     /// Train until `cfg.gen_iters` (or `stop_at`), logging, evaluating and checkpointing into
     /// `dir` at the configured cadences. `on_step` sees (step, latest row) for progress display.
+    ///
+    /// A stop requested between steps checkpoints the step just finished. One requested during
+    /// an evaluation abandons it and writes nothing: that step's logs (its metrics row holds the
+    /// evaluation's validation loss, its checkpoint the evaluation's rows) cannot be complete
+    /// without it, and a checkpoint of the step before would need the networks as they were
+    /// before the step. So the run is [`Outcome::Interrupted`] at its last checkpoint, where a
+    /// killed run would resume, and the resume trains the steps since again and redoes the
+    /// evaluation, to the bytes of an uninterrupted run.
     pub fn train(
         &mut self,
         dir: &Path,
@@ -392,9 +402,16 @@ impl Engine {
             let eval_now = step.is_multiple_of(self.cfg.eval_every) || is_last;
             if !(log_now || eval_now) {
                 on_step(step, None);
-            } else if let Some(diverged) = self.observe(dir, eval_now, wall(self), on_step)? {
+            } else if let Some(end) = self.observe(dir, eval_now, wall(self), on_step)? {
+                if let Outcome::Interrupted { signal, .. } = end {
+                    // The evaluation was abandoned: the files stand at the last checkpoint.
+                    return Ok(Outcome::Interrupted {
+                        step: saved,
+                        signal,
+                    });
+                }
                 self.timed_checkpoint(|e| e.logs.write(dir).map(drop))?;
-                return Ok(diverged);
+                return Ok(end);
             }
             if step.is_multiple_of(self.cfg.checkpoint_every) || is_last {
                 let wall_s = wall(self);
@@ -414,7 +431,8 @@ impl Engine {
     }
 
     /// A logging (and, with `eval_now`, evaluation) step: record the metrics row and what the
-    /// evaluation measured. Returns the divergence when a loss or parameter is not finite.
+    /// evaluation measured. Returns the divergence when a loss or parameter is not finite, and
+    /// [`Outcome::Interrupted`] (having recorded nothing) when a stop abandoned the evaluation.
     fn observe(
         &mut self,
         dir: &Path,
@@ -431,7 +449,21 @@ impl Engine {
         if eval_now && finite {
             let t = Instant::now();
             let held_out = self.sampler.held_out(self.cfg.batch_size as usize);
-            let ev = self.subject().evaluate(&held_out, self.step, wall_s)?;
+            let subject = Subject {
+                poll: Poll::on(&self.stop),
+                ..self.subject()
+            };
+            let ev = match subject.evaluate(&held_out, self.step, wall_s) {
+                Ok(ev) => ev,
+                Err(e) => {
+                    self.times.eval_s += t.elapsed().as_secs_f64();
+                    let Some(&Stopped(signal)) = e.downcast_ref::<Stopped>() else {
+                        return Err(e);
+                    };
+                    let step = self.step;
+                    return Ok(Some(Outcome::Interrupted { step, signal }));
+                }
+            };
             if let Some(r) = row.as_mut() {
                 r.val_critic_loss = Some(ev.val_critic_loss);
             }
@@ -555,6 +587,7 @@ impl Engine {
             c: &self.c,
             device: &self.device,
             scorer: self.evaluator.as_ref(),
+            poll: Poll::NEVER,
         }
     }
 
@@ -704,94 +737,4 @@ trait TrainMode: Module + Sized {
 impl<M: Module> TrainMode for M {}
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use harness_core::config::Backend;
-
-    fn host(t: &Tensor<1>) -> Vec<f32> {
-        t.clone()
-            .into_data()
-            .try_to_vec::<f32>()
-            .unwrap_or_default()
-    }
-
-    /// Equal up to `2e-5 * scale` elementwise.
-    fn close_at(a: &Tensor<1>, b: &Tensor<1>, scale: f32) -> bool {
-        let (a, b) = (host(a), host(b));
-        a.len() == b.len() && a.iter().zip(&b).all(|(x, y)| (x - y).abs() <= 2e-5 * scale)
-    }
-
-    fn close(a: &Tensor<1>, b: &Tensor<1>) -> bool {
-        close_at(a, b, host(a).iter().fold(1e-3f32, |m, x| m.max(x.abs())))
-    }
-
-    /// Parameter gradients equal relative to the largest gradient entry of the network (the
-    /// output bias's WGAN gradient is zero up to rounding, so per-tensor scales would not do).
-    fn same_grads(a: &ParamGrads, b: &ParamGrads) {
-        let (a, b) = (a.clone().totals(), b.clone().totals());
-        assert_eq!(a.len(), b.len());
-        let scale = a
-            .iter()
-            .flatten()
-            .flat_map(host)
-            .fold(0f32, |m, x| m.max(x.abs()));
-        assert!(scale > 0.0);
-        for (i, (x, y)) in a.iter().zip(&b).enumerate() {
-            let (x, y) = (x.as_ref().unwrap(), y.as_ref().unwrap());
-            assert!(
-                close_at(x, y, scale),
-                "parameter {i}: shard gradients differ from the batch's"
-            );
-        }
-    }
-
-    /// Two weighted shards (33 + 33 rows) give the whole batch's losses, penalty, gradient norm
-    /// and parameter gradients, up to float reassociation, for the critic and the generator.
-    #[test]
-    fn shards_add_up_to_the_whole_batch() {
-        let spec = harness_core::config::RunSpec {
-            profile: Some(harness_core::config::Profile::WgangpToyCode),
-            dataset: Some(harness_core::config::Dataset::EightGaussians),
-            ..Default::default()
-        };
-        let mut cfg = spec.resolve().unwrap();
-        cfg.dim = Some(32);
-        cfg.batch_size = 66;
-        let device = crate::run::device_for(Backend::Flex).unwrap();
-        let mut e = Engine::new(&cfg, &device, None);
-        // Train a little so the critic is not at its initialisation.
-        for _ in 0..3 {
-            e.train_step();
-        }
-        let b = 66;
-        let z = e.noise(b);
-        let real = e.sampler.next_batch(b);
-        let real = e.to_tensor(real, e.dim);
-        let eps: Vec<f32> = (0..b).map(|_| e.noise_rng.random::<f32>()).collect();
-        let eps = e.to_tensor(eps, 1);
-        let g = e.g.clone();
-        let rows =
-            |t: &Tensor<2>, s: &crate::ops::shard::Shard| t.clone().narrow(0, s.start, s.len);
-        let critic = |shards: Shards| {
-            shards.run(|s| {
-                let (r, zs, es) = (rows(&real, s), rows(&z, s), Some(rows(&eps, s)));
-                critic_shard(&e.cfg, &g, &e.c, s, r, zs, es)
-            })
-        };
-        assert_eq!(Shards::of(b, true).0.len(), 2);
-        let (whole_g, whole) = critic(Shards::of(b, false));
-        let (split_g, split) = critic(Shards::of(b, true));
-        same_grads(&whole_g, &split_g);
-        assert!(close(&whole.loss, &split.loss));
-        assert!(close(&whole.penalty.unwrap(), &split.penalty.unwrap()));
-        assert!(close(&whole.grad_norm.unwrap(), &split.grad_norm.unwrap()));
-
-        let c = e.c.clone().no_grad();
-        let generator =
-            |shards: Shards| shards.run(|s| generator_shard(&e.cfg, &e.g, &c, s, rows(&z, s)));
-        let (whole_g, whole) = generator(Shards::of(b, false));
-        let (split_g, split) = generator(Shards::of(b, true));
-        same_grads(&whole_g, &split_g);
-        assert!(close(&whole, &split));
-    }
-}
+mod tests;

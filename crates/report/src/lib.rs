@@ -125,6 +125,7 @@ pub fn generate(results_dir: &Path, opts: &ReportOptions) -> Result<ReportSummar
     }
     let sweeps = load_sweeps(results_dir, &mut warnings);
     let sections = build_sections(&runs, &sweeps, &opts.group_by);
+    warnings.extend(section::mixed_cpu_warnings(&runs, &sections));
     let charts = draw_charts(&runs, &sections, opts, &out, &mut warnings);
     let in_flight: Vec<PathBuf> = match opts.refresh {
         Some(_) => runs

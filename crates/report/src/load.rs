@@ -128,6 +128,9 @@ pub struct Run {
     pub error: Option<String>,
     pub step: u32,
     pub diverged_at: Option<u32>,
+    /// Every `"<cpu> [<kernels>]"` its attempts ran on (`run.json`'s `cpus`); empty in records
+    /// that predate it.
+    pub cpus: Vec<String>,
     /// `metrics.csv` numeric columns (`estimate_kind` is kept apart).
     pub metrics: Columns,
     /// Last non-empty `estimate_kind` (`wasserstein` or `js`).
@@ -284,6 +287,7 @@ pub fn load_run(dir: &Path) -> Result<Run> {
         error: rec.error,
         step: rec.step,
         diverged_at: rec.diverged_at,
+        cpus: rec.cpus,
         metrics,
         estimate_kind,
         eval: part(dir, run_files::EVAL, parse_eval, &mut warnings).unwrap_or_default(),

@@ -62,6 +62,47 @@ pub fn build_sections(runs: &[Run], sweeps: &[SweepRecord], group_by: &[String])
         .collect()
 }
 
+/// A warning for each configuration (a section's group) whose seeds ran on different CPUs or
+/// kernel sets (`run.json`'s `cpus`, more than one where a run was resumed on another machine).
+/// Same config and seed give the same bytes only on the same CPU kernel set, so such a group's
+/// spread over seeds, and the claims tested on it, mix the machines' arithmetic into the seeds'
+/// (`harness verify` says so too; the page should, where the numbers are read).
+pub fn mixed_cpu_warnings(runs: &[Run], sections: &[Section]) -> Vec<String> {
+    let mut out = Vec::new();
+    for sec in sections {
+        for g in &sec.groups {
+            let mut by_cpu: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+            for r in g.members.iter().map(|&i| &runs[i]) {
+                let who = r
+                    .seed()
+                    .map_or_else(|| r.hash.clone(), |s| format!("seed {s}"));
+                for cpu in &r.cpus {
+                    by_cpu.entry(cpu).or_default().push(who.clone());
+                }
+            }
+            if by_cpu.len() < 2 {
+                continue;
+            }
+            let list: Vec<String> = by_cpu
+                .iter()
+                .map(|(cpu, who)| format!("{} on {cpu}", who.join(", ")))
+                .collect();
+            let name = match g.label.as_str() {
+                "" => "its configuration".to_string(),
+                l => format!("configuration `{l}`"),
+            };
+            out.push(format!(
+                "{}: {name} ran its seeds on different CPUs ({}); same config and seed give the \
+                 same bytes only on the same CPU kernel set, so its spread over seeds mixes \
+                 machines",
+                sec.name,
+                list.join("; ")
+            ));
+        }
+    }
+    out
+}
+
 /// A section before grouping: its name, whether it is a sweep, its record, its runs and
 /// the hashes its record lists without a folder.
 struct Draft<'r> {

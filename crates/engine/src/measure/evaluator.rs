@@ -20,6 +20,7 @@
 
 use crate::data::mnist::{FILES, Mnist, MnistSplit};
 use crate::measure::quality::{self, Gaussian};
+use crate::measure::{Poll, Stopped};
 use crate::nets::weights::{load_into, to_bytes};
 use anyhow::{Context, Result, bail};
 use burn::module::{Module, Param};
@@ -515,6 +516,18 @@ impl Evaluator {
     /// Penultimate features (`hidden`-d, after ReLU), the feature dimension, and softmax
     /// probabilities (`n * 10`) of images given as flat `[n * 784]` `f32` in [0, 1].
     pub fn features_and_probs(&self, images01: &[f32]) -> (Vec<f32>, usize, Vec<f32>) {
+        match self.features_and_probs_polled(images01, Poll::NEVER) {
+            Ok(fp) => fp,
+            Err(Stopped(_)) => unreachable!("Poll::NEVER never stops"),
+        }
+    }
+
+    /// [`Evaluator::features_and_probs`], abandoned between batches when `poll` says stop.
+    pub fn features_and_probs_polled(
+        &self,
+        images01: &[f32],
+        poll: Poll<'_>,
+    ) -> Result<(Vec<f32>, usize, Vec<f32>), Stopped> {
         assert_eq!(
             images01.len() % PIXELS,
             0,
@@ -525,13 +538,14 @@ impl Evaluator {
         let mut features = Vec::with_capacity(n * dim);
         let mut probs = Vec::with_capacity(n * N_CLASSES);
         for chunk in images01.chunks(EVAL_BATCH * PIXELS) {
+            poll.check()?;
             let x = tensor2(chunk, PIXELS, &self.device);
             let f = self.net.features(x);
             let p = softmax(self.net.head(f.clone()), 1);
             features.extend(host(f));
             probs.extend(host(p));
         }
-        (features, dim, probs)
+        Ok((features, dim, probs))
     }
 
     /// Features of the MNIST test set and their Gaussian, computed on first use and cached in
@@ -679,11 +693,24 @@ pub fn train(
 /// test set, whose features `reference` comes from [`Evaluator::test_reference`]. Precision and
 /// recall use the first `min(n, n_test)` test images.
 pub fn score(ev: &Evaluator, reference: &TestReference, fake01: &[f32]) -> MnistScores {
+    match score_polled(ev, reference, fake01, Poll::NEVER) {
+        Ok(scores) => scores,
+        Err(Stopped(_)) => unreachable!("Poll::NEVER never stops"),
+    }
+}
+
+/// [`score`], abandoned (between feature batches and Gram blocks) when `poll` says stop.
+pub fn score_polled(
+    ev: &Evaluator,
+    reference: &TestReference,
+    fake01: &[f32],
+    poll: Poll<'_>,
+) -> Result<MnistScores, Stopped> {
     assert_eq!(
         ev.hash, reference.evaluator,
         "score: the reference features come from another evaluator"
     );
-    let (features, dim, probs) = ev.features_and_probs(fake01);
+    let (features, dim, probs) = ev.features_and_probs_polled(fake01, poll)?;
     assert_eq!(
         dim, reference.dim,
         "score: feature dimension differs from the reference"
@@ -693,14 +720,14 @@ pub fn score(ev: &Evaluator, reference: &TestReference, fake01: &[f32]) -> Mnist
         quality::frechet_distance(&quality::fit_gaussian(&features, dim), &reference.gaussian);
     let hist = quality::class_histogram(&probs, N_CLASSES);
     let n_real = n.min(reference.features.len() / dim);
-    let (precision, recall) =
-        quality::precision_recall(&reference.features[..n_real * dim], &features, dim, PR_K);
-    MnistScores {
+    let real = &reference.features[..n_real * dim];
+    let (precision, recall) = quality::precision_recall_polled(real, &features, dim, PR_K, poll)?;
+    Ok(MnistScores {
         fld,
         classifier_score: quality::classifier_score(&probs, N_CLASSES),
         class_kl: hist.kl_to_uniform,
         classes_covered: hist.covered,
         precision,
         recall,
-    }
+    })
 }

@@ -24,8 +24,10 @@ use evaluator::{Evaluator, TestReference};
 use harness_core::config::{GOutput, RunConfig};
 use harness_core::objective::Objective;
 use harness_core::results::runlog::{EvalRow, HistRow, LayerRow};
+use harness_core::stop::StopFlag;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Bins of the weight histograms.
 pub const HIST_BINS: usize = 40;
@@ -43,6 +45,49 @@ fn host(t: Tensor<1>) -> Vec<f32> {
 
 fn scalar(t: Tensor<1>) -> f64 {
     t.into_scalar::<f64>()
+}
+
+/// An evaluation abandoned because a stop was requested (by this signal) while it ran.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stopped(pub i32);
+
+impl std::fmt::Display for Stopped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = harness_core::stop::signal_name(self.0);
+        write!(f, "evaluation abandoned: stopped by {name}")
+    }
+}
+
+impl std::error::Error for Stopped {}
+
+/// Whether a measurement is to be abandoned. An evaluation of a large network or of many samples
+/// runs for minutes (a toy run with `dim = 5500` ignored SIGTERM for over 6 minutes), so its long
+/// parts ask this between batches, chunks, projections and layers, and a stop requested meanwhile
+/// takes effect within seconds. Cheap: one atomic load per ask.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Poll<'a>(Option<&'a StopFlag>);
+
+impl<'a> Poll<'a> {
+    /// Never stops (library callers, and what is measured outside the training loop).
+    pub const NEVER: Poll<'static> = Poll(None);
+
+    /// Stops once `flag` is set.
+    pub fn on(flag: &'a StopFlag) -> Self {
+        Self(Some(flag))
+    }
+
+    /// `Err` once a stop was requested.
+    pub fn check(&self) -> Result<(), Stopped> {
+        match self.0.and_then(StopFlag::signal) {
+            Some(sig) => Err(Stopped(sig)),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether a stop was requested.
+    pub fn stopped(&self) -> bool {
+        self.check().is_err()
+    }
 }
 
 /// What one evaluation measured, for the training loop to record.
@@ -69,11 +114,16 @@ pub struct Subject<'a> {
     pub device: &'a Device,
     /// MNIST scores are computed only with a scorer.
     pub scorer: Option<&'a Scorer>,
+    /// Asked between the parts of an evaluation; when it says stop, [`Subject::evaluate`]
+    /// returns [`Stopped`] (as its error) and nothing it measured.
+    pub poll: Poll<'a>,
 }
 
 impl Subject<'_> {
-    /// Every evaluation at `step`; `held_out` is a batch of held-out real data.
+    /// Every evaluation at `step`; `held_out` is a batch of held-out real data. A stop requested
+    /// meanwhile (see [`Subject::poll`]) abandons it with a [`Stopped`] error.
     pub fn evaluate(&self, held_out: &[f32], step: u32, wall_s: f64) -> Result<Evaluation> {
+        self.poll.check()?;
         let held = to_tensor(held_out, data_dim(self.cfg), self.device);
         let fake = self.g.sample(self.eval_noise(self.cfg.batch_size as usize));
         let grads = layer_gradients(self.cfg.objective, self.c, held, fake);
@@ -90,20 +140,23 @@ impl Subject<'_> {
                 .iter()
                 .map(|l| row(l, "act_grad_norm", l.activation)),
         );
+        self.poll.check()?;
         let (weight_rows, hist) = weight_stats(step, self.c, self.cfg.clip);
         layers.extend(weight_rows);
-        layers.extend(spectral_norms(step, self.c));
+        layers.extend(spectral_norms_polled(step, self.c, self.poll)?);
         let (samples, scores) = match Toy::from_dataset(self.cfg.dataset) {
             Some(toy) => {
                 let pts = self.toy_points();
+                self.poll.check()?;
                 let file = format!("samples/step_{step:08}.csv");
-                ((file.into(), points_csv(&pts)?), self.toy_scores(toy, &pts))
+                let scores = self.toy_scores(toy, &pts)?;
+                ((file.into(), points_csv(&pts)?), scores)
             }
             None => {
                 let tanh = self.cfg.g_output == Some(GOutput::Tanh);
                 let png = image_grid(&self.generate(self.eval_noise(64)), 8, tanh)?;
                 let file = format!("samples/step_{step:08}.png");
-                ((file.into(), png), self.mnist_scores())
+                ((file.into(), png), self.mnist_scores()?)
             }
         };
         let eval = scores
@@ -139,22 +192,26 @@ impl Subject<'_> {
             .unwrap_or_default()
     }
 
-    /// Every sample-quality score of the generator (what `eval.csv` holds).
+    /// Every sample-quality score of the generator (what `eval.csv` holds). Empty when
+    /// [`Subject::poll`] stopped it.
     pub fn quality_scores(&self) -> Vec<(&'static str, f64)> {
-        match Toy::from_dataset(self.cfg.dataset) {
+        let scores = match Toy::from_dataset(self.cfg.dataset) {
             Some(toy) => self.toy_scores(toy, &self.toy_points()),
             None => self.mnist_scores(),
-        }
+        };
+        scores.unwrap_or_default()
     }
 
-    /// Generated points of the fixed evaluation noise (toy data).
+    /// Generated points of the fixed evaluation noise (toy data). One pass of the generator,
+    /// not polled: generating in chunks could change the points' bits (the kernels may sum in
+    /// another order for another number of rows), and so every toy run's samples and scores.
     fn toy_points(&self) -> Vec<[f32; 2]> {
         let fake = self.generate(self.eval_noise(self.cfg.eval_samples as usize));
         fake.chunks_exact(2).map(|p| [p[0], p[1]]).collect()
     }
 
     /// Mode metrics (VEEGAN/PacGAN) and sliced Wasserstein distance of generated toy points.
-    fn toy_scores(&self, toy: Toy, pts: &[[f32; 2]]) -> Vec<(&'static str, f64)> {
+    fn toy_scores(&self, toy: Toy, pts: &[[f32; 2]]) -> Result<Vec<(&'static str, f64)>, Stopped> {
         let seed = self.cfg.seed;
         let real = toy.sample(&mut rng_for(seed, streams::HELD_OUT), pts.len());
         let real: Vec<[f32; 2]> = real.chunks_exact(2).map(|p| [p[0], p[1]]).collect();
@@ -168,15 +225,16 @@ impl Subject<'_> {
             out.push(("mode_kl", mm.mode_kl));
             out.push(("mode_js", mm.mode_js));
         }
-        let sw = quality::sliced_wasserstein(pts, &real, SW_PROJECTIONS, seed);
+        self.poll.check()?;
+        let sw = quality::sliced_wasserstein_polled(pts, &real, SW_PROJECTIONS, seed, self.poll)?;
         out.push(("sliced_wasserstein", sw));
-        out
+        Ok(out)
     }
 
     /// MNIST sample-quality scores of `eval_samples` generated digits (empty without a scorer).
-    fn mnist_scores(&self) -> Vec<(&'static str, f64)> {
+    fn mnist_scores(&self) -> Result<Vec<(&'static str, f64)>, Stopped> {
         let Some((ev, reference)) = self.scorer else {
-            return Vec::new();
+            return Ok(Vec::new());
         };
         let tanh = self.cfg.g_output == Some(GOutput::Tanh);
         let n = self.cfg.eval_samples as usize;
@@ -184,6 +242,7 @@ impl Subject<'_> {
         let mut images = Vec::with_capacity(n * 784);
         // Generate in chunks to bound memory; the evaluator wants [0, 1] pixels.
         for start in (0..n).step_by(1000) {
+            self.poll.check()?;
             let end = (start + 1000).min(n);
             let chunk = self.generate(z.clone().narrow(0, start, end - start));
             images.extend(chunk.into_iter().map(|v| {
@@ -191,7 +250,9 @@ impl Subject<'_> {
                 v.clamp(0.0, 1.0)
             }));
         }
-        evaluator::score(ev, reference, &images).named().to_vec()
+        Ok(evaluator::score_polled(ev, reference, &images, self.poll)?
+            .named()
+            .to_vec())
     }
 }
 
@@ -334,19 +395,64 @@ pub fn weight_stats(
 /// which is not the operator norm of the convolution). An SVD in f64, not the power-iteration
 /// estimate: with spectral normalisation it shows how far that estimate is from 1.
 pub fn spectral_norms(step: u32, critic: &Critic) -> Vec<LayerRow> {
-    critic
-        .clone()
-        .no_grad()
-        .layer_matrices()
-        .into_iter()
-        .map(|(layer, w)| {
-            let [rows, cols] = w.dims();
-            let values = w.into_data().convert::<f64>();
-            let values = values.as_slice::<f64>().unwrap_or_default();
-            let sigma = crate::nets::spectral_norm::largest_singular_value(rows, cols, values);
-            layer_row(step, layer, "sigma_max", sigma)
-        })
-        .collect()
+    spectral_norms_polled(step, critic, Poll::NEVER).unwrap_or_default()
+}
+
+/// [`spectral_norms`], abandoned when `poll` says stop.
+pub fn spectral_norms_polled(
+    step: u32,
+    critic: &Critic,
+    poll: Poll<'_>,
+) -> Result<Vec<LayerRow>, Stopped> {
+    let mut rows = Vec::new();
+    for (layer, w) in critic.clone().no_grad().layer_matrices() {
+        poll.check()?;
+        let [r, c] = w.dims();
+        let values = w.into_data().convert::<f64>();
+        let values = values.as_slice::<f64>().unwrap_or_default().to_vec();
+        let sigma = largest_singular_value_polled(r, c, values, poll)?;
+        rows.push(layer_row(step, layer, "sigma_max", sigma));
+    }
+    Ok(rows)
+}
+
+/// Matrices up to this many entries get their SVD on the calling thread (a 512 x 512 one takes
+/// about 0.1 s); larger ones on a thread of their own, see [`largest_singular_value_polled`].
+const SVD_INLINE_MAX: usize = 512 * 512;
+
+/// The largest singular value of a `rows x cols` matrix, abandoned when `poll` says stop. The SVD
+/// (nalgebra's, which cannot be interrupted) of a large layer takes minutes (a `5500 x 5500`
+/// one), so it runs on its own thread while this one asks `poll` every 50 ms; when stopped, that
+/// thread is left to finish and its result dropped (it holds only its own copy of the matrix,
+/// and a stopped run's process exits soon after). Same value as on this thread: the SVD is
+/// single-threaded and deterministic.
+fn largest_singular_value_polled(
+    rows: usize,
+    cols: usize,
+    values: Vec<f64>,
+    poll: Poll<'_>,
+) -> Result<f64, Stopped> {
+    use crate::nets::spectral_norm::largest_singular_value;
+    use std::sync::mpsc::{RecvTimeoutError, channel};
+    if values.len() <= SVD_INLINE_MAX || poll.0.is_none() {
+        return Ok(largest_singular_value(rows, cols, &values));
+    }
+    let (tx, rx) = channel();
+    let svd = std::thread::spawn(move || {
+        let _ = tx.send(largest_singular_value(rows, cols, &values));
+    });
+    loop {
+        poll.check()?;
+        match rx.recv_timeout(Duration::from_millis(50)) {
+            Ok(sigma) => return Ok(sigma),
+            Err(RecvTimeoutError::Timeout) => {}
+            // The thread ended without sending: it panicked; panic here as the inline SVD would.
+            Err(RecvTimeoutError::Disconnected) => match svd.join() {
+                Err(panic) => std::panic::resume_unwind(panic),
+                Ok(()) => unreachable!("the SVD thread sends before it ends"),
+            },
+        }
+    }
 }
 
 /// Toy sample points as `samples/step_<n>.csv` (`x,y`).
