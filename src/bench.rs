@@ -341,7 +341,7 @@ pub fn rss_mb() -> f64 {
 pub fn run_case(case: &str, backend: Backend, iters: u32, warmup: u32) -> Result<CaseResult> {
     let cfg = case_config(case)?;
     let device = device_for(backend)?;
-    let data = (!cfg.is_toy()).then(random_mnist);
+    let data = cfg.data().needs_mnist().then(random_mnist);
     let mut e = Engine::new(&cfg, &device, data);
     for _ in 0..warmup {
         e.train_step();

@@ -371,7 +371,11 @@ pub fn submit<'a>(
         });
     }
     // Fail before writing anything if a run's data is missing.
-    if let Some(e) = selection.submit.iter().find(|e| !e.config.is_toy()) {
+    if let Some(e) = selection
+        .submit
+        .iter()
+        .find(|e| e.config.data().needs_mnist())
+    {
         load_data(&e.config, opts.run.data_dir.as_deref())?;
     }
     let job = write_and_submit(plan, store, &opts, &selection.submit, &dir, &script)?;
@@ -387,7 +391,11 @@ fn with_absolute_data_dir(opts: &SlurmOptions, selection: &Selection) -> Result<
     let mut run = opts.run.clone();
     if let Some(d) = &run.data_dir {
         run.data_dir = Some(std::path::absolute(d)?);
-    } else if selection.submit.iter().any(|e| !e.config.is_toy()) {
+    } else if selection
+        .submit
+        .iter()
+        .any(|e| e.config.data().needs_mnist())
+    {
         run.data_dir = Some(std::path::absolute(
             harness_core::data::mnist::resolve_dir(None),
         )?);

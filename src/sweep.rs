@@ -177,7 +177,7 @@ pub fn run_sweep(
         None => plan.entries.iter().collect(),
     };
     // Fail before writing anything if a run's data is missing.
-    if let Some(e) = entries.iter().find(|e| !e.config.is_toy()) {
+    if let Some(e) = entries.iter().find(|e| e.config.data().needs_mnist()) {
         load_data(&e.config, opts.run.data_dir.as_deref())?;
     }
     let (done, pending): (Vec<&PlanEntry>, Vec<&PlanEntry>) = entries.iter().partition(|e| {

@@ -22,17 +22,17 @@ use std::sync::{Arc, OnceLock};
 /// Scored samples per set (the assertions hold with margin at this size; scoring is ~1 s).
 const N: usize = 2000;
 
-fn cache_dir() -> PathBuf {
+pub(crate) fn cache_dir() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("test-evaluator")
 }
 
-fn mnist() -> Arc<Mnist> {
+pub(crate) fn mnist() -> Arc<Mnist> {
     load_cached(common::mnist_dir()).expect("MNIST for the tests")
 }
 
 /// The default evaluator, trained once per cache dir (its folder is keyed by the spec hash,
 /// so a changed spec or dataset retrains instead of reusing a stale network).
-fn evaluator() -> &'static Evaluator {
+pub(crate) fn evaluator() -> &'static Evaluator {
     static EV: OnceLock<Evaluator> = OnceLock::new();
     EV.get_or_init(|| {
         Evaluator::load_or_train(&cache_dir(), &mnist(), &Device::flex(), |m| {

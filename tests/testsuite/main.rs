@@ -31,6 +31,7 @@ mod sample;
 mod seed_epochs;
 mod slurm;
 mod spectral_norm;
+mod stacked_mnist;
 mod stops;
 mod summary_time;
 mod watch;

@@ -21,6 +21,7 @@ mod tests;
 
 pub use flat::{harmonize_spellings, legacy_axes};
 
+pub use crate::data::spec::Dataset;
 pub use crate::objective::Objective;
 pub use crate::penalty::Penalty;
 use named_enum::named_enum;
@@ -99,21 +100,6 @@ impl Model {
             Model::Mlp => InitScheme::TorchDefault,
             Model::ToyMlp | Model::Dcgan => InitScheme::TfOriginal,
         }
-    }
-}
-
-named_enum!(
-    Dataset {
-        Mnist = "mnist",
-        EightGaussians = "8gaussians",
-        TwentyFiveGaussians = "25gaussians",
-        SwissRoll = "swissroll",
-    }
-);
-
-impl Dataset {
-    pub fn is_toy(self) -> bool {
-        !matches!(self, Dataset::Mnist)
     }
 }
 
@@ -400,10 +386,11 @@ impl KeyError {
 /// [`harness_engine::nets::build`] builds, so the model code restates no default.
 #[derive(Clone, Debug, PartialEq)]
 pub enum NetShape {
-    /// The seed script's MLPs (docs/seed-script.md): generator `z_dim -> g_hidden -> 784`, critic
-    /// `784 -> c_hidden -> 1`.
+    /// The seed script's MLPs (docs/seed-script.md): generator `z_dim -> g_hidden -> data_dim`,
+    /// critic `data_dim -> c_hidden -> 1` (`data_dim` 784 on MNIST).
     Mlp {
         z_dim: usize,
+        data_dim: usize,
         g_hidden: Vec<usize>,
         c_hidden: Vec<usize>,
         g_output: GOutput,
@@ -411,12 +398,15 @@ pub enum NetShape {
     /// gan_toy.py: `depth` hidden ReLU layers of width `dim` in both networks, 2-D data.
     ToyMlp {
         z_dim: usize,
+        data_dim: usize,
         dim: usize,
         depth: usize,
     },
-    /// gan_mnist.py's convolutional networks with base width `dim`.
+    /// gan_mnist.py's convolutional networks with base width `dim`, on 28x28 images of
+    /// `channels` channels (1 on MNIST).
     Dcgan {
         z_dim: usize,
+        channels: usize,
         dim: usize,
         g_output: GOutput,
         critic_norm: Option<CriticNorm>,
@@ -464,6 +454,11 @@ impl RunConfig {
         self.dataset.is_toy()
     }
 
+    /// The data set's description: sample shape, source, ceilings.
+    pub fn data(&self) -> crate::data::spec::DataSpec {
+        self.dataset.spec()
+    }
+
     /// The initialisation the networks are built with: `init`, else the family's default.
     pub fn init_scheme(&self) -> InitScheme {
         self.init.unwrap_or(self.model.default_init())
@@ -482,20 +477,27 @@ impl RunConfig {
                 .collect()
         };
         let dim = || self.dim.expect(RESOLVED) as usize;
+        let data = self.data();
+        let data_dim = data.dim();
         match self.model {
             Model::Mlp => NetShape::Mlp {
                 z_dim,
+                data_dim,
                 g_hidden: widths(&self.g_hidden),
                 c_hidden: widths(&self.c_hidden),
                 g_output: self.g_output.expect(RESOLVED),
             },
             Model::ToyMlp => NetShape::ToyMlp {
                 z_dim,
+                data_dim,
                 dim: dim(),
                 depth: self.depth.expect(RESOLVED) as usize,
             },
             Model::Dcgan => NetShape::Dcgan {
                 z_dim,
+                channels: data
+                    .channels()
+                    .expect("resolve refuses dcgan on point data"),
                 dim: dim(),
                 g_output: self.g_output.expect(RESOLVED),
                 critic_norm: self.critic_norm,

@@ -78,6 +78,8 @@ pub fn check_bounds(c: &RunConfig) -> Result<(), (&'static str, String)> {
 /// pass and the penalty's input gradient (x8); the convolutions' im2col buffers are transient
 /// (x2). Evaluation holds its samples, and MNIST is held once.
 pub fn estimate_bytes(c: &RunConfig) -> (f64, &'static str) {
+    let data = c.data();
+    let data_dim = data.dim() as f64;
     let z = c.z_dim as f64;
     let batch = c.batch_size as f64;
     let (params, kept, transient, width_key) = match c.model {
@@ -96,27 +98,27 @@ pub fn estimate_bytes(c: &RunConfig) -> (f64, &'static str) {
                 let params: f64 = widths.windows(2).map(|w| w[0] * w[1] + w[1]).sum();
                 (params, widths.iter().sum::<f64>())
             };
-            let (gp, ga) = chain(z, &c.g_hidden, 784.0);
-            let (cp, ca) = chain(784.0, &c.c_hidden, 1.0);
+            let (gp, ga) = chain(z, &c.g_hidden, data_dim);
+            let (cp, ca) = chain(data_dim, &c.c_hidden, 1.0);
             (gp + cp, ga + ca, 0.0, "`g_hidden` or `c_hidden`")
         }
         Model::Dcgan => {
             let d = c.dim.unwrap_or(1) as f64;
-            // gan_mnist.py: G z -> 4x4x4d -> 8x8x2d -> 14x14xd -> 28x28; C mirrors it; 5x5
+            let ch = data.channels().unwrap_or(1) as f64;
+            // gan_mnist.py: G z -> 4x4x4d -> 8x8x2d -> 14x14xd -> 28x28xch; C mirrors it; 5x5
             // kernels.
-            let g = z * 64.0 * d + 25.0 * (8.0 * d * d + 2.0 * d * d + d);
-            let cr = 25.0 * (d + 2.0 * d * d + 8.0 * d * d) + 64.0 * d;
-            let act = (64.0 + 128.0 + 196.0) * d + 784.0 + (196.0 + 98.0 + 64.0) * d;
-            let im2col = 25.0 * (4.0 * d * 64.0 + 2.0 * d * 196.0 + d * 784.0)
-                + 25.0 * (784.0 + d * 196.0 + 2.0 * d * 49.0);
+            let g = z * 64.0 * d + 25.0 * (8.0 * d * d + 2.0 * d * d + d * ch);
+            let cr = 25.0 * (d * ch + 2.0 * d * d + 8.0 * d * d) + 64.0 * d;
+            let act = (64.0 + 128.0 + 196.0) * d + data_dim + (196.0 + 98.0 + 64.0) * d;
+            let im2col = 25.0 * (4.0 * d * 64.0 + 2.0 * d * 196.0 + d * data_dim)
+                + 25.0 * (data_dim + d * 196.0 + 2.0 * d * 49.0);
             (g + cr, act, im2col, "`dim`")
         }
     };
-    let data_dim = if c.is_toy() { 2.0 } else { 784.0 };
     let weights = 4.0 * params;
     let activations = batch * (8.0 * kept + 2.0 * transient);
     let eval = 4.0 * c.eval_samples as f64 * data_dim;
-    let dataset = if c.is_toy() { 0.0 } else { 60_000.0 * 784.0 };
+    let dataset = data.stored_values() as f64;
     let bytes = 4.0 * (weights + activations + eval + dataset);
     let key = if eval > weights + activations {
         "`eval_samples`"

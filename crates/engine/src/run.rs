@@ -94,12 +94,13 @@ pub fn device_for(backend: Backend) -> Result<Device> {
     }
 }
 
-/// Load MNIST for configs that need it (`None` for toy data); the error says how to get it.
+/// Load the MNIST files for data sets built from them (`None` for toy data); the error says
+/// how to get them.
 pub fn load_data(
     cfg: &RunConfig,
     data_dir: Option<&Path>,
 ) -> Result<Option<Arc<Mnist>>, DataError> {
-    if cfg.is_toy() {
+    if !cfg.data().needs_mnist() {
         return Ok(None);
     }
     mnist::load_cached(&mnist::resolve_dir(data_dir)).map(Some)

@@ -345,7 +345,7 @@ impl RunSpec {
                 let epochs = positive("epochs", self.epochs, 1)?;
                 let n_critic = n_critic()?;
                 (
-                    self.epoch_gen_iters(epochs, batch_size, n_critic)?,
+                    self.epoch_gen_iters(epochs, batch_size, n_critic, dataset)?,
                     Some(epochs),
                     n_critic,
                 )
@@ -379,8 +379,10 @@ impl RunSpec {
         epochs: u32,
         batch_size: u32,
         n_critic: u32,
+        dataset: Dataset,
     ) -> Result<u32, KeyError> {
-        let per_epoch = SeedEpoch::of(MNIST_TRAIN_IMAGES, batch_size, n_critic);
+        let images = dataset.spec().train_len.unwrap_or(MNIST_TRAIN_IMAGES);
+        let per_epoch = SeedEpoch::of(images, batch_size, n_critic);
         let derived = per_epoch.gen_steps as u64 * epochs as u64;
         let Ok(derived) = u32::try_from(derived) else {
             return Err(KeyError::new(
@@ -395,7 +397,7 @@ impl RunSpec {
             Some(g) if g != derived as i64 => Err(KeyError::new(
                 "gen_iters",
                 format!(
-                    "gen_iters = {g} disagrees with epochs = {epochs}: {epochs} epochs of {MNIST_TRAIN_IMAGES} images at batch {batch_size} are {derived} generator iterations ({} batches and {} generator steps per epoch); leave gen_iters unset",
+                    "gen_iters = {g} disagrees with epochs = {epochs}: {epochs} epochs of {images} images at batch {batch_size} are {derived} generator iterations ({} batches and {} generator steps per epoch); leave gen_iters unset",
                     per_epoch.batches, per_epoch.gen_steps,
                 ),
             )),
@@ -414,9 +416,15 @@ impl RunSpec {
             format!(
                 "epochs only applies to schedule \"seed-batch-index\" (the seed script's DataLoader epochs), not \"{schedule}\"; with \"{schedule}\" set gen_iters"
             )
-        } else if dataset.is_toy() {
+        } else if dataset.spec().train_len.is_none() {
+            let with_epochs: Vec<String> = Dataset::ALL
+                .iter()
+                .filter(|d| d.spec().train_len.is_some())
+                .map(|d| format!("\"{d}\""))
+                .collect();
             format!(
-                "epochs only applies to dataset \"mnist\": \"{dataset}\" is sampled afresh and has no epochs; set gen_iters"
+                "epochs only applies to data sets with a training set ({}): \"{dataset}\" is sampled afresh and has no epochs; set gen_iters",
+                with_epochs.join(", ")
             )
         } else if self.warmup == Some(true) {
             "epochs cannot be combined with warmup = true: the seed script's epochs have no warm-up"

@@ -329,7 +329,7 @@ fn resolve_errors_name_the_key_and_the_valid_values() {
         (
             "schedule = \"seed-batch-index\"\nepochs = 2\n",
             "epochs",
-            "epochs only applies to dataset \"mnist\": \"8gaussians\" is sampled afresh",
+            "epochs only applies to data sets with a training set (\"mnist\", \"stacked-mnist\"): \"8gaussians\" is sampled afresh",
         ),
         (
             "profile = \"seed\"\nepochs = 1\nwarmup = true\n",

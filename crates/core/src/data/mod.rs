@@ -3,10 +3,11 @@
 
 pub mod download;
 pub mod mnist;
+pub mod spec;
 pub mod toy;
 
 use crate::config::{GOutput, RunConfig};
-use mnist::{Mnist, MnistSplit};
+use mnist::{IMAGE_PIXELS, Mnist, MnistSplit};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -31,11 +32,26 @@ pub fn gather(
 ) {
     for i in idx {
         out.extend(
-            split.images[i * 784..(i + 1) * 784]
+            split.images[i * IMAGE_PIXELS..(i + 1) * IMAGE_PIXELS]
                 .iter()
                 .map(|&p| scale_pixel(p, range)),
         );
     }
+}
+
+/// Test images of the first `n` held-out samples, channel by channel: channel 0 takes test
+/// images `0..n` in order (MNIST's own held-out set), channel `k >= 1` a fixed permutation of
+/// the test split (the same for every run), so stacked held-out samples are independent digits.
+pub fn held_out_indices(len: usize, n: usize, stack: usize) -> impl Iterator<Item = usize> {
+    let perms: Vec<Vec<usize>> = (1..stack)
+        .map(|k| {
+            let mut p: Vec<usize> = (0..len).collect();
+            p.shuffle(&mut rng_for(k as u64, streams::STACK));
+            p
+        })
+        .collect();
+    (0..n)
+        .flat_map(move |i| std::iter::once(i).chain(perms.iter().map(|p| p[i]).collect::<Vec<_>>()))
 }
 
 /// Where the sampler is, so a resumed run draws exactly the batches it would have drawn.
@@ -47,12 +63,15 @@ pub struct SamplerState {
     pub rng_pos: String,
 }
 
+/// What the sampler draws from: a toy mixture, or MNIST images stacked `stack` to a sample.
 enum Source {
     Toy(Toy),
     Mnist {
         data: Arc<Mnist>,
         range: GOutput,
-        perm: Vec<u32>,
+        /// This epoch's order of the training images for each channel: sample `i` of the epoch
+        /// is image `perms[k][i]` in channel `k`.
+        perms: Vec<Vec<u32>>,
     },
 }
 
@@ -78,6 +97,9 @@ pub mod streams {
     pub const HELD_OUT: u64 = 5;
     /// Spectral normalisation's initial singular-vector draws.
     pub const SPECTRAL_NORM: u64 = 6;
+    /// Channel `k >= 1` of stacked images uses stream `STACK + k` (channel 0 the data
+    /// stream, so one channel is MNIST's own order).
+    pub const STACK: u64 = 16;
 }
 
 /// A ChaCha RNG for one purpose of one run.
@@ -90,12 +112,12 @@ pub fn rng_for(seed: u64, stream: u64) -> ChaCha8Rng {
 impl Sampler {
     /// `mnist` must be given for MNIST configs.
     pub fn new(cfg: &RunConfig, mnist: Option<Arc<Mnist>>) -> Self {
-        let source = match Toy::from_dataset(cfg.dataset) {
-            Some(t) => Source::Toy(t),
-            None => Source::Mnist {
+        let source = match cfg.data().source {
+            spec::Source::Toy(t) => Source::Toy(t),
+            spec::Source::Mnist { stack } => Source::Mnist {
                 data: mnist.expect("MNIST data loaded for an MNIST config"),
                 range: cfg.g_output.unwrap_or(GOutput::Tanh),
-                perm: Vec::new(),
+                perms: vec![Vec::new(); stack],
             },
         };
         let mut s = Self {
@@ -113,14 +135,23 @@ impl Sampler {
     /// Each epoch's order is a function of (seed, epoch) alone, so the state is two numbers: a
     /// uniform permutation of the training images (rand's Fisher-Yates `shuffle`) drawn from a
     /// ChaCha8 stream seeded with `seed ^ (epoch * 0x9E3779B97F4A7C15)` (the data stream).
+    /// Stacked images draw each further channel's order the same way from stream
+    /// `STACK + k`, so their channels are independent digits.
     fn shuffle(&mut self) {
-        if let Source::Mnist { data, perm, .. } = &mut self.source {
-            *perm = (0..data.train.len as u32).collect();
-            let mut r = rng_for(
-                self.seed ^ self.epoch.wrapping_mul(0x9E37_79B9_7F4A_7C15),
-                streams::DATA,
-            );
-            perm.shuffle(&mut r);
+        if let Source::Mnist { data, perms, .. } = &mut self.source {
+            for (k, perm) in perms.iter_mut().enumerate() {
+                *perm = (0..data.train.len as u32).collect();
+                let stream = if k == 0 {
+                    streams::DATA
+                } else {
+                    streams::STACK + k as u64
+                };
+                let mut r = rng_for(
+                    self.seed ^ self.epoch.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+                    stream,
+                );
+                perm.shuffle(&mut r);
+            }
         }
     }
 
@@ -178,16 +209,13 @@ impl Sampler {
                     self.shuffle();
                 }
                 let b = self.next_len(b);
-                let Source::Mnist { data, range, perm } = &self.source else {
+                let Source::Mnist { data, range, perms } = &self.source else {
                     unreachable!()
                 };
-                let mut out = Vec::with_capacity(b * 784);
-                gather(
-                    &data.train,
-                    perm[self.pos..self.pos + b].iter().map(|&i| i as usize),
-                    *range,
-                    &mut out,
-                );
+                let mut out = Vec::with_capacity(b * perms.len() * IMAGE_PIXELS);
+                let idx =
+                    (self.pos..self.pos + b).flat_map(|i| perms.iter().map(move |p| p[i] as usize));
+                gather(&data.train, idx, *range, &mut out);
                 self.pos += b;
                 out
             }
@@ -198,9 +226,16 @@ impl Sampler {
     pub fn held_out(&self, n: usize) -> Vec<f32> {
         match &self.source {
             Source::Toy(t) => t.sample(&mut rng_for(self.seed, streams::HELD_OUT), n),
-            Source::Mnist { data, range, .. } => {
-                let mut out = Vec::with_capacity(n * 784);
-                gather(&data.test, 0..n.min(data.test.len), *range, &mut out);
+            Source::Mnist { data, range, perms } => {
+                let stack = perms.len();
+                let n = n.min(data.test.len);
+                let mut out = Vec::with_capacity(n * stack * IMAGE_PIXELS);
+                gather(
+                    &data.test,
+                    held_out_indices(data.test.len, n, stack),
+                    *range,
+                    &mut out,
+                );
                 out
             }
         }
@@ -224,5 +259,82 @@ impl Sampler {
         );
         self.shuffle();
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Dataset, RunSpec};
+
+    /// A small data set whose image `i` has every pixel equal to `i` (train) or `100 + i` (test).
+    fn numbered(train: usize, test: usize) -> Arc<Mnist> {
+        let split = |n: usize, base: usize| MnistSplit {
+            images: (0..n)
+                .flat_map(|i| [(base + i) as u8; IMAGE_PIXELS])
+                .collect(),
+            labels: vec![0; n],
+            len: n,
+        };
+        Arc::new(Mnist {
+            train: split(train, 0),
+            test: split(test, 100),
+        })
+    }
+
+    fn sampler(dataset: Dataset, data: &Arc<Mnist>) -> Sampler {
+        let spec = RunSpec {
+            dataset: Some(dataset),
+            g_output: Some(GOutput::Sigmoid),
+            seed: Some(3),
+            ..RunSpec::default()
+        };
+        Sampler::new(&spec.resolve().unwrap(), Some(data.clone()))
+    }
+
+    /// The image number each 784-pixel block of a batch holds.
+    fn numbers(batch: &[f32], base: usize) -> Vec<usize> {
+        batch
+            .chunks_exact(IMAGE_PIXELS)
+            .map(|img| {
+                assert!(img.iter().all(|&p| p == img[0]), "one image per block");
+                (img[0] * 255.0).round() as usize - base
+            })
+            .collect()
+    }
+
+    #[test]
+    fn stacked_samples_are_independent_digits_per_channel_with_mnists_order_in_the_first() {
+        let data = numbered(50, 20);
+        let mut plain = sampler(Dataset::Mnist, &data);
+        let mut stacked = sampler(Dataset::StackedMnist, &data);
+        for _ in 0..6 {
+            let one = numbers(&plain.next_batch(8), 0);
+            let three = numbers(&stacked.next_batch(8), 0);
+            assert_eq!(three.len(), 24);
+            let channel = |k: usize| three.iter().skip(k).step_by(3).copied().collect::<Vec<_>>();
+            // Channel 0 is MNIST's own order for the seed; the others are other orders.
+            assert_eq!(channel(0), one);
+            assert_ne!(channel(1), channel(0));
+            assert_ne!(channel(2), channel(1));
+        }
+        // An epoch (6 batches of 8 of 50) serves each image once per channel: 48 distinct.
+        let mut s = sampler(Dataset::StackedMnist, &data);
+        let epoch: Vec<usize> = (0..6).flat_map(|_| numbers(&s.next_batch(8), 0)).collect();
+        for k in 0..3 {
+            let mut c: Vec<usize> = epoch.iter().skip(k).step_by(3).copied().collect();
+            c.sort_unstable();
+            c.dedup();
+            assert_eq!(c.len(), 48, "channel {k}");
+        }
+        let held = numbers(&stacked.held_out(10), 100);
+        assert_eq!(
+            held.iter().step_by(3).copied().collect::<Vec<_>>(),
+            (0..10).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            held,
+            numbers(&sampler(Dataset::StackedMnist, &data).held_out(10), 100)
+        );
     }
 }

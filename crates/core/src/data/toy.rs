@@ -6,7 +6,7 @@ use rand_distr::{Distribution, StandardNormal};
 use std::f64::consts::{FRAC_1_SQRT_2, PI};
 
 /// A 2-D toy distribution.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Toy {
     /// 8 unit-circle points scaled by 2, noise std 0.02, then divided by 1.414.
     EightGaussians,
@@ -17,13 +17,9 @@ pub enum Toy {
 }
 
 impl Toy {
+    /// The mixture of a point data set (see [`Dataset::spec`]).
     pub fn from_dataset(d: Dataset) -> Option<Toy> {
-        match d {
-            Dataset::EightGaussians => Some(Toy::EightGaussians),
-            Dataset::TwentyFiveGaussians => Some(Toy::TwentyFiveGaussians),
-            Dataset::SwissRoll => Some(Toy::SwissRoll),
-            Dataset::Mnist => None,
-        }
+        d.spec().toy()
     }
 
     /// Mixture centres after scaling (empty for the Swiss roll, which has no modes).

@@ -6,8 +6,6 @@
 use std::fmt;
 
 use crate::config::Dataset;
-use crate::data::mnist::N_CLASSES;
-use crate::data::toy::Toy;
 
 /// The file a metric is recorded in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,8 +88,9 @@ pub enum Ceiling {
     /// A count of MNIST's digit classes (10), or the classifier score, which it bounds:
     /// exp E KL(p(y|x) || p(y)) <= exp H(y) <= 10.
     Classes,
-    /// A count of the toy dataset's modes: 8 on 8 Gaussians, 25 on 25 Gaussians (the Swiss
-    /// roll has none, and the metric is not recorded there).
+    /// A count of the data set's modes ([`crate::data::spec::DataSpec::modes`]): 8 on
+    /// 8 Gaussians, 25 on 25 Gaussians (the Swiss roll has none, and the metric is not recorded
+    /// there).
     Modes,
 }
 
@@ -115,11 +114,8 @@ impl Metric {
         match self.ceiling {
             Ceiling::None => None,
             Ceiling::Share => Some(1.0),
-            Ceiling::Classes => (dataset == Dataset::Mnist).then_some(N_CLASSES as f64),
-            Ceiling::Modes => Toy::from_dataset(dataset)
-                .map(|t| t.modes().len())
-                .filter(|&n| n > 0)
-                .map(|n| n as f64),
+            Ceiling::Classes => dataset.spec().classes.map(|n| n as f64),
+            Ceiling::Modes => dataset.spec().modes.map(|n| n as f64),
         }
     }
 
@@ -175,10 +171,10 @@ pub const REGISTRY: &[Metric] = &[
     m("val_critic_loss", Metrics, Neither, "critic loss on held-out real data at evaluation steps (WGAN-GP Fig. 5b)"),
     m("lr_g", Metrics, Neither, "generator learning rate at that step"),
     m("lr_c", Metrics, Neither, "critic learning rate at that step"),
-    m("modes_covered", Eval, Higher, "toy: modes with at least one high-quality sample (within 3 std of the mode; VEEGAN, PacGAN)").at_most(Ceiling::Modes).counts(),
+    m("modes_covered", Eval, Higher, "toy: modes with at least one high-quality sample (within 3 std of the mode; VEEGAN, PacGAN); Stacked MNIST: digit triples (of 1,000) the evaluator assigns at least one sample").at_most(Ceiling::Modes).counts(),
     m("modes_covered_1pct", Eval, Higher, "toy: modes whose high-quality samples are at least 1% of all samples (the strict count)").at_most(Ceiling::Modes).counts(),
     m("high_quality_frac", Eval, Higher, "toy: share of samples within 3 std of their nearest mode").at_most(Ceiling::Share),
-    m("mode_kl", Eval, Lower, "toy: KL of the high-quality samples' mode histogram to uniform"),
+    m("mode_kl", Eval, Lower, "toy: KL of the high-quality samples' mode histogram to uniform; Stacked MNIST: KL of the digit-triple histogram to uniform"),
     m("mode_js", Eval, Lower, "toy: JS divergence of that histogram to uniform"),
     m("sliced_wasserstein", Eval, Lower, "toy: sliced Wasserstein-1 distance to held-out real samples (128 projections)"),
     m("fld", Eval, Lower, "MNIST: Frechet LeNet distance, the FID formula on the evaluator's 128-d features"),

@@ -12,7 +12,9 @@
 
 pub mod evaluator;
 pub mod quality;
+pub mod stacked;
 
+use crate::data::spec::Source;
 use crate::data::toy::Toy;
 use crate::data::{normal_rows, rng_for, streams, to_tensor};
 use crate::losses::ObjectiveLoss;
@@ -25,6 +27,7 @@ use harness_core::config::{GOutput, RunConfig};
 use harness_core::objective::Objective;
 use harness_core::results::runlog::{EvalRow, HistRow, LayerRow};
 use harness_core::stop::StopFlag;
+use image::ImageEncoder;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -144,7 +147,7 @@ impl Subject<'_> {
         let (weight_rows, hist) = weight_stats(step, self.c, self.cfg.clip);
         layers.extend(weight_rows);
         layers.extend(spectral_norms_polled(step, self.c, self.poll)?);
-        let (samples, scores) = match Toy::from_dataset(self.cfg.dataset) {
+        let (samples, scores) = match self.cfg.data().toy() {
             Some(toy) => {
                 let pts = self.toy_points();
                 self.poll.check()?;
@@ -154,9 +157,10 @@ impl Subject<'_> {
             }
             None => {
                 let tanh = self.cfg.g_output == Some(GOutput::Tanh);
-                let png = image_grid(&self.generate(self.eval_noise(64)), 8, tanh)?;
+                let channels = self.cfg.data().channels().unwrap_or(1);
+                let png = image_grid(&self.generate(self.eval_noise(64)), 8, tanh, channels)?;
                 let file = format!("samples/step_{step:08}.png");
-                ((file.into(), png), self.mnist_scores()?)
+                ((file.into(), png), self.image_scores()?)
             }
         };
         let eval = scores
@@ -195,9 +199,9 @@ impl Subject<'_> {
     /// Every sample-quality score of the generator (what `eval.csv` holds). Empty when
     /// [`Subject::poll`] stopped it.
     pub fn quality_scores(&self) -> Vec<(&'static str, f64)> {
-        let scores = match Toy::from_dataset(self.cfg.dataset) {
+        let scores = match self.cfg.data().toy() {
             Some(toy) => self.toy_scores(toy, &self.toy_points()),
-            None => self.mnist_scores(),
+            None => self.image_scores(),
         };
         scores.unwrap_or_default()
     }
@@ -231,15 +235,29 @@ impl Subject<'_> {
         Ok(out)
     }
 
-    /// MNIST sample-quality scores of `eval_samples` generated digits (empty without a scorer).
-    fn mnist_scores(&self) -> Result<Vec<(&'static str, f64)>, Stopped> {
+    /// Sample-quality scores of `eval_samples` generated images (empty without a scorer): the
+    /// MNIST scores of [`evaluator::score`] for digits, the mode metrics of [`stacked::scores`]
+    /// for stacked digits.
+    fn image_scores(&self) -> Result<Vec<(&'static str, f64)>, Stopped> {
         let Some((ev, reference)) = self.scorer else {
             return Ok(Vec::new());
         };
+        let images = self.generated_images01()?;
+        match self.cfg.data().source {
+            Source::Mnist { stack } if stack > 1 => stacked::scores(ev, &images, stack, self.poll),
+            _ => Ok(evaluator::score_polled(ev, reference, &images, self.poll)?
+                .named()
+                .to_vec()),
+        }
+    }
+
+    /// `eval_samples` generated images from the fixed evaluation noise, pixels in [0, 1] (what
+    /// the evaluator reads).
+    fn generated_images01(&self) -> Result<Vec<f32>, Stopped> {
         let tanh = self.cfg.g_output == Some(GOutput::Tanh);
         let n = self.cfg.eval_samples as usize;
         let z = self.eval_noise(n);
-        let mut images = Vec::with_capacity(n * 784);
+        let mut images = Vec::with_capacity(n * data_dim(self.cfg));
         // Generate in chunks to bound memory; the evaluator wants [0, 1] pixels.
         for start in (0..n).step_by(1000) {
             self.poll.check()?;
@@ -250,9 +268,7 @@ impl Subject<'_> {
                 v.clamp(0.0, 1.0)
             }));
         }
-        Ok(evaluator::score_polled(ev, reference, &images, self.poll)?
-            .named()
-            .to_vec())
+        Ok(images)
     }
 }
 
@@ -506,26 +522,33 @@ fn write_csv<T: serde::Serialize>(rows: impl Iterator<Item = T>) -> Result<Vec<u
     Ok(w.into_inner()?)
 }
 
-/// An `cols x cols` grid of 28x28 images as PNG bytes; `tanh` data is mapped from [-1, 1].
-pub fn image_grid(images: &[f32], cols: usize, tanh: bool) -> Result<Vec<u8>> {
+/// A grid of 28x28 images, `cols` to a row, as PNG bytes; `tanh` data is mapped from [-1, 1].
+/// One channel is grey; three (Stacked MNIST, channels one after the other per image) are
+/// red, green and blue.
+pub fn image_grid(images: &[f32], cols: usize, tanh: bool, channels: usize) -> Result<Vec<u8>> {
     let s = IMAGE_SIDE;
-    let n = images.len() / (s * s);
+    let n = images.len() / (channels * s * s);
     let rows = n.div_ceil(cols);
     let (w, h) = (cols * s, rows * s);
-    let mut buf = vec![0u8; w * h];
-    for (k, img) in images.chunks_exact(s * s).enumerate() {
+    let mut buf = vec![0u8; w * h * channels];
+    for (k, img) in images.chunks_exact(channels * s * s).enumerate() {
         let (r, c) = (k / cols, k % cols);
-        for y in 0..s {
-            for x in 0..s {
-                let v = img[y * s + x];
+        for (ch, plane) in img.chunks_exact(s * s).enumerate() {
+            for (y, x) in (0..s).flat_map(|y| (0..s).map(move |x| (y, x))) {
+                let v = plane[y * s + x];
                 let v = if tanh { (v + 1.0) / 2.0 } else { v };
-                buf[(r * s + y) * w + c * s + x] = (v.clamp(0.0, 1.0) * 255.0).round() as u8;
+                let at = ((r * s + y) * w + c * s + x) * channels + ch;
+                buf[at] = (v.clamp(0.0, 1.0) * 255.0).round() as u8;
             }
         }
     }
-    let img = image::GrayImage::from_raw(w as u32, h as u32, buf).expect("buffer matches size");
+    let color = match channels {
+        1 => image::ExtendedColorType::L8,
+        3 => image::ExtendedColorType::Rgb8,
+        _ => anyhow::bail!("image_grid: {channels} channels; a PNG grid takes 1 or 3"),
+    };
     let mut out = std::io::Cursor::new(Vec::new());
-    img.write_to(&mut out, image::ImageFormat::Png)?;
+    image::codecs::png::PngEncoder::new(&mut out).write_image(&buf, w as u32, h as u32, color)?;
     Ok(out.into_inner())
 }
 

@@ -182,18 +182,31 @@ pub fn class_histogram(probs: &[f32], n_classes: usize) -> ClassHistogram {
     );
     let mut counts = vec![0usize; n_classes];
     for row in probs.chunks_exact(n_classes) {
-        let mut best: Option<usize> = None;
-        for (i, &p) in row.iter().enumerate() {
-            if !p.is_nan() && best.is_none_or(|b| p > row[b]) {
-                best = Some(i);
-            }
-        }
-        counts[best.unwrap_or(0)] += 1;
+        counts[argmax(row)] += 1;
     }
-    ClassHistogram {
-        kl_to_uniform: kl_js_to_uniform(&counts).0,
-        covered: counts.iter().filter(|&&c| c > 0).count(),
-        counts,
+    ClassHistogram::of(counts)
+}
+
+/// The index of a row's largest entry: the first wins ties, `NaN` entries are skipped, and an
+/// all-`NaN` row gives 0.
+pub fn argmax(row: &[f32]) -> usize {
+    let mut best: Option<usize> = None;
+    for (i, &p) in row.iter().enumerate() {
+        if !p.is_nan() && best.is_none_or(|b| p > row[b]) {
+            best = Some(i);
+        }
+    }
+    best.unwrap_or(0)
+}
+
+impl ClassHistogram {
+    /// The histogram of `counts`: its `KL(hist || uniform)` and the classes with a sample.
+    pub fn of(counts: Vec<usize>) -> Self {
+        ClassHistogram {
+            kl_to_uniform: kl_js_to_uniform(&counts).0,
+            covered: counts.iter().filter(|&&c| c > 0).count(),
+            counts,
+        }
     }
 }
 

@@ -118,6 +118,9 @@ pub struct ConvGenerator {
     pub deconv3: Conv,
     #[module(skip)]
     pub dim: usize,
+    /// Image channels (1 on MNIST, 3 on Stacked MNIST).
+    #[module(skip)]
+    pub channels: usize,
     #[module(skip)]
     pub out: OutAct,
 }
@@ -140,7 +143,10 @@ impl ConvGenerator {
         let x = x.slice([0..2 * self.dim, 0..7, 0..7, 0..b]);
         let x = relu(self.deconv2.deconv(x, 1, true));
         let x = self.deconv3.deconv(x, 1, true);
-        self.out.apply(x).reshape([IMAGE_DIM, b]).transpose()
+        self.out
+            .apply(x)
+            .reshape([self.channels * IMAGE_DIM, b])
+            .transpose()
     }
 }
 
@@ -158,6 +164,9 @@ pub struct ConvCritic {
     pub bn3: Option<BatchNorm>,
     #[module(skip)]
     pub dim: usize,
+    /// Image channels (1 on MNIST, 3 on Stacked MNIST).
+    #[module(skip)]
+    pub channels: usize,
 }
 
 /// A convolution and its batch norm, if any. A convolution followed by batch norm leaves its
@@ -178,12 +187,12 @@ fn conv_norm(conv: &Conv, bn: &Option<BatchNorm>, x: Tensor<4>) -> Tensor<4> {
 impl ConvCritic {
     fn new(
         rng: &mut ChaCha8Rng,
-        dim: usize,
+        (dim, channels): (usize, usize),
         norm: Option<CriticNorm>,
         scheme: InitScheme,
         device: &Device,
     ) -> Self {
-        let conv1 = Conv::new(rng, 1, dim, false, scheme, device);
+        let conv1 = Conv::new(rng, channels, dim, false, scheme, device);
         let conv2 = Conv::new(rng, dim, 2 * dim, false, scheme, device);
         let conv3 = Conv::new(rng, 2 * dim, 4 * dim, false, scheme, device);
         let init = dense_init(scheme, 4 * 4 * 4 * dim, false);
@@ -200,6 +209,7 @@ impl ConvCritic {
             bn2,
             bn3,
             dim,
+            channels,
         }
     }
 
@@ -207,7 +217,9 @@ impl ConvCritic {
     /// `conv_ops`); batch norm sees them as NCHW views.
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
         let b = x.dims()[0];
-        let x = x.transpose().reshape([1, IMAGE_SIDE, IMAGE_SIDE, b]);
+        let x = x
+            .transpose()
+            .reshape([self.channels, IMAGE_SIDE, IMAGE_SIDE, b]);
         let x = Act::LeakyRelu.apply(self.conv1.conv(x, true));
         let x = Act::LeakyRelu.apply(conv_norm(&self.conv2, &self.bn2, x));
         let x = Act::LeakyRelu.apply(conv_norm(&self.conv3, &self.bn3, x));
@@ -219,7 +231,9 @@ impl ConvCritic {
     fn forward_probed(&self, x: Tensor<2>) -> (Tensor<2>, Vec<Tensor<1>>) {
         let mut p = Vec::with_capacity(4);
         let b = x.dims()[0];
-        let x = x.transpose().reshape([1, IMAGE_SIDE, IMAGE_SIDE, b]);
+        let x = x
+            .transpose()
+            .reshape([self.channels, IMAGE_SIDE, IMAGE_SIDE, b]);
         let x = probe(Act::LeakyRelu.apply(self.conv1.conv(x, true)), &mut p);
         let x = probe(
             Act::LeakyRelu.apply(conv_norm(&self.conv2, &self.bn2, x)),
@@ -243,10 +257,10 @@ impl ConvCritic {
         let b = x.dims()[0];
         let device = x.device();
         // CHWN throughout, as in `forward`.
-        let d = x
-            .without_autodiff()
-            .transpose()
-            .reshape([1, IMAGE_SIDE, IMAGE_SIDE, b]);
+        let d =
+            x.without_autodiff()
+                .transpose()
+                .reshape([self.channels, IMAGE_SIDE, IMAGE_SIDE, b]);
         let detached = |c: &Conv, x: Tensor<4>| {
             let (w, b) = (
                 c.weight.val().without_autodiff(),
@@ -273,7 +287,7 @@ impl ConvCritic {
         let g = self.conv3.deconv(g, 0, false) * m2;
         let g = self.conv2.deconv(g, 1, false) * m1;
         let g = self.conv1.deconv(g, 1, false);
-        g.reshape([IMAGE_DIM, b]).transpose()
+        g.reshape([self.channels * IMAGE_DIM, b]).transpose()
     }
 }
 
@@ -382,6 +396,7 @@ impl Critic {
                 bn2: c.bn2.clone(),
                 bn3: c.bn3.clone(),
                 dim: c.dim,
+                channels: c.channels,
             }),
         }
     }
@@ -534,7 +549,7 @@ pub fn mlp_critic(rng: &mut ChaCha8Rng, sizes: &[usize], leaky: bool, device: &D
 pub fn conv_critic(rng: &mut ChaCha8Rng, dim: usize, device: &Device) -> Critic {
     Critic::Conv(ConvCritic::new(
         rng,
-        dim,
+        (dim, 1),
         None,
         InitScheme::TfOriginal,
         device,
@@ -543,7 +558,7 @@ pub fn conv_critic(rng: &mut ChaCha8Rng, dim: usize, device: &Device) -> Critic 
 
 /// Data dimension of a config's samples (784 for MNIST, 2 for toy sets).
 pub fn data_dim(cfg: &RunConfig) -> usize {
-    if cfg.is_toy() { 2 } else { IMAGE_DIM }
+    cfg.data().dim()
 }
 
 /// Build both networks for a config, initialised from `rng` by its [`InitScheme`]; spectral normalisation's vectors
@@ -567,26 +582,33 @@ fn build_nets(cfg: &RunConfig, rng: &mut ChaCha8Rng, device: &Device) -> (Genera
     match cfg.shape() {
         NetShape::Mlp {
             z_dim,
+            data_dim,
             g_hidden,
             c_hidden,
             g_output,
         } => {
-            let gs = [&[z_dim][..], &g_hidden, &[IMAGE_DIM]].concat();
-            let cs = [&[IMAGE_DIM][..], &c_hidden, &[1]].concat();
+            let gs = [&[z_dim][..], &g_hidden, &[data_dim]].concat();
+            let cs = [&[data_dim][..], &c_hidden, &[1]].concat();
             let g = Mlp::new(rng, &gs, Act::Relu, out(g_output), scheme, device);
             let c = Mlp::new(rng, &cs, Act::LeakyRelu, OutAct::Linear, scheme, device);
             (Generator::Mlp(g), Critic::Mlp(c))
         }
-        NetShape::ToyMlp { z_dim, dim, depth } => {
+        NetShape::ToyMlp {
+            z_dim,
+            data_dim,
+            dim,
+            depth,
+        } => {
             let hidden = vec![dim; depth];
-            let gs = [&[z_dim][..], &hidden, &[2]].concat();
-            let cs = [&[2][..], &hidden, &[1]].concat();
+            let gs = [&[z_dim][..], &hidden, &[data_dim]].concat();
+            let cs = [&[data_dim][..], &hidden, &[1]].concat();
             let g = Mlp::new(rng, &gs, Act::Relu, OutAct::Linear, scheme, device);
             let c = Mlp::new(rng, &cs, Act::Relu, OutAct::Linear, scheme, device);
             (Generator::Mlp(g), Critic::Mlp(c))
         }
         NetShape::Dcgan {
             z_dim,
+            channels,
             dim,
             g_output,
             critic_norm,
@@ -597,11 +619,12 @@ fn build_nets(cfg: &RunConfig, rng: &mut ChaCha8Rng, device: &Device) -> (Genera
                 input: Dense::new(rng, z_dim, 4 * 4 * 4 * dim, input_init, device),
                 deconv1: Conv::new(rng, 4 * dim, 2 * dim, true, scheme, device),
                 deconv2: Conv::new(rng, 2 * dim, dim, true, scheme, device),
-                deconv3: Conv::new(rng, dim, 1, true, scheme, device),
+                deconv3: Conv::new(rng, dim, channels, true, scheme, device),
                 dim,
+                channels,
                 out: out(g_output),
             };
-            let c = ConvCritic::new(rng, dim, critic_norm, scheme, device);
+            let c = ConvCritic::new(rng, (dim, channels), critic_norm, scheme, device);
             (Generator::Conv(g), Critic::Conv(c))
         }
     }
