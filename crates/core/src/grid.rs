@@ -137,10 +137,23 @@ impl Plan {
     }
 }
 
-/// Render a TOML value compactly (strings unquoted).
+/// Render a config value the one way every table, legend, listing and message shows it:
+/// strings unquoted, floats in Rust's shortest round-trip form (`1`, `0.00001`, where TOML writes
+/// `1.0` and `1e-5`), arrays element by element.
 pub fn show_value(v: &toml::Value) -> String {
     match v {
         toml::Value::String(s) => s.clone(),
+        toml::Value::Array(items) => {
+            let items: Vec<String> = items
+                .iter()
+                .map(|i| match i {
+                    toml::Value::String(_) => i.to_string(),
+                    other => show_value(other),
+                })
+                .collect();
+            format!("[{}]", items.join(", "))
+        }
+        toml::Value::Float(f) => format!("{f}"),
         other => other.to_string(),
     }
 }
@@ -311,13 +324,24 @@ fn shown_varying<'a>(
 /// Flat keys whose values differ across configs (a key set in only some of them varies too),
 /// the objective and constraint axes spelled out however the hashed form spells them.
 pub fn varying_keys<'a>(configs: impl Iterator<Item = &'a RunConfig>) -> Vec<String> {
+    let views: Vec<toml::Table> = configs.map(RunConfig::to_view).collect();
+    differing_keys(views.iter())
+}
+
+/// Keys whose values, as [`show_value`] shows them, differ across `maps` (a key missing from
+/// some of them differs too), sorted: the one rule the plan's tables and the report's legends
+/// share.
+pub fn differing_keys<'a, M>(maps: impl Iterator<Item = M>) -> Vec<String>
+where
+    M: IntoIterator<Item = (&'a String, &'a toml::Value)>,
+{
     let mut seen: BTreeMap<String, (usize, Vec<String>)> = BTreeMap::new();
     let mut n = 0;
-    for c in configs {
+    for m in maps {
         n += 1;
-        for (k, v) in c.to_view() {
-            let s = show_value(&v);
-            let (count, vals) = seen.entry(k).or_default();
+        for (k, v) in m {
+            let s = show_value(v);
+            let (count, vals) = seen.entry(k.clone()).or_default();
             *count += 1;
             if !vals.contains(&s) {
                 vals.push(s);

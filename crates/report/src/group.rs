@@ -6,7 +6,8 @@
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
-use crate::load::{Config, value_str};
+use crate::load::Config;
+use harness_core::grid::{differing_keys, show_value};
 
 /// Runs that share every grouping key (so they differ at most in `seed`).
 #[derive(Debug, Clone, PartialEq)]
@@ -42,14 +43,7 @@ const PREFERRED: [&str; 12] = [
 /// stay even when the runs found so far agree on them (legends do not change while a
 /// sweep fills in); the others follow in [`PREFERRED`] order.
 pub fn varying_keys(configs: &[&Config], declared: &[String]) -> Vec<String> {
-    let mut all: Vec<&String> = configs.iter().flat_map(|c| c.keys()).collect();
-    all.sort();
-    all.dedup();
-    let differs = |k: &str| {
-        let mut vals = configs.iter().map(|c| c.get(k).map(value_str));
-        let first = vals.next().flatten();
-        vals.any(|v| v != first)
-    };
+    let all = differing_keys(configs.iter().copied());
     let mut keys: Vec<String> = Vec::new();
     for k in declared {
         if k != "seed" && !keys.contains(k) && configs.iter().any(|c| c.contains_key(k)) {
@@ -57,8 +51,8 @@ pub fn varying_keys(configs: &[&Config], declared: &[String]) -> Vec<String> {
         }
     }
     let mut rest: Vec<&String> = all
-        .into_iter()
-        .filter(|k| k.as_str() != "seed" && !keys.contains(k) && differs(k))
+        .iter()
+        .filter(|k| k.as_str() != "seed" && !keys.contains(k))
         .collect();
     let rank = |k: &str| {
         PREFERRED
@@ -127,14 +121,14 @@ impl Group {
 pub fn group_runs(configs: &[&Config], keys: &[String]) -> Vec<Group> {
     let mut map: BTreeMap<Vec<Option<String>>, Vec<usize>> = BTreeMap::new();
     for (i, c) in configs.iter().enumerate() {
-        let sig = keys.iter().map(|k| c.get(k).map(value_str)).collect();
+        let sig = keys.iter().map(|k| c.get(k).map(show_value)).collect();
         map.entry(sig).or_default().push(i);
     }
     let mut groups: Vec<Group> = map
         .into_iter()
         .map(|(sig, mut members)| {
             members.sort_by(|&a, &b| {
-                let seed = |i: usize| configs[i].get("seed").map(value_str);
+                let seed = |i: usize| configs[i].get("seed").map(show_value);
                 cmp_setting(&seed(a), &seed(b)).then(a.cmp(&b))
             });
             let settings: Vec<(String, Option<String>)> = keys.iter().cloned().zip(sig).collect();
@@ -166,7 +160,7 @@ fn label(settings: &[(String, Option<String>)], example: &Config) -> String {
     if !parts.is_empty() {
         parts.join(" ")
     } else if let Some(loss) = example.get("loss") {
-        format!("loss={}", value_str(loss))
+        format!("loss={}", show_value(loss))
     } else {
         "all runs".to_string()
     }

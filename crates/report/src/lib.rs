@@ -47,7 +47,7 @@ pub use group::{
 };
 pub use load::{
     Columns, Config, EvalSeries, Run, Sample, Status, Surface, SweepRecord, discover, load_run,
-    load_runs, load_sweeps, parse_eval, parse_layers, parse_metrics, parse_surface, value_str,
+    load_runs, load_sweeps, parse_eval, parse_layers, parse_metrics, parse_surface,
 };
 pub use options::{Band, ReportOptions};
 pub use section::{Section, build_sections};

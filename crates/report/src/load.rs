@@ -175,17 +175,7 @@ impl Run {
 
     /// A config value rendered as in legends (`0.01`, `wgan-gp`).
     pub fn setting(&self, key: &str) -> Option<String> {
-        self.config.get(key).map(value_str)
-    }
-}
-
-/// Render a TOML value the way legends and tables show it: the core's [`show_value`]
-/// (strings unquoted), except floats, in Rust's shortest round-trip form (`1`, `0.00001`) where
-/// TOML writes `1.0` and `1e-5`.
-pub fn value_str(v: &toml::Value) -> String {
-    match v {
-        toml::Value::Float(f) => format!("{f}"),
-        other => show_value(other),
+        self.config.get(key).map(show_value)
     }
 }
 
@@ -686,22 +676,6 @@ mod tests {
     }
 
     /// The report's values are the core's, but for floats.
-    #[test]
-    fn values_show_as_the_core_shows_them_but_floats() {
-        use toml::Value;
-        for v in [
-            Value::String("wgan-gp".into()),
-            Value::Integer(-5),
-            Value::Boolean(true),
-            Value::Array(vec![Value::Integer(1), Value::String("a".into())]),
-        ] {
-            assert_eq!(value_str(&v), show_value(&v));
-        }
-        assert_eq!(value_str(&Value::Float(1.0)), "1");
-        assert_eq!(show_value(&Value::Float(1.0)), "1.0");
-        assert_eq!(value_str(&Value::Float(1e-5)), "0.00001");
-    }
-
     #[test]
     fn numbers_parse_as_std_does() {
         let cases = [

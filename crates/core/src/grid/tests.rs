@@ -230,3 +230,18 @@ fn points_expand_first_axis_slowest_and_duplicates_are_counted() {
     assert!(p.duplicates.iter().all(|(_, n)| *n == 2));
     assert_eq!(p.varying, ["loss", "n_critic", "seed"]);
 }
+
+#[test]
+fn values_show_one_way_everywhere() {
+    use super::show_value;
+    use toml::Value;
+    assert_eq!(show_value(&Value::String("wgan-gp".into())), "wgan-gp");
+    assert_eq!(show_value(&Value::Integer(-5)), "-5");
+    assert_eq!(show_value(&Value::Boolean(true)), "true");
+    // Floats as Rust's shortest round trip, where TOML writes `1.0` and `1e-5`.
+    assert_eq!(show_value(&Value::Float(1.0)), "1");
+    assert_eq!(show_value(&Value::Float(1e-5)), "0.00001");
+    assert_eq!(show_value(&Value::Float(0.01)), "0.01");
+    let list = Value::Array(vec![Value::Integer(256), Value::Float(0.5)]);
+    assert_eq!(show_value(&list), "[256, 0.5]");
+}
