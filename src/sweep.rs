@@ -15,7 +15,7 @@ use harness_core::results::run_files;
 use harness_core::results::runlog::MetricsRow;
 use harness_core::results::store::{PlanStatus, Store, config_text, write_atomic};
 use harness_core::results::sweep_record::{self, UnreadableRecord};
-use harness_engine::run::{RunOptions, RunResult, execute, load_data};
+use harness_engine::run::{RunOptions, RunResult, execute, load_data, prepare_scorer};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -186,6 +186,12 @@ pub fn run_sweep(
             PlanStatus::Done | PlanStatus::Diverged
         )
     });
+    // The evaluator is trained here, once, before any run starts, and handed to the runs of
+    // this process (workers load it from the results tree): no run trains it.
+    let scorer = match pending.iter().find(|e| e.config.data().needs_mnist()) {
+        Some(e) => prepare_scorer(&store.root, &e.config, opts.run.data_dir.as_deref())?,
+        None => None,
+    };
     // With nothing to train, a sweep record that cannot be written (a read-only results
     // directory) is no reason to fail.
     let recorded = std::fs::create_dir_all(&store.root)
@@ -206,8 +212,11 @@ pub fn run_sweep(
         ..Default::default()
     };
     let progress = Progress::new(plan, entries.len(), done.len(), opts.progress);
-    let mut run_opts = opts.run.clone();
-    run_opts.sweep = Some(plan.name.clone());
+    let run_opts = RunOptions {
+        sweep: Some(plan.name.clone()),
+        scorer,
+        ..opts.run.clone()
+    };
     let stop = &run_opts.stop;
     let jobs = match opts.jobs {
         0 => auto_jobs(pending.len(), cores()),

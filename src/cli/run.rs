@@ -7,7 +7,7 @@ use crate::sweep::RunOutput;
 use harness_core::config::{Backend, RunConfig};
 use harness_core::hash;
 use harness_core::stop::{self, StopFlag};
-use harness_engine::run::{RunOptions, RunResult, execute, load_data};
+use harness_engine::run::{RunOptions, RunResult, execute, load_data, prepare_scorer};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -66,12 +66,15 @@ pub fn exec(a: Args) -> CliResult {
             to.display()
         );
     }
+    // The run is handed its evaluator, trained here on first need, not inside its training.
+    let scorer = prepare_scorer(&store.root, &cfg, a.data_dir.as_deref())?;
     let opts = RunOptions {
         backend: a.backend,
         data_dir: a.data_dir,
         sweep: a.sweep.or(grid_sweep),
         dashboard: a.dashboard,
         stop,
+        scorer,
         ..Default::default()
     };
     let result = execute(&store, &cfg, &opts, |_, _| {})?;

@@ -77,7 +77,14 @@ loss = "wgan-clip"
 "#,
     );
     let data = crate::common::mnist_dir().to_str().unwrap().to_owned();
-    let out = sweep_ok(&grid, &res, &tmp_in(d.path()), &["--data-dir", &data]);
+    // Two workers: each is handed the evaluator by its `harness run`, none trains or loads it
+    // inside its training.
+    let out = sweep_ok(
+        &grid,
+        &res,
+        &tmp_in(d.path()),
+        &["--data-dir", &data, "--jobs", "2"],
+    );
     let stdout = text(&out.stdout);
     assert!(
         stdout.contains("3 trained"),
@@ -109,6 +116,12 @@ loss = "wgan-clip"
         assert!(
             !eval.contains(",fld,"),
             "MNIST's single-digit scores on stacked images"
+        );
+        let summary = harness_core::results::summary::read(run).unwrap();
+        let time = summary.time.expect("time split");
+        assert!(
+            time.evaluator_s < 0.05,
+            "the run spent {time:?} on its evaluator"
         );
         let png = image::open(run.join("samples/step_00000006.png")).unwrap();
         assert_eq!(png.color(), image::ColorType::Rgb8);

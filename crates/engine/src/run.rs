@@ -5,6 +5,7 @@
 
 use crate::dashboard::Dashboard;
 use crate::data::mnist::{self, DataError, Mnist};
+use crate::measure::Scorer;
 use crate::measure::evaluator::{Evaluator, TestReference};
 use crate::train::{Engine, Outcome};
 use anyhow::{Context, Result, bail};
@@ -41,6 +42,10 @@ pub struct RunOptions {
     pub dashboard: bool,
     /// Stop at the end of the current step, checkpointed, when set (SIGTERM/SIGINT).
     pub stop: StopFlag,
+    /// The evaluator that scores image samples, handed in by `harness run` and the sweep (see
+    /// [`prepare_scorer`]) so that no run trains it inside its own training. Left `None`, a run
+    /// that needs one loads it (training it on first need) and counts that time apart.
+    pub scorer: Option<Scorer>,
 }
 
 /// What happened when a run was asked to execute.
@@ -334,7 +339,10 @@ impl Attempt<'_> {
         engine.stop = opts.stop.clone();
         let t = Instant::now();
         if let Some(mnist) = &data {
-            engine.evaluator = Some(load_evaluator(&store.root, mnist)?);
+            engine.evaluator = Some(match &opts.scorer {
+                Some(s) => s.clone(),
+                None => load_evaluator(&store.root, mnist)?,
+            });
         }
         let evaluator_s = t.elapsed().as_secs_f64();
         let t = Instant::now();
@@ -426,10 +434,24 @@ fn conclude(record: &mut RunRecord, trained: std::thread::Result<Result<Trained>
 
 /// The MNIST evaluator of a results tree (trained on first need, then loaded), with its
 /// test-set reference features. Cached per process: every run of a sweep shares it.
-pub fn load_evaluator(
+/// The evaluator a run of `cfg` in `results` scores its samples with, ready before the run
+/// starts (trained into `results/evaluators/` on first need, under its lock, so concurrent
+/// processes train it once): what `harness run` and the sweep hand to [`execute`] through
+/// [`RunOptions::scorer`]. `None` for data sets without one (the toy mixtures).
+pub fn prepare_scorer(
     results: &Path,
-    mnist: &Mnist,
-) -> Result<(Arc<Evaluator>, Arc<TestReference>)> {
+    cfg: &RunConfig,
+    data_dir: Option<&Path>,
+) -> Result<Option<Scorer>> {
+    match load_data(cfg, data_dir)? {
+        Some(mnist) => Ok(Some(load_evaluator(results, &mnist)?)),
+        None => Ok(None),
+    }
+}
+
+/// The evaluator of `results` (trained on first need) and its test-set reference, cached per
+/// process.
+pub fn load_evaluator(results: &Path, mnist: &Mnist) -> Result<Scorer> {
     type Cached = Option<(PathBuf, Arc<Evaluator>, Arc<TestReference>)>;
     static CACHE: std::sync::Mutex<Cached> = std::sync::Mutex::new(None);
     let mut cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
