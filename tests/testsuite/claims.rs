@@ -558,51 +558,71 @@ fn a_bad_claim_stops_the_sweep_before_anything_is_written() {
     }
 }
 
+/// A tiny real 8-Gaussians WGAN-GP grid: `top` holds the file's own keys (`name`, `seeds`,
+/// ...), `gen_iters` and `eval_every` its length (checkpoints at each evaluation), `claims` its
+/// `[[claim]]` tables.
+fn tiny_grid(top: &str, gen_iters: u32, eval_every: u32, claims: &str) -> String {
+    format!(
+        r#"{top}
+[base]
+dataset = "8gaussians"
+dim = 16
+batch_size = 32
+gen_iters = {gen_iters}
+log_every = 4
+eval_every = {eval_every}
+checkpoint_every = {eval_every}
+eval_samples = 200
+[[grid]]
+loss = "wgan-gp"
+{claims}"#
+    )
+}
+
+/// `harness sweep FILE --no-progress --results RESULTS EXTRA...`, which must succeed.
+fn sweep_ok(file: &Path, results: &Path, extra: &[&str]) {
+    let out = harness()
+        .arg("sweep")
+        .arg(file)
+        .args(["--no-progress", "--results"])
+        .arg(results)
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+const MODES_AT_MOST_8: &str = r#"
+[[claim]]
+text = "No run covers more than the 8 modes there are"
+metric = "modes_covered"
+at_most = 8
+"#;
+
 /// A real short sweep with one claim that holds and one that cannot: the false one is
 /// reported contradicted, and `--check` exits 1. Five seeds: a count (modes covered) is tested
 /// by the exact sign test, which 5 of 5 seeds pass at p = 1/32.
 #[test]
 fn a_false_claim_on_a_real_sweep_fails_the_check() {
     let d = tempfile::tempdir().unwrap();
-    let grid = r#"
-name = "real_claims"
-seeds = [1, 2, 3, 4, 5]
-[base]
-dataset = "8gaussians"
-dim = 16
-batch_size = 32
-gen_iters = 12
-log_every = 4
-eval_every = 6
-checkpoint_every = 6
-eval_samples = 200
-[[grid]]
-loss = "wgan-gp"
-
-[[claim]]
-text = "No run covers more than the 8 modes there are"
-metric = "modes_covered"
-at_most = 8
-
+    let claims = format!(
+        r#"{MODES_AT_MOST_8}
 [[claim]]
 text = "Twelve iterations fit the data perfectly"
 metric = "sliced_wasserstein"
 at_most = 1e-6
-"#;
+"#
+    );
+    let grid = tiny_grid(
+        "name = \"real_claims\"\nseeds = [1, 2, 3, 4, 5]",
+        12,
+        6,
+        &claims,
+    );
     let file = d.path().join("grid.toml");
-    write(&file, grid);
+    write(&file, &grid);
     let results = d.path().join("results");
-    let out = harness()
-        .args([
-            "sweep",
-            file.to_str().unwrap(),
-            "--no-progress",
-            "--results",
-        ])
-        .arg(&results)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out));
+    sweep_ok(&file, &results, &[]);
     let out = report_check(&results);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     says(
@@ -627,44 +647,11 @@ at_most = 1e-6
 #[test]
 fn verdicts_say_design_or_fresh_seeds_and_when_the_claim_was_stated() {
     let d = tempfile::tempdir().unwrap();
-    let grid = r#"
-name = "stamps"
-seeds = [1, 2]
-design_seeds = [1, 2]
-[base]
-dataset = "8gaussians"
-dim = 16
-batch_size = 32
-gen_iters = 8
-log_every = 4
-eval_every = 4
-checkpoint_every = 4
-eval_samples = 200
-[[grid]]
-loss = "wgan-gp"
-
-[[claim]]
-text = "No run covers more than the 8 modes there are"
-metric = "modes_covered"
-at_most = 8
-"#;
+    let top = "name = \"stamps\"\nseeds = [1, 2]\ndesign_seeds = [1, 2]";
+    let grid = tiny_grid(top, 8, 4, MODES_AT_MOST_8);
     let file = d.path().join("grid.toml");
-    write(&file, grid);
+    write(&file, &grid);
     let results = d.path().join("results");
-    let sweep = |extra: &[&str]| {
-        let out = harness()
-            .args([
-                "sweep",
-                file.to_str().unwrap(),
-                "--no-progress",
-                "--results",
-            ])
-            .arg(&results)
-            .args(extra)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", text(&out));
-    };
     let labels = || {
         let out = harness().arg("report").arg(&results).output().unwrap();
         assert!(out.status.success(), "{}", text(&out));
@@ -673,8 +660,8 @@ at_most = 8
             .map(|r| (r["sweep"].clone(), r["seeds"].clone(), r["stated"].clone()))
             .collect::<Vec<_>>()
     };
-    sweep(&[]);
-    sweep(&["--seeds", "3,4"]);
+    sweep_ok(&file, &results, &[]);
+    sweep_ok(&file, &results, &["--seeds", "3,4"]);
     let got = labels();
     let want = |sweep: &str, seeds: &str, stated: &str| {
         (sweep.to_string(), seeds.to_string(), stated.to_string())
@@ -697,7 +684,7 @@ at_most = 8
     // Editing the claim after the runs makes it a new claim: stated after them.
     std::thread::sleep(std::time::Duration::from_millis(1100));
     write(&file, &grid.replace("at_most = 8", "at_most = 9"));
-    sweep(&[]);
+    sweep_ok(&file, &results, &[]);
     let got = labels();
     assert!(
         got.contains(&want("stamps", "on design seeds", "stated after its runs")),
