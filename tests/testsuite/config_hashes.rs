@@ -83,6 +83,23 @@ const EXPERIMENTS: &[(&str, &[&str])] = &[
     ("seed_wgan_mnist.toml", &["c9085560e658"]),
     ("seed_wgan_mnist_9375.toml", &["413687ba74fb"]),
     (
+        "stacked_mnist.toml",
+        &[
+            "bee25046fdea",
+            "78f1773c5059",
+            "0a2b10a3694a",
+            "7b143a9246a5",
+            "eaf9ffbcc01a",
+            "990105470a3a",
+            "14d7fcff9c55",
+            "1a697a21c6b1",
+            "fb69556cebdd",
+            "ea00dcddd908",
+            "6040bb05c157",
+            "61b622343fb7",
+        ],
+    ),
+    (
         "toy.toml",
         &[
             "d1f42ace8a19",
