@@ -2,7 +2,8 @@
 //! for sweeps submitted to SLURM, from what `squeue`/`sacct` say about the array's tasks.
 
 use crate::slurm;
-use harness_core::results::store::{PlanStatus, Store};
+use harness_core::results::record::RunRecord;
+use harness_core::results::store::{Holder, PlanStatus, RunLock, Store};
 use harness_core::results::sweep_record::{SlurmJob, SweepRecord};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -154,24 +155,33 @@ fn classify(store: &Store, h: &str, task: Option<&Task>) -> (&'static str, Strin
         ),
         PlanStatus::Failed => ("failed", record.and_then(|r| r.error).unwrap_or_default()),
         PlanStatus::Partial if live => ("pending", "queued again in SLURM".into()),
-        PlanStatus::Partial => (
-            "interrupted",
-            damage(harness_core::results::verify::resume_problems(
-                &store.run_dir(h),
-            ))
-            .unwrap_or_else(|| {
-                format!(
-                    "stopped after step {}; resumes from its last checkpoint",
-                    harness_core::results::checkpoints::latest_step(&store.run_dir(h)).unwrap_or(0)
-                )
-            }),
-        ),
+        PlanStatus::Partial => ("interrupted", interrupted(store, h, record)),
         PlanStatus::New if slurm_failed => (
             "failed",
             "its SLURM task ended before the run started".into(),
         ),
         PlanStatus::New => ("pending", String::new()),
     }
+}
+
+/// What the next sweep does with the interrupted run `h`: waits for it and resumes it when
+/// its worker is still saving its last checkpoint (its files are being written, so they are
+/// judged once it has let go), refuses it when its files are damaged, else resumes it.
+fn interrupted(store: &Store, h: &str, record: Option<RunRecord>) -> String {
+    let dir = store.run_dir(h);
+    if let Holder::Stopping(owner) = RunLock::holder(&dir) {
+        return format!(
+            "stopping after step {}: its worker ({owner}) is saving its last checkpoint; the \
+             next sweep waits for it and resumes the run",
+            record.map_or(0, |r| r.step)
+        );
+    }
+    damage(harness_core::results::verify::resume_problems(&dir)).unwrap_or_else(|| {
+        format!(
+            "stopped after step {}; resumes from its last checkpoint",
+            harness_core::results::checkpoints::latest_step(&dir).unwrap_or(0)
+        )
+    })
 }
 
 /// What the next sweep will refuse run `h` for, given the `problems` it would refuse it for

@@ -11,10 +11,10 @@
 use anyhow::{Context, Result};
 use harness_core::data::mnist::DataError;
 use harness_core::grid::{Plan, PlanEntry};
-use harness_core::results::run_files;
 use harness_core::results::runlog::MetricsRow;
 use harness_core::results::store::{PlanStatus, Store, config_text, write_atomic};
 use harness_core::results::sweep_record::{self, UnreadableRecord};
+use harness_core::results::{lock, run_files};
 use harness_engine::run::{RunOptions, RunResult, execute, load_data, prepare_scorer};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
@@ -67,7 +67,7 @@ pub struct SweepReport {
     pub interrupted: Vec<(String, u32)>,
     /// Not started because the sweep was asked to stop first.
     pub not_started: Vec<String>,
-    /// The signal that stopped the sweep (SIGTERM, SIGINT), if one did.
+    /// The signal that stopped the sweep (SIGTERM, SIGINT, SIGHUP), if one did.
     pub stopped_by: Option<i32>,
 }
 
@@ -165,6 +165,12 @@ fn check_finished<'a>(
     (damaged, sound)
 }
 
+/// How long a sweep gives the holders of its runs' locks to show that they are stopping
+/// ([`lock::settle`]) before it takes those that do not for runs trained elsewhere: a stop
+/// reaches a worker and is marked in its lock within about 70 ms; the margin is for a loaded
+/// machine. Spent once per sweep, and only while another process trains one of its runs.
+const SETTLE: Duration = Duration::from_secs(2);
+
 /// Run every configuration of `plan` that is not done. A configuration that fails is reported
 /// in the [`SweepReport`], not as an error.
 pub fn run_sweep(
@@ -222,6 +228,9 @@ pub fn run_sweep(
         0 => auto_jobs(pending.len(), cores()),
         n => n,
     };
+    let dirs: Vec<PathBuf> = pending.iter().map(|e| store.run_dir(&e.hash)).collect();
+    let dirs: Vec<&Path> = dirs.iter().map(PathBuf::as_path).collect();
+    lock::settle(&dirs, SETTLE);
     let results = train_pending(store, &pending, &run_opts, &progress, jobs, opts)?;
     for (e, result) in pending.iter().zip(results) {
         match result {
@@ -525,12 +534,15 @@ fn remove_leaked_config_folders(tmp: &Path) {
     }
 }
 
-/// Make the child of `cmd` die with the thread that starts it: it gets SIGTERM (checkpoint,
+/// Make the child of `cmd` die with the thread that starts it: it gets SIGHUP (checkpoint,
 /// then exit) when that thread ends, a SIGKILLed sweep included (Linux's parent-death signal,
 /// which follows the creating *thread*: the sweep's pool threads live until every worker has
-/// been waited for). The child leads its own process group, so that the sweep can signal it
-/// and all it started at once, and a Ctrl-C at the terminal reaches the sweep alone, which
-/// passes it on.
+/// been waited for). SIGHUP and not SIGTERM because the kernel sends it again each time the
+/// orphan is passed on to another thread of the dying sweep, and a second SIGTERM would end the
+/// worker at once, without its checkpoint; SIGHUP never escalates
+/// ([`harness_core::stop::StopFlag::on_signals`]).
+/// The child leads its own process group, so that the sweep can signal it and all it started
+/// at once, and a Ctrl-C at the terminal reaches the sweep alone, which passes it on.
 fn die_with_this_thread(cmd: &mut Command) {
     use std::os::unix::process::CommandExt;
     cmd.process_group(0);
@@ -540,7 +552,7 @@ fn die_with_this_thread(cmd: &mut Command) {
         // SAFETY: only async-signal-safe system calls (prctl, getppid) between fork and exec.
         unsafe {
             cmd.pre_exec(move || {
-                nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM)?;
+                nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGHUP)?;
                 // The parent died before the signal was armed: nobody will send it.
                 if nix::unistd::getppid() != parent {
                     return Err(std::io::Error::other("the sweep has already exited"));

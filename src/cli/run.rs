@@ -49,7 +49,7 @@ pub struct Args {
 }
 
 pub fn exec(a: Args) -> CliResult {
-    // From here on SIGTERM/SIGINT stop the run at the end of a step, checkpointed.
+    // From here on SIGTERM/SIGINT/SIGHUP stop the run at the end of a step, checkpointed.
     let stop = StopFlag::on_signals().map_err(anyhow::Error::from)?;
     let store = open_store(&a.results)?;
     let (cfg, grid_sweep) = chosen_config(&a)?;

@@ -164,7 +164,7 @@ pub fn exec(a: Args) -> CliResult {
         print_dry_run(&plan, &store, a.shard);
         return Ok(ExitCode::SUCCESS);
     }
-    // From here on SIGTERM/SIGINT stop the sweep: the runs in flight checkpoint and exit, no
+    // From here on SIGTERM/SIGINT/SIGHUP stop the sweep: the runs in flight checkpoint and exit, no
     // new one starts.
     let stop = StopFlag::on_signals().map_err(anyhow::Error::from)?;
     let opts = SweepOptions {
@@ -374,6 +374,11 @@ fn print_report(plan: &Plan, store: &Store, report: &SweepReport) {
     }
     for (h, e) in &report.refused {
         harness_core::errln!("  NOT RESUMED: {h}: {e}");
+    }
+    for h in &report.busy {
+        harness_core::outln!(
+            "  running elsewhere: {h} (another process trains it: `harness status` shows it)"
+        );
     }
     for (h, step) in &report.diverged {
         harness_core::outln!("  diverged: {h} at step {step}");

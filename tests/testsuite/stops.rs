@@ -56,9 +56,10 @@ fn sigterm_stops_a_sweep_and_its_workers_at_a_checkpoint() {
     assert_eq!(leftover_temp_folders(&tmp), Vec::<String>::new());
 }
 
-/// SIGKILL to a `--jobs 2` sweep: its workers get the parent-death signal, checkpoint and exit;
-/// `status` then shows their runs interrupted; the next sweep removes the leaked config folder,
-/// trains them, and the results equal an uninterrupted sweep's.
+/// SIGKILL to a `--jobs 2` sweep: its workers get the parent-death signal (SIGHUP, several
+/// times), checkpoint and exit; `status` then shows their runs interrupted; the next sweep
+/// removes the leaked config folder, trains them, and the results equal an uninterrupted
+/// sweep's.
 #[test]
 fn sigkill_to_a_sweep_takes_its_workers_down_and_the_next_sweep_finishes() {
     let d = tempfile::tempdir().unwrap();
@@ -68,6 +69,7 @@ fn sigkill_to_a_sweep_takes_its_workers_down_and_the_next_sweep_finishes() {
     let mut child = sweep(&grid, &res, &tmp, &["--jobs", "2"]).spawn().unwrap();
     let workers = wait_for_workers(child.id() as i32, &res);
     assert_eq!(workers.len(), 2, "two workers in flight");
+    both_training(&res);
     signal(child.id() as i32, SIGKILL);
     child.wait().unwrap();
     for w in &workers {
@@ -75,6 +77,16 @@ fn sigkill_to_a_sweep_takes_its_workers_down_and_the_next_sweep_finishes() {
             wait_until(60, || !alive(*w)),
             "worker {w} outlived its SIGKILLed sweep"
         );
+    }
+    // Each checkpointed the step it was on: the kernel's repeated parent-death signal (one per
+    // thread of the dead sweep) did not end it first.
+    let logs: Vec<String> = run_folders(&res)
+        .iter()
+        .filter_map(|h| std::fs::read_to_string(res.join(h).join("worker.log")).ok())
+        .collect();
+    assert_eq!(logs.len(), 2, "{logs:?}");
+    for log in &logs {
+        assert!(log.contains("stopped by SIGHUP after step"), "{log}");
     }
     assert_eq!(
         leftover_temp_folders(&tmp).len(),
@@ -94,6 +106,121 @@ fn sigkill_to_a_sweep_takes_its_workers_down_and_the_next_sweep_finishes() {
     let reference = d.path().join("reference");
     sweep_ok(&grid, &reference, &tmp, &["--jobs", "2"]);
     assert_same_runs(&reference, &res);
+}
+
+/// `signal` to a `--jobs 2` sweep and, without waiting for it, the same sweep again: the new
+/// sweep finds the runs' locks still held by workers saving their last checkpoint (they mark
+/// them `stopping`), waits for them and resumes those runs instead of skipping them as running
+/// elsewhere (it used to skip them for about half a second after the stop). Every run ends
+/// with the bytes of an uninterrupted sweep.
+fn sweep_again_right_after(signal_sent: i32) {
+    let d = tempfile::tempdir().unwrap();
+    let grid = write(d.path(), "grid.toml", GRID);
+    let tmp = tmp_in(d.path());
+    let reference = d.path().join("reference");
+    sweep_ok(&grid, &reference, &tmp, &["--jobs", "2"]);
+
+    let res = d.path().join("results");
+    let first = sweep(&grid, &res, &tmp, &["--jobs", "2"]).spawn().unwrap();
+    let workers = wait_for_workers(first.id() as i32, &res);
+    assert_eq!(workers.len(), 2, "two workers in flight");
+    both_training(&res);
+    signal(first.id() as i32, signal_sent);
+    let second = sweep(&grid, &res, &tmp, &["--jobs", "2"]).spawn().unwrap();
+    let first = first.wait_with_output().unwrap();
+    let second = second.wait_with_output().unwrap();
+    let (out, err) = (text(&second.stdout), text(&second.stderr));
+    assert!(second.status.success(), "{out}{err}");
+    // Both workers checkpointed the step they were on, and the new sweep resumed both.
+    assert!(
+        out.contains(
+            "4 trained (2 resumed), 0 already done, 0 diverged, 0 failed, 0 running elsewhere"
+        ),
+        "{out}{err}"
+    );
+    if signal_sent == SIGTERM {
+        let first_err = text(&first.stderr);
+        assert_eq!(first.status.code(), Some(143), "{first_err}");
+        assert_eq!(
+            first_err.matches("  interrupted: ").count(),
+            2,
+            "{first_err}"
+        );
+    }
+    assert_same_runs(&reference, &res);
+    assert_eq!(leftover_temp_folders(&tmp), Vec::<String>::new());
+}
+
+#[test]
+fn a_sweep_started_right_after_sigterm_to_another_resumes_its_runs() {
+    sweep_again_right_after(SIGTERM);
+}
+
+/// After a SIGKILL the workers get SIGTERM from the kernel and stop as above (the new sweep
+/// also removes the killed sweep's config folder).
+#[test]
+fn a_sweep_started_right_after_sigkill_to_another_resumes_its_runs() {
+    sweep_again_right_after(SIGKILL);
+}
+
+/// `status` and the next sweep agree on a run whose lock is held. Held by a process that has
+/// been asked to stop (here the test, holding it with a stop requested): `status` counts the
+/// run interrupted and says the next sweep resumes it, `--dry-run` shows it partial, and a
+/// sweep waits for the lock and resumes the run. Held without a stop: `status` says running,
+/// and a sweep skips it as running elsewhere.
+#[test]
+fn status_and_the_next_sweep_agree_on_a_held_lock() {
+    use harness_core::results::store::{Holder, RunLock};
+    let d = tempfile::tempdir().unwrap();
+    let one = GRID
+        .replace("seed = [1, 2]", "seed = [4]")
+        .replace("\"gan\", ", "");
+    let grid = write(d.path(), "grid.toml", &one);
+    let tmp = tmp_in(d.path());
+    let res = d.path().join("results");
+    let child = sweep(&grid, &res, &tmp, &[]).spawn().unwrap();
+    assert!(wait_until(120, || has_checkpoint(&res)), "no checkpoint");
+    signal(child.id() as i32, SIGINT);
+    assert_eq!(child.wait_with_output().unwrap().status.code(), Some(130));
+    let dir = res.join(run_folders(&res).pop().unwrap());
+    let status = || text(&harness().arg("status").arg(&res).output().unwrap().stdout);
+
+    let lock = RunLock::try_acquire(&dir).unwrap().expect("a free lock");
+    let st = status();
+    assert!(st.contains("running 1"), "{st}");
+    let out = text(&sweep_ok(&grid, &res, &tmp, &[]).stdout);
+    assert!(out.contains("0 trained (0 resumed)"), "{out}");
+    assert!(out.contains("1 running elsewhere"), "{out}");
+
+    let stop = harness_core::stop::StopFlag::default();
+    stop.request(SIGTERM);
+    let mark = lock.mark_when_stopped(&stop);
+    let stopping = || matches!(RunLock::holder(&dir), Holder::Stopping(_));
+    assert!(wait_until(10, stopping), "the lock was not marked");
+    let st = status();
+    assert!(
+        st.contains("interrupted 1") && st.contains("running 0"),
+        "{st}"
+    );
+    assert!(
+        st.contains("the next sweep waits for it and resumes"),
+        "{st}"
+    );
+    let dry = text(&sweep_ok(&grid, &res, &tmp, &["--dry-run"]).stdout);
+    assert!(dry.contains("partial"), "{dry}");
+    // The sweep waits for the lock, which the test lets go of a second later.
+    let next = sweep(&grid, &res, &tmp, &[]).spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    drop(mark);
+    drop(lock);
+    let out = next.wait_with_output().unwrap();
+    let (o, e) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{o}{e}");
+    assert!(
+        o.contains("1 trained (1 resumed)") && o.contains("0 running elsewhere"),
+        "{o}"
+    );
+    assert!(status().contains("done 1"), "{}", status());
 }
 
 /// SIGINT to a run in this process (`--jobs 1`): the run checkpoints the step it finished,
@@ -262,6 +389,15 @@ fn sigterm_during_an_evaluation_stops_within_seconds_and_resumes_to_the_same_byt
     let out = run().output().unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_same_runs(&reference, &runs);
+}
+
+/// Wait until both runs in flight under `res` have checkpointed, so that both workers are
+/// past their start (a signal before a worker's handler is installed ends it outright).
+fn both_training(res: &Path) {
+    assert!(
+        wait_until(120, || count_checkpoints(res) >= 2),
+        "the second run never checkpointed"
+    );
 }
 
 fn has_checkpoint(res: &Path) -> bool {

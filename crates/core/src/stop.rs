@@ -6,12 +6,14 @@
 //! within seconds and not after minutes of scoring: the run then stops at its last checkpoint),
 //! and the sweep forwards it to its worker processes ([`gan_harness::sweep`]). A second signal
 //! while the first is being handled ends the process at once, for a user who does not want to
-//! wait.
+//! wait. SIGHUP stops the same way (exit 129) but never escalates: it is the parent-death
+//! signal of a sweep's workers, which the kernel sends once for each thread of the dead sweep
+//! that the worker is passed on to, several within a millisecond.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-pub use signal_hook::consts::{SIGINT, SIGTERM};
+pub use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
 /// A shared "stop now" flag holding the signal that asked for it. The default one is never set
 /// by a signal (library callers, tests), but [`StopFlag::request`] sets it.
@@ -19,8 +21,8 @@ pub use signal_hook::consts::{SIGINT, SIGTERM};
 pub struct StopFlag(Arc<AtomicUsize>);
 
 impl StopFlag {
-    /// A flag set by SIGTERM and SIGINT from now on (for this process's lifetime). A second
-    /// such signal exits at once with 128 + its number.
+    /// A flag set by SIGTERM, SIGINT and SIGHUP from now on (for this process's lifetime). A
+    /// second SIGTERM or SIGINT exits at once with 128 + its number; SIGHUP never does.
     pub fn on_signals() -> std::io::Result<Self> {
         let flag = Self::default();
         let armed = Arc::new(AtomicBool::new(false));
@@ -31,6 +33,7 @@ impl StopFlag {
             signal_hook::flag::register_usize(sig, flag.0.clone(), sig as usize)?;
             signal_hook::flag::register(sig, armed.clone())?;
         }
+        signal_hook::flag::register_usize(SIGHUP, flag.0.clone(), SIGHUP as usize)?;
         Ok(flag)
     }
 
@@ -58,6 +61,7 @@ pub fn signal_name(sig: i32) -> String {
     match sig {
         SIGTERM => "SIGTERM".into(),
         SIGINT => "SIGINT".into(),
+        SIGHUP => "SIGHUP".into(),
         s => format!("signal {s}"),
     }
 }

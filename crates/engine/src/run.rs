@@ -126,9 +126,18 @@ pub fn execute(
             error: p.to_string(),
         });
     }
-    let Some(lock) = RunLock::try_acquire(&dir)? else {
-        return Ok(RunResult::Busy);
+    // A holder that is stopping is waited for: its run is this attempt's to resume.
+    let Some(lock) = RunLock::acquire(&dir, &opts.stop)? else {
+        return Ok(match opts.stop.signal() {
+            // Stopped while waiting: the run stands at the holder's last checkpoint.
+            Some(signal) => RunResult::Interrupted {
+                step: record::read(&dir).map_or(0, |r| r.step),
+                signal,
+            },
+            None => RunResult::Busy,
+        });
     };
+    let mark = lock.mark_when_stopped(&opts.stop);
     lock.remove_stale_temporaries(&dir);
     let previous = match previous_record(&dir, &hash)? {
         Ok(previous) => previous,
@@ -161,6 +170,7 @@ pub fn execute(
     }
     let result = conclude(&mut record, trained);
     finish(&dir, &mut record, &result)?;
+    drop(mark);
     drop(lock);
     Ok(result)
 }

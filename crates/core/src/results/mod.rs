@@ -16,6 +16,7 @@
 pub mod atomic_file;
 pub mod checkpoints;
 pub mod json;
+pub mod lock;
 pub mod manifest;
 pub mod metrics;
 pub mod record;

@@ -1,30 +1,30 @@
 //! The results store: one folder per configuration hash, written atomically, guarded by a lock.
 //!
 //! What each file of a run folder holds is [`crate::results`]'s business (and
-//! `docs/results-layout.md`'s); this module finds run folders, plans around their state, and
-//! guards each with its lock.
+//! `docs/results-layout.md`'s); this module finds run folders and plans around their state;
+//! [`crate::results::lock`] guards each with its lock.
 
 use crate::config::RunConfig;
 use crate::results::record::{self, RunRecord, Status};
 use crate::results::run_files;
 use anyhow::{Context, Result};
-use fs4::fs_std::FileExt;
-use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Seek, Write};
+use std::fs;
 use std::path::{Path, PathBuf};
 
 pub use crate::results::atomic_file::write_atomic;
+pub use crate::results::lock::{Holder, RunLock};
 
 /// Status as seen by a planner: a folder may not exist yet, or hold a checkpoint to resume from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PlanStatus {
     New,
     Done,
-    /// Started but not finished (crashed, killed, or running elsewhere).
+    /// Started but not finished (crashed, killed, or stopping: its worker is saving its last
+    /// checkpoint, and the next sweep waits for it and resumes it).
     Partial,
     Failed,
     Diverged,
-    /// Another live worker holds the lock right now.
+    /// Another live worker holds the lock right now and has not been asked to stop.
     Running,
 }
 
@@ -69,8 +69,9 @@ impl Store {
         record::read(&self.run_dir(hash))
     }
 
-    /// Status for planning: done/failed/diverged from `run.json`; `running` if the lock is held
-    /// live; `partial` for a started run nobody holds.
+    /// Status for planning: done/failed/diverged from `run.json`; `running` if a live process
+    /// trains it; `partial` for a started run nobody holds or whose holder is stopping (what
+    /// the next sweep resumes).
     pub fn plan_status(&self, hash: &str) -> PlanStatus {
         let dir = self.run_dir(hash);
         let Some(rec) = record::read(&dir) else {
@@ -85,7 +86,7 @@ impl Store {
             Status::Failed => PlanStatus::Failed,
             Status::Diverged => PlanStatus::Diverged,
             Status::Running => {
-                if RunLock::is_held(&dir) {
+                if let Holder::Training(_) = RunLock::holder(&dir) {
                     PlanStatus::Running
                 } else {
                     PlanStatus::Partial
@@ -193,103 +194,6 @@ pub fn read_config(dir: &Path) -> Result<RunConfig> {
     let path = dir.join(run_files::CONFIG);
     let text = fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     RunConfig::from_flat_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
-}
-
-/// An exclusive advisory lock on `<run>/lock`, held for the life of the value.
-///
-/// The kernel drops an flock when its process dies, so a lock left by a killed worker is not
-/// held by anyone: the next worker takes it over and reports the stale owner it replaced.
-pub struct RunLock {
-    file: File,
-    /// `pid@host` of a previous owner that died without cleaning up, if any.
-    pub took_over_from: Option<String>,
-}
-
-impl RunLock {
-    /// Try to take the lock; `Ok(None)` when another live process holds it.
-    pub fn try_acquire(dir: &Path) -> Result<Option<RunLock>> {
-        fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        let path = dir.join(run_files::LOCK);
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .with_context(|| format!("opening {}", path.display()))?;
-        match FileExt::try_lock_exclusive(&file) {
-            Ok(true) => {}
-            Ok(false) => return Ok(None),
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(None),
-            Err(e) => return Err(e).with_context(|| format!("locking {}", path.display())),
-        }
-        // The owner tag is informational: bytes that are not UTF-8 (a damaged lock) are shown
-        // lossily, never an error that stops every later sweep.
-        let mut previous = Vec::new();
-        file.read_to_end(&mut previous)
-            .with_context(|| format!("reading {}", path.display()))?;
-        let previous = String::from_utf8_lossy(&previous).trim().to_string();
-        let me = owner_tag();
-        file.set_len(0)?;
-        file.rewind()?;
-        file.write_all(me.as_bytes())?;
-        file.sync_all()?;
-        Ok(Some(RunLock {
-            file,
-            took_over_from: (!previous.is_empty() && previous != me).then_some(previous),
-        }))
-    }
-
-    /// Remove the temporary files an interrupted atomic write left in the run folder `dir`
-    /// (a SIGKILL between create and rename). Only the lock's holder writes there, so while
-    /// it is held every `.tmp-*` file is stale.
-    pub fn remove_stale_temporaries(&self, dir: &Path) {
-        let stale = walkdir::WalkDir::new(dir)
-            .max_depth(3)
-            .into_iter()
-            .filter_map(|e| e.ok())
-            .filter(|e| {
-                e.file_type().is_file()
-                    && e.file_name()
-                        .to_string_lossy()
-                        .starts_with(crate::results::atomic_file::TEMP_PREFIX)
-            });
-        for e in stale {
-            if let Err(err) = fs::remove_file(e.path()) {
-                eprintln!("note: cannot remove {}: {err}", e.path().display());
-            }
-        }
-    }
-
-    /// Whether some live process holds the lock of `dir`.
-    pub fn is_held(dir: &Path) -> bool {
-        let Ok(file) = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(dir.join(run_files::LOCK))
-        else {
-            return false;
-        };
-        match FileExt::try_lock_exclusive(&file) {
-            Ok(true) => {
-                let _ = FileExt::unlock(&file);
-                false
-            }
-            _ => true,
-        }
-    }
-}
-
-impl Drop for RunLock {
-    fn drop(&mut self) {
-        // Clear the owner so the next taker does not report a takeover, then unlock.
-        let _ = self.file.set_len(0);
-        let _ = FileExt::unlock(&self.file);
-    }
-}
-
-fn owner_tag() -> String {
-    format!("{}@{}", std::process::id(), host_name())
 }
 
 pub fn host_name() -> String {
