@@ -2,7 +2,6 @@
 //! for sweeps submitted to SLURM, from what `squeue`/`sacct` say about the array's tasks.
 
 use crate::slurm;
-use harness_core::results::record::RunRecord;
 use harness_core::results::store::{Holder, PlanStatus, RunLock, Store};
 use harness_core::results::sweep_record::{SlurmJob, SweepRecord};
 use std::collections::BTreeMap;
@@ -155,7 +154,7 @@ fn classify(store: &Store, h: &str, task: Option<&Task>) -> (&'static str, Strin
         ),
         PlanStatus::Failed => ("failed", record.and_then(|r| r.error).unwrap_or_default()),
         PlanStatus::Partial if live => ("pending", "queued again in SLURM".into()),
-        PlanStatus::Partial => ("interrupted", interrupted(store, h, record)),
+        PlanStatus::Partial => ("interrupted", interrupted(store, h)),
         PlanStatus::New if slurm_failed => (
             "failed",
             "its SLURM task ended before the run started".into(),
@@ -167,13 +166,12 @@ fn classify(store: &Store, h: &str, task: Option<&Task>) -> (&'static str, Strin
 /// What the next sweep does with the interrupted run `h`: waits for it and resumes it when
 /// its worker is still saving its last checkpoint (its files are being written, so they are
 /// judged once it has let go), refuses it when its files are damaged, else resumes it.
-fn interrupted(store: &Store, h: &str, record: Option<RunRecord>) -> String {
+fn interrupted(store: &Store, h: &str) -> String {
     let dir = store.run_dir(h);
     if let Holder::Stopping(owner) = RunLock::holder(&dir) {
         return format!(
-            "stopping after step {}: its worker ({owner}) is saving its last checkpoint; the \
-             next sweep waits for it and resumes the run",
-            record.map_or(0, |r| r.step)
+            "stopping: its worker ({owner}) is saving its last checkpoint; the next sweep \
+             waits for it and resumes the run"
         );
     }
     damage(harness_core::results::verify::resume_problems(&dir)).unwrap_or_else(|| {
